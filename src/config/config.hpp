@@ -1,0 +1,110 @@
+#pragma once
+// Configuration is parsed once into immutable, validated structs (design.md §3.5).
+// Every key is documented in docs/configuration.md; every key can be overridden by the environment
+// variable LATCHKEY_<SECTION>_<KEY> (upper case, dots of nested sections become underscores).
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/secret.hpp"
+
+namespace latchkey::config {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8787";   // host:port; port 0 = any free port (tests)
+  std::string public_url = "http://127.0.0.1:8787";  // absolute base URL the world uses to reach us
+  unsigned threads = 1;                   // I/O threads; 0 = one per core
+  unsigned workers = 2;                   // handler worker threads (blocking work: store, outbound)
+  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::chrono::milliseconds read_timeout{10'000};
+  std::chrono::milliseconds write_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  std::size_t max_connections = 10'000;
+};
+
+struct StorageConfig {
+  std::string database_url;               // "" = sqlite file under data_dir; "sqlite:///path" or "postgres://..."
+  std::filesystem::path data_dir = "latchkey-data";
+  std::chrono::milliseconds busy_timeout{5'000};
+};
+
+struct KeysConfig {
+  // 32-byte key (base64) that encrypts private signing keys and provider secrets at rest.
+  // Empty = a key file `master.key` (0600) is created in data_dir on first start.
+  core::Secret encryption_key;
+  std::string algorithm = "RS256";
+  unsigned rsa_bits = 2048;
+  // A rotated-out key stays published this long after it stopped signing (>= longest token life).
+  std::chrono::seconds retire_after{3600};
+};
+
+struct LoggingConfig {
+  std::string level = "info";             // trace, debug, info, warn, error, off
+  std::string format = "json";            // json | text
+  bool access_log = true;
+};
+
+struct OAuthProviderConfig {
+  std::string strategy;                   // oauth_google, oauth_github, oauth_microsoft, oauth_custom_<name>
+  std::string name;                       // display name
+  std::string client_id;
+  core::Secret client_secret;
+  std::string issuer;                     // OIDC issuer (custom; microsoft tenant issuer override)
+  std::vector<std::string> scopes;        // empty = provider default
+  // Endpoint overrides (tests point Google/GitHub-shaped providers at a local IdP).
+  std::string authorization_endpoint;
+  std::string token_endpoint;
+  std::string userinfo_endpoint;
+  std::string jwks_uri;
+  std::string api_base;                   // GitHub API base (default https://api.github.com)
+  std::string token_auth_method = "client_secret_post";  // or client_secret_basic
+};
+
+struct FrontendApiConfig {
+  std::string path_prefix = "/__clerk";   // FAPI base path (the SDK's proxyUrl)
+  std::string application_name = "Latchkey";
+  std::string sign_in_url = "/sign-in";
+  std::string sign_up_url = "/sign-up";
+  std::string home_url = "/";
+  std::vector<std::string> allowed_origins;  // CORS + redirect targets; public_url's origin always allowed
+  std::vector<std::string> required_fields;  // of first_name, last_name, username, legal_accepted
+  std::chrono::seconds session_token_lifetime{60};
+  std::chrono::seconds session_lifetime{7 * 24 * 3600};
+  std::chrono::seconds client_lifetime{90 * 24 * 3600};
+  std::chrono::seconds attempt_lifetime{24 * 3600};
+  std::chrono::seconds oauth_state_lifetime{600};
+  std::chrono::milliseconds outbound_timeout{10'000};
+  std::size_t outbound_max_bytes = 1024 * 1024;
+  bool single_session_mode = true;
+  std::filesystem::path static_dir;       // serve clerk-js dist under <prefix>/npm/@clerk/clerk-js@6/dist/
+};
+
+struct Config {
+  ServerConfig server;
+  StorageConfig storage;
+  KeysConfig keys;
+  LoggingConfig logging;
+  FrontendApiConfig frontend;
+  std::vector<OAuthProviderConfig> providers;
+};
+
+// Loads `path` (may be empty: defaults only), applies LATCHKEY_* overrides from `env`, validates.
+// Errors name the key (and the file line when it came from the file); the CLI turns them into exit 2.
+struct ConfigError {
+  std::string key;
+  std::string message;       // "server.listen (line 3): expected host:port, got ..."
+};
+std::expected<Config, ConfigError> load(const std::filesystem::path& path,
+                                        const std::map<std::string, std::string>& env);
+
+// The process environment as a map (only LATCHKEY_* variables).
+std::map<std::string, std::string> latchkey_environment();
+
+}  // namespace latchkey::config

@@ -1,0 +1,91 @@
+#pragma once
+// One error type for the whole request path (design.md §3.1-3). What the client sees (code, message,
+// long_message, meta) is separate from what is logged (internal). The mapping of Code to an HTTP status
+// and Clerk's error envelope lives in exactly one place: api/errors.cpp.
+#include <expected>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace latchkey::core {
+
+// Clerk wire codes we emit. Add new ones here and to the table in api/errors.cpp.
+enum class Code {
+  kMalformedRequest,        // 400 malformed_request
+  kFormParamMissing,        // 422 form_param_missing
+  kFormParamInvalid,        // 422 form_param_format_invalid / form_param_value_invalid
+  kFormParamUnknown,        // 422 form_param_unknown
+  kRequestBodyTooLarge,     // 413 request_body_too_large
+  kResourceNotFound,        // 404 resource_not_found
+  kMethodNotAllowed,        // 405 method_not_allowed
+  kAuthenticationInvalid,   // 401 authentication_invalid
+  kClientNotFound,          // 404 client_not_found
+  kSessionNotFound,         // 404 resource_not_found (session)
+  kSignInNotFound,          // 404 resource_not_found (sign in)
+  kSignUpNotFound,          // 404 resource_not_found (sign up)
+  kSessionEnded,            // 401 session_ended / authentication_invalid (cannot mint)
+  kConflict,                // 409 conflict
+  kInvalidState,            // 400 invalid_state (out-of-order step)
+  kStrategyNotAllowed,      // 422 strategy_for_user_invalid
+  kRedirectUrlInvalid,      // 422 invalid_redirect_url / form_param_value_invalid
+  kOAuthAccessDenied,       // verification error oauth_access_denied
+  kOAuthStateInvalid,       // verification error (bad/replayed/expired state)
+  kOAuthTokenExchangeFailed,
+  kOAuthIdTokenInvalid,
+  kOAuthProviderUnavailable,
+  kExternalAccountNotFound,
+  kExternalAccountExists,
+  kExternalAccountEmailUnverified,  // linking refused: email not verified on both sides
+  kIdentifierAlreadySignedIn,
+  kSessionExists,
+  kTooManyRequests,         // 429 too_many_requests
+  kServiceUnavailable,      // 503 service_unavailable
+  kInternal,                // 500 internal_clerk_error
+};
+
+struct Error {
+  Code code = Code::kInternal;
+  std::string message;        // short, safe for the client ("" -> default for the code)
+  std::string long_message;   // longer, safe for the client ("" -> default for the code)
+  std::vector<std::pair<std::string, std::string>> meta;  // snake_case keys, e.g. param_name
+  std::string internal;       // for logs only; never sent, never holds a secret
+
+  Error() = default;
+  Error(Code c, std::string msg = {}, std::string long_msg = {})
+      : code(c), message(std::move(msg)), long_message(std::move(long_msg)) {}
+
+  Error&& with_meta(std::string key, std::string value) && {
+    meta.emplace_back(std::move(key), std::move(value));
+    return std::move(*this);
+  }
+  Error&& with_internal(std::string why) && {
+    internal = std::move(why);
+    return std::move(*this);
+  }
+  [[nodiscard]] const std::string* find_meta(std::string_view key) const {
+    for (const auto& [k, v] : meta) {
+      if (k == key) {
+        return &v;
+      }
+    }
+    return nullptr;
+  }
+};
+
+template <typename T>
+using Result = std::expected<T, Error>;
+using Status = std::expected<void, Error>;
+
+inline std::unexpected<Error> fail(Code code, std::string message = {}, std::string long_message = {}) {
+  return std::unexpected<Error>(Error(code, std::move(message), std::move(long_message)));
+}
+inline std::unexpected<Error> fail(Error e) { return std::unexpected<Error>(std::move(e)); }
+
+// Convenience for form validation errors: meta.param_name is what the SDK keys field errors on.
+inline std::unexpected<Error> param_error(Code code, std::string param, std::string message,
+                                          std::string long_message = {}) {
+  return fail(Error(code, std::move(message), std::move(long_message)).with_meta("param_name",
+                                                                                 std::move(param)));
+}
+
+}  // namespace latchkey::core
