@@ -3,11 +3,14 @@
 // Every key is documented in docs/configuration.md; every key can be overridden by the environment
 // variable LATCHKEY_<SECTION>_<KEY> (upper case, dots of nested sections become underscores).
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <expected>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -97,14 +100,26 @@ struct Config {
 
 // Loads `path` (may be empty: defaults only), applies LATCHKEY_* overrides from `env`, validates.
 // Errors name the key (and the file line when it came from the file); the CLI turns them into exit 2.
+// Messages never contain a secret value (client_secret, encryption_key, database_url).
 struct ConfigError {
-  std::string key;
-  std::string message;       // "server.listen (line 3): expected host:port, got ..."
+  std::string key;       // dotted key ("server.listen"), or the name of an unknown LATCHKEY_* variable
+  std::string message;   // "server.listen (line 3): expected host:port, got ..."
+  std::size_t line = 0;  // 1-based line in the file when the value came from it, else 0
+  std::string env_var;   // the LATCHKEY_* variable when the value came from the environment
 };
 std::expected<Config, ConfigError> load(const std::filesystem::path& path,
                                         const std::map<std::string, std::string>& env);
 
 // The process environment as a map (only LATCHKEY_* variables).
 std::map<std::string, std::string> latchkey_environment();
+
+// The one LATCHKEY_* variable that is not a config key: the CLI reads the config file path from it.
+// load() ignores it (every other unknown LATCHKEY_* variable is an error).
+inline constexpr std::string_view kConfigFileEnv = "LATCHKEY_CONFIG";
+
+// The effective configuration as TOML text (every key, defaults included), for `latchkey config
+// check`. Every non-empty secret is printed as "[redacted]", and so is the password of a
+// database_url.
+std::string describe(const Config& config);
 
 }  // namespace latchkey::config

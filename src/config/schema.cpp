@@ -1,0 +1,260 @@
+#include "config/schema.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace latchkey::config::schema {
+namespace {
+
+constexpr std::int64_t kMs = 1;
+constexpr std::int64_t kSec = 1000 * kMs;
+constexpr std::int64_t kMin = 60 * kSec;
+constexpr std::int64_t kHour = 60 * kMin;
+constexpr std::int64_t kDay = 24 * kHour;
+constexpr std::int64_t kKiB = 1024;
+constexpr std::int64_t kMiB = 1024 * kKiB;
+
+using S = ServerConfig;
+const std::array<Field<S>, 11> kServerFields{{
+    {"listen", &S::listen},
+    {"public_url", &S::public_url},
+    {"threads", &S::threads, 0, 256},
+    {"workers", &S::workers, 1, 1024},
+    {"max_header_bytes", &S::max_header_bytes, 1 * kKiB, 1 * kMiB},
+    {"max_body_bytes", &S::max_body_bytes, 1 * kKiB, 64 * kMiB},
+    {"read_timeout", &S::read_timeout, 100 * kMs, 1 * kHour},
+    {"write_timeout", &S::write_timeout, 100 * kMs, 1 * kHour},
+    {"idle_timeout", &S::idle_timeout, 1 * kSec, 1 * kDay},
+    {"shutdown_timeout", &S::shutdown_timeout, 0, 10 * kMin},
+    {"max_connections", &S::max_connections, 1, 1'000'000},
+}};
+
+using St = StorageConfig;
+const std::array<Field<St>, 3> kStorageFields{{
+    {"database_url", &St::database_url},
+    {"data_dir", &St::data_dir},
+    {"busy_timeout", &St::busy_timeout, 0, 10 * kMin},
+}};
+
+using K = KeysConfig;
+const std::array<Field<K>, 4> kKeysFields{{
+    {"encryption_key", &K::encryption_key},
+    {"algorithm", &K::algorithm},
+    {"rsa_bits", &K::rsa_bits, 2048, 4096},
+    {"retire_after", &K::retire_after, 1 * kMin, 90 * kDay},
+}};
+
+using L = LoggingConfig;
+const std::array<Field<L>, 3> kLoggingFields{{
+    {"level", &L::level},
+    {"format", &L::format},
+    {"access_log", &L::access_log},
+}};
+
+using F = FrontendApiConfig;
+const std::array<Field<F>, 16> kFrontendFields{{
+    {"path_prefix", &F::path_prefix},
+    {"application_name", &F::application_name},
+    {"sign_in_url", &F::sign_in_url},
+    {"sign_up_url", &F::sign_up_url},
+    {"home_url", &F::home_url},
+    {"allowed_origins", &F::allowed_origins},
+    {"required_fields", &F::required_fields},
+    {"session_token_lifetime", &F::session_token_lifetime, 10 * kSec, 1 * kHour},
+    {"session_lifetime", &F::session_lifetime, 1 * kMin, 3650 * kDay},
+    {"client_lifetime", &F::client_lifetime, 1 * kHour, 3650 * kDay},
+    {"attempt_lifetime", &F::attempt_lifetime, 1 * kMin, 30 * kDay},
+    {"oauth_state_lifetime", &F::oauth_state_lifetime, 1 * kMin, 1 * kHour},
+    {"outbound_timeout", &F::outbound_timeout, 100 * kMs, 5 * kMin},
+    {"outbound_max_bytes", &F::outbound_max_bytes, 1 * kKiB, 64 * kMiB},
+    {"single_session_mode", &F::single_session_mode},
+    {"static_dir", &F::static_dir},
+}};
+
+using P = OAuthProviderConfig;
+const std::array<Field<P>, 11> kProviderFields{{
+    {"name", &P::name},
+    {"client_id", &P::client_id},
+    {"client_secret", &P::client_secret},
+    {"issuer", &P::issuer},
+    {"scopes", &P::scopes},
+    {"authorization_endpoint", &P::authorization_endpoint},
+    {"token_endpoint", &P::token_endpoint},
+    {"userinfo_endpoint", &P::userinfo_endpoint},
+    {"jwks_uri", &P::jwks_uri},
+    {"api_base", &P::api_base},
+    {"token_auth_method", &P::token_auth_method},
+}};
+
+const std::array<std::string_view, 5> kSections{kServer, kStorage, kKeys, kLogging, kFrontend};
+
+template <typename T>
+std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
+  std::vector<std::string_view> out;
+  out.reserve(fields.size());
+  for (const auto& f : fields) {
+    out.push_back(f.name);
+  }
+  return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1);
+  std::vector<std::size_t> cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    prev[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::span<const Field<ServerConfig>> server_fields() { return kServerFields; }
+std::span<const Field<StorageConfig>> storage_fields() { return kStorageFields; }
+std::span<const Field<KeysConfig>> keys_fields() { return kKeysFields; }
+std::span<const Field<LoggingConfig>> logging_fields() { return kLoggingFields; }
+std::span<const Field<FrontendApiConfig>> frontend_fields() { return kFrontendFields; }
+std::span<const Field<OAuthProviderConfig>> provider_fields() { return kProviderFields; }
+std::span<const std::string_view> sections() { return kSections; }
+
+std::vector<std::string_view> key_names(std::string_view section) {
+  if (section == kServer) {
+    return names_of(server_fields());
+  }
+  if (section == kStorage) {
+    return names_of(storage_fields());
+  }
+  if (section == kKeys) {
+    return names_of(keys_fields());
+  }
+  if (section == kLogging) {
+    return names_of(logging_fields());
+  }
+  if (section == kFrontend) {
+    return names_of(frontend_fields());
+  }
+  if (section == kProviders) {
+    return names_of(provider_fields());
+  }
+  return {};
+}
+
+std::string env_var_name(std::string_view section, std::string_view key) {
+  std::string out = "LATCHKEY_";
+  for (char c : section) {
+    out.push_back(c == '.' ? '_' : c);
+  }
+  out.push_back('_');
+  out.append(key);
+  return upper(out);
+}
+
+bool is_known_strategy(std::string_view strategy) {
+  if (strategy == "oauth_google" || strategy == "oauth_github" || strategy == "oauth_microsoft") {
+    return true;
+  }
+  constexpr std::string_view kCustom = "oauth_custom_";
+  if (!strategy.starts_with(kCustom)) {
+    return false;
+  }
+  const std::string_view name = strategy.substr(kCustom.size());
+  if (name.empty() || name.size() > 32) {
+    return false;
+  }
+  return std::ranges::all_of(
+      name, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+std::string default_provider_name(std::string_view strategy) {
+  if (strategy == "oauth_google") {
+    return "Google";
+  }
+  if (strategy == "oauth_github") {
+    return "GitHub";
+  }
+  if (strategy == "oauth_microsoft") {
+    return "Microsoft";
+  }
+  constexpr std::string_view kCustom = "oauth_custom_";
+  if (strategy.starts_with(kCustom)) {
+    return std::string(strategy.substr(kCustom.size()));
+  }
+  return std::string(strategy);
+}
+
+std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  // 12 digits bound the number so the multiplication below cannot overflow int64.
+  if (digits == 0 || digits > 12) {
+    return std::nullopt;
+  }
+  std::int64_t number = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    number = number * 10 + (text[i] - '0');
+  }
+  const std::string_view unit = text.substr(digits);
+  std::int64_t factor = 0;
+  if (unit == "ms") {
+    factor = kMs;
+  } else if (unit == "s") {
+    factor = kSec;
+  } else if (unit == "m") {
+    factor = kMin;
+  } else if (unit == "h") {
+    factor = kHour;
+  } else if (unit == "d") {
+    factor = kDay;
+  } else {
+    return std::nullopt;
+  }
+  return number * factor;
+}
+
+std::string format_duration_ms(std::int64_t ms) {
+  if (ms == 0) {
+    return "0s";
+  }
+  constexpr std::array<std::pair<std::int64_t, std::string_view>, 4> kUnits{
+      {{kDay, "d"}, {kHour, "h"}, {kMin, "m"}, {kSec, "s"}}};
+  for (const auto& [factor, unit] : kUnits) {
+    if (ms % factor == 0) {
+      return std::to_string(ms / factor) + std::string(unit);
+    }
+  }
+  return std::to_string(ms) + "ms";
+}
+
+std::string closest(std::string_view word, const std::vector<std::string_view>& candidates) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const auto candidate : candidates) {
+    const std::size_t d = edit_distance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = std::string(candidate);
+    }
+  }
+  return best;
+}
+
+}  // namespace latchkey::config::schema
