@@ -5,11 +5,30 @@
 // Every data operation lives on Tx. A Tx exists only inside Store::transaction(): the callback's
 // writes commit together when it returns success and roll back together when it returns an error
 // (or throws). That is how "no half-made user, session or link" is guaranteed.
+//
+// Conventions (every backend honours them; tests/contract/ checks them):
+// - Timestamps are int64 milliseconds since the epoch (FAPI README §1.6); fields end in `_ms`.
+// - Ids are strings with Clerk prefixes (user_, idn_, eac_, client_, sia_, sua_, sess_), made
+//   by the caller (core::Random::id); the store never invents ids.
+// - Lookups (`get_*`, `find_*`) return `Result<std::optional<Row>>`: absence is std::nullopt,
+//   not an error. An error always means the database failed.
+// - `update_*`, `delete_*`, `retire_*` of a row that does not exist fail with
+//   Code::kResourceNotFound.
+// - `update_*` writes every mutable field of the row (whole-row replace by id); immutable fields
+//   (id, owner ids, created_at) are never changed by an update.
+// - A unique-constraint violation fails with Code::kConflict and `internal` starting with the
+//   constraint name (the k*Key constants below) followed by ": " and the engine's message; use
+//   is_conflict(). A foreign-key violation fails with Code::kConflict and `internal` starting with
+//   kForeignKey.
+// - Busy beyond the timeout and retries: Code::kServiceUnavailable. Anything else: Code::kInternal.
+//   Engine messages appear only in `internal`, never in message/long_message.
+// - JSON columns (`*metadata`, `data`, `tasks`) are stored as given; the store does not parse them.
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -30,7 +49,172 @@ struct SigningKey {
   bool active = false;            // exactly one active key signs
   std::optional<std::int64_t> retired_at_ms;  // when it stopped signing; still published until
                                               // retired_at + retire_after
+
+  bool operator==(const SigningKey&) const = default;
 };
+
+struct User {
+  std::string id;  // user_...
+  std::optional<std::string> first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> username;  // unique, compared case-insensitively (ASCII)
+  std::optional<std::string> image_url;
+  std::optional<std::string> primary_email_address_id;  // idn_... (not enforced as a foreign key)
+  std::string public_metadata = "{}";                   // JSON object text
+  std::string unsafe_metadata = "{}";                   // JSON object text
+  std::optional<std::int64_t> legal_accepted_at_ms;
+  std::optional<std::int64_t> last_sign_in_at_ms;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const User&) const = default;
+};
+
+struct EmailAddress {
+  std::string id;       // idn_...
+  std::string user_id;  // deleted with the user (ON DELETE CASCADE)
+  std::string email;    // unique; the store lower-cases it (ASCII) on insert, update and lookup
+  bool verified = false;
+  std::optional<std::string> verification_strategy;  // "from_oauth_google", "email_code", ...
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const EmailAddress&) const = default;
+};
+
+struct ExternalAccount {
+  std::string id;                // eac_...
+  std::string user_id;           // deleted with the user (ON DELETE CASCADE)
+  std::string provider;          // "oauth_google"
+  std::string provider_user_id;  // unique per provider (the IdP's `sub`)
+  std::optional<std::string> email;
+  bool email_verified = false;  // as the provider asserted it
+  std::optional<std::string> first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> image_url;
+  std::optional<std::string> username;
+  std::string approved_scopes;                   // space-separated, as granted
+  std::optional<std::string> access_token_enc;   // sealed blob, opaque to the store
+  std::optional<std::string> refresh_token_enc;  // sealed blob, opaque to the store
+  std::optional<std::int64_t> access_token_expires_at_ms;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const ExternalAccount&) const = default;
+};
+
+struct Client {
+  std::string id;  // client_...
+  // Hash of the random token in the __client cookie (the caller hashes, e.g. hex SHA-256); the
+  // token itself is never stored. Unique.
+  std::string cookie_token_hash;
+  // Pointers to the client's current attempts and session. They are foreign keys: they must name
+  // existing rows (else kConflict/kForeignKey), so insert the client, then the attempt or session,
+  // then update the client. The store sets them to null when the row they point at is deleted
+  // (ON DELETE SET NULL), e.g. by purge_expired().
+  std::optional<std::string> sign_in_id;
+  std::optional<std::string> sign_up_id;
+  std::optional<std::string> last_active_session_id;
+  std::optional<std::string> last_authentication_strategy;
+  std::int64_t expire_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const Client&) const = default;
+};
+
+// A sign-in or sign-up attempt. The attempt's details (strategy, identifier, redirect urls,
+// verification status and error, pending external identity, created session/user ids, ...) live in
+// `data` as JSON so the flow layer can evolve them without a migration; columns exist only for what
+// is queried.
+struct SignIn {
+  std::string id;           // sia_...
+  std::string client_id;    // deleted with the client (ON DELETE CASCADE)
+  std::string status;       // needs_identifier | needs_first_factor | ... | complete
+  std::string data = "{}";  // JSON object text
+  std::int64_t abandon_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const SignIn&) const = default;
+};
+
+struct SignUp {
+  std::string id;           // sua_...
+  std::string client_id;    // deleted with the client (ON DELETE CASCADE)
+  std::string status;       // missing_requirements | complete | abandoned
+  std::string data = "{}";  // JSON object text
+  std::int64_t abandon_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const SignUp&) const = default;
+};
+
+struct Session {
+  std::string id;         // sess_...
+  std::string client_id;  // deleted with the client (ON DELETE CASCADE)
+  std::string user_id;    // deleted with the user (ON DELETE CASCADE)
+  std::string
+      status;  // active | pending | ended | expired | removed | replaced | abandoned | revoked
+  std::optional<std::string> tasks;  // JSON array text, e.g. [{"key":"choose-organization"}]
+  std::int64_t expire_at_ms = 0;
+  std::int64_t abandon_at_ms = 0;
+  std::int64_t last_active_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const Session&) const = default;
+};
+
+// The server side of an OAuth `state` (RFC 9700 §4.7: single use, bound to the client and attempt).
+struct OAuthState {
+  std::string state_hash;  // primary key: hash of the state value (caller hashes, e.g. hex SHA-256)
+  std::string client_id;   // deleted with the client (ON DELETE CASCADE)
+  std::string attempt_type;  // "sign_in" | "sign_up"
+  std::string attempt_id;    // sia_... | sua_...
+  std::string strategy;      // "oauth_google"
+  std::string data = "{}";   // JSON: sealed PKCE verifier, nonce, redirect_uri, ...
+  std::int64_t expire_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+
+  bool operator==(const OAuthState&) const = default;
+};
+
+// What purge_expired() deleted, per table.
+struct PurgeCounts {
+  std::int64_t oauth_states = 0;
+  std::int64_t sign_ins = 0;
+  std::int64_t sign_ups = 0;
+  std::int64_t sessions = 0;
+  std::int64_t clients = 0;  // rows they own (sessions, attempts, states) go with them, uncounted
+
+  bool operator==(const PurgeCounts&) const = default;
+};
+
+// ---- constraint names (the prefix of Error::internal on Code::kConflict) ----------------------
+
+inline constexpr std::string_view kUserPkey = "users_pkey";
+inline constexpr std::string_view kUserUsernameKey = "users_username_key";
+inline constexpr std::string_view kEmailAddressPkey = "email_addresses_pkey";
+inline constexpr std::string_view kEmailAddressEmailKey = "email_addresses_email_key";
+inline constexpr std::string_view kExternalAccountPkey = "external_accounts_pkey";
+inline constexpr std::string_view kExternalAccountProviderKey = "external_accounts_provider_key";
+inline constexpr std::string_view kClientPkey = "clients_pkey";
+inline constexpr std::string_view kClientCookieTokenHashKey = "clients_cookie_token_hash_key";
+inline constexpr std::string_view kSignInPkey = "sign_ins_pkey";
+inline constexpr std::string_view kSignUpPkey = "sign_ups_pkey";
+inline constexpr std::string_view kSessionPkey = "sessions_pkey";
+inline constexpr std::string_view kOAuthStatePkey = "oauth_states_pkey";
+inline constexpr std::string_view kSigningKeyPkey = "signing_keys_pkey";
+inline constexpr std::string_view kForeignKey = "foreign_key";  // a referenced row is missing
+
+// True when `e` is a kConflict caused by `constraint` (one of the constants above).
+inline bool is_conflict(const core::Error& e, std::string_view constraint) {
+  return e.code == core::Code::kConflict && e.internal.size() >= constraint.size() &&
+         std::string_view(e.internal).substr(0, constraint.size()) == constraint &&
+         (e.internal.size() == constraint.size() || e.internal[constraint.size()] == ':');
+}
 
 // ---- transaction ----------------------------------------------------------------------------
 
@@ -44,6 +228,77 @@ class Tx {
   // Marks `kid` inactive and retired at `at_ms`; resource_not_found if absent.
   virtual Status retire_signing_key(const std::string& kid, std::int64_t at_ms) = 0;
   virtual Status delete_signing_key(const std::string& kid) = 0;
+
+  // Users
+  virtual Status insert_user(const User& user) = 0;
+  virtual Result<std::optional<User>> get_user(const std::string& id) = 0;
+  // The owner of `email` (any verification state; compare EmailAddress::verified yourself).
+  virtual Result<std::optional<User>> find_user_by_email(const std::string& email) = 0;
+  virtual Result<std::optional<User>> find_user_by_username(const std::string& username) = 0;
+  virtual Status update_user(const User& user) = 0;
+  // Deletes the user and, by cascade, its email addresses, external accounts and sessions.
+  virtual Status delete_user(const std::string& id) = 0;
+
+  // Email addresses
+  virtual Status insert_email_address(const EmailAddress& email) = 0;
+  virtual Result<std::optional<EmailAddress>> get_email_address(const std::string& id) = 0;
+  virtual Result<std::optional<EmailAddress>> find_email_address(const std::string& email) = 0;
+  virtual Result<std::vector<EmailAddress>> list_email_addresses(const std::string& user_id) = 0;
+  // Mutable: email, verified, verification_strategy, updated_at.
+  virtual Status update_email_address(const EmailAddress& email) = 0;
+  virtual Status delete_email_address(const std::string& id) = 0;
+
+  // External accounts
+  virtual Status insert_external_account(const ExternalAccount& account) = 0;
+  virtual Result<std::optional<ExternalAccount>> get_external_account(const std::string& id) = 0;
+  virtual Result<std::optional<ExternalAccount>> find_external_account(
+      const std::string& provider, const std::string& provider_user_id) = 0;
+  virtual Result<std::vector<ExternalAccount>> list_external_accounts(
+      const std::string& user_id) = 0;  // oldest first
+  // Mutable: everything but id, user_id, provider, provider_user_id, created_at.
+  virtual Status update_external_account(const ExternalAccount& account) = 0;
+  virtual Status delete_external_account(const std::string& id) = 0;
+
+  // Clients
+  virtual Status insert_client(const Client& client) = 0;
+  virtual Result<std::optional<Client>> get_client(const std::string& id) = 0;
+  virtual Result<std::optional<Client>> find_client_by_cookie_hash(
+      const std::string& cookie_token_hash) = 0;
+  // Mutable: everything but id and created_at (the cookie hash may rotate).
+  virtual Status update_client(const Client& client) = 0;
+  // Deletes the client and, by cascade, its sign-ins, sign-ups, sessions and OAuth states.
+  virtual Status delete_client(const std::string& id) = 0;
+
+  // Sign-ins and sign-ups. Mutable: status, data, abandon_at, updated_at.
+  virtual Status insert_sign_in(const SignIn& sign_in) = 0;
+  virtual Result<std::optional<SignIn>> get_sign_in(const std::string& id) = 0;
+  virtual Status update_sign_in(const SignIn& sign_in) = 0;
+  virtual Status delete_sign_in(const std::string& id) = 0;
+  virtual Status insert_sign_up(const SignUp& sign_up) = 0;
+  virtual Result<std::optional<SignUp>> get_sign_up(const std::string& id) = 0;
+  virtual Status update_sign_up(const SignUp& sign_up) = 0;
+  virtual Status delete_sign_up(const std::string& id) = 0;
+
+  // Sessions. Lists are ordered oldest first (created_at, then id).
+  virtual Status insert_session(const Session& session) = 0;
+  virtual Result<std::optional<Session>> get_session(const std::string& id) = 0;
+  virtual Result<std::vector<Session>> list_sessions_by_client(const std::string& client_id) = 0;
+  virtual Result<std::vector<Session>> list_sessions_by_user(const std::string& user_id) = 0;
+  // Mutable: status, tasks, expire_at, abandon_at, last_active_at, updated_at.
+  virtual Status update_session(const Session& session) = 0;
+  virtual Status delete_session(const std::string& id) = 0;
+
+  // OAuth states
+  virtual Status insert_oauth_state(const OAuthState& state) = 0;
+  // Single use: returns the row and deletes it in the same statement. A second consume, an unknown
+  // hash, or a row with expire_at <= now_ms gives std::nullopt (an expired row is deleted too).
+  virtual Result<std::optional<OAuthState>> consume_oauth_state(const std::string& state_hash,
+                                                                std::int64_t now_ms) = 0;
+
+  // Housekeeping: deletes OAuth states with expire_at <= now, sign-ins/sign-ups with
+  // abandon_at <= now, sessions with expire_at <= now or abandon_at <= now, and clients with
+  // expire_at <= now (with everything they own).
+  virtual Result<PurgeCounts> purge_expired(std::int64_t now_ms) = 0;
 };
 
 class Store {
@@ -66,5 +321,12 @@ class Store {
 
 // "sqlite:///abs/path.db", "sqlite://relative.db", or a bare path. `busy_timeout_ms` bounds lock waits.
 Result<std::unique_ptr<Store>> open_sqlite(const std::string& path, int busy_timeout_ms = 5000);
+
+struct SqliteOptions {
+  std::string path;            // as for open_sqlite(); ":memory:" = one private in-memory database
+  int busy_timeout_ms = 5000;  // per lock wait; transactions retry busy a few times on top of it
+  int pool_size = 4;           // connections shared by all threads (1 for ":memory:")
+};
+Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options);
 
 }  // namespace latchkey::store

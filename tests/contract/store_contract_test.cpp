@@ -1,0 +1,1085 @@
+// The store contract (src/store/store.hpp), written against store::Store& only and run against
+// every backend in backends.cpp.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends.hpp"
+#include "store/migrations.hpp"
+#include "store/store.hpp"
+
+namespace latchkey::store {
+namespace {
+
+using core::Code;
+using testing::Backend;
+using testing::ScratchDir;
+
+// ---- builders with defaults (design.md §3.16) ---------------------------------------------------
+
+constexpr std::int64_t kT0 = 1'795'855'972'000;  // a plausible "now" in milliseconds
+
+User make_user(const std::string& id) {
+  User u;
+  u.id = id;
+  u.created_at_ms = kT0;
+  u.updated_at_ms = kT0;
+  return u;
+}
+
+EmailAddress make_email(const std::string& id, const std::string& user_id,
+                        const std::string& email) {
+  EmailAddress e;
+  e.id = id;
+  e.user_id = user_id;
+  e.email = email;
+  e.created_at_ms = kT0;
+  e.updated_at_ms = kT0;
+  return e;
+}
+
+ExternalAccount make_account(const std::string& id, const std::string& user_id,
+                             const std::string& provider, const std::string& sub) {
+  ExternalAccount a;
+  a.id = id;
+  a.user_id = user_id;
+  a.provider = provider;
+  a.provider_user_id = sub;
+  a.created_at_ms = kT0;
+  a.updated_at_ms = kT0;
+  return a;
+}
+
+Client make_client(const std::string& id, const std::string& hash = "") {
+  Client c;
+  c.id = id;
+  c.cookie_token_hash = hash.empty() ? "hash-of-" + id : hash;
+  c.expire_at_ms = kT0 + 1'000'000;
+  c.created_at_ms = kT0;
+  c.updated_at_ms = kT0;
+  return c;
+}
+
+SignIn make_sign_in(const std::string& id, const std::string& client_id) {
+  SignIn s;
+  s.id = id;
+  s.client_id = client_id;
+  s.status = "needs_first_factor";
+  s.abandon_at_ms = kT0 + 1'000'000;
+  s.created_at_ms = kT0;
+  s.updated_at_ms = kT0;
+  return s;
+}
+
+SignUp make_sign_up(const std::string& id, const std::string& client_id) {
+  SignUp s;
+  s.id = id;
+  s.client_id = client_id;
+  s.status = "missing_requirements";
+  s.abandon_at_ms = kT0 + 1'000'000;
+  s.created_at_ms = kT0;
+  s.updated_at_ms = kT0;
+  return s;
+}
+
+Session make_session(const std::string& id, const std::string& client_id,
+                     const std::string& user_id, std::int64_t created_at = kT0) {
+  Session s;
+  s.id = id;
+  s.client_id = client_id;
+  s.user_id = user_id;
+  s.status = "active";
+  s.expire_at_ms = kT0 + 1'000'000;
+  s.abandon_at_ms = kT0 + 2'000'000;
+  s.last_active_at_ms = created_at;
+  s.created_at_ms = created_at;
+  s.updated_at_ms = created_at;
+  return s;
+}
+
+OAuthState make_state(const std::string& hash, const std::string& client_id,
+                      std::int64_t expire_at = kT0 + 600'000) {
+  OAuthState o;
+  o.state_hash = hash;
+  o.client_id = client_id;
+  o.attempt_type = "sign_in";
+  o.attempt_id = "sia_1";
+  o.strategy = "oauth_google";
+  o.data = R"({"pkce_verifier_enc":"x","nonce":"n"})";
+  o.expire_at_ms = expire_at;
+  o.created_at_ms = kT0;
+  return o;
+}
+
+SigningKey make_key(const std::string& kid, std::int64_t created_at, bool active) {
+  SigningKey k;
+  k.kid = kid;
+  k.algorithm = "RS256";
+  k.public_jwk = R"({"kty":"RSA","kid":")" + kid + R"("})";
+  k.private_key_enc = std::string("sealed\0\xff", 8) + kid;
+  k.created_at_ms = created_at;
+  k.active = active;
+  return k;
+}
+
+// ---- fixture ------------------------------------------------------------------------------------
+
+class StoreContract : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    store_ = GetParam().make(scratch_.path());
+    ASSERT_NE(store_, nullptr);
+    auto applied = store_->migrate();
+    ASSERT_TRUE(applied.has_value()) << applied.error().internal;
+  }
+  void TearDown() override { store_.reset(); }
+
+  Store& store() { return *store_; }
+
+  // Runs `fn` in a write transaction and asserts it committed.
+  void write(const std::function<Status(Tx&)>& fn) {
+    auto st = store_->transaction(fn);
+    ASSERT_TRUE(st.has_value()) << st.error().internal;
+  }
+
+  // Runs one write and returns its status (for expected failures).
+  Status try_write(const std::function<Status(Tx&)>& fn) { return store_->transaction(fn); }
+
+  // Reads one value out of a read transaction.
+  template <typename T>
+  T get(const std::function<Result<T>(Tx&)>& fn) {
+    T out{};
+    auto st = store_->read([&](Tx& tx) -> Status {
+      auto r = fn(tx);
+      if (!r) {
+        return core::fail(std::move(r.error()));
+      }
+      out = std::move(*r);
+      return {};
+    });
+    EXPECT_TRUE(st.has_value()) << st.error().internal;
+    return out;
+  }
+
+  // Seeds one user with one client, used by tests that need owners for their rows.
+  void seed_owner(const std::string& user_id = "user_1",
+                  const std::string& client_id = "client_1") {
+    write([&](Tx& tx) -> Status {
+      if (auto st = tx.insert_user(make_user(user_id)); !st) {
+        return st;
+      }
+      return tx.insert_client(make_client(client_id));
+    });
+  }
+
+  ScratchDir scratch_;
+  std::unique_ptr<Store> store_;
+};
+
+// ---- migrations ---------------------------------------------------------------------------------
+
+TEST_P(StoreContract, MigrateIsIdempotentAndReportsSchemaVersion) {
+  const int latest = sqlite_migrations().back().version;
+  auto version = store().schema_version();
+  ASSERT_TRUE(version.has_value());
+  EXPECT_EQ(*version, latest);
+  auto again = store().migrate();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, 0);
+  EXPECT_EQ(*store().schema_version(), latest);
+  EXPECT_TRUE(store().ping().has_value());
+}
+
+TEST_P(StoreContract, FreshStoreHasSchemaVersionZeroAndMigrateAppliesEverything) {
+  ScratchDir other;
+  auto fresh = GetParam().make(other.path());
+  auto before = fresh->schema_version();
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(*before, 0);
+  auto applied = fresh->migrate();
+  ASSERT_TRUE(applied.has_value()) << applied.error().internal;
+  EXPECT_EQ(*applied, static_cast<int>(sqlite_migrations().size()));
+}
+
+TEST_P(StoreContract, TwoStoresMigratingTheSameDatabaseAtOnceBothSucceed) {
+  // Two "processes" (stores) on one database, both fresh: whichever loses the race skips.
+  ScratchDir other;
+  auto a = GetParam().make(other.path());
+  auto b = GetParam().make(other.path());
+  Result<int> ra;
+  Result<int> rb;
+  std::thread ta([&] { ra = a->migrate(); });
+  std::thread tb([&] { rb = b->migrate(); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(ra.has_value()) << ra.error().internal;
+  ASSERT_TRUE(rb.has_value()) << rb.error().internal;
+  EXPECT_EQ(*ra + *rb, static_cast<int>(sqlite_migrations().size()));
+}
+
+// ---- round trips --------------------------------------------------------------------------------
+
+TEST_P(StoreContract, UserRoundTripsEveryField) {
+  User u = make_user("user_rt");
+  u.first_name = "Ada";
+  u.last_name = "Lovelace";
+  u.username = "ada";
+  u.image_url = "https://img.example/ada.png";
+  u.primary_email_address_id = "idn_1";
+  u.public_metadata = R"({"role":"admin"})";
+  u.unsafe_metadata = R"({"theme":"dark"})";
+  u.legal_accepted_at_ms = kT0 - 5;
+  u.last_sign_in_at_ms = kT0 - 7;
+  u.created_at_ms = kT0 - 9;
+  u.updated_at_ms = kT0 - 8;
+  write([&](Tx& tx) { return tx.insert_user(u); });
+  EXPECT_EQ(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_rt"); }), u);
+
+  User changed = u;
+  changed.first_name = "Augusta";
+  changed.last_name = std::nullopt;
+  changed.username = std::nullopt;
+  changed.image_url = std::nullopt;
+  changed.primary_email_address_id = "idn_2";
+  changed.public_metadata = "{}";
+  changed.unsafe_metadata = R"({"a":[1,2]})";
+  changed.legal_accepted_at_ms = std::nullopt;
+  changed.last_sign_in_at_ms = kT0 + 1;
+  changed.updated_at_ms = kT0 + 2;
+  write([&](Tx& tx) { return tx.update_user(changed); });
+  EXPECT_EQ(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_rt"); }), changed);
+}
+
+TEST_P(StoreContract, UpdateNeverChangesCreatedAt) {
+  write([&](Tx& tx) { return tx.insert_user(make_user("user_c")); });
+  User u = make_user("user_c");
+  u.created_at_ms = 1;
+  write([&](Tx& tx) { return tx.update_user(u); });
+  auto got = get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_c"); });
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->created_at_ms, kT0);
+}
+
+TEST_P(StoreContract, EmailAddressRoundTripsAndIsStoredLowerCased) {
+  seed_owner();
+  EmailAddress e = make_email("idn_rt", "user_1", "Ada.Lovelace@Example.COM");
+  e.verified = true;
+  e.verification_strategy = "from_oauth_google";
+  e.created_at_ms = kT0 - 3;
+  e.updated_at_ms = kT0 - 2;
+  write([&](Tx& tx) { return tx.insert_email_address(e); });
+
+  EmailAddress expected = e;
+  expected.email = "ada.lovelace@example.com";
+  EXPECT_EQ(get<std::optional<EmailAddress>>([](Tx& tx) { return tx.get_email_address("idn_rt"); }),
+            expected);
+  EXPECT_EQ(get<std::optional<EmailAddress>>(
+                [](Tx& tx) { return tx.find_email_address("ADA.lovelace@example.com"); }),
+            expected);
+  auto owner = get<std::optional<User>>(
+      [](Tx& tx) { return tx.find_user_by_email("ada.LOVELACE@example.com"); });
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->id, "user_1");
+
+  EmailAddress changed = expected;
+  changed.email = "New@Example.com";
+  changed.verified = false;
+  changed.verification_strategy = std::nullopt;
+  changed.updated_at_ms = kT0 + 5;
+  write([&](Tx& tx) { return tx.update_email_address(changed); });
+  changed.email = "new@example.com";
+  EXPECT_EQ(get<std::optional<EmailAddress>>([](Tx& tx) { return tx.get_email_address("idn_rt"); }),
+            changed);
+
+  write([&](Tx& tx) { return tx.insert_email_address(make_email("idn_2", "user_1", "b@x.io")); });
+  auto list =
+      get<std::vector<EmailAddress>>([](Tx& tx) { return tx.list_email_addresses("user_1"); });
+  ASSERT_EQ(list.size(), 2U);
+  EXPECT_EQ(list[0].id, "idn_rt");  // created earlier
+  EXPECT_EQ(list[1].id, "idn_2");
+}
+
+TEST_P(StoreContract, ExternalAccountRoundTripsEveryFieldIncludingBinaryTokens) {
+  seed_owner();
+  ExternalAccount a = make_account("eac_rt", "user_1", "oauth_google", "1234567890");
+  a.email = "ada@example.com";
+  a.email_verified = true;
+  a.first_name = "Ada";
+  a.last_name = "Lovelace";
+  a.image_url = "https://img.example/a.png";
+  a.username = "ada_l";
+  a.approved_scopes = "openid email profile";
+  a.access_token_enc = std::string("\x00\x01\xfe\xff sealed", 11);
+  a.refresh_token_enc = std::string("r\0t", 3);
+  a.access_token_expires_at_ms = kT0 + 3'600'000;
+  write([&](Tx& tx) { return tx.insert_external_account(a); });
+  EXPECT_EQ(
+      get<std::optional<ExternalAccount>>([](Tx& tx) { return tx.get_external_account("eac_rt"); }),
+      a);
+  EXPECT_EQ(get<std::optional<ExternalAccount>>(
+                [](Tx& tx) { return tx.find_external_account("oauth_google", "1234567890"); }),
+            a);
+  EXPECT_FALSE(get<std::optional<ExternalAccount>>([](Tx& tx) {
+                 return tx.find_external_account("oauth_github", "1234567890");
+               }).has_value());
+
+  ExternalAccount changed = a;
+  changed.email = std::nullopt;
+  changed.email_verified = false;
+  changed.first_name = "A";
+  changed.last_name = std::nullopt;
+  changed.image_url = std::nullopt;
+  changed.username = std::nullopt;
+  changed.approved_scopes = "openid";
+  changed.access_token_enc = std::nullopt;
+  changed.refresh_token_enc = "new";
+  changed.access_token_expires_at_ms = std::nullopt;
+  changed.updated_at_ms = kT0 + 9;
+  write([&](Tx& tx) { return tx.update_external_account(changed); });
+  auto list =
+      get<std::vector<ExternalAccount>>([](Tx& tx) { return tx.list_external_accounts("user_1"); });
+  ASSERT_EQ(list.size(), 1U);
+  EXPECT_EQ(list[0], changed);
+}
+
+TEST_P(StoreContract, ClientRoundTripsAndIsFoundByCookieHash) {
+  seed_owner();
+  write([&](Tx& tx) -> Status {
+    if (auto st = tx.insert_sign_in(make_sign_in("sia_1", "client_1")); !st) {
+      return st;
+    }
+    if (auto st = tx.insert_sign_up(make_sign_up("sua_1", "client_1")); !st) {
+      return st;
+    }
+    return tx.insert_session(make_session("sess_1", "client_1", "user_1"));
+  });
+  Client c = make_client("client_rt", "c0ffee");
+  c.sign_in_id = "sia_1";
+  c.sign_up_id = "sua_1";
+  c.last_active_session_id = "sess_1";
+  c.last_authentication_strategy = "oauth_google";
+  c.expire_at_ms = kT0 + 77;
+  c.created_at_ms = kT0 - 1;
+  c.updated_at_ms = kT0 + 1;
+  write([&](Tx& tx) { return tx.insert_client(c); });
+  EXPECT_EQ(get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_rt"); }), c);
+  EXPECT_EQ(
+      get<std::optional<Client>>([](Tx& tx) { return tx.find_client_by_cookie_hash("c0ffee"); }),
+      c);
+  EXPECT_FALSE(get<std::optional<Client>>([](Tx& tx) {
+                 return tx.find_client_by_cookie_hash("C0FFEE");
+               }).has_value());
+
+  Client changed = c;
+  changed.cookie_token_hash = "rotated";
+  changed.sign_in_id = std::nullopt;
+  changed.sign_up_id = std::nullopt;
+  changed.last_active_session_id = std::nullopt;
+  changed.last_authentication_strategy = std::nullopt;
+  changed.expire_at_ms = kT0 + 99;
+  changed.updated_at_ms = kT0 + 2;
+  write([&](Tx& tx) { return tx.update_client(changed); });
+  EXPECT_EQ(get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_rt"); }), changed);
+  EXPECT_FALSE(get<std::optional<Client>>([](Tx& tx) {
+                 return tx.find_client_by_cookie_hash("c0ffee");
+               }).has_value());
+}
+
+TEST_P(StoreContract, SignInAndSignUpRoundTripEveryField) {
+  seed_owner();
+  SignIn si = make_sign_in("sia_rt", "client_1");
+  si.data = R"({"strategy":"oauth_google","redirect_url":"http://localhost:4100/sso-callback"})";
+  SignUp su = make_sign_up("sua_rt", "client_1");
+  su.data = R"({"transfer":true})";
+  write([&](Tx& tx) -> Status {
+    if (auto st = tx.insert_sign_in(si); !st) {
+      return st;
+    }
+    return tx.insert_sign_up(su);
+  });
+  EXPECT_EQ(get<std::optional<SignIn>>([](Tx& tx) { return tx.get_sign_in("sia_rt"); }), si);
+  EXPECT_EQ(get<std::optional<SignUp>>([](Tx& tx) { return tx.get_sign_up("sua_rt"); }), su);
+
+  si.status = "complete";
+  si.data = R"({"created_session_id":"sess_1"})";
+  si.abandon_at_ms = kT0 + 5;
+  si.updated_at_ms = kT0 + 6;
+  su.status = "complete";
+  su.data = "{}";
+  su.abandon_at_ms = kT0 + 7;
+  su.updated_at_ms = kT0 + 8;
+  write([&](Tx& tx) -> Status {
+    if (auto st = tx.update_sign_in(si); !st) {
+      return st;
+    }
+    return tx.update_sign_up(su);
+  });
+  EXPECT_EQ(get<std::optional<SignIn>>([](Tx& tx) { return tx.get_sign_in("sia_rt"); }), si);
+  EXPECT_EQ(get<std::optional<SignUp>>([](Tx& tx) { return tx.get_sign_up("sua_rt"); }), su);
+
+  write([](Tx& tx) -> Status {
+    if (auto st = tx.delete_sign_in("sia_rt"); !st) {
+      return st;
+    }
+    return tx.delete_sign_up("sua_rt");
+  });
+  EXPECT_FALSE(get<std::optional<SignIn>>([](Tx& tx) { return tx.get_sign_in("sia_rt"); }));
+  EXPECT_FALSE(get<std::optional<SignUp>>([](Tx& tx) { return tx.get_sign_up("sua_rt"); }));
+}
+
+TEST_P(StoreContract, SessionRoundTripsEveryField) {
+  seed_owner();
+  Session s = make_session("sess_rt", "client_1", "user_1");
+  s.status = "pending";
+  s.tasks = R"([{"key":"choose-organization"}])";
+  s.expire_at_ms = kT0 + 11;
+  s.abandon_at_ms = kT0 + 12;
+  s.last_active_at_ms = kT0 + 13;
+  write([&](Tx& tx) { return tx.insert_session(s); });
+  EXPECT_EQ(get<std::optional<Session>>([](Tx& tx) { return tx.get_session("sess_rt"); }), s);
+
+  s.status = "active";
+  s.tasks = std::nullopt;
+  s.expire_at_ms = kT0 + 21;
+  s.abandon_at_ms = kT0 + 22;
+  s.last_active_at_ms = kT0 + 23;
+  s.updated_at_ms = kT0 + 24;
+  write([&](Tx& tx) { return tx.update_session(s); });
+  EXPECT_EQ(get<std::optional<Session>>([](Tx& tx) { return tx.get_session("sess_rt"); }), s);
+}
+
+TEST_P(StoreContract, MissingRowsAreNulloptOnGetAndNotFoundOnWrite) {
+  EXPECT_FALSE(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_x"); }));
+  EXPECT_FALSE(get<std::optional<User>>([](Tx& tx) { return tx.find_user_by_email("x@y.z"); }));
+  EXPECT_FALSE(get<std::optional<User>>([](Tx& tx) { return tx.find_user_by_username("x"); }));
+  EXPECT_FALSE(get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_x"); }));
+  EXPECT_FALSE(get<std::optional<Session>>([](Tx& tx) { return tx.get_session("sess_x"); }));
+  EXPECT_TRUE(
+      get<std::vector<Session>>([](Tx& tx) { return tx.list_sessions_by_client("c"); }).empty());
+
+  const std::vector<std::function<Status(Tx&)>> writes = {
+      [](Tx& tx) { return tx.update_user(make_user("user_x")); },
+      [](Tx& tx) { return tx.delete_user("user_x"); },
+      [](Tx& tx) { return tx.update_email_address(make_email("idn_x", "u", "a@b.c")); },
+      [](Tx& tx) { return tx.delete_email_address("idn_x"); },
+      [](Tx& tx) { return tx.update_external_account(make_account("eac_x", "u", "p", "s")); },
+      [](Tx& tx) { return tx.delete_external_account("eac_x"); },
+      [](Tx& tx) { return tx.update_client(make_client("client_x")); },
+      [](Tx& tx) { return tx.delete_client("client_x"); },
+      [](Tx& tx) { return tx.update_sign_in(make_sign_in("sia_x", "c")); },
+      [](Tx& tx) { return tx.delete_sign_in("sia_x"); },
+      [](Tx& tx) { return tx.update_sign_up(make_sign_up("sua_x", "c")); },
+      [](Tx& tx) { return tx.delete_sign_up("sua_x"); },
+      [](Tx& tx) { return tx.update_session(make_session("sess_x", "c", "u")); },
+      [](Tx& tx) { return tx.delete_session("sess_x"); },
+      [](Tx& tx) { return tx.retire_signing_key("kid_x", kT0); },
+      [](Tx& tx) { return tx.delete_signing_key("kid_x"); },
+  };
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    auto st = try_write(writes[i]);
+    ASSERT_FALSE(st.has_value()) << "write #" << i;
+    EXPECT_EQ(st.error().code, Code::kResourceNotFound) << "write #" << i;
+  }
+}
+
+// ---- unique constraints -----------------------------------------------------------------------
+
+TEST_P(StoreContract, EmailIsUniqueCaseInsensitively) {
+  seed_owner("user_1", "client_1");
+  seed_owner("user_2", "client_2");
+  write([](Tx& tx) {
+    return tx.insert_email_address(make_email("idn_1", "user_1", "Ada@Example.com"));
+  });
+  auto st = try_write([](Tx& tx) {
+    return tx.insert_email_address(make_email("idn_2", "user_2", "ada@EXAMPLE.COM"));
+  });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, Code::kConflict);
+  EXPECT_TRUE(is_conflict(st.error(), kEmailAddressEmailKey)) << st.error().internal;
+  EXPECT_TRUE(st.error().message.empty());  // engine text stays in `internal`
+
+  // Renaming another address onto it conflicts too.
+  write([](Tx& tx) {
+    return tx.insert_email_address(make_email("idn_3", "user_2", "b@example.com"));
+  });
+  st = try_write([](Tx& tx) {
+    return tx.update_email_address(make_email("idn_3", "user_2", "ADA@example.com"));
+  });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kEmailAddressEmailKey)) << st.error().internal;
+}
+
+TEST_P(StoreContract, UsernameIsUniqueCaseInsensitivelyAndNullsDoNotCollide) {
+  User a = make_user("user_a");
+  a.username = "Grace";
+  User b = make_user("user_b");
+  b.username = "gRACE";
+  write([&](Tx& tx) { return tx.insert_user(a); });
+  auto st = try_write([&](Tx& tx) { return tx.insert_user(b); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kUserUsernameKey)) << st.error().internal;
+
+  auto found = get<std::optional<User>>([](Tx& tx) { return tx.find_user_by_username("GRACE"); });
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, "user_a");
+  EXPECT_EQ(found->username, "Grace");  // stored as given
+
+  write([](Tx& tx) -> Status {
+    if (auto s = tx.insert_user(make_user("user_n1")); !s) {
+      return s;
+    }
+    return tx.insert_user(make_user("user_n2"));
+  });
+}
+
+TEST_P(StoreContract, ProviderUserIdIsUniquePerProvider) {
+  seed_owner("user_1", "client_1");
+  seed_owner("user_2", "client_2");
+  write([](Tx& tx) {
+    return tx.insert_external_account(make_account("eac_1", "user_1", "oauth_google", "42"));
+  });
+  auto st = try_write([](Tx& tx) {
+    return tx.insert_external_account(make_account("eac_2", "user_2", "oauth_google", "42"));
+  });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kExternalAccountProviderKey)) << st.error().internal;
+  // Same subject at another provider is another identity.
+  write([](Tx& tx) {
+    return tx.insert_external_account(make_account("eac_3", "user_2", "oauth_github", "42"));
+  });
+}
+
+TEST_P(StoreContract, CookieHashAndPrimaryKeysAreUnique) {
+  write([](Tx& tx) { return tx.insert_client(make_client("client_1", "h1")); });
+  auto st = try_write([](Tx& tx) { return tx.insert_client(make_client("client_2", "h1")); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kClientCookieTokenHashKey)) << st.error().internal;
+
+  st = try_write([](Tx& tx) { return tx.insert_client(make_client("client_1", "h2")); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kClientPkey)) << st.error().internal;
+
+  write([](Tx& tx) { return tx.insert_user(make_user("user_1")); });
+  st = try_write([](Tx& tx) { return tx.insert_user(make_user("user_1")); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kUserPkey)) << st.error().internal;
+  EXPECT_FALSE(is_conflict(st.error(), kUserUsernameKey));
+}
+
+TEST_P(StoreContract, RowsNeedTheirOwners) {
+  auto st = try_write(
+      [](Tx& tx) { return tx.insert_email_address(make_email("idn_1", "user_missing", "a@b.c")); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kForeignKey)) << st.error().internal;
+  st = try_write([](Tx& tx) { return tx.insert_sign_in(make_sign_in("sia_1", "client_missing")); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kForeignKey)) << st.error().internal;
+}
+
+// ---- atomicity
+// ------------------------------------------------------------------------------------
+
+// The "no half-made user" guarantee (design.md §4).
+Status make_whole_user(Tx& tx) {
+  if (auto st = tx.insert_client(make_client("client_h")); !st) {
+    return st;
+  }
+  if (auto st = tx.insert_user(make_user("user_h")); !st) {
+    return st;
+  }
+  if (auto st = tx.insert_email_address(make_email("idn_h", "user_h", "half@example.com")); !st) {
+    return st;
+  }
+  if (auto st = tx.insert_external_account(make_account("eac_h", "user_h", "oauth_google", "h"));
+      !st) {
+    return st;
+  }
+  return tx.insert_session(make_session("sess_h", "client_h", "user_h"));
+}
+
+void expect_no_half_user(Store& store) {
+  auto st = store.read([](Tx& tx) -> Status {
+    EXPECT_FALSE(tx.get_client("client_h").value());
+    EXPECT_FALSE(tx.get_user("user_h").value());
+    EXPECT_FALSE(tx.find_user_by_email("half@example.com").value());
+    EXPECT_FALSE(tx.get_email_address("idn_h").value());
+    EXPECT_FALSE(tx.find_external_account("oauth_google", "h").value());
+    EXPECT_FALSE(tx.get_session("sess_h").value());
+    return {};
+  });
+  EXPECT_TRUE(st.has_value());
+}
+
+TEST_P(StoreContract, FailedCallbackLeavesNoRows) {
+  auto st = try_write([](Tx& tx) -> Status {
+    if (auto inner = make_whole_user(tx); !inner) {
+      return inner;
+    }
+    return core::fail(Code::kInvalidState, "a later step failed");
+  });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, Code::kInvalidState);  // the callback's error is returned as is
+  expect_no_half_user(store());
+}
+
+TEST_P(StoreContract, FailedStatementInsideCallbackRollsBackEarlierWrites) {
+  write([](Tx& tx) { return tx.insert_user(make_user("user_dup")); });
+  auto st = try_write([](Tx& tx) -> Status {
+    if (auto inner = make_whole_user(tx); !inner) {
+      return inner;
+    }
+    return tx.insert_user(make_user("user_dup"));  // conflicts
+  });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, Code::kConflict);
+  expect_no_half_user(store());
+}
+
+TEST_P(StoreContract, ThrowingCallbackRollsBackAndRethrows) {
+  EXPECT_THROW((void)store().transaction([](Tx& tx) -> Status {
+    if (auto inner = make_whole_user(tx); !inner) {
+      return inner;
+    }
+    throw std::runtime_error("bug");
+  }),
+               std::runtime_error);
+  expect_no_half_user(store());
+  // The store stays usable: the connection went back to the pool with no open transaction.
+  for (int i = 0; i < 8; ++i) {
+    write([](Tx& tx) { return make_whole_user(tx); });
+    write([](Tx& tx) { return tx.delete_client("client_h"); });
+    write([](Tx& tx) { return tx.delete_user("user_h"); });
+  }
+}
+
+TEST_P(StoreContract, SuccessfulCallbackCommitsEverything) {
+  write([](Tx& tx) { return make_whole_user(tx); });
+  auto user =
+      get<std::optional<User>>([](Tx& tx) { return tx.find_user_by_email("half@example.com"); });
+  ASSERT_TRUE(user.has_value());
+  EXPECT_EQ(user->id, "user_h");
+}
+
+TEST_P(StoreContract, ReadRefusesWrites) {
+  seed_owner();
+  auto st = store().read([](Tx& tx) { return tx.insert_user(make_user("user_ro")); });
+  EXPECT_FALSE(st.has_value());
+  st = store().read([](Tx& tx) { return tx.insert_oauth_state(make_state("s_ro", "client_1")); });
+  EXPECT_FALSE(st.has_value());
+  write([](Tx& tx) { return tx.insert_oauth_state(make_state("s_ro", "client_1")); });
+  st = store().read([](Tx& tx) -> Status {
+    auto consumed = tx.consume_oauth_state("s_ro", kT0);
+    if (!consumed) {
+      return core::fail(std::move(consumed.error()));
+    }
+    return {};
+  });
+  EXPECT_FALSE(st.has_value());
+  st = store().read([](Tx& tx) -> Status {
+    auto purged = tx.purge_expired(kT0 + 999'999'999);
+    if (!purged) {
+      return core::fail(std::move(purged.error()));
+    }
+    return {};
+  });
+  EXPECT_FALSE(st.has_value());
+
+  EXPECT_FALSE(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_ro"); }));
+  // The state survived the refused consume.
+  write([](Tx& tx) -> Status {
+    auto consumed = tx.consume_oauth_state("s_ro", kT0);
+    EXPECT_TRUE(consumed.has_value() && consumed->has_value());
+    return {};
+  });
+}
+
+// ---- OAuth state
+// ----------------------------------------------------------------------------------
+
+Result<std::optional<OAuthState>> consume(Store& store, const std::string& hash, std::int64_t now) {
+  Result<std::optional<OAuthState>> out;
+  auto st = store.transaction([&](Tx& tx) -> Status {
+    out = tx.consume_oauth_state(hash, now);
+    return {};
+  });
+  EXPECT_TRUE(st.has_value());
+  return out;
+}
+
+TEST_P(StoreContract, ConsumeOAuthStateIsSingleUse) {
+  seed_owner();
+  const OAuthState state = make_state("state_hash_1", "client_1");
+  write([&](Tx& tx) { return tx.insert_oauth_state(state); });
+  auto first = consume(store(), "state_hash_1", kT0);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ(**first, state);
+  auto second = consume(store(), "state_hash_1", kT0);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(second->has_value());
+  auto unknown = consume(store(), "never_issued", kT0);
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_FALSE(unknown->has_value());
+}
+
+TEST_P(StoreContract, ExpiredOAuthStateIsRefusedAndDeleted) {
+  seed_owner();
+  write(
+      [](Tx& tx) { return tx.insert_oauth_state(make_state("state_old", "client_1", kT0 + 10)); });
+  auto at_expiry = consume(store(), "state_old", kT0 + 10);  // expire_at is exclusive
+  ASSERT_TRUE(at_expiry.has_value());
+  EXPECT_FALSE(at_expiry->has_value());
+  // It was deleted, not just refused: even a "now" before the expiry finds nothing.
+  auto before = consume(store(), "state_old", kT0);
+  ASSERT_TRUE(before.has_value());
+  EXPECT_FALSE(before->has_value());
+}
+
+TEST_P(StoreContract, ConcurrentConsumersOfOneStateGetItOnce) {
+  seed_owner();
+  write([](Tx& tx) { return tx.insert_oauth_state(make_state("state_race", "client_1")); });
+  std::atomic<int> winners{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      auto got = consume(store(), "state_race", kT0);
+      if (got.has_value() && got->has_value()) {
+        ++winners;
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(winners.load(), 1);
+}
+
+// ---- concurrency
+// ----------------------------------------------------------------------------------
+
+TEST_P(StoreContract, ConcurrentReadModifyWriteFromFourThreadsLosesNothing) {
+  User counter = make_user("user_counter");
+  counter.last_sign_in_at_ms = 0;  // used as the counter
+  write([&](Tx& tx) { return tx.insert_user(counter); });
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto st = store().transaction([](Tx& tx) -> Status {
+          auto u = tx.get_user("user_counter");
+          if (!u) {
+            return core::fail(std::move(u.error()));
+          }
+          User next = **u;
+          next.last_sign_in_at_ms = next.last_sign_in_at_ms.value_or(0) + 1;
+          return tx.update_user(next);
+        });
+        if (!st) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  auto final_user = get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_counter"); });
+  ASSERT_TRUE(final_user.has_value());
+  EXPECT_EQ(final_user->last_sign_in_at_ms, kThreads * kPerThread);
+}
+
+TEST_P(StoreContract, ConcurrentInsertsWithReadersFromFourThreadsAllLand) {
+  seed_owner();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "sess_" + std::to_string(t) + "_" + std::to_string(i);
+        auto st = store().transaction([&](Tx& tx) {
+          return tx.insert_session(make_session(id, "client_1", "user_1", kT0 + i));
+        });
+        if (!st) {
+          ++failures;
+        }
+        // Readers run beside the writers and always see a consistent, growing list.
+        auto rd = store().read([&](Tx& tx) -> Status {
+          auto list = tx.list_sessions_by_client("client_1");
+          if (!list) {
+            return core::fail(std::move(list.error()));
+          }
+          if (list->empty()) {
+            return core::fail(Code::kInternal, "own write not visible");
+          }
+          return {};
+        });
+        if (!rd) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(get<std::vector<Session>>([](Tx& tx) {
+              return tx.list_sessions_by_client("client_1");
+            }).size(),
+            static_cast<std::size_t>(kThreads * kPerThread));
+}
+
+// ---- sessions listing ---------------------------------------------------------------------------
+
+TEST_P(StoreContract, SessionsByClientAndByUserAreOldestFirst) {
+  seed_owner("user_1", "client_1");
+  seed_owner("user_2", "client_2");
+  write([](Tx& tx) -> Status {
+    // Inserted out of order; two share a created_at and are ordered by id.
+    for (const auto& s : {make_session("sess_c", "client_1", "user_1", kT0 + 30),
+                          make_session("sess_a", "client_1", "user_2", kT0 + 10),
+                          make_session("sess_b2", "client_1", "user_1", kT0 + 20),
+                          make_session("sess_b1", "client_1", "user_1", kT0 + 20),
+                          make_session("sess_other", "client_2", "user_1", kT0 + 5)}) {
+      if (auto st = tx.insert_session(s); !st) {
+        return st;
+      }
+    }
+    return {};
+  });
+  auto ids = [](const std::vector<Session>& list) {
+    std::vector<std::string> out;
+    for (const auto& s : list) {
+      out.push_back(s.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(
+      ids(get<std::vector<Session>>([](Tx& tx) { return tx.list_sessions_by_client("client_1"); })),
+      (std::vector<std::string>{"sess_a", "sess_b1", "sess_b2", "sess_c"}));
+  EXPECT_EQ(
+      ids(get<std::vector<Session>>([](Tx& tx) { return tx.list_sessions_by_user("user_1"); })),
+      (std::vector<std::string>{"sess_other", "sess_b1", "sess_b2", "sess_c"}));
+}
+
+// ---- cascades
+// -------------------------------------------------------------------------------------
+
+TEST_P(StoreContract, DeletingAUserDeletesItsEmailsAccountsAndSessions) {
+  seed_owner();
+  write([](Tx& tx) -> Status {
+    if (auto st = tx.insert_email_address(make_email("idn_1", "user_1", "a@example.com")); !st) {
+      return st;
+    }
+    if (auto st = tx.insert_external_account(make_account("eac_1", "user_1", "oauth_google", "1"));
+        !st) {
+      return st;
+    }
+    if (auto st = tx.insert_session(make_session("sess_1", "client_1", "user_1")); !st) {
+      return st;
+    }
+    Client c = make_client("client_1");
+    c.last_active_session_id = "sess_1";
+    return tx.update_client(c);
+  });
+  write([](Tx& tx) { return tx.delete_user("user_1"); });
+  EXPECT_FALSE(
+      get<std::optional<EmailAddress>>([](Tx& tx) { return tx.get_email_address("idn_1"); }));
+  EXPECT_FALSE(
+      get<std::optional<ExternalAccount>>([](Tx& tx) { return tx.get_external_account("eac_1"); }));
+  EXPECT_FALSE(get<std::optional<Session>>([](Tx& tx) { return tx.get_session("sess_1"); }));
+  // The client survives; its pointer to the deleted session is cleared.
+  auto client = get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_1"); });
+  ASSERT_TRUE(client.has_value());
+  EXPECT_FALSE(client->last_active_session_id.has_value());
+}
+
+TEST_P(StoreContract, DeletingAClientDeletesWhatItOwns) {
+  seed_owner();
+  write([](Tx& tx) -> Status {
+    if (auto st = tx.insert_sign_in(make_sign_in("sia_1", "client_1")); !st) {
+      return st;
+    }
+    if (auto st = tx.insert_sign_up(make_sign_up("sua_1", "client_1")); !st) {
+      return st;
+    }
+    if (auto st = tx.insert_session(make_session("sess_1", "client_1", "user_1")); !st) {
+      return st;
+    }
+    return tx.insert_oauth_state(make_state("st_1", "client_1"));
+  });
+  write([](Tx& tx) { return tx.delete_client("client_1"); });
+  EXPECT_FALSE(get<std::optional<SignIn>>([](Tx& tx) { return tx.get_sign_in("sia_1"); }));
+  EXPECT_FALSE(get<std::optional<SignUp>>([](Tx& tx) { return tx.get_sign_up("sua_1"); }));
+  EXPECT_FALSE(get<std::optional<Session>>([](Tx& tx) { return tx.get_session("sess_1"); }));
+  EXPECT_FALSE(consume(store(), "st_1", kT0).value());
+  EXPECT_TRUE(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_1"); }));
+}
+
+TEST_P(StoreContract, DeletingAnAttemptOrSessionClearsTheClientPointer) {
+  seed_owner();
+  write([](Tx& tx) -> Status {
+    if (auto st = tx.insert_sign_in(make_sign_in("sia_1", "client_1")); !st) {
+      return st;
+    }
+    if (auto st = tx.insert_sign_up(make_sign_up("sua_1", "client_1")); !st) {
+      return st;
+    }
+    if (auto st = tx.insert_session(make_session("sess_1", "client_1", "user_1")); !st) {
+      return st;
+    }
+    Client c = make_client("client_1");
+    c.sign_in_id = "sia_1";
+    c.sign_up_id = "sua_1";
+    c.last_active_session_id = "sess_1";
+    return tx.update_client(c);
+  });
+  write([](Tx& tx) -> Status {
+    if (auto st = tx.delete_sign_in("sia_1"); !st) {
+      return st;
+    }
+    if (auto st = tx.delete_sign_up("sua_1"); !st) {
+      return st;
+    }
+    return tx.delete_session("sess_1");
+  });
+  auto c = get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_1"); });
+  ASSERT_TRUE(c.has_value());
+  EXPECT_FALSE(c->sign_in_id.has_value());
+  EXPECT_FALSE(c->sign_up_id.has_value());
+  EXPECT_FALSE(c->last_active_session_id.has_value());
+}
+
+TEST_P(StoreContract, ClientPointersMustNameExistingRows) {
+  seed_owner();
+  Client c = make_client("client_1");
+  c.sign_in_id = "sia_missing";
+  auto st = try_write([&](Tx& tx) { return tx.update_client(c); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kForeignKey)) << st.error().internal;
+}
+
+// ---- signing keys -------------------------------------------------------------------------------
+
+TEST_P(StoreContract, SigningKeysListNewestFirstRetireAndDelete) {
+  write([](Tx& tx) -> Status {
+    for (const auto& k : {make_key("kid_1", kT0, false), make_key("kid_3", kT0 + 20, true),
+                          make_key("kid_2", kT0 + 10, false)}) {
+      if (auto st = tx.insert_signing_key(k); !st) {
+        return st;
+      }
+    }
+    return {};
+  });
+  auto keys = get<std::vector<SigningKey>>([](Tx& tx) { return tx.list_signing_keys(); });
+  ASSERT_EQ(keys.size(), 3U);
+  EXPECT_EQ(keys[0], make_key("kid_3", kT0 + 20, true));  // every field, binary key included
+  EXPECT_EQ(keys[1].kid, "kid_2");
+  EXPECT_EQ(keys[2].kid, "kid_1");
+
+  write([](Tx& tx) { return tx.retire_signing_key("kid_3", kT0 + 30); });
+  keys = get<std::vector<SigningKey>>([](Tx& tx) { return tx.list_signing_keys(); });
+  ASSERT_EQ(keys.size(), 3U);
+  EXPECT_FALSE(keys[0].active);
+  EXPECT_EQ(keys[0].retired_at_ms, kT0 + 30);
+
+  auto st = try_write([](Tx& tx) { return tx.insert_signing_key(make_key("kid_1", kT0, true)); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kSigningKeyPkey)) << st.error().internal;
+
+  write([](Tx& tx) { return tx.delete_signing_key("kid_1"); });
+  keys = get<std::vector<SigningKey>>([](Tx& tx) { return tx.list_signing_keys(); });
+  ASSERT_EQ(keys.size(), 2U);
+  EXPECT_EQ(keys[1].kid, "kid_2");
+}
+
+// ---- housekeeping -------------------------------------------------------------------------------
+
+TEST_P(StoreContract, PurgeExpiredDeletesOnlyWhatIsPastItsTime) {
+  constexpr std::int64_t kNow = kT0 + 500;
+  seed_owner("user_1", "client_live");
+  write([&](Tx& tx) -> Status {
+    Client dead = make_client("client_dead");
+    dead.expire_at_ms = kNow;  // expires exactly now: gone
+    if (auto st = tx.insert_client(dead); !st) {
+      return st;
+    }
+    SignIn si_old = make_sign_in("sia_old", "client_live");
+    si_old.abandon_at_ms = kNow - 1;
+    SignUp su_old = make_sign_up("sua_old", "client_live");
+    su_old.abandon_at_ms = kNow - 1;
+    Session s_expired = make_session("sess_expired", "client_live", "user_1");
+    s_expired.expire_at_ms = kNow - 1;
+    Session s_abandoned = make_session("sess_abandoned", "client_live", "user_1");
+    s_abandoned.abandon_at_ms = kNow;
+    for (auto st :
+         {tx.insert_sign_in(si_old), tx.insert_sign_in(make_sign_in("sia_new", "client_live")),
+          tx.insert_sign_up(su_old), tx.insert_sign_up(make_sign_up("sua_new", "client_live")),
+          tx.insert_session(s_expired), tx.insert_session(s_abandoned),
+          tx.insert_session(make_session("sess_live", "client_live", "user_1")),
+          tx.insert_session(make_session("sess_in_dead", "client_dead", "user_1")),
+          tx.insert_oauth_state(make_state("st_old", "client_live", kNow)),
+          tx.insert_oauth_state(make_state("st_new", "client_live", kNow + 1))}) {
+      if (!st) {
+        return st;
+      }
+    }
+    return {};
+  });
+  PurgeCounts counts;
+  write([&](Tx& tx) -> Status {
+    auto r = tx.purge_expired(kNow);
+    if (!r) {
+      return core::fail(std::move(r.error()));
+    }
+    counts = *r;
+    return {};
+  });
+  EXPECT_EQ(counts.oauth_states, 1);
+  EXPECT_EQ(counts.sign_ins, 1);
+  EXPECT_EQ(counts.sign_ups, 1);
+  EXPECT_EQ(counts.sessions, 2);
+  EXPECT_EQ(counts.clients, 1);
+
+  EXPECT_TRUE(get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_live"); }));
+  EXPECT_FALSE(get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_dead"); }));
+  EXPECT_FALSE(get<std::optional<Session>>([](Tx& tx) { return tx.get_session("sess_in_dead"); }));
+  EXPECT_TRUE(get<std::optional<SignIn>>([](Tx& tx) { return tx.get_sign_in("sia_new"); }));
+  EXPECT_FALSE(get<std::optional<SignIn>>([](Tx& tx) { return tx.get_sign_in("sia_old"); }));
+  EXPECT_TRUE(get<std::optional<SignUp>>([](Tx& tx) { return tx.get_sign_up("sua_new"); }));
+  EXPECT_FALSE(get<std::optional<SignUp>>([](Tx& tx) { return tx.get_sign_up("sua_old"); }));
+  auto sessions =
+      get<std::vector<Session>>([](Tx& tx) { return tx.list_sessions_by_client("client_live"); });
+  ASSERT_EQ(sessions.size(), 1U);
+  EXPECT_EQ(sessions[0].id, "sess_live");
+  EXPECT_TRUE(consume(store(), "st_new", kNow).value().has_value());
+
+  // A second purge at the same time finds nothing more.
+  write([&](Tx& tx) -> Status {
+    auto r = tx.purge_expired(kNow);
+    EXPECT_TRUE(r.has_value());
+    EXPECT_EQ(*r, PurgeCounts{});
+    return {};
+  });
+}
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::ValuesIn(testing::all_backends()),
+                         backend_name);
+
+}  // namespace
+}  // namespace latchkey::store
