@@ -1,0 +1,147 @@
+#pragma once
+// The OAuth 2.0 / OIDC relying party (design.md §4, RFC 9700): builds authorization requests
+// (state, PKCE S256, nonce) and completes callbacks (RFC 9207 iss check, code exchange, ID token
+// validation, userinfo / GitHub profile) into an ExternalIdentity. HTTP-free towards our own
+// clients; outbound HTTP, time and randomness are injected (design.md §3.6).
+//
+// Persisting the pending attempt (state, verifier, nonce, redirect_uri) and making `state`
+// single-use are the caller's job (flows/ + store/); this service is stateless apart from caches.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "core/secret.hpp"
+#include "oauth/discovery.hpp"
+#include "oauth/http_client.hpp"
+#include "oauth/provider.hpp"
+
+namespace latchkey::oauth {
+
+struct AuthorizationRequest {
+  std::string authorization_url;  // where to send the browser
+  std::string state;              // 32 random bytes, base64url
+  std::string code_verifier;      // RFC 7636 §4.1: 43 chars; keep server-side only
+  std::string nonce;              // OIDC providers only ("" for GitHub)
+};
+
+// What the provider sent to our redirect URI (query parameters).
+struct CallbackParams {
+  std::string code;
+  std::string error;
+  std::string error_description;
+  std::optional<std::string> iss;  // RFC 9207
+};
+
+// What the caller stored when the attempt began.
+struct PendingAuth {
+  std::string code_verifier;
+  std::string nonce;
+  std::string redirect_uri;
+};
+
+struct ExternalIdentity {
+  std::string strategy;          // "oauth_google"
+  std::string provider;          // "google"
+  std::string issuer;            // verified iss (OIDC); "" for GitHub
+  std::string provider_user_id;  // OIDC sub / GitHub numeric id; with issuer, the stable key
+  std::string email;
+  bool email_verified = false;  // only a boolean true or the string "true" from a trusted provider
+  std::string first_name;
+  std::string last_name;
+  std::string name;
+  std::string image_url;
+  std::string username;
+  std::string approved_scopes;  // space-separated
+  core::Secret access_token;
+  core::Secret refresh_token;
+  core::Secret id_token;
+};
+
+struct ServiceOptions {
+  OutboundLimits limits;
+  std::chrono::seconds id_token_leeway{60};
+  std::chrono::seconds id_token_max_age{3600};
+  FetchCacheOptions discovery_cache{};
+  FetchCacheOptions jwks_cache{std::chrono::seconds(3600), std::chrono::seconds(10),
+                               std::chrono::seconds(30)};
+};
+
+class Service {
+ public:
+  // Builds the catalog; fails with the offending strategy named for invalid provider config or a
+  // strategy listed twice.
+  static core::Result<std::unique_ptr<Service>> create(const config::Config& config,
+                                                       HttpClient& http, const core::Clock& clock,
+                                                       core::Random& random);
+  static core::Result<std::unique_ptr<Service>> create(std::vector<Provider> providers,
+                                                       ServiceOptions options, HttpClient& http,
+                                                       const core::Clock& clock,
+                                                       core::Random& random);
+
+  // "oauth_google", ... in configuration order (for the environment endpoint).
+  [[nodiscard]] std::vector<std::string> enabled_strategies() const;
+  [[nodiscard]] const Provider* find(std::string_view strategy) const;
+
+  // Starts an authorization code + PKCE request. `redirect_uri` is used verbatim and must be sent
+  // again (PendingAuth) when completing.
+  core::Result<AuthorizationRequest> begin(std::string_view strategy,
+                                           std::string_view redirect_uri);
+
+  // Finishes the flow. Nothing is sent to the provider after a front-channel error or an issuer
+  // mismatch; no claim is used before the ID token is fully validated.
+  core::Result<ExternalIdentity> complete(std::string_view strategy, const CallbackParams& params,
+                                          const PendingAuth& pending);
+
+  // Failures by reason since start ("id_token.nonce", "token_exchange", "access_denied", ...):
+  // design.md §3.13, every failure branch is counted; the metrics endpoint reads this.
+  [[nodiscard]] std::map<std::string, std::uint64_t> failure_counts() const;
+
+  // Provider metadata (discovery merged with configured overrides).
+  core::Result<ProviderMetadata> metadata(const Provider& provider);
+
+ private:
+  Service(std::vector<Provider> providers, ServiceOptions options, HttpClient& http,
+          const core::Clock& clock, core::Random& random);
+
+  core::Result<ExternalIdentity> complete_unmetered(std::string_view strategy,
+                                                    const CallbackParams& params,
+                                                    const PendingAuth& pending);
+  void count_failure(const core::Error& error);
+  core::Result<ExternalIdentity> complete_oidc(const Provider& p, const ProviderMetadata& meta,
+                                               const CallbackParams& params,
+                                               const PendingAuth& pending);
+  core::Result<ExternalIdentity> complete_github(const Provider& p, const CallbackParams& params,
+                                                 const PendingAuth& pending);
+  struct TokenResponse;
+  core::Result<TokenResponse> exchange_code(const Provider& p, const std::string& token_endpoint,
+                                            const CallbackParams& params,
+                                            const PendingAuth& pending, bool require_id_token);
+  HttpRequest base_request(std::string method, std::string url) const;
+
+  std::vector<Provider> providers_;
+  ServiceOptions options_;
+  HttpClient& http_;
+  const core::Clock& clock_;
+  core::Random& random_;
+  MetadataCache cache_;
+  mutable std::mutex failures_mu_;
+  std::map<std::string, std::uint64_t> failures_;
+};
+
+// RFC 7636 §4.2: BASE64URL(SHA256(ASCII(code_verifier))).
+std::string pkce_challenge(std::string_view code_verifier);
+
+// RFC 6749 §2.3.1: "Basic " + base64(form_urlencode(client_id) ":" form_urlencode(secret)).
+std::string basic_authorization(std::string_view client_id, std::string_view client_secret);
+
+}  // namespace latchkey::oauth
