@@ -1,0 +1,236 @@
+#include "http/form.hpp"
+
+#include <array>
+#include <cstdint>
+
+namespace latchkey::http {
+namespace {
+
+constexpr int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+constexpr std::array<bool, 256> make_unreserved() {
+  std::array<bool, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) {
+    t[static_cast<std::size_t>(c)] = true;
+  }
+  for (int c = 'A'; c <= 'Z'; ++c) {
+    t[static_cast<std::size_t>(c)] = true;
+  }
+  for (int c = '0'; c <= '9'; ++c) {
+    t[static_cast<std::size_t>(c)] = true;
+  }
+  t['-'] = t['.'] = t['_'] = t['~'] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kUnreserved = make_unreserved();
+constexpr char kHexUpper[] = "0123456789ABCDEF";
+
+core::Result<Fields> parse_urlencoded(std::string_view in, const FormLimits& limits,
+                                      std::string_view what) {
+  if (in.size() > limits.max_input_bytes) {
+    return core::fail(core::Code::kRequestBodyTooLarge, std::string(what) + " too large");
+  }
+  Fields out;
+  std::size_t pos = 0;
+  while (pos <= in.size()) {
+    std::size_t amp = in.find('&', pos);
+    if (amp == std::string_view::npos) {
+      amp = in.size();
+    }
+    std::string_view pair = in.substr(pos, amp - pos);
+    pos = amp + 1;
+    if (pair.empty()) {
+      if (amp == in.size()) {
+        break;
+      }
+      continue;
+    }
+    if (out.size() >= limits.max_fields) {
+      return core::fail(core::Code::kMalformedRequest, std::string("too many ") + std::string(what) +
+                                                           " fields");
+    }
+    std::size_t eq = pair.find('=');
+    std::string_view raw_key = pair.substr(0, eq);
+    std::string_view raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    // Decoded length <= raw length, so the raw length bounds the work before decoding.
+    if (raw_key.size() > limits.max_key_bytes * 3) {
+      return core::fail(core::Code::kMalformedRequest, std::string(what) + " field name too long");
+    }
+    std::string key;
+    std::string value;
+    if (!percent_decode_append(raw_key, true, key) || !percent_decode_append(raw_value, true, value)) {
+      return core::fail(core::Code::kMalformedRequest,
+                        "invalid percent-encoding in " + std::string(what));
+    }
+    if (key.size() > limits.max_key_bytes) {
+      return core::fail(core::Code::kMalformedRequest, std::string(what) + " field name too long");
+    }
+    if (!limits.allow_nul &&
+        (key.find('\0') != std::string::npos || value.find('\0') != std::string::npos)) {
+      return core::fail(core::Code::kMalformedRequest, "NUL byte in " + std::string(what));
+    }
+    if (limits.require_utf8 && (!valid_utf8(key) || !valid_utf8(value))) {
+      return core::fail(core::Code::kMalformedRequest, "invalid UTF-8 in " + std::string(what));
+    }
+    if (value.size() > limits.max_value_bytes) {
+      return core::param_error(core::Code::kFormParamInvalid, key,
+                               "is too long", key + " is longer than allowed");
+    }
+    out.emplace_back(std::move(key), std::move(value));
+    if (amp == in.size()) {
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool percent_decode_append(std::string_view in, bool plus_as_space, std::string& out) {
+  out.reserve(out.size() + in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return false;  // truncated escape
+      }
+      int hi = hex_value(in[i + 1]);
+      int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return false;
+      }
+      out.push_back(static_cast<char>((hi << 4) | lo));
+      i += 2;
+    } else if (c == '+' && plus_as_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space) {
+  std::string out;
+  if (!percent_decode_append(in, plus_as_space, out)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+void percent_encode_append(std::string_view in, std::string& out) {
+  out.reserve(out.size() + in.size());
+  for (char c : in) {
+    auto u = static_cast<unsigned char>(c);
+    if (kUnreserved[u]) {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHexUpper[u >> 4]);
+      out.push_back(kHexUpper[u & 0xF]);
+    }
+  }
+}
+
+std::string percent_encode(std::string_view in) {
+  std::string out;
+  percent_encode_append(in, out);
+  return out;
+}
+
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const unsigned char* end = p + s.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+      min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+      min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+      min = 0x10000;
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) <= n) {
+      return false;
+    }
+    for (std::size_t i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    p += n + 1;
+  }
+  return true;
+}
+
+core::Result<Fields> parse_form(std::string_view body, const FormLimits& limits) {
+  return parse_urlencoded(body, limits, "form");
+}
+
+core::Result<Fields> parse_query(std::string_view query, const FormLimits& limits) {
+  return parse_urlencoded(query, limits, "query");
+}
+
+std::optional<std::string_view> find_field(const Fields& fields, std::string_view key) {
+  for (const auto& [k, v] : fields) {
+    if (k == key) {
+      return std::string_view(v);
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> find_all_fields(const Fields& fields, std::string_view key) {
+  std::vector<std::string_view> out;
+  for (const auto& [k, v] : fields) {
+    if (k == key) {
+      out.emplace_back(v);
+    }
+  }
+  return out;
+}
+
+std::string form_encode(const Fields& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    if (!out.empty()) {
+      out.push_back('&');
+    }
+    percent_encode_append(k, out);
+    out.push_back('=');
+    percent_encode_append(v, out);
+  }
+  return out;
+}
+
+}  // namespace latchkey::http

@@ -1,0 +1,662 @@
+// A real server on 127.0.0.1:0 driven by a tiny blocking POSIX-socket client.
+#include "http/server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "http/log.hpp"
+
+namespace latchkey::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  [[nodiscard]] std::string header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+class Client {
+ public:
+  explicit Client(std::uint16_t port, std::chrono::milliseconds timeout = 3000ms) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) {
+      throw std::runtime_error("socket failed");
+    }
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  [[nodiscard]] bool connected() const { return connected_; }
+
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        return false;
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  // Reads one response; `head` = response to HEAD (no body). Throws on timeout/EOF.
+  HttpResponse read_response(bool head = false) {
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) {
+        throw std::runtime_error("connection closed before response headers: " + buf_);
+      }
+    }
+    HttpResponse r;
+    std::istringstream in(buf_.substr(0, end));
+    std::string line;
+    std::getline(in, line);
+    r.status = std::stoi(line.substr(9, 3));
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') {
+        line.pop_back();
+      }
+      auto colon = line.find(':');
+      std::string name = line.substr(0, colon);
+      for (auto& c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') {
+        value.erase(0, 1);
+      }
+      r.headers[name] = value;
+    }
+    buf_.erase(0, end + 4);
+    std::size_t len = head || r.headers.count("content-length") == 0
+                          ? 0
+                          : std::stoul(r.headers["content-length"]);
+    while (buf_.size() < len) {
+      if (!fill()) {
+        throw std::runtime_error("connection closed mid-body");
+      }
+    }
+    r.body = buf_.substr(0, len);
+    buf_.erase(0, len);
+    return r;
+  }
+
+  // True when the peer closes (EOF or reset) within the receive timeout.
+  bool closed_by_peer() {
+    char tmp[4096];
+    for (;;) {
+      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      if (n == 0) {
+        return true;
+      }
+      if (n < 0) {
+        return errno == ECONNRESET;
+      }
+    }
+  }
+
+  HttpResponse request(const std::string& raw, bool head = false) {
+    if (!send(raw)) {
+      throw std::runtime_error("send failed");
+    }
+    return read_response(head);
+  }
+
+ private:
+  bool fill() {
+    char tmp[4096];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) {
+      return false;
+    }
+    buf_.append(tmp, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  int fd_ = -1;
+  bool connected_ = false;
+  std::string buf_;
+};
+
+std::string get(const std::string& path, const std::string& extra = "") {
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra + "\r\n";
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    router_.add(Method::kGet, "/hello", [this](Request&) {
+      worker_thread_ = std::this_thread::get_id();
+      Response r;
+      r.body = "hello";
+      r.set("content-type", "text/plain");
+      return r;
+    }, {"hello", false});
+    router_.add(Method::kGet, "/inline", [this](Request&) {
+      inline_thread_ = std::this_thread::get_id();
+      Response r;
+      r.body = "inline";
+      return r;
+    }, {"inline", true});
+    router_.add(Method::kPost, "/echo", [](Request& req) {
+      Response r;
+      r.body = req.body;
+      return r;
+    });
+    router_.add(Method::kGet, "/items/{id}", [](Request& req) {
+      Response r;
+      r.body = std::string(req.param("id")) + "|" + req.path + "|" + req.query;
+      return r;
+    }, {"item", false});
+    router_.add(Method::kGet, "/slow", [](Request&) {
+      std::this_thread::sleep_for(300ms);
+      Response r;
+      r.body = "slow done";
+      return r;
+    });
+    router_.add(Method::kGet, "/request-id", [](Request& req) {
+      Response r;
+      r.body = req.request_id;
+      return r;
+    });
+    router_.add(Method::kGet, "/throws", [](Request&) -> Response {
+      throw std::runtime_error("boom");
+    });
+    router_.add(Method::kGet, "/bad-header", [](Request&) {
+      Response r;
+      r.set("x-injected", "a\r\nset-cookie: evil=1");
+      r.set("x-fine", "ok");
+      r.set("content-length", "999");
+      return r;
+    });
+    router_.add(Method::kGet, "/metrics", metrics_handler(metrics_), {"metrics", true});
+
+    options_.port = 0;
+    options_.io_threads = 1;
+    options_.workers = 2;
+    options_.max_body_bytes = 1024;
+    options_.max_header_bytes = 2048;
+    options_.read_timeout = 2000ms;
+    options_.idle_timeout = 2000ms;
+    options_.shutdown_timeout = 2000ms;
+    options_.access_log = false;
+  }
+
+  void TearDown() override { stop_server(); }
+
+  void start_server() {
+    server_ = std::make_unique<Server>(options_, router_, metrics_,
+                                       [](const core::Error& e, const Request& req) {
+                                         Response r;
+                                         switch (e.code) {
+                                           case core::Code::kResourceNotFound:
+                                             r.status = 404;
+                                             break;
+                                           case core::Code::kMethodNotAllowed:
+                                             r.status = 405;
+                                             break;
+                                           case core::Code::kRequestBodyTooLarge:
+                                             r.status = 413;
+                                             break;
+                                           case core::Code::kMalformedRequest:
+                                             r.status = 400;
+                                             break;
+                                           default:
+                                             r.status = 500;
+                                         }
+                                         r.set("x-error", "responder");
+                                         r.body = "error for " + req.path;
+                                         return r;
+                                       });
+    ASSERT_TRUE(server_->start());
+    ASSERT_NE(server_->port(), 0);
+    run_done_ = false;
+    thread_ = std::thread([this] {
+      io_thread_ = std::this_thread::get_id();
+      (void)server_->run();
+      run_done_ = true;
+    });
+    // Wait until the I/O thread is known (run() started).
+    for (int i = 0; i < 200 && io_thread_.load() == std::thread::id(); ++i) {
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+
+  void stop_server() {
+    if (server_) {
+      server_->stop();
+      if (thread_.joinable()) {
+        thread_.join();
+      }
+      server_.reset();
+    }
+  }
+
+  Router router_;
+  Metrics metrics_{false};
+  ServerOptions options_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  std::atomic<std::thread::id> io_thread_{};
+  std::atomic<bool> run_done_{false};
+  std::atomic<std::thread::id> worker_thread_{};
+  std::atomic<std::thread::id> inline_thread_{};
+};
+
+TEST_F(ServerTest, ServesRouteWithStandardHeaders) {
+  start_server();
+  Client c(server_->port());
+  ASSERT_TRUE(c.connected());
+  auto r = c.request(get("/hello"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello");
+  EXPECT_EQ(r.header("content-length"), "5");
+  EXPECT_EQ(r.header("content-type"), "text/plain");
+  EXPECT_EQ(r.header("server"), "latchkey");
+  EXPECT_EQ(r.header("date").size(), 29U);
+  EXPECT_EQ(r.header("date").substr(26), "GMT");
+  EXPECT_EQ(r.header("x-request-id").size(), 16U);
+  EXPECT_EQ(r.header("connection"), "");
+}
+
+TEST_F(ServerTest, NotFoundAndMethodNotAllowedGoThroughErrorResponder) {
+  start_server();
+  Client c(server_->port());
+  auto nf = c.request(get("/nope"));
+  EXPECT_EQ(nf.status, 404);
+  EXPECT_EQ(nf.header("x-error"), "responder");
+  EXPECT_EQ(nf.body, "error for /nope");
+  EXPECT_EQ(nf.header("x-request-id").size(), 16U);
+  auto na = c.request("DELETE /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(na.status, 405);
+  EXPECT_EQ(na.header("x-error"), "responder");
+  EXPECT_EQ(na.header("allow"), "GET, HEAD");
+  auto trace = c.request("TRACE /hello HTTP/1.1\r\nHost: x\r\nCookie: __client=secret\r\n\r\n");
+  EXPECT_EQ(trace.status, 405);
+  EXPECT_EQ(trace.body.find("secret"), std::string::npos);
+}
+
+TEST_F(ServerTest, OversizedBodyGets413AndClose) {
+  start_server();
+  Client c(server_->port());
+  std::string body(4096, 'x');
+  auto r = c.request("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n" + body);
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.header("x-error"), "responder");
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+
+  // A body within the limit is echoed.
+  Client ok(server_->port());
+  auto e = ok.request("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde");
+  EXPECT_EQ(e.status, 200);
+  EXPECT_EQ(e.body, "abcde");
+}
+
+TEST_F(ServerTest, ChunkedBodyOverLimitGets413) {
+  start_server();
+  Client c(server_->port());
+  std::string chunk(800, 'y');
+  auto r = c.request("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n320\r\n" +
+                     chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
+  EXPECT_EQ(r.status, 413);
+}
+
+TEST_F(ServerTest, GarbageBytesGet400AndClose) {
+  start_server();
+  Client c(server_->port());
+  auto r = c.request(std::string("\x16\x03\x01\x02\x00garbage\r\n\r\n", 16));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+
+  Client c2(server_->port());
+  auto r2 = c2.request("GET /hello HTTP/1.1\r\nBad Header Name: x\r\n\r\n");
+  EXPECT_EQ(r2.status, 400);
+}
+
+TEST_F(ServerTest, HeaderLimitIsEnforced) {
+  start_server();
+  Client c(server_->port());
+  auto r = c.request(get("/hello", "X-Big: " + std::string(4096, 'a') + "\r\n"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.header("x-error"), "responder");
+  EXPECT_TRUE(c.closed_by_peer());
+
+  Client many(server_->port());
+  std::string extra;
+  for (int i = 0; i < 150; ++i) {
+    extra += "h" + std::to_string(i) + ": v\r\n";
+  }
+  auto m = many.request(get("/hello", extra));
+  EXPECT_EQ(m.status, 400);
+}
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  start_server();
+  Client c(server_->port());
+  auto a = c.request(get("/hello"));
+  auto b = c.request(get("/items/42"));
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(b.body, "42|/items/42|");
+  // Pipelined: two requests in one write, two responses in order.
+  ASSERT_TRUE(c.send(get("/items/1") + get("/items/2")));
+  EXPECT_EQ(c.read_response().body, "1|/items/1|");
+  EXPECT_EQ(c.read_response().body, "2|/items/2|");
+  // Connection: close is honoured.
+  auto last = c.request(get("/hello", "Connection: close\r\n"));
+  EXPECT_EQ(last.header("connection"), "close");
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(ServerTest, PathIsDecodedQueryKeptRaw) {
+  start_server();
+  Client c(server_->port());
+  auto r = c.request(get("/items/a%20b?code=x%20y&state=s"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "a b|/items/a b|code=x%20y&state=s");
+  Client bad(server_->port());
+  EXPECT_EQ(bad.request(get("/items/%00")).status, 400);
+  Client bad2(server_->port());
+  EXPECT_EQ(bad2.request(get("/items/%zz")).status, 400);
+  Client bad3(server_->port());
+  EXPECT_EQ(bad3.request(get("http://example.com/hello")).status, 400);
+}
+
+TEST_F(ServerTest, HeadIsGetWithoutBody) {
+  start_server();
+  Client c(server_->port());
+  auto r = c.request("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n", /*head=*/true);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-length"), "5");
+  // The connection is still in sync: the next response parses.
+  auto next = c.request(get("/items/7"));
+  EXPECT_EQ(next.body, "7|/items/7|");
+}
+
+TEST_F(ServerTest, RequestIdEchoedWhenValidGeneratedOtherwise) {
+  start_server();
+  Client c(server_->port());
+  auto ok = c.request(get("/request-id", "X-Request-Id: abc-DEF_1.2\r\n"));
+  EXPECT_EQ(ok.header("x-request-id"), "abc-DEF_1.2");
+  EXPECT_EQ(ok.body, "abc-DEF_1.2");
+  for (std::string bad : {std::string("has space"), std::string(65, 'a'), std::string("a/b"),
+                          std::string("\"quote\"")}) {
+    auto r = c.request(get("/request-id", "X-Request-Id: " + bad + "\r\n"));
+    EXPECT_EQ(r.header("x-request-id").size(), 16U) << bad;
+    EXPECT_NE(r.header("x-request-id"), bad);
+    EXPECT_EQ(r.body, r.header("x-request-id"));
+  }
+  auto a = c.request(get("/request-id"));
+  auto b = c.request(get("/request-id"));
+  EXPECT_NE(a.body, b.body);
+}
+
+TEST_F(ServerTest, HandlersRunOnWorkersInlineRoutesOnIoThread) {
+  start_server();
+  Client c(server_->port());
+  EXPECT_EQ(c.request(get("/hello")).status, 200);
+  EXPECT_EQ(c.request(get("/inline")).status, 200);
+  ASSERT_NE(io_thread_.load(), std::thread::id());
+  EXPECT_EQ(inline_thread_.load(), io_thread_.load());
+  EXPECT_NE(worker_thread_.load(), io_thread_.load());
+  EXPECT_NE(worker_thread_.load(), std::thread::id());
+}
+
+TEST_F(ServerTest, ThrowingHandlerGives500AndServerKeepsServing) {
+  start_server();
+  Client c(server_->port());
+  EXPECT_EQ(c.request(get("/throws")).status, 500);
+  EXPECT_EQ(c.request(get("/hello")).status, 200);
+}
+
+TEST_F(ServerTest, InvalidResponseHeadersAreDropped) {
+  start_server();
+  Client c(server_->port());
+  auto r = c.request(get("/bad-header"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("x-injected"), "");
+  EXPECT_EQ(r.header("set-cookie"), "");
+  EXPECT_EQ(r.header("x-fine"), "ok");
+  EXPECT_EQ(r.header("content-length"), "0");
+}
+
+TEST_F(ServerTest, ResponseHookSeesEveryResponse) {
+  Server s(options_, router_, metrics_);  // default ErrorResponder
+  std::atomic<int> calls{0};
+  s.set_response_hook([&](const Request&, Response& res) {
+    ++calls;
+    res.set("x-hooked", "1");
+  });
+  ASSERT_TRUE(s.start());
+  std::thread t([&] { (void)s.run(); });
+  {
+    Client c(s.port());
+    EXPECT_EQ(c.request(get("/hello")).header("x-hooked"), "1");
+    auto nf = c.request(get("/nope"));
+    EXPECT_EQ(nf.status, 404);  // default responder
+    EXPECT_EQ(nf.header("x-hooked"), "1");
+    EXPECT_NE(nf.body.find("resource_not_found"), std::string::npos);
+  }
+  s.stop();
+  t.join();
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST_F(ServerTest, IdleConnectionIsClosedAfterIdleTimeout) {
+  options_.idle_timeout = 200ms;
+  start_server();
+  Client c(server_->port());
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_peer());
+  auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, 150ms);
+  EXPECT_LT(waited, 2000ms);
+}
+
+TEST_F(ServerTest, SlowRequestHitsReadTimeout) {
+  options_.read_timeout = 300ms;
+  start_server();
+  Client c(server_->port());
+  ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\n"));  // never finishes the headers
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2000ms);
+}
+
+TEST_F(ServerTest, GracefulShutdownFinishesInFlightRequests) {
+  start_server();
+  const auto port = server_->port();
+  Client idle(port);
+  EXPECT_EQ(idle.request(get("/hello")).status, 200);  // now an idle keep-alive connection
+
+  Client slow(port);
+  ASSERT_TRUE(slow.send(get("/slow")));
+  std::this_thread::sleep_for(100ms);  // the handler is sleeping on a worker
+  auto t0 = std::chrono::steady_clock::now();
+  server_->stop();
+
+  // New connections are refused once the acceptor is closed.
+  bool refused = false;
+  for (int i = 0; i < 100 && !refused; ++i) {
+    Client probe(port, 200ms);
+    refused = !probe.connected();
+    if (!refused) {
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  EXPECT_TRUE(refused);
+  // The idle keep-alive connection is closed at once.
+  EXPECT_TRUE(idle.closed_by_peer());
+
+  auto r = slow.read_response();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "slow done");
+  EXPECT_EQ(r.header("connection"), "close");
+  EXPECT_TRUE(slow.closed_by_peer());
+
+  thread_.join();
+  EXPECT_TRUE(run_done_.load());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, options_.shutdown_timeout);
+  EXPECT_EQ(server_->active_connections(), 0U);
+}
+
+TEST_F(ServerTest, ShutdownDeadlineForceClosesStragglers) {
+  options_.shutdown_timeout = 300ms;
+  options_.read_timeout = 10'000ms;
+  start_server();
+  Client straggler(server_->port());
+  ASSERT_TRUE(straggler.send("GET /hello HTTP/1.1\r\n"));  // busy: mid-request, not idle
+  std::this_thread::sleep_for(50ms);
+  auto t0 = std::chrono::steady_clock::now();
+  server_->stop();
+  thread_.join();
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 2000ms);
+  EXPECT_TRUE(straggler.closed_by_peer());
+}
+
+TEST_F(ServerTest, SeveralIoThreadsServeConcurrentClients) {
+  options_.io_threads = 3;
+  start_server();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&, t] {
+      Client c(server_->port());
+      for (int i = 0; i < 20; ++i) {
+        auto id = std::to_string(t) + "-" + std::to_string(i);
+        auto r = c.request(get("/items/" + id));
+        if (r.status == 200 && r.body == id + "|/items/" + id + "|") {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (auto& c : clients) {
+    c.join();
+  }
+  EXPECT_EQ(ok.load(), 120);
+  auto t0 = std::chrono::steady_clock::now();
+  server_->stop();
+  thread_.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
+}
+
+TEST_F(ServerTest, StopBeforeAnyConnectionReturnsQuickly) {
+  start_server();
+  auto t0 = std::chrono::steady_clock::now();
+  server_->stop();
+  thread_.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms);
+}
+
+TEST_F(ServerTest, MetricsCountRequestsByRoute) {
+  start_server();
+  Client c(server_->port());
+  c.request(get("/hello"));
+  c.request(get("/hello"));
+  c.request(get("/nope/at/all"));
+  auto m = c.request(get("/metrics"));
+  EXPECT_NE(m.body.find(R"(latchkey_http_requests_total{route="hello",method="GET",code="200"} 2)"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find(R"(latchkey_http_requests_total{route="unmatched",method="GET",code="404"} 1)"),
+            std::string::npos);
+  EXPECT_NE(m.body.find(R"(latchkey_http_request_duration_seconds_count{route="hello"} 2)"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("latchkey_http_connections_active 1"), std::string::npos);
+  // Raw paths never become labels.
+  EXPECT_EQ(m.body.find("/nope/at/all"), std::string::npos);
+}
+
+TEST_F(ServerTest, AccessLogHasRouteAndNoQuery) {
+  std::ostringstream out;
+  ASSERT_TRUE(init_logging("info", "json", &out));
+  options_.access_log = true;
+  start_server();
+  {
+    Client c(server_->port());
+    auto r = c.request(get("/items/9?code=SECRETCODE&state=SECRETSTATE", "X-Request-Id: rid-1\r\n"));
+    EXPECT_EQ(r.status, 200);
+  }
+  stop_server();
+  std::string log = out.str();
+  EXPECT_NE(log.find(R"("request_id":"rid-1")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("route":"item")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("path":"/items/9")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("status":200)"), std::string::npos) << log;
+  EXPECT_EQ(log.find("SECRET"), std::string::npos) << log;
+  ASSERT_TRUE(init_logging("warn", "json", nullptr));
+}
+
+TEST(ParseListen, AcceptsHostPortForms) {
+  ServerOptions o;
+  ASSERT_TRUE(parse_listen("127.0.0.1:8787", o));
+  EXPECT_EQ(o.host, "127.0.0.1");
+  EXPECT_EQ(o.port, 8787);
+  ASSERT_TRUE(parse_listen("[::1]:0", o));
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 0);
+  ASSERT_TRUE(parse_listen(":9000", o));
+  EXPECT_EQ(o.host, "0.0.0.0");
+  EXPECT_FALSE(parse_listen("localhost", o));
+  EXPECT_FALSE(parse_listen("host:99999", o));
+  EXPECT_FALSE(parse_listen("host:12ab", o));
+  EXPECT_FALSE(parse_listen("::1:80", o));
+  EXPECT_FALSE(parse_listen("host:", o));
+}
+
+TEST(ServerStart, ReportsBindFailure) {
+  Router router;
+  Metrics metrics(false);
+  ServerOptions o;
+  Server first(o, router, metrics);
+  ASSERT_TRUE(first.start());
+  o.port = first.port();
+  Server second(o, router, metrics);
+  auto s = second.start();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, core::Code::kServiceUnavailable);
+}
+
+}  // namespace
+}  // namespace latchkey::http
