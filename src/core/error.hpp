@@ -28,6 +28,7 @@ enum class Code {
   kInvalidState,            // 400 invalid_state (out-of-order step)
   kStrategyNotAllowed,      // 422 strategy_for_user_invalid
   kRedirectUrlInvalid,      // 422 invalid_redirect_url / form_param_value_invalid
+  kOriginNotAllowed,        // 403 origin_invalid (CSRF: a state change from a foreign origin)
   kOAuthAccessDenied,       // verification error oauth_access_denied
   kOAuthStateInvalid,       // verification error (bad/replayed/expired state)
   kOAuthTokenExchangeFailed,

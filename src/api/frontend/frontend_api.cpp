@@ -1,0 +1,510 @@
+#include "api/frontend/frontend_api.hpp"
+
+#include <boost/json.hpp>
+
+#include "api/dto/encode.hpp"
+#include "api/errors.hpp"
+#include "http/cookies.hpp"
+#include "http/form.hpp"
+
+namespace latchkey::api {
+namespace json = boost::json;
+using core::Code;
+using core::Error;
+using http::Method;
+using http::Request;
+using http::Response;
+
+namespace {
+
+constexpr std::string_view kClientCookie = "__client";
+
+Response json_response(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.set("content-type", "application/json");
+  r.set("cache-control", "no-store");
+  r.body = std::move(body);
+  return r;
+}
+
+std::optional<std::string> field(const http::Fields& f, std::string_view key) {
+  auto v = http::find_field(f, key);
+  if (!v) {
+    return std::nullopt;
+  }
+  return std::string(*v);
+}
+
+core::Result<bool> bool_field(const http::Fields& f, std::string_view key, bool fallback) {
+  auto v = http::find_field(f, key);
+  if (!v || v->empty()) {
+    return fallback;
+  }
+  if (*v == "true") {
+    return true;
+  }
+  if (*v == "false") {
+    return false;
+  }
+  return core::param_error(Code::kFormParamInvalid, std::string(key), "must be true or false");
+}
+
+}  // namespace
+
+struct FrontendApi::Impl {
+  flows::FrontendService& service;
+  sessions::SessionTokens& tokens;
+  const http::Cors& cors;
+  FrontendApiOptions options;
+
+  Impl(flows::FrontendService& s, sessions::SessionTokens& t, const http::Cors& c,
+       FrontendApiOptions o)
+      : service(s), tokens(t), cors(c), options(std::move(o)) {}
+
+  flows::Caller caller(const Request& req) const {
+    flows::Caller c;
+    c.client_token = http::find_cookie(req, kClientCookie);
+    if (auto origin = req.header("origin"); origin && cors.origin_allowed(*origin)) {
+      c.origin = http::normalize_origin(*origin);
+    }
+    return c;
+  }
+
+  // State-changing requests from a foreign origin are refused (CSRF; security catalog §2.F).
+  // Browsers always send Origin on cross-origin POSTs; a missing Origin (same-origin navigation,
+  // server-to-server) is allowed through because the cookie is SameSite=Lax.
+  core::Status check_origin(const Request& req) const {
+    auto origin = req.header("origin");
+    if (origin && !cors.origin_allowed(*origin)) {
+      return core::fail(Error(Code::kOriginNotAllowed).with_internal("origin not allowed"));
+    }
+    return {};
+  }
+
+  core::Result<http::Fields> form(const Request& req) const {
+    if (req.body.empty()) {
+      return http::Fields{};
+    }
+    auto ct = req.header("content-type").value_or("");
+    if (!ct.empty() && ct.find("application/x-www-form-urlencoded") == std::string_view::npos) {
+      return core::fail(Error(Code::kMalformedRequest, "Unsupported content type",
+                              "Send the body as application/x-www-form-urlencoded."));
+    }
+    return http::parse_form(req.body);
+  }
+
+  std::string azp(const flows::Caller& c) const {
+    return c.origin.empty() ? options.public_origin : c.origin;
+  }
+
+  dto::TokenSource token_source(const flows::Caller& c) {
+    std::string party = azp(c);
+    return [this, party](const store::Session& s) -> std::optional<std::string> {
+      auto jwt = tokens.token_for(s, party);
+      if (!jwt) {
+        return std::nullopt;
+      }
+      return std::move(*jwt);
+    };
+  }
+
+  void set_client_cookie(Response& r, const std::string& token) const {
+    http::SetCookie c;
+    c.name = std::string(kClientCookie);
+    c.value = token;
+    c.path = "/";
+    c.max_age = options.client_cookie_max_age;
+    c.http_only = true;
+    c.secure = options.secure_cookies;
+    c.same_site = http::SameSite::kLax;
+    if (auto v = c.to_string()) {
+      r.set("set-cookie", *v);
+    }
+  }
+
+  void clear_client_cookie(Response& r) const {
+    auto c = http::SetCookie::removal(std::string(kClientCookie));
+    c.http_only = true;
+    c.secure = options.secure_cookies;
+    c.same_site = http::SameSite::kLax;
+    if (auto v = c.to_string()) {
+      r.set("set-cookie", *v);
+    }
+  }
+
+  Response error(const Error& e, const Request& req) const {
+    return error_response(e, req.request_id);
+  }
+
+  // {"response": <resource>, "client": <full client>} (README §1.6: always the full client).
+  Response envelope(const flows::Caller& c, const flows::Mutation& m, json::value resource) {
+    json::object body;
+    body["response"] = std::move(resource);
+    body["client"] = dto::client_json(m.client, token_source(c), options.required_fields);
+    Response r = json_response(200, json::serialize(body));
+    if (m.new_client_token) {
+      set_client_cookie(r, *m.new_client_token);
+    }
+    return r;
+  }
+
+  // The effective method: POST with ?_method=PATCH|PUT|DELETE (README §1.5) acts as that verb.
+  static std::string_view override_method(const Request& req) {
+    if (req.method != Method::kPost) {
+      return {};
+    }
+    auto q = http::parse_query(req.query);
+    if (!q) {
+      return {};
+    }
+    auto m = http::find_field(*q, "_method");
+    if (!m) {
+      return {};
+    }
+    if (*m == "PATCH") {
+      return "PATCH";
+    }
+    if (*m == "PUT") {
+      return "PUT";
+    }
+    if (*m == "DELETE") {
+      return "DELETE";
+    }
+    return "?";
+  }
+
+  // ---- handlers ---------------------------------------------------------------------------
+
+  Response environment(Request&) const { return json_response(200, options.environment_json); }
+
+  Response get_client(Request& req) {
+    auto c = caller(req);
+    auto view = service.get_client(c);
+    if (!view) {
+      return error(view.error(), req);
+    }
+    json::object body;
+    if (*view) {
+      body["response"] = dto::client_json(**view, token_source(c), options.required_fields);
+    } else {
+      body["response"] = nullptr;
+    }
+    body["client"] = nullptr;
+    return json_response(200, json::serialize(body));
+  }
+
+  Response client_mutation(Request& req) {
+    const auto m = override_method(req);
+    if (m == "DELETE" || req.method == Method::kDelete) {
+      return destroy_client(req);
+    }
+    if (m.empty() || m == "PUT" || req.method == Method::kPut) {
+      // Client.create: an empty client now (the cookie is set on it).
+      if (auto ok = check_origin(req); !ok) {
+        return error(ok.error(), req);
+      }
+      // A client is created lazily by the first attempt; PUT only reports the current one.
+      return get_client(req);
+    }
+    return error(Error(Code::kMethodNotAllowed), req);
+  }
+
+  Response destroy_client(Request& req) {
+    if (auto ok = check_origin(req); !ok) {
+      return error(ok.error(), req);
+    }
+    auto c = caller(req);
+    auto id = service.destroy_client(c);
+    if (!id) {
+      return error(id.error(), req);
+    }
+    json::object body{{"response", json::object{{"object", "client"}, {"id", *id}, {"deleted", true}}},
+                      {"client", nullptr}};
+    Response r = json_response(200, json::serialize(body));
+    clear_client_cookie(r);
+    return r;
+  }
+
+  Response create_sign_in(Request& req) {
+    if (auto ok = check_origin(req); !ok) {
+      return error(ok.error(), req);
+    }
+    auto f = form(req);
+    if (!f) {
+      return error(f.error(), req);
+    }
+    flows::SignInParams p;
+    p.strategy = field(*f, "strategy");
+    p.identifier = field(*f, "identifier");
+    p.redirect_url = field(*f, "redirect_url");
+    p.action_complete_redirect_url = field(*f, "action_complete_redirect_url");
+    auto transfer = bool_field(*f, "transfer", false);
+    if (!transfer) {
+      return error(transfer.error(), req);
+    }
+    p.transfer = *transfer;
+    if (field(*f, "password")) {
+      return error(Error(Code::kStrategyNotAllowed, "Password sign-in is not enabled",
+                         "Signing in with a password is not enabled for this application.")
+                       .with_meta("param_name", "password"),
+                   req);
+    }
+    auto c = caller(req);
+    auto m = service.create_sign_in(c, p);
+    if (!m) {
+      return error(m.error(), req);
+    }
+    const auto& v = m->client;
+    return envelope(c, *m, dto::sign_in_json(*v.sign_in, *v.sign_in_data));
+  }
+
+  Response get_sign_in(Request& req) {
+    auto c = caller(req);
+    auto m = service.get_sign_in(c, std::string(req.param("id")));
+    if (!m) {
+      return error(m.error(), req);
+    }
+    return envelope(c, *m, dto::sign_in_json(*m->client.sign_in, *m->client.sign_in_data));
+  }
+
+  core::Result<flows::SignUpParams> sign_up_params(const http::Fields& f) const {
+    flows::SignUpParams p;
+    p.strategy = field(f, "strategy");
+    p.redirect_url = field(f, "redirect_url");
+    p.action_complete_redirect_url = field(f, "action_complete_redirect_url");
+    p.first_name = field(f, "first_name");
+    p.last_name = field(f, "last_name");
+    p.username = field(f, "username");
+    p.email_address = field(f, "email_address");
+    p.unsafe_metadata = field(f, "unsafe_metadata");
+    if (http::find_field(f, "legal_accepted")) {
+      auto la = bool_field(f, "legal_accepted", false);
+      if (!la) {
+        return core::fail(la.error());
+      }
+      p.legal_accepted = *la;
+    }
+    auto transfer = bool_field(f, "transfer", false);
+    if (!transfer) {
+      return core::fail(transfer.error());
+    }
+    p.transfer = *transfer;
+    if (field(f, "password")) {
+      return core::param_error(Code::kStrategyNotAllowed, "password", "is not supported",
+                               "Signing up with a password is not enabled for this application.");
+    }
+    return p;
+  }
+
+  Response create_sign_up(Request& req) {
+    if (auto ok = check_origin(req); !ok) {
+      return error(ok.error(), req);
+    }
+    auto f = form(req);
+    if (!f) {
+      return error(f.error(), req);
+    }
+    auto p = sign_up_params(*f);
+    if (!p) {
+      return error(p.error(), req);
+    }
+    auto c = caller(req);
+    auto m = service.create_sign_up(c, *p);
+    if (!m) {
+      return error(m.error(), req);
+    }
+    return envelope(c, *m,
+                    dto::sign_up_json(*m->client.sign_up, *m->client.sign_up_data,
+                                      options.required_fields));
+  }
+
+  Response sign_up_by_id(Request& req) {
+    const auto m = override_method(req);
+    if (req.method == Method::kPatch || m == "PATCH") {
+      return update_sign_up(req);
+    }
+    if (req.method == Method::kGet) {
+      auto c = caller(req);
+      auto r = service.get_sign_up(c, std::string(req.param("id")));
+      if (!r) {
+        return error(r.error(), req);
+      }
+      return envelope(c, *r,
+                      dto::sign_up_json(*r->client.sign_up, *r->client.sign_up_data,
+                                        options.required_fields));
+    }
+    return error(Error(Code::kMethodNotAllowed), req);
+  }
+
+  Response update_sign_up(Request& req) {
+    if (auto ok = check_origin(req); !ok) {
+      return error(ok.error(), req);
+    }
+    auto f = form(req);
+    if (!f) {
+      return error(f.error(), req);
+    }
+    auto p = sign_up_params(*f);
+    if (!p) {
+      return error(p.error(), req);
+    }
+    auto c = caller(req);
+    auto m = service.update_sign_up(c, std::string(req.param("id")), *p);
+    if (!m) {
+      return error(m.error(), req);
+    }
+    return envelope(c, *m,
+                    dto::sign_up_json(*m->client.sign_up, *m->client.sign_up_data,
+                                      options.required_fields));
+  }
+
+  Response oauth_callback(Request& req) {
+    core::Result<http::Fields> params = req.method == Method::kPost ? form(req)
+                                                                    : http::parse_query(req.query);
+    if (!params) {
+      return error(params.error(), req);
+    }
+    if (req.method == Method::kPost) {
+      // response_mode=form_post: a cross-site POST carries no SameSite=Lax cookie, so turn it
+      // into a top-level GET navigation (which does) with the same parameters.
+      Response r;
+      r.status = 303;
+      r.set("location", options.prefix + "/v1/oauth_callback?" + http::form_encode(*params));
+      r.set("cache-control", "no-store");
+      return r;
+    }
+    oauth::CallbackParams cb;
+    cb.code = field(*params, "code").value_or("");
+    cb.error = field(*params, "error").value_or("");
+    cb.error_description = field(*params, "error_description").value_or("");
+    cb.iss = field(*params, "iss");
+    const std::string state = field(*params, "state").value_or("");
+    auto c = caller(req);
+    auto out = service.oauth_callback(c, cb, state);
+    if (!out) {
+      return error(out.error(), req);
+    }
+    Response r;
+    r.status = 303;
+    r.set("location", out->redirect_to);
+    r.set("cache-control", "no-store");
+    r.set("referrer-policy", "no-referrer");
+    return r;
+  }
+
+  Response session_action(Request& req, std::string_view action) {
+    if (auto ok = check_origin(req); !ok) {
+      return error(ok.error(), req);
+    }
+    if (auto f = form(req); !f) {
+      return error(f.error(), req);
+    }
+    auto c = caller(req);
+    const std::string id(req.param("id"));
+    core::Result<flows::Mutation> m = action == "touch" ? service.touch_session(c, id)
+                                      : action == "end" ? service.end_session(c, id, "ended")
+                                                        : service.end_session(c, id, "removed");
+    if (!m) {
+      return error(m.error(), req);
+    }
+    if (action != "touch") {
+      tokens.forget(id);
+    }
+    const flows::SessionView* s = m->client.find_session(id);
+    if (s == nullptr) {
+      return error(Error(Code::kSessionNotFound), req);
+    }
+    json::object resource = dto::session_json(*s, action == "touch" ? token_source(c) : nullptr);
+    // Ended/removed sessions are listed only in `response`, never in client.sessions.
+    return envelope(c, *m, std::move(resource));
+  }
+
+  Response tokens_handler(Request& req) {
+    if (auto ok = check_origin(req); !ok) {
+      return error(ok.error(), req);
+    }
+    if (auto f = form(req); !f) {
+      return error(f.error(), req);
+    }
+    auto c = caller(req);
+    auto grant = service.authorize_token(c, std::string(req.param("id")));
+    if (!grant) {
+      return error(grant.error(), req);
+    }
+    auto jwt = tokens.token_for(grant->session, azp(c));
+    if (!jwt) {
+      return error(jwt.error(), req);
+    }
+    std::string body;
+    body.reserve(jwt->size() + 32);
+    body.append(R"({"object":"token","jwt":")").append(*jwt).append("\"}");
+    return json_response(200, std::move(body));
+  }
+
+  Response sessions_collection(Request& req) {
+    const auto m = override_method(req);
+    if (req.method != Method::kDelete && m != "DELETE") {
+      return error(Error(Code::kMethodNotAllowed), req);
+    }
+    if (auto ok = check_origin(req); !ok) {
+      return error(ok.error(), req);
+    }
+    auto c = caller(req);
+    auto r = service.sign_out(c);
+    if (!r) {
+      return error(r.error(), req);
+    }
+    json::value client = dto::client_json(r->client, nullptr, options.required_fields);
+    json::object body{{"response", client}, {"client", client}};
+    return json_response(200, json::serialize(body));
+  }
+};
+
+FrontendApi::FrontendApi(flows::FrontendService& service, sessions::SessionTokens& tokens,
+                         const http::Cors& cors, FrontendApiOptions options)
+    : impl_(std::make_shared<Impl>(service, tokens, cors, std::move(options))) {}
+
+void FrontendApi::register_routes(http::Router& router) {
+  auto g = router.group(impl_->options.prefix);
+  auto self = impl_;
+  auto bind = [self](Response (Impl::*fn)(Request&)) {
+    return [self, fn](Request& r) { return ((*self).*fn)(r); };
+  };
+  auto env = [self](Request& r) { return self->environment(r); };
+  g.add(Method::kGet, "/v1/environment", env, {"fapi_environment", true});
+  g.add(Method::kPost, "/v1/environment", env, {"fapi_environment", true});
+  g.add(Method::kPatch, "/v1/environment", env, {"fapi_environment", true});
+
+  g.add(Method::kGet, "/v1/client", bind(&Impl::get_client), {"fapi_client_get"});
+  g.add(Method::kPost, "/v1/client", bind(&Impl::client_mutation), {"fapi_client_mutate"});
+  g.add(Method::kPut, "/v1/client", bind(&Impl::client_mutation), {"fapi_client_mutate"});
+  g.add(Method::kDelete, "/v1/client", bind(&Impl::destroy_client), {"fapi_client_delete"});
+
+  g.add(Method::kPost, "/v1/client/sign_ins", bind(&Impl::create_sign_in), {"fapi_sign_in_create"});
+  g.add(Method::kGet, "/v1/client/sign_ins/{id}", bind(&Impl::get_sign_in), {"fapi_sign_in_get"});
+  g.add(Method::kPost, "/v1/client/sign_ups", bind(&Impl::create_sign_up), {"fapi_sign_up_create"});
+  g.add(Method::kGet, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id), {"fapi_sign_up_get"});
+  g.add(Method::kPatch, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id),
+        {"fapi_sign_up_update"});
+  g.add(Method::kPost, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id),
+        {"fapi_sign_up_update"});
+
+  g.add(Method::kGet, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
+  g.add(Method::kPost, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
+
+  g.add(Method::kPost, "/v1/client/sessions/{id}/touch",
+        [self](Request& r) { return self->session_action(r, "touch"); }, {"fapi_session_touch"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/end",
+        [self](Request& r) { return self->session_action(r, "end"); }, {"fapi_session_end"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/remove",
+        [self](Request& r) { return self->session_action(r, "remove"); }, {"fapi_session_remove"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/tokens", bind(&Impl::tokens_handler),
+        {"fapi_session_tokens"});
+  g.add(Method::kPost, "/v1/client/sessions", bind(&Impl::sessions_collection),
+        {"fapi_sessions_delete"});
+  g.add(Method::kDelete, "/v1/client/sessions", bind(&Impl::sessions_collection),
+        {"fapi_sessions_delete"});
+}
+
+}  // namespace latchkey::api

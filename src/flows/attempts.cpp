@@ -1,0 +1,233 @@
+#include "flows/attempts.hpp"
+
+#include <boost/json.hpp>
+
+namespace latchkey::flows {
+namespace json = boost::json;
+namespace {
+
+void put_opt(json::object& o, std::string_view key, const std::optional<std::string>& v) {
+  if (v) {
+    o[key] = *v;
+  } else {
+    o[key] = nullptr;
+  }
+}
+
+std::optional<std::string> get_opt(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) {
+    return std::nullopt;
+  }
+  return std::string(v->as_string());
+}
+
+std::string get_str(const json::object& o, std::string_view key) {
+  return get_opt(o, key).value_or(std::string());
+}
+
+std::optional<std::int64_t> get_int(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || !v->is_int64()) {
+    return std::nullopt;
+  }
+  return v->as_int64();
+}
+
+bool get_bool(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_bool() && v->as_bool();
+}
+
+json::object error_to_json(const VerificationError& e) {
+  json::object o;
+  o["code"] = static_cast<int>(e.code);
+  o["message"] = e.message;
+  o["long_message"] = e.long_message;
+  json::array meta;
+  for (const auto& [k, v] : e.meta) {
+    meta.push_back(json::array{json::string(k), json::string(v)});
+  }
+  o["meta"] = std::move(meta);
+  return o;
+}
+
+VerificationError error_from_json(const json::object& o) {
+  VerificationError e;
+  if (auto c = get_int(o, "code"); c && *c >= 0 && *c <= static_cast<int>(core::Code::kInternal)) {
+    e.code = static_cast<core::Code>(*c);
+  }
+  e.message = get_str(o, "message");
+  e.long_message = get_str(o, "long_message");
+  if (const auto* m = o.if_contains("meta"); m != nullptr && m->is_array()) {
+    for (const auto& pair : m->as_array()) {
+      if (pair.is_array() && pair.as_array().size() == 2 && pair.as_array()[0].is_string() &&
+          pair.as_array()[1].is_string()) {
+        e.meta.emplace_back(std::string(pair.as_array()[0].as_string()),
+                            std::string(pair.as_array()[1].as_string()));
+      }
+    }
+  }
+  return e;
+}
+
+json::object verification_to_json(const Verification& v) {
+  json::object o;
+  o["status"] = v.status;
+  o["strategy"] = v.strategy;
+  put_opt(o, "external_verification_redirect_url", v.external_verification_redirect_url);
+  if (v.error) {
+    o["error"] = error_to_json(*v.error);
+  }
+  if (v.expire_at_ms) {
+    o["expire_at"] = *v.expire_at_ms;
+  }
+  return o;
+}
+
+Verification verification_from_json(const json::object& o) {
+  Verification v;
+  v.status = get_str(o, "status");
+  v.strategy = get_str(o, "strategy");
+  v.external_verification_redirect_url = get_opt(o, "external_verification_redirect_url");
+  if (const auto* e = o.if_contains("error"); e != nullptr && e->is_object()) {
+    v.error = error_from_json(e->as_object());
+  }
+  v.expire_at_ms = get_int(o, "expire_at");
+  return v;
+}
+
+json::object identity_to_json(const PendingIdentity& i) {
+  return json::object{{"strategy", i.strategy},
+                      {"provider", i.provider},
+                      {"provider_user_id", i.provider_user_id},
+                      {"email", i.email},
+                      {"email_verified", i.email_verified},
+                      {"first_name", i.first_name},
+                      {"last_name", i.last_name},
+                      {"image_url", i.image_url},
+                      {"username", i.username},
+                      {"approved_scopes", i.approved_scopes},
+                      {"access_token_enc", i.access_token_enc},
+                      {"refresh_token_enc", i.refresh_token_enc}};
+}
+
+PendingIdentity identity_from_json(const json::object& o) {
+  PendingIdentity i;
+  i.strategy = get_str(o, "strategy");
+  i.provider = get_str(o, "provider");
+  i.provider_user_id = get_str(o, "provider_user_id");
+  i.email = get_str(o, "email");
+  i.email_verified = get_bool(o, "email_verified");
+  i.first_name = get_str(o, "first_name");
+  i.last_name = get_str(o, "last_name");
+  i.image_url = get_str(o, "image_url");
+  i.username = get_str(o, "username");
+  i.approved_scopes = get_str(o, "approved_scopes");
+  i.access_token_enc = get_str(o, "access_token_enc");
+  i.refresh_token_enc = get_str(o, "refresh_token_enc");
+  return i;
+}
+
+core::Result<json::object> parse_object(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    return core::fail(core::Error(core::Code::kInternal).with_internal("attempt data is not a JSON object"));
+  }
+  return std::move(v.as_object());
+}
+
+}  // namespace
+
+std::string to_json(const SignInData& d) {
+  json::object o;
+  o["strategy"] = d.strategy;
+  put_opt(o, "identifier", d.identifier);
+  o["redirect_url"] = d.redirect_url;
+  o["action_complete_redirect_url"] = d.action_complete_redirect_url;
+  if (d.first_factor) {
+    o["first_factor"] = verification_to_json(*d.first_factor);
+  }
+  if (d.identity) {
+    o["identity"] = identity_to_json(*d.identity);
+  }
+  put_opt(o, "user_id", d.user_id);
+  put_opt(o, "created_session_id", d.created_session_id);
+  return json::serialize(o);
+}
+
+std::string to_json(const SignUpData& d) {
+  json::object o;
+  put_opt(o, "email_address", d.email_address);
+  o["email_verified"] = d.email_verified;
+  put_opt(o, "first_name", d.first_name);
+  put_opt(o, "last_name", d.last_name);
+  put_opt(o, "username", d.username);
+  if (d.legal_accepted_at_ms) {
+    o["legal_accepted_at"] = *d.legal_accepted_at_ms;
+  }
+  o["unsafe_metadata"] = d.unsafe_metadata;
+  o["redirect_url"] = d.redirect_url;
+  o["action_complete_redirect_url"] = d.action_complete_redirect_url;
+  if (d.identity) {
+    o["identity"] = identity_to_json(*d.identity);
+  }
+  if (d.external_account) {
+    o["external_account"] = verification_to_json(*d.external_account);
+  }
+  put_opt(o, "created_session_id", d.created_session_id);
+  put_opt(o, "created_user_id", d.created_user_id);
+  return json::serialize(o);
+}
+
+core::Result<SignInData> parse_sign_in_data(std::string_view text) {
+  auto obj = parse_object(text);
+  if (!obj) {
+    return core::fail(obj.error());
+  }
+  const json::object& o = *obj;
+  SignInData d;
+  d.strategy = get_str(o, "strategy");
+  d.identifier = get_opt(o, "identifier");
+  d.redirect_url = get_str(o, "redirect_url");
+  d.action_complete_redirect_url = get_str(o, "action_complete_redirect_url");
+  if (const auto* v = o.if_contains("first_factor"); v != nullptr && v->is_object()) {
+    d.first_factor = verification_from_json(v->as_object());
+  }
+  if (const auto* v = o.if_contains("identity"); v != nullptr && v->is_object()) {
+    d.identity = identity_from_json(v->as_object());
+  }
+  d.user_id = get_opt(o, "user_id");
+  d.created_session_id = get_opt(o, "created_session_id");
+  return d;
+}
+
+core::Result<SignUpData> parse_sign_up_data(std::string_view text) {
+  auto obj = parse_object(text);
+  if (!obj) {
+    return core::fail(obj.error());
+  }
+  const json::object& o = *obj;
+  SignUpData d;
+  d.email_address = get_opt(o, "email_address");
+  d.email_verified = get_bool(o, "email_verified");
+  d.first_name = get_opt(o, "first_name");
+  d.last_name = get_opt(o, "last_name");
+  d.username = get_opt(o, "username");
+  d.legal_accepted_at_ms = get_int(o, "legal_accepted_at");
+  d.unsafe_metadata = get_opt(o, "unsafe_metadata").value_or("{}");
+  d.redirect_url = get_str(o, "redirect_url");
+  d.action_complete_redirect_url = get_str(o, "action_complete_redirect_url");
+  if (const auto* v = o.if_contains("identity"); v != nullptr && v->is_object()) {
+    d.identity = identity_from_json(v->as_object());
+  }
+  if (const auto* v = o.if_contains("external_account"); v != nullptr && v->is_object()) {
+    d.external_account = verification_from_json(v->as_object());
+  }
+  d.created_session_id = get_opt(o, "created_session_id");
+  d.created_user_id = get_opt(o, "created_user_id");
+  return d;
+}
+
+}  // namespace latchkey::flows

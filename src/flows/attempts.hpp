@@ -1,0 +1,104 @@
+#pragma once
+// The typed contents of a sign-in / sign-up attempt (persisted as store::SignIn::data and
+// store::SignUp::data JSON). Explicit statuses plus transition functions (design.md §3.7); the
+// FAPI encoders read these structs, never raw JSON.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace latchkey::flows {
+
+// Verification statuses as the SDK reads them (Verification.ts).
+inline constexpr std::string_view kUnverified = "unverified";
+inline constexpr std::string_view kVerified = "verified";
+inline constexpr std::string_view kTransferable = "transferable";
+inline constexpr std::string_view kFailed = "failed";
+inline constexpr std::string_view kExpired = "expired";
+
+// A verification error as it appears inside sign_in/sign_up JSON.
+struct VerificationError {
+  core::Code code = core::Code::kInternal;
+  std::string message;       // "" = the table's default
+  std::string long_message;  // "" = the table's default
+  std::vector<std::pair<std::string, std::string>> meta;
+
+  static VerificationError from(const core::Error& e) {
+    return {e.code, e.message, e.long_message, e.meta};
+  }
+  [[nodiscard]] core::Error to_error() const {
+    core::Error e(code, message, long_message);
+    e.meta = meta;
+    return e;
+  }
+};
+
+struct Verification {
+  std::string status{kUnverified};
+  std::string strategy;
+  std::optional<std::string> external_verification_redirect_url;
+  std::optional<VerificationError> error;
+  std::optional<std::int64_t> expire_at_ms;
+};
+
+// What an identity provider told us, kept between the callback and a transfer. Provider tokens
+// are sealed (encrypted at rest) before they get here.
+struct PendingIdentity {
+  std::string strategy;          // oauth_google
+  std::string provider;          // google
+  std::string provider_user_id;
+  std::string email;
+  bool email_verified = false;
+  std::string first_name;
+  std::string last_name;
+  std::string image_url;
+  std::string username;
+  std::string approved_scopes;
+  std::string access_token_enc;
+  std::string refresh_token_enc;
+};
+
+// Sign-in statuses (shared types SignInStatus).
+inline constexpr std::string_view kNeedsIdentifier = "needs_identifier";
+inline constexpr std::string_view kNeedsFirstFactor = "needs_first_factor";
+inline constexpr std::string_view kComplete = "complete";
+// Sign-up statuses.
+inline constexpr std::string_view kMissingRequirements = "missing_requirements";
+inline constexpr std::string_view kAbandoned = "abandoned";
+
+struct SignInData {
+  std::string strategy;
+  std::optional<std::string> identifier;
+  std::string redirect_url;                 // absolute, validated
+  std::string action_complete_redirect_url; // absolute, validated ("" if absent)
+  std::optional<Verification> first_factor;
+  std::optional<PendingIdentity> identity;  // set when transferable
+  std::optional<std::string> user_id;
+  std::optional<std::string> created_session_id;
+};
+
+struct SignUpData {
+  std::optional<std::string> email_address;
+  bool email_verified = false;
+  std::optional<std::string> first_name;
+  std::optional<std::string> last_name;
+  std::optional<std::string> username;
+  std::optional<std::int64_t> legal_accepted_at_ms;
+  std::string unsafe_metadata = "{}";
+  std::string redirect_url;                 // for OAuth sign-ups
+  std::string action_complete_redirect_url;
+  std::optional<PendingIdentity> identity;  // the external account this sign-up will create
+  std::optional<Verification> external_account;  // verifications.external_account
+  std::optional<std::string> created_session_id;
+  std::optional<std::string> created_user_id;
+};
+
+std::string to_json(const SignInData& d);
+std::string to_json(const SignUpData& d);
+// Errors are kInternal: the data was written by us, so a parse failure is a bug or corruption.
+core::Result<SignInData> parse_sign_in_data(std::string_view json);
+core::Result<SignUpData> parse_sign_up_data(std::string_view json);
+
+}  // namespace latchkey::flows
