@@ -351,6 +351,13 @@ std::expected<void, ConfigError> apply_environment(const std::map<std::string, s
       }
     }
     if (!matched) {
+      // Only a variable that names one of our sections is ours: a typo there stops start-up.
+      // Others (LATCHKEY_BIN for test harnesses, LATCHKEY_JOBS for scripts) are not config.
+      const std::string section =
+          lower(underscore == std::string_view::npos ? rest : rest.substr(0, underscore));
+      if (std::ranges::find(schema::sections(), section) == schema::sections().end()) {
+        continue;
+      }
       return Fail(
           unknown_variable(name, "every variable must name a key as LATCHKEY_<SECTION>_<KEY>"));
     }

@@ -157,7 +157,7 @@ TEST(ConfigEnv, BadBooleanIsRejected) {
 
 TEST(ConfigEnv, UnknownVariablesAreRejected) {
   for (const auto* name :
-       {"LATCHKEY_SERVER_LISTN", "LATCHKEY_FOO", "LATCHKEY_", "LATCHKEY_SERVER",
+       {"LATCHKEY_SERVER_LISTN", "LATCHKEY_SERVER", "LATCHKEY_LOGGING_COLOR",
         "LATCHKEY_server_listen", "LATCHKEY_PROVIDERS_OAUTH_FACEBOOK_CLIENT_ID",
         "LATCHKEY_PROVIDERS_OAUTH_GOOGLE_SECRET", "LATCHKEY_PROVIDERS_OAUTH_GOOGLE_STRATEGY",
         "LATCHKEY_PROVIDERS_OAUTH_CUSTOM_CLIENT_ID", "LATCHKEY_PROVIDERS_CLIENT_ID"}) {
@@ -168,6 +168,13 @@ TEST(ConfigEnv, UnknownVariablesAreRejected) {
     EXPECT_EQ(config.error().env_var, name);
     EXPECT_THAT(config.error().message, HasSubstr(std::string(name) + ": unknown configuration"));
   }
+}
+
+TEST(ConfigEnv, VariablesOutsideOurSectionsAreNotConfiguration) {
+  // Tools share the prefix (LATCHKEY_BIN for test harnesses, LATCHKEY_JOBS for scripts).
+  const auto config =
+      load({}, Env{{"LATCHKEY_BIN", "/x"}, {"LATCHKEY_JOBS", "2"}, {"LATCHKEY_", "y"}});
+  ASSERT_TRUE(config.has_value()) << config.error().message;
 }
 
 TEST(ConfigEnv, UnknownVariableSuggestsTheClosest) {
