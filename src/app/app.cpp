@@ -1,0 +1,352 @@
+#include "app/app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "api/dto/encode.hpp"
+#include "api/errors.hpp"
+#include "api/frontend/frontend_api.hpp"
+#include "core/clock.hpp"
+#include "core/random.hpp"
+#include "crypto/sealer.hpp"
+#include "flows/frontend_service.hpp"
+#include "http/cors.hpp"
+#include "http/log.hpp"
+#include "http/metrics.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "oauth/http_client.hpp"
+#include "oauth/service.hpp"
+#include "sessions/session_tokens.hpp"
+#include "store/store.hpp"
+#include "tokens/key_ring.hpp"
+#include "tokens/master_key.hpp"
+
+namespace latchkey::app {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+
+std::string database_url(const config::Config& c) {
+  if (!c.storage.database_url.empty()) {
+    return c.storage.database_url;
+  }
+  return (c.storage.data_dir / "latchkey.db").string();
+}
+
+core::Result<std::unique_ptr<store::Store>> open_store(const config::Config& c) {
+  const std::string url = database_url(c);
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    return core::fail(core::Error(core::Code::kServiceUnavailable)
+                          .with_internal("PostgreSQL storage is not available in this build"));
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(c.storage.data_dir, ec);
+  std::filesystem::permissions(c.storage.data_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  store::SqliteOptions o;
+  o.path = url;
+  o.busy_timeout_ms = static_cast<int>(c.storage.busy_timeout.count());
+  o.pool_size = static_cast<int>(std::max(4U, c.server.workers + 1));
+  auto s = store::open_sqlite(o);
+  if (!s) {
+    return s;
+  }
+  auto applied = (*s)->migrate();
+  if (!applied) {
+    return core::fail(applied.error());
+  }
+  if (*applied > 0) {
+    spdlog::info("applied {} migration(s)", *applied);
+  }
+  return s;
+}
+
+int report(const core::Error& e, std::string_view what) {
+  spdlog::error("{}: {}{}{}", what, api::error_info(e.code).wire_code,
+                e.internal.empty() ? "" : ": ", e.internal);
+  return kExitRuntime;
+}
+
+// The origin ("scheme://host[:port]") of an absolute URL.
+std::string origin_of(const std::string& url) {
+  return http::normalize_origin(url.substr(0, url.find('/', url.find("://") + 3)));
+}
+
+std::string absolute(const std::string& public_url, const std::string& path_or_url) {
+  if (path_or_url.starts_with("http://") || path_or_url.starts_with("https://")) {
+    return path_or_url;
+  }
+  return origin_of(public_url) + (path_or_url.starts_with('/') ? "" : "/") + path_or_url;
+}
+
+// Housekeeping off the request path: expired rows, keys rotated by another process.
+class Housekeeper {
+ public:
+  Housekeeper(store::Store& store, tokens::KeyRing& keys, const core::Clock& clock)
+      : store_(store), keys_(keys), clock_(clock), thread_([this] { loop(); }) {}
+  ~Housekeeper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Housekeeper(const Housekeeper&) = delete;
+  Housekeeper& operator=(const Housekeeper&) = delete;
+
+ private:
+  void loop() {
+    int tick = 0;
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(30), [this] { return stop_; })) {
+      lock.unlock();
+      if (auto st = keys_.reload(); !st) {
+        spdlog::warn("key reload failed: {}", st.error().internal);
+      }
+      if (++tick % 10 == 0) {
+        store::PurgeCounts counts;
+        auto r = store_.transaction([&](store::Tx& tx) -> core::Status {
+          auto c = tx.purge_expired(clock_.now_ms());
+          if (!c) {
+            return core::fail(c.error());
+          }
+          counts = *c;
+          return {};
+        });
+        if (!r) {
+          spdlog::warn("purge failed: {}", r.error().internal);
+        }
+      }
+      lock.lock();
+    }
+  }
+
+  store::Store& store_;
+  tokens::KeyRing& keys_;
+  const core::Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+struct Keys {
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<tokens::KeyRing> ring;
+};
+
+core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
+                             core::Random& random, core::Secret* master_out) {
+  auto store = open_store(c);
+  if (!store) {
+    return core::fail(store.error());
+  }
+  auto master = tokens::load_or_create_master_key(c.keys, c.storage.data_dir);
+  if (!master) {
+    return core::fail(master.error());
+  }
+  if (master_out != nullptr) {
+    *master_out = *master;
+  }
+  auto ring = std::make_unique<tokens::KeyRing>(**store, clock, random, std::move(*master), c.keys);
+  if (auto st = ring->load_or_create(); !st) {
+    return core::fail(st.error());
+  }
+  return Keys{std::move(*store), std::move(ring)};
+}
+
+}  // namespace
+
+int migrate(const config::Config& c) {
+  auto store = open_store(c);
+  if (!store) {
+    return report(store.error(), "migrate");
+  }
+  auto v = (*store)->schema_version();
+  if (!v) {
+    return report(v.error(), "migrate");
+  }
+  std::cout << "schema version " << *v << "\n";
+  return kExitOk;
+}
+
+int keys_list(const config::Config& c) {
+  core::SystemClock clock;
+  core::SystemRandom random;
+  auto keys = open_keys(c, clock, random, nullptr);
+  if (!keys) {
+    return report(keys.error(), "keys list");
+  }
+  std::cout << "kid\talg\tcreated_at_ms\tstate\n";
+  for (const auto& k : keys->ring->list()) {
+    std::cout << k.kid << "\t" << k.alg << "\t" << k.created_at_ms << "\t"
+              << (k.active ? std::string("active")
+                           : "retired " + std::to_string(k.retired_at_ms.value_or(0)))
+              << "\n";
+  }
+  return kExitOk;
+}
+
+int keys_rotate(const config::Config& c) {
+  core::SystemClock clock;
+  core::SystemRandom random;
+  auto keys = open_keys(c, clock, random, nullptr);
+  if (!keys) {
+    return report(keys.error(), "keys rotate");
+  }
+  auto kid = keys->ring->rotate();
+  if (!kid) {
+    return report(kid.error(), "keys rotate");
+  }
+  std::cout << "new active key " << *kid << "\n";
+  return kExitOk;
+}
+
+int serve(const config::Config& c) {
+  core::SystemClock clock;
+  core::SystemRandom random;
+  core::Secret master;
+  auto keys = open_keys(c, clock, random, &master);
+  if (!keys) {
+    return report(keys.error(), "start-up");
+  }
+  store::Store& store = *keys->store;
+  tokens::KeyRing& ring = *keys->ring;
+
+  auto http_client = oauth::make_curl_http_client();
+  auto oauth = oauth::Service::create(c, *http_client, clock, random);
+  if (!oauth) {
+    return report(oauth.error(), "oauth providers");
+  }
+  crypto::Sealer sealer(master);
+
+  const std::string public_origin = origin_of(c.server.public_url);
+  const std::string fapi_url = c.server.public_url + c.frontend.path_prefix;
+  std::vector<std::string> origins{public_origin};
+  for (const auto& o : c.frontend.allowed_origins) {
+    origins.push_back(http::normalize_origin(o));
+  }
+  http::CorsOptions cors_options;
+  cors_options.allowed_origins = origins;
+  http::Cors cors(cors_options);
+
+  flows::FrontendSettings fs;
+  fs.public_origin = public_origin;
+  fs.callback_url = fapi_url + "/v1/oauth_callback";
+  fs.allowed_origins = cors.allowed_origins();
+  fs.required_fields = c.frontend.required_fields;
+  fs.session_lifetime = c.frontend.session_lifetime;
+  fs.client_lifetime = c.frontend.client_lifetime;
+  fs.attempt_lifetime = c.frontend.attempt_lifetime;
+  fs.oauth_state_lifetime = c.frontend.oauth_state_lifetime;
+  fs.single_session_mode = c.frontend.single_session_mode;
+  flows::FrontendService service(fs, store, **oauth, sealer, clock, random);
+
+  sessions::TokenSettings ts;
+  ts.issuer = fapi_url;
+  ts.lifetime = c.frontend.session_token_lifetime;
+  sessions::SessionTokens session_tokens(ring, clock, ts);
+
+  api::dto::EnvironmentSettings env;
+  env.application_name = c.frontend.application_name;
+  env.sign_in_url = absolute(c.server.public_url, c.frontend.sign_in_url);
+  env.sign_up_url = absolute(c.server.public_url, c.frontend.sign_up_url);
+  env.home_url = absolute(c.server.public_url, c.frontend.home_url);
+  for (const auto& s : (*oauth)->enabled_strategies()) {
+    env.social.push_back({s, (*oauth)->find(s)->name});
+  }
+  env.required_fields = c.frontend.required_fields;
+  env.single_session_mode = c.frontend.single_session_mode;
+
+  api::FrontendApiOptions fo;
+  fo.prefix = c.frontend.path_prefix;
+  fo.public_origin = public_origin;
+  fo.secure_cookies = c.server.public_url.starts_with("https://");
+  fo.client_cookie_max_age = std::chrono::duration_cast<std::chrono::seconds>(c.frontend.client_lifetime);
+  fo.required_fields = c.frontend.required_fields;
+  fo.environment_json = api::dto::environment_json(env);
+  api::FrontendApi fapi(service, session_tokens, cors, fo);
+
+  http::Metrics metrics;
+  http::Router router;
+  auto json_ok = [](std::string body) {
+    Response r;
+    r.set("content-type", "application/json");
+    r.set("cache-control", "no-store");
+    r.body = std::move(body);
+    return r;
+  };
+  router.add(Method::kGet, "/healthz", [&](Request&) { return json_ok(R"({"status":"ok"})"); },
+             {"healthz", true});
+  router.add(Method::kGet, "/readyz",
+             [&](Request& req) {
+               if (auto st = store.ping(); !st) {
+                 return api::error_response(core::Error(core::Code::kServiceUnavailable), req.request_id);
+               }
+               return json_ok(R"({"status":"ready"})");
+             },
+             {"readyz"});
+  router.add(Method::kGet, "/metrics", http::metrics_handler(metrics), {"metrics", true});
+  auto jwks = [&](Request&) {
+    Response r;
+    r.set("content-type", "application/json");
+    r.set("cache-control", "public, max-age=300");
+    r.body = *ring.jwks();
+    return r;
+  };
+  router.add(Method::kGet, "/.well-known/jwks.json", jwks, {"jwks", true});
+  router.add(Method::kGet, "/v1/jwks", jwks, {"jwks", true});
+  if (!c.frontend.path_prefix.empty()) {
+    router.add(Method::kGet, c.frontend.path_prefix + "/v1/jwks", jwks, {"jwks", true});
+  }
+  fapi.register_routes(router);
+  router.set_options_handler([&](Request& req) { return cors.preflight(req); });
+
+  http::ServerOptions so;
+  if (auto st = http::parse_listen(c.server.listen, so); !st) {
+    return report(st.error(), "server.listen");
+  }
+  so.io_threads = c.server.threads;
+  so.workers = c.server.workers;
+  so.max_header_bytes = c.server.max_header_bytes;
+  so.max_body_bytes = c.server.max_body_bytes;
+  so.read_timeout = c.server.read_timeout;
+  so.write_timeout = c.server.write_timeout;
+  so.idle_timeout = c.server.idle_timeout;
+  so.shutdown_timeout = c.server.shutdown_timeout;
+  so.max_connections = c.server.max_connections;
+  so.access_log = c.logging.access_log;
+  http::Server server(so, router, metrics, [](const core::Error& e, const Request& req) {
+    return api::error_response(e, req.request_id);
+  });
+  const std::string prefix = c.frontend.path_prefix;
+  server.set_response_hook([&cors, prefix](const Request& req, Response& res) {
+    res.set("x-content-type-options", "nosniff");
+    if (prefix.empty() || req.path.starts_with(prefix) || req.path.starts_with("/v1/") ||
+        req.path == "/.well-known/jwks.json") {
+      cors.apply(req, res);
+    }
+  });
+  if (auto st = server.start(); !st) {
+    return report(st.error(), "listen");
+  }
+  spdlog::info("latchkey listening on {}:{} (public URL {}, frontend API {})", so.host,
+               server.port(), c.server.public_url, fapi_url);
+  Housekeeper housekeeper(store, ring, clock);
+  if (auto st = server.run_until_signal(); !st) {
+    return report(st.error(), "server");
+  }
+  spdlog::info("latchkey stopped");
+  return kExitOk;
+}
+
+}  // namespace latchkey::app

@@ -1,0 +1,18 @@
+#pragma once
+// Composition root (design.md §2): builds config, stores, services and servers; owns threads and
+// shutdown. Every command returns a process exit code: 0 success, 1 runtime failure
+// (2 = bad usage/config is decided by the CLI before we get here).
+#include "config/config.hpp"
+
+namespace latchkey::app {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRuntime = 1;
+inline constexpr int kExitUsage = 2;
+
+int serve(const config::Config& config);
+int migrate(const config::Config& config);
+int keys_list(const config::Config& config);
+int keys_rotate(const config::Config& config);
+
+}  // namespace latchkey::app
