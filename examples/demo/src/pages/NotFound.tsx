@@ -1,0 +1,9 @@
+import { Link } from 'react-router-dom'
+
+export function NotFoundPage() {
+  return (
+    <p>
+      Nothing here. <Link to="/">Go home</Link>
+    </p>
+  )
+}
