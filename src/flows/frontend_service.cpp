@@ -272,29 +272,27 @@ Result<std::string> FrontendService::resolve_redirect(const std::optional<std::s
   return resolve_redirect_url(*url, base, settings_.allowed_origins, param);
 }
 
-Result<std::string> FrontendService::begin_oauth(store::Tx& tx, const store::Client& client,
-                                                 std::string_view attempt_type,
-                                                 const std::string& attempt_id,
-                                                 const std::string& strategy, std::int64_t now) {
-  auto req = oauth_.begin(strategy, settings_.callback_url);
-  if (!req) {
-    return fail(std::move(req.error()));
-  }
+Status FrontendService::save_oauth_state(store::Tx& tx, const store::Client& client,
+                                         std::string_view attempt_type,
+                                         const std::string& attempt_id,
+                                         const std::string& strategy,
+                                         const oauth::AuthorizationRequest& req,
+                                         std::int64_t now) {
   store::OAuthState st;
-  st.state_hash = hash_client_token(req->state);
+  st.state_hash = hash_client_token(req.state);
   st.client_id = client.id;
   st.attempt_type = std::string(attempt_type);
   st.attempt_id = attempt_id;
   st.strategy = strategy;
   // The PKCE verifier is a credential for the code: sealed at rest, bound to this state row.
-  boost::json::object data{{"code_verifier_enc", sealer_.seal(req->code_verifier, "pkce:" + st.state_hash)},
-                           {"nonce", req->nonce},
-                           {"redirect_uri", settings_.callback_url}};
+  boost::json::object data{
+      {"code_verifier_enc", sealer_.seal(req.code_verifier, "pkce:" + st.state_hash)},
+      {"nonce", req.nonce},
+      {"redirect_uri", settings_.callback_url}};
   st.data = boost::json::serialize(data);
   st.expire_at_ms = now + settings_.oauth_state_lifetime.count();
   st.created_at_ms = now;
-  LK_TRY(tx.insert_oauth_state(st));
-  return std::move(req->authorization_url);
+  return tx.insert_oauth_state(st);
 }
 
 // ---- sign-in ----------------------------------------------------------------------------------
@@ -304,6 +302,7 @@ Result<Mutation> FrontendService::create_sign_in(const Caller& caller, const Sig
   // Validate everything that needs no database first: bad input changes nothing.
   std::string redirect_url;
   std::string action_url;
+  oauth::AuthorizationRequest auth_request;
   const bool oauth = params.strategy && is_oauth_strategy(*params.strategy);
   if (!params.transfer) {
     if (params.strategy && !params.strategy->empty()) {
@@ -323,6 +322,12 @@ Result<Mutation> FrontendService::create_sign_in(const Caller& caller, const Sig
         return fail(std::move(a.error()));
       }
       action_url = std::move(*a);
+      auto req = oauth_.begin(*params.strategy, settings_.callback_url,
+                              params.identifier.value_or(""));
+      if (!req) {
+        return fail(std::move(req.error()));
+      }
+      auth_request = std::move(*req);
     } else if (params.identifier) {
       // Only OAuth strategies are enabled: identifiers (email/password, codes) are not.
       return core::param_error(Code::kStrategyNotAllowed, "identifier", "is invalid",
@@ -390,16 +395,15 @@ Result<Mutation> FrontendService::create_sign_in(const Caller& caller, const Sig
       LK_TRY(tx.delete_sign_up(su->id));
     } else if (oauth) {
       data.strategy = *params.strategy;
+      data.identifier = params.identifier;
       data.redirect_url = redirect_url;
       data.action_complete_redirect_url = action_url;
       row.status = std::string(kNeedsFirstFactor);
       LK_TRY(tx.insert_sign_in(row));  // the state row references the attempt
-      auto url = begin_oauth(tx, *client, kSignInType, row.id, *params.strategy, now);
-      if (!url) {
-        return fail(std::move(url.error()));
-      }
-      data.first_factor = Verification{std::string(kUnverified), *params.strategy, std::move(*url),
-                                       {}, now + settings_.oauth_state_lifetime.count()};
+      LK_TRY(save_oauth_state(tx, *client, kSignInType, row.id, *params.strategy, auth_request, now));
+      data.first_factor = Verification{std::string(kUnverified), *params.strategy,
+                                       auth_request.authorization_url, {},
+                                       now + settings_.oauth_state_lifetime.count()};
     } else {
       row.status = std::string(kNeedsIdentifier);
       LK_TRY(tx.insert_sign_in(row));
@@ -805,6 +809,7 @@ Result<Mutation> FrontendService::create_sign_up(const Caller& caller, const Sig
   const std::int64_t now = clock_.now_ms();
   std::string redirect_url;
   std::string action_url;
+  oauth::AuthorizationRequest auth_request;
   const bool oauth = params.strategy && is_oauth_strategy(*params.strategy);
   if (params.strategy && !params.strategy->empty() && !params.transfer) {
     if (!oauth || oauth_.find(*params.strategy) == nullptr) {
@@ -823,9 +828,17 @@ Result<Mutation> FrontendService::create_sign_up(const Caller& caller, const Sig
       return fail(std::move(a.error()));
     }
     action_url = std::move(*a);
+    auto req = oauth_.begin(*params.strategy, settings_.callback_url,
+                            params.email_address.value_or(""));
+    if (!req) {
+      return fail(std::move(req.error()));
+    }
+    auth_request = std::move(*req);
   }
+  SignUpParams fields = params;
+  fields.email_address.reset();  // with an OAuth strategy it is only a login hint
   SignUpData data;
-  if (auto s = apply_sign_up_fields(data, params, now); !s) {
+  if (auto s = apply_sign_up_fields(data, oauth ? fields : params, now); !s) {
     return fail(std::move(s.error()));
   }
 
@@ -877,12 +890,10 @@ Result<Mutation> FrontendService::create_sign_up(const Caller& caller, const Sig
       d.redirect_url = redirect_url;
       d.action_complete_redirect_url = action_url;
       LK_TRY(tx.insert_sign_up(row));
-      auto url = begin_oauth(tx, *client, kSignUpType, row.id, *params.strategy, now);
-      if (!url) {
-        return fail(std::move(url.error()));
-      }
-      d.external_account = Verification{std::string(kUnverified), *params.strategy, std::move(*url),
-                                        {}, now + settings_.oauth_state_lifetime.count()};
+      LK_TRY(save_oauth_state(tx, *client, kSignUpType, row.id, *params.strategy, auth_request, now));
+      d.external_account = Verification{std::string(kUnverified), *params.strategy,
+                                        auth_request.authorization_url, {},
+                                        now + settings_.oauth_state_lifetime.count()};
       row.data = to_json(d);
       LK_TRY(tx.update_sign_up(row));
     } else {
@@ -949,6 +960,7 @@ Result<Mutation> FrontendService::update_sign_up(const Caller& caller, const std
   // signUp.sso() on an existing sign-up PATCHes it with the strategy (SignUpFuture.sso).
   std::string redirect_url;
   std::string action_url;
+  oauth::AuthorizationRequest auth_request;
   if (params.strategy) {
     if (!is_oauth_strategy(*params.strategy) || oauth_.find(*params.strategy) == nullptr) {
       return core::param_error(Code::kStrategyNotAllowed, "strategy", "is invalid",
@@ -966,6 +978,11 @@ Result<Mutation> FrontendService::update_sign_up(const Caller& caller, const std
       return fail(std::move(a.error()));
     }
     action_url = std::move(*a);
+    auto req = oauth_.begin(*params.strategy, settings_.callback_url);
+    if (!req) {
+      return fail(std::move(req.error()));
+    }
+    auth_request = std::move(*req);
   }
   Mutation out;
   auto st = store_.transaction([&](store::Tx& tx) -> Status {
@@ -1000,14 +1017,12 @@ Result<Mutation> FrontendService::update_sign_up(const Caller& caller, const std
         return fail(Error(Code::kInvalidState, "Already verified",
                           "This sign-up already has a verified external account."));
       }
-      auto url = begin_oauth(tx, *client, kSignUpType, row->id, *params.strategy, now);
-      if (!url) {
-        return fail(std::move(url.error()));
-      }
+      LK_TRY(save_oauth_state(tx, *client, kSignUpType, row->id, *params.strategy, auth_request,
+                              now));
       data->redirect_url = redirect_url;
       data->action_complete_redirect_url = action_url;
       data->external_account = Verification{std::string(kUnverified), *params.strategy,
-                                            std::move(*url), {},
+                                            auth_request.authorization_url, {},
                                             now + settings_.oauth_state_lifetime.count()};
       row->data = to_json(*data);
       row->updated_at_ms = now;

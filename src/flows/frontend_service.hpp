@@ -154,10 +154,12 @@ class FrontendService {
                                      const PendingIdentity& identity, std::int64_t now);
   core::Status refresh_external_account(store::Tx& tx, store::ExternalAccount account,
                                         const PendingIdentity& identity, std::int64_t now);
-  core::Result<std::string> begin_oauth(store::Tx& tx, const store::Client& client,
-                                        std::string_view attempt_type,
-                                        const std::string& attempt_id,
-                                        const std::string& strategy, std::int64_t now);
+  // Persists the single-use state of an authorization request made before the transaction
+  // (discovery may need the network; no store lock is held across it).
+  core::Status save_oauth_state(store::Tx& tx, const store::Client& client,
+                                std::string_view attempt_type, const std::string& attempt_id,
+                                const std::string& strategy,
+                                const oauth::AuthorizationRequest& request, std::int64_t now);
   core::Result<std::string> resolve_redirect(const std::optional<std::string>& url,
                                              const Caller& caller, std::string_view param,
                                              bool required);

@@ -241,7 +241,8 @@ core::Result<ProviderMetadata> Service::metadata(const Provider& p) {
 }
 
 core::Result<AuthorizationRequest> Service::begin(std::string_view strategy,
-                                                  std::string_view redirect_uri) {
+                                                  std::string_view redirect_uri,
+                                                  std::string_view login_hint) {
   const Provider* p = find(strategy);
   if (p == nullptr) {
     return core::param_error(Code::kFormParamInvalid, "strategy", "is invalid",
@@ -270,6 +271,10 @@ core::Result<AuthorizationRequest> Service::begin(std::string_view strategy,
   }
   q.emplace_back("code_challenge", pkce_challenge(out.code_verifier));
   q.emplace_back("code_challenge_method", "S256");
+  if (!login_hint.empty() && login_hint.size() <= 256) {
+    // OIDC Core 3.1.2.1: a hint only; the provider decides who signs in.
+    q.emplace_back("login_hint", std::string(login_hint));
+  }
   out.authorization_url = meta->authorization_endpoint;
   out.authorization_url.push_back(out.authorization_url.find('?') == std::string::npos ? '?' : '&');
   out.authorization_url += form_encode(q);
