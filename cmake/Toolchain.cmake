@@ -24,5 +24,5 @@ if(LATCHKEY_ASAN)
 endif()
 
 # Every Boost.Asio user gets the same settings so the few Beast/Asio TUs stay ABI-compatible.
-add_compile_definitions(BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW
+add_compile_definitions(BOOST_ASIO_NO_DEPRECATED
   BOOST_ASIO_DISABLE_CONCEPTS)

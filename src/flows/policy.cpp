@@ -26,8 +26,8 @@ std::string lower(std::string_view s) {
 std::string origin_of(const boost::urls::url_view& u) {
   std::string o = lower(u.scheme()) + "://" + lower(u.encoded_host());
   if (u.has_port()) {
-    const bool default_port = (u.scheme() == "http" && u.port() == "80") ||
-                              (u.scheme() == "https" && u.port() == "443");
+    const bool default_port = (u.scheme_id() == boost::urls::scheme::http && u.port() == "80") ||
+                              (u.scheme_id() == boost::urls::scheme::https && u.port() == "443");
     if (!default_port) {
       o += ":" + std::string(u.port());
     }
@@ -79,12 +79,13 @@ core::Result<std::string> resolve_redirect_url(std::string_view url, std::string
   } else {
     absolute = std::string(url);
   }
-  auto parsed = boost::urls::parse_absolute_uri(absolute);
+  // RFC 3986 URI (a fragment is allowed here and dropped below).
+  auto parsed = boost::urls::parse_uri(absolute);
   if (!parsed) {
     return refuse("not an absolute URI");
   }
   const auto& u = *parsed;
-  if (u.scheme() != "http" && u.scheme() != "https") {
+  if (u.scheme_id() != boost::urls::scheme::http && u.scheme_id() != boost::urls::scheme::https) {
     return refuse("scheme not http(s)");
   }
   if (u.has_userinfo() || u.encoded_host().empty()) {
