@@ -12,6 +12,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev liboath-dev libpq-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl procps wrk hyperfine
+  # PostgreSQL contract and multi-node tests: a throwaway server, a load balancer in front
+  postgresql nginx
   # end-to-end tests and the demo: Node.js, Debian's Chromium
   nodejs chromium
 )

@@ -17,6 +17,12 @@ cmake --build --preset "$preset" -j "$jobs"
 echo "== unit, contract and integration tests"
 ctest --preset "$preset" -j "$jobs"
 
+# The same store contract suite against PostgreSQL: a throwaway Debian PostgreSQL 15 cluster on
+# 127.0.0.1, started and removed by the script (docs/deployment.md).
+echo "== store contract tests against PostgreSQL"
+bash scripts/pg-test-cluster.sh run -- "build/$preset/tests/contract/store_contract_test" \
+  --gtest_brief=1
+
 if [[ -d e2e && "${LATCHKEY_SKIP_E2E:-0}" != 1 ]]; then
   echo "== end-to-end tests"
   export LATCHKEY_BIN="$root/build/$preset/src/cli/latchkey"
@@ -27,4 +33,14 @@ if [[ -d e2e && "${LATCHKEY_SKIP_E2E:-0}" != 1 ]]; then
   done
   (cd examples/demo && npm run build --silent)
   (cd e2e && npm test)
+fi
+
+# Several nodes on one PostgreSQL behind nginx: the OAuth flow across nodes, a node killed with
+# SIGKILL and PostgreSQL restarted mid-run, no lost or duplicated user (docs/deployment.md).
+if [[ "${LATCHKEY_SKIP_MULTINODE:-0}" != 1 ]]; then
+  echo "== multi-node test (PostgreSQL, two nodes, nginx)"
+  if [[ ! -d examples/idp/node_modules ]]; then
+    (cd examples/idp && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  LATCHKEY_BIN="$root/build/$preset/src/cli/latchkey" bash scripts/multinode-test.sh
 fi

@@ -43,19 +43,21 @@ std::string database_url(const config::Config& c) {
 
 core::Result<std::unique_ptr<store::Store>> open_store(const config::Config& c) {
   const std::string url = database_url(c);
-  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+  const bool postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+  if (postgres && c.keys.encryption_key.empty()) {
+    // Nodes sharing a database must share the key that seals the signing keys: a per-node
+    // master.key would make every other node's keys unreadable.
     return core::fail(core::Error(core::Code::kServiceUnavailable)
-                          .with_internal("PostgreSQL storage is not available in this build"));
+                          .with_internal("keys.encryption_key is required with PostgreSQL storage "
+                                         "(set LATCHKEY_KEYS_ENCRYPTION_KEY on every node)"));
   }
   std::error_code ec;
   std::filesystem::create_directories(c.storage.data_dir, ec);
   std::filesystem::permissions(c.storage.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
-  store::SqliteOptions o;
-  o.path = url;
-  o.busy_timeout_ms = static_cast<int>(c.storage.busy_timeout.count());
-  o.pool_size = static_cast<int>(std::max(4U, c.server.workers + 1));
-  auto s = store::open_sqlite(o);
+  // "postgres://..." selects PostgreSQL. One connection per worker plus one for housekeeping.
+  auto s = store::open_store(url, static_cast<int>(c.storage.busy_timeout.count()),
+                             static_cast<int>(std::max(4U, c.server.workers + 1)));
   if (!s) {
     return s;
   }
@@ -107,12 +109,14 @@ class Housekeeper {
   void loop() {
     int tick = 0;
     std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(30), [this] { return stop_; })) {
+    // Keys rotated by another node or by `keys rotate` are picked up within 5 s (one small
+    // query); expired rows are purged every 5 minutes.
+    while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stop_; })) {
       lock.unlock();
       if (auto st = keys_.reload(); !st) {
         spdlog::warn("key reload failed: {}", st.error().internal);
       }
-      if (++tick % 10 == 0) {
+      if (++tick % 60 == 0) {
         store::PurgeCounts counts;
         auto r = store_.transaction([&](store::Tx& tx) -> core::Status {
           auto c = tx.purge_expired(clock_.now_ms());

@@ -329,4 +329,21 @@ struct SqliteOptions {
 };
 Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options);
 
+// PostgreSQL (libpq). Connections are opened lazily, so this only validates the URL; the first
+// migrate()/ping()/transaction connects. Every wait is bounded: no free connection within
+// busy_timeout, no connection within connect_timeout, no answer within statement_timeout (+1 s on
+// the client) all give Code::kServiceUnavailable. A server restart is survived without reopening.
+struct PostgresOptions {
+  std::string url;                  // "postgres://user:pass@host:5432/db?sslmode=verify-full"
+  int pool_size = 8;                // connections shared by all threads
+  int busy_timeout_ms = 5000;       // wait for a free connection; budget for serialization retries
+  int connect_timeout_ms = 5000;    // per connection attempt
+  int statement_timeout_ms = 5000;  // per statement (server-side statement_timeout)
+};
+Result<std::unique_ptr<Store>> open_postgres(const PostgresOptions& options);
+
+// "postgres://..." or "postgresql://..." → open_postgres; anything else → open_sqlite.
+Result<std::unique_ptr<Store>> open_store(const std::string& url, int busy_timeout_ms = 5000,
+                                          int pool_size = 8);
+
 }  // namespace latchkey::store

@@ -1,6 +1,7 @@
 #pragma once
-// The backends the store contract suite runs against. Adding PostgreSQL means adding one factory to
-// all_backends() in backends.cpp; the tests do not change.
+// The backends the store contract suite runs against: SQLite always; PostgreSQL when the environment
+// variable LATCHKEY_TEST_PG_URL names a database (scripts/pg-test-cluster.sh starts a throwaway
+// one). Each PostgreSQL "scratch database" is a schema of its own in that database, dropped at exit.
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -21,6 +22,15 @@ struct Backend {
 };
 
 std::vector<Backend> all_backends();
+
+// LATCHKEY_TEST_PG_URL, or "" when PostgreSQL tests are skipped.
+std::string pg_test_url();
+// A URL for the PostgreSQL schema that `scratch` names (created empty on first use, dropped at
+// exit): the URL with search_path set to that schema.
+std::string pg_url_for(const std::filesystem::path& scratch);
+// Runs SQL on the test database through a connection of its own; returns the first value of the
+// first row ("" if none) or throws std::runtime_error.
+std::string pg_admin(const std::string& sql);
 
 // GoogleTest prints the backend by name in failure messages.
 inline void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }

@@ -539,6 +539,21 @@ TEST_P(StoreContract, UsernameIsUniqueCaseInsensitivelyAndNullsDoNotCollide) {
   });
 }
 
+TEST_P(StoreContract, UsernameCaseFoldingIsAsciiOnly) {
+  // store.hpp: usernames compare case-insensitively in ASCII; other letters compare as given, on
+  // every engine and whatever the database's locale.
+  User a = make_user("user_e1");
+  a.username = "\xc3\x89mile";  // "Émile"
+  User b = make_user("user_e2");
+  b.username = "\xc3\xa9mile";  // "émile"
+  write([&](Tx& tx) { return tx.insert_user(a); });
+  write([&](Tx& tx) { return tx.insert_user(b); });
+  auto found =
+      get<std::optional<User>>([](Tx& tx) { return tx.find_user_by_username("\xc3\x89MILE"); });
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, "user_e1");
+}
+
 TEST_P(StoreContract, ProviderUserIdIsUniquePerProvider) {
   seed_owner("user_1", "client_1");
   seed_owner("user_2", "client_2");
@@ -640,6 +655,27 @@ TEST_P(StoreContract, FailedStatementInsideCallbackRollsBackEarlierWrites) {
   ASSERT_FALSE(st.has_value());
   EXPECT_EQ(st.error().code, Code::kConflict);
   expect_no_half_user(store());
+}
+
+TEST_P(StoreContract, ConflictingStatementLeavesTheTransactionUsable) {
+  // A caller may catch a conflict and carry on in the same transaction: the failed statement
+  // changes nothing, the others commit.
+  write([](Tx& tx) { return tx.insert_user(make_user("user_taken")); });
+  write([](Tx& tx) -> Status {
+    if (auto st = tx.insert_user(make_user("user_before")); !st) {
+      return st;
+    }
+    auto dup = tx.insert_user(make_user("user_taken"));
+    EXPECT_FALSE(dup.has_value());
+    if (dup.has_value() || !is_conflict(dup.error(), kUserPkey)) {
+      return core::fail(Code::kInternal, "expected a conflict");
+    }
+    auto missing = tx.update_user(make_user("user_missing"));
+    EXPECT_FALSE(missing.has_value());
+    return tx.insert_user(make_user("user_after"));
+  });
+  EXPECT_TRUE(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_before"); }));
+  EXPECT_TRUE(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_after"); }));
 }
 
 TEST_P(StoreContract, ThrowingCallbackRollsBackAndRethrows) {

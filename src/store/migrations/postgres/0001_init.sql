@@ -29,8 +29,9 @@ CREATE TABLE users (
   updated_at               BIGINT NOT NULL,
   CONSTRAINT users_pkey PRIMARY KEY (id)
 );
--- Usernames are unique regardless of case; lookups use the same expression.
-CREATE UNIQUE INDEX users_username_key ON users (lower(username));
+-- Usernames are unique regardless of (ASCII) case; lookups use the same expression. The "C"
+-- collation makes lower() fold ASCII only, whatever the database's locale, as SQLite's lower().
+CREATE UNIQUE INDEX users_username_key ON users (lower(username COLLATE "C"));
 
 CREATE TABLE email_addresses (
   id                    TEXT    NOT NULL,
