@@ -12,6 +12,9 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev liboath-dev libpq-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl procps wrk hyperfine
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer + sanitizer runtimes. clang-19, not 14: the
+  # code uses std::expected, and libstdc++ 12's <expected> needs clang >= 16 (docs/fuzzing.md)
+  clang-19 libclang-rt-19-dev
   # PostgreSQL contract and multi-node tests: a throwaway server, a load balancer in front
   postgresql nginx
   # end-to-end tests and the demo: Node.js, Debian's Chromium

@@ -91,6 +91,12 @@ core::Result<std::string> resolve_redirect_url(std::string_view url, std::string
   if (u.has_userinfo() || u.encoded_host().empty()) {
     return refuse("userinfo or empty host");
   }
+  // RFC 3986 §3.3: after an authority the path is empty or starts with '/'. Boost.URL 1.81 reads
+  // "http://[::1]:3000@evil.com/" as host [::1] with path "@evil.com/"; a browser reads userinfo
+  // "[::1]:3000" and goes to evil.com (found by fuzz_discovery / fuzz_redirect).
+  if (!u.encoded_path().empty() && !u.encoded_path().starts_with('/')) {
+    return refuse("path does not start with '/'");
+  }
   const std::string origin = origin_of(u);
   if (std::find(allowed_origins.begin(), allowed_origins.end(), origin) == allowed_origins.end()) {
     return refuse("origin not allowed: " + origin);

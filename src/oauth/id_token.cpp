@@ -136,7 +136,9 @@ core::Status check_times(const boost::json::object& claims, const IdTokenExpecta
   if (!exp) {
     return std::unexpected(invalid(IdTokenFailure::kExp, "exp absent or not a NumericDate"));
   }
-  if (now >= *exp + leeway) {
+  // Leeway moves `now`, not the token's value: exp is any int64 the IdP sent (up to INT64_MAX),
+  // and `*exp + leeway` would overflow (found by fuzz/fuzz_id_token).
+  if (now - leeway >= *exp) {
     return std::unexpected(invalid(IdTokenFailure::kExp, "expired"));
   }
   const auto iat = numeric_date(claims, "iat");

@@ -66,6 +66,12 @@ bool is_acceptable_endpoint(std::string_view url) {
   if (u.has_userinfo() || u.has_fragment() || u.encoded_host().empty()) {
     return false;
   }
+  // RFC 3986 §3.3: after an authority the path is empty or starts with '/'. Boost.URL 1.81 reads
+  // "http://[::1]:x@evil.example/j" as host [::1] with path "x@evil.example/j"; curl reads
+  // userinfo "[::1]:x" and connects to evil.example over plain http (found by fuzz_discovery).
+  if (!u.encoded_path().empty() && !u.encoded_path().starts_with('/')) {
+    return false;
+  }
   if (u.scheme_id() == boost::urls::scheme::https) {
     return true;
   }
