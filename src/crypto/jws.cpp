@@ -147,10 +147,88 @@ bool verify_signature(const PublicKey& key, Alg alg, std::string_view signing_in
   return ok;
 }
 
+namespace {
+
+bool is_rsa(Alg alg) {
+  return alg == Alg::kRS256 || alg == Alg::kRS384 || alg == Alg::kRS512 || alg == Alg::kPS256;
+}
+
+// RSA signing is the hot path of session tokens. EVP_DigestSignInit fetches the algorithm and
+// builds a fresh context on every call; instead each thread keeps a few contexts already
+// initialised for EVP_PKEY_sign (padding and digest set) and signs the digest with them. A
+// context holds a reference to its key, so a cached key's address cannot be reused while cached.
+struct CachedSignCtx {
+  EVP_PKEY* key = nullptr;
+  Alg alg = Alg::kRS256;
+  EVP_PKEY_CTX* ctx = nullptr;
+};
+
+class SignCtxCache {
+ public:
+  SignCtxCache() = default;
+  SignCtxCache(const SignCtxCache&) = delete;
+  SignCtxCache& operator=(const SignCtxCache&) = delete;
+  ~SignCtxCache() {
+    for (auto& e : entries_) {
+      EVP_PKEY_CTX_free(e.ctx);
+    }
+  }
+
+  EVP_PKEY_CTX* get(EVP_PKEY* key, Alg alg) {
+    for (auto& e : entries_) {
+      if (e.key == key && e.alg == alg && e.ctx != nullptr) {
+        return e.ctx;
+      }
+    }
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr);
+    const bool ok = ctx != nullptr && EVP_PKEY_sign_init(ctx) == 1 &&
+                    EVP_PKEY_CTX_set_signature_md(ctx, md_for(alg)) == 1 &&
+                    (is_pss(alg) ? set_pss(ctx, alg)
+                                 : EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1);
+    if (!ok) {
+      EVP_PKEY_CTX_free(ctx);
+      return nullptr;
+    }
+    auto& slot = entries_[next_++ % entries_.size()];  // a handful of keys per thread at most
+    EVP_PKEY_CTX_free(slot.ctx);
+    slot = CachedSignCtx{key, alg, ctx};
+    return ctx;
+  }
+
+ private:
+  std::array<CachedSignCtx, 4> entries_{};
+  std::size_t next_ = 0;
+};
+
+core::Result<std::string> sign_rsa_cached(const PrivateKey& key, Alg alg,
+                                          std::string_view signing_input) {
+  thread_local SignCtxCache cache;
+  EVP_PKEY_CTX* ctx = cache.get(key.native(), alg);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int digest_len = 0;
+  if (ctx == nullptr || EVP_Digest(signing_input.data(), signing_input.size(), digest.data(),
+                                   &digest_len, md_for(alg), nullptr) != 1) {
+    return std::unexpected(sign_error(drain_openssl_errors()));
+  }
+  std::size_t len = static_cast<std::size_t>(EVP_PKEY_get_size(key.native()));
+  std::string sig(len, '\0');
+  if (EVP_PKEY_sign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, digest.data(),
+                    digest_len) != 1) {
+    return std::unexpected(sign_error(drain_openssl_errors()));
+  }
+  sig.resize(len);
+  return sig;
+}
+
+}  // namespace
+
 core::Result<std::string> sign(const PrivateKey& key, Alg alg, std::string_view signing_input) {
   if (!key.native() || !key_fits(key.kind(), alg)) {
     return std::unexpected(
         sign_error(std::string("key does not fit ") + std::string(to_string(alg))));
+  }
+  if (is_rsa(alg)) {
+    return sign_rsa_cached(key, alg, signing_input);
   }
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
