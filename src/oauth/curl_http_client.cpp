@@ -83,7 +83,15 @@ class CurlHttpClient final : public HttpClient {
   }
 
   core::Result<HttpResponse> send(const HttpRequest& req) override {
-    EasyHandle h(curl_easy_init());
+    // One easy handle per thread, reset between calls: curl_easy_reset clears every option but
+    // keeps the connection and TLS session caches, so calls to the same provider reuse a
+    // keep-alive connection instead of a new TCP (and TLS) handshake per sign-in.
+    thread_local EasyHandle h;
+    if (h) {
+      curl_easy_reset(h.get());
+    } else {
+      h.reset(curl_easy_init());
+    }
     if (!h) {
       return std::unexpected(unavailable("curl_easy_init failed"));
     }
