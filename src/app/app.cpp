@@ -22,6 +22,7 @@
 #include "http/server.hpp"
 #include "oauth/http_client.hpp"
 #include "oauth/service.hpp"
+#include "ratelimit/limiter.hpp"
 #include "sessions/session_tokens.hpp"
 #include "store/store.hpp"
 #include "tokens/key_ring.hpp"
@@ -278,6 +279,25 @@ int serve(const config::Config& c) {
   fo.client_cookie_max_age = std::chrono::duration_cast<std::chrono::seconds>(c.frontend.client_lifetime);
   fo.required_fields = c.frontend.required_fields;
   fo.environment_json = api::dto::environment_json(env);
+  fo.sign_in_url = env.sign_in_url;
+  // Rate limits (docs/security.md): counters in memory on this node; a shared (PostgreSQL) counter
+  // store can replace make_memory_counter_store without touching the handlers.
+  auto rate_counters = ratelimit::make_memory_counter_store();
+  ratelimit::Limiter limiter(*rate_counters, clock);
+  if (c.ratelimit.enabled) {
+    const auto& rl = c.ratelimit;
+    auto rule = [&rl](std::string name, unsigned limit) {
+      return ratelimit::Rule{std::move(name), limit, rl.window};
+    };
+    fo.limiter = &limiter;
+    fo.limits.sign_in_ip = rule("sign_in_ip", rl.sign_in_per_ip);
+    fo.limits.sign_in_client = rule("sign_in_client", rl.sign_in_per_client);
+    fo.limits.verification_ip = rule("verification_ip", rl.verification_per_ip);
+    fo.limits.verification_client = rule("verification_client", rl.verification_per_client);
+    fo.limits.token_ip = rule("token_ip", rl.token_per_ip);
+    fo.limits.token_client = rule("token_client", rl.token_per_client);
+    fo.limits.trusted_proxies = rl.trusted_proxies;
+  }
   api::FrontendApi fapi(service, session_tokens, cors, fo);
 
   http::Metrics metrics;
@@ -299,6 +319,17 @@ int serve(const config::Config& c) {
                return json_ok(R"({"status":"ready"})");
              },
              {"readyz"});
+  // Provider round-trip failures by reason (design.md §3.13); reasons are a bounded set of our own
+  // names, never provider text.
+  metrics.add_collector([&oauth_service = **oauth](std::string& out) {
+    out += "# HELP latchkey_oauth_failures_total OAuth/OIDC callback failures by reason.\n"
+           "# TYPE latchkey_oauth_failures_total counter\n";
+    for (const auto& [reason, n] : oauth_service.failure_counts()) {
+      out += "latchkey_oauth_failures_total{reason=\"";
+      http::append_label_value(out, reason);
+      out += "\"} " + std::to_string(n) + "\n";
+    }
+  });
   router.add(Method::kGet, "/metrics", http::metrics_handler(metrics), {"metrics", true});
   auto jwks = [&](Request&) {
     Response r;

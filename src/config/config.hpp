@@ -89,12 +89,28 @@ struct FrontendApiConfig {
   std::filesystem::path static_dir;       // serve clerk-js dist under <prefix>/npm/@clerk/clerk-js@6/dist/
 };
 
+// Rate limits (security catalog §2.G; docs/security.md). Counts are per window, per key; 0 turns a
+// limit off. "client" keys are the browser's __client cookie, "ip" keys the peer address (or the
+// X-Forwarded-For entry written by one of trusted_proxies).
+struct RateLimitConfig {
+  bool enabled = true;
+  std::chrono::milliseconds window{60'000};
+  unsigned sign_in_per_ip = 60;        // POST sign_ins / sign_ups / PATCH sign_ups (attempts)
+  unsigned sign_in_per_client = 20;
+  unsigned verification_per_ip = 60;   // OAuth callbacks (verification attempts)
+  unsigned verification_per_client = 20;
+  unsigned token_per_ip = 600;         // POST sessions/{id}/tokens (token minting)
+  unsigned token_per_client = 120;
+  std::vector<std::string> trusted_proxies;  // exact IP addresses whose X-Forwarded-For is believed
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
   KeysConfig keys;
   LoggingConfig logging;
   FrontendApiConfig frontend;
+  RateLimitConfig ratelimit;
   std::vector<OAuthProviderConfig> providers;
 };
 

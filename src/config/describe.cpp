@@ -131,6 +131,7 @@ std::string describe(const Config& config) {
   render(out, schema::kKeys, config.keys, schema::keys_fields());
   render(out, schema::kLogging, config.logging, schema::logging_fields());
   render(out, schema::kFrontend, config.frontend, schema::frontend_fields());
+  render(out, schema::kRateLimits, config.ratelimit, schema::rate_limit_fields());
   for (const auto& provider : config.providers) {
     render(out, "providers." + provider.strategy, provider, schema::provider_fields());
   }

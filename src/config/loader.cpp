@@ -1,4 +1,5 @@
 // The only translation unit that includes toml++ (slow to compile, design.md §3.14).
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -674,6 +675,22 @@ std::expected<void, ConfigError> validate_logging(const LoggingConfig& l, const 
   return {};
 }
 
+// Trusted proxies are exact IP addresses: a name or a range would silently widen who may set the
+// address a rate limit is keyed on (RFC 9700 §4.13).
+std::expected<void, ConfigError> validate_ratelimit(const RateLimitConfig& r, const Validator& v) {
+  for (std::size_t i = 0; i < r.trusted_proxies.size(); ++i) {
+    const std::string& a = r.trusted_proxies[i];
+    in_addr v4{};
+    in6_addr v6{};
+    if (::inet_pton(AF_INET, a.c_str(), &v4) != 1 && ::inet_pton(AF_INET6, a.c_str(), &v6) != 1) {
+      return Fail(v.error("ratelimit.trusted_proxies", "item " + std::to_string(i + 1) +
+                                                           ": expected an IPv4 or IPv6 address, got " +
+                                                           checks::quote(a)));
+    }
+  }
+  return {};
+}
+
 std::expected<void, ConfigError> validate_frontend(FrontendApiConfig& f, const Validator& v) {
   LATCHKEY_CONFIG_TRY(v.check("frontend.path_prefix", checks::path_prefix(f.path_prefix)));
   if (f.application_name.empty() || f.application_name.size() > 128) {
@@ -796,6 +813,8 @@ std::expected<Config, ConfigError> build(const RawConfig& raw) {
                                     schema::logging_fields(), config.logging, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kFrontend, section(schema::kFrontend),
                                     schema::frontend_fields(), config.frontend, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kRateLimits, section(schema::kRateLimits),
+                                    schema::rate_limit_fields(), config.ratelimit, origins));
 
   const Validator v(origins);
   LATCHKEY_CONFIG_TRY(validate_server(config.server, v));
@@ -803,6 +822,7 @@ std::expected<Config, ConfigError> build(const RawConfig& raw) {
   LATCHKEY_CONFIG_TRY(validate_keys(config.keys, v));
   LATCHKEY_CONFIG_TRY(validate_logging(config.logging, v));
   LATCHKEY_CONFIG_TRY(validate_frontend(config.frontend, v));
+  LATCHKEY_CONFIG_TRY(validate_ratelimit(config.ratelimit, v));
   // A signing key must stay published for as long as a token it signed can still be presented.
   if (config.keys.retire_after < config.frontend.session_token_lifetime) {
     return Fail(v.error(

@@ -72,6 +72,19 @@ const std::array<Field<F>, 16> kFrontendFields{{
     {"static_dir", &F::static_dir},
 }};
 
+using R = RateLimitConfig;
+const std::array<Field<R>, 9> kRateLimitFields{{
+    {"enabled", &R::enabled},
+    {"window", &R::window, 1 * kSec, 1 * kDay},
+    {"sign_in_per_ip", &R::sign_in_per_ip, 0, 1'000'000},
+    {"sign_in_per_client", &R::sign_in_per_client, 0, 1'000'000},
+    {"verification_per_ip", &R::verification_per_ip, 0, 1'000'000},
+    {"verification_per_client", &R::verification_per_client, 0, 1'000'000},
+    {"token_per_ip", &R::token_per_ip, 0, 1'000'000},
+    {"token_per_client", &R::token_per_client, 0, 1'000'000},
+    {"trusted_proxies", &R::trusted_proxies},
+}};
+
 using P = OAuthProviderConfig;
 const std::array<Field<P>, 11> kProviderFields{{
     {"name", &P::name},
@@ -87,7 +100,8 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 5> kSections{kServer, kStorage, kKeys, kLogging, kFrontend};
+const std::array<std::string_view, 6> kSections{kServer,  kStorage,  kKeys,
+                                                kLogging, kFrontend, kRateLimits};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -131,6 +145,7 @@ std::span<const Field<StorageConfig>> storage_fields() { return kStorageFields; 
 std::span<const Field<KeysConfig>> keys_fields() { return kKeysFields; }
 std::span<const Field<LoggingConfig>> logging_fields() { return kLoggingFields; }
 std::span<const Field<FrontendApiConfig>> frontend_fields() { return kFrontendFields; }
+std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitFields; }
 std::span<const Field<OAuthProviderConfig>> provider_fields() { return kProviderFields; }
 std::span<const std::string_view> sections() { return kSections; }
 
@@ -149,6 +164,9 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kFrontend) {
     return names_of(frontend_fields());
+  }
+  if (section == kRateLimits) {
+    return names_of(rate_limit_fields());
   }
   if (section == kProviders) {
     return names_of(provider_fields());

@@ -36,6 +36,7 @@ inline constexpr std::string_view kStorage = "storage";
 inline constexpr std::string_view kKeys = "keys";
 inline constexpr std::string_view kLogging = "logging";
 inline constexpr std::string_view kFrontend = "frontend";
+inline constexpr std::string_view kRateLimits = "ratelimit";
 inline constexpr std::string_view kProviders = "providers";
 
 std::span<const Field<ServerConfig>> server_fields();
@@ -43,6 +44,7 @@ std::span<const Field<StorageConfig>> storage_fields();
 std::span<const Field<KeysConfig>> keys_fields();
 std::span<const Field<LoggingConfig>> logging_fields();
 std::span<const Field<FrontendApiConfig>> frontend_fields();
+std::span<const Field<RateLimitConfig>> rate_limit_fields();
 // Every provider key except `strategy`, which is the name of the provider's table.
 std::span<const Field<OAuthProviderConfig>> provider_fields();
 

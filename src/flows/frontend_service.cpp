@@ -1087,14 +1087,15 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
     oauth::PendingAuth auth;
   };
   std::optional<Pending> pending;
-  std::optional<std::string> failed_redirect;
 
   // Step 1: consume the state (single use) and check its binding to this browser's client and
-  // attempt. Any mismatch fails the caller's own pending attempt (never someone else's).
-  auto fail_current_attempt = [&](store::Tx& tx, const store::Client& client,
-                                  const Error& why) -> Status {
-    if (client.sign_in_id) {
-      auto si = tx.get_sign_in(*client.sign_in_id);
+  // attempt. A state that does not resolve to a pending attempt of THIS browser ends with a 400
+  // on the FAPI origin, never a redirect (security catalog §2.0, B1-B6): no URL is taken from
+  // the request.
+  auto fail_attempt = [&](store::Tx& tx, std::string_view type, const std::string& id,
+                          const Error& why) -> Status {
+    if (type == kSignInType) {
+      auto si = tx.get_sign_in(id);
       if (!si) {
         return fail(std::move(si.error()));
       }
@@ -1107,36 +1108,42 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
           (*si)->data = to_json(*d);
           (*si)->updated_at_ms = now;
           LK_TRY(tx.update_sign_in(**si));
-          failed_redirect = d->redirect_url;
-          return {};
         }
       }
+      return {};
     }
-    if (client.sign_up_id) {
-      auto su = tx.get_sign_up(*client.sign_up_id);
-      if (!su) {
-        return fail(std::move(su.error()));
-      }
-      if (*su) {
-        auto d = parse_sign_up_data((*su)->data);
-        if (d && d->external_account && d->external_account->status == kUnverified &&
-            is_oauth_strategy(d->external_account->strategy)) {
-          d->external_account->status = std::string(kFailed);
-          d->external_account->error = VerificationError::from(why);
-          (*su)->data = to_json(*d);
-          (*su)->updated_at_ms = now;
-          LK_TRY(tx.update_sign_up(**su));
-          failed_redirect = d->redirect_url;
-          return {};
-        }
+    auto su = tx.get_sign_up(id);
+    if (!su) {
+      return fail(std::move(su.error()));
+    }
+    if (*su) {
+      auto d = parse_sign_up_data((*su)->data);
+      if (d && d->external_account && d->external_account->status == kUnverified &&
+          is_oauth_strategy(d->external_account->strategy)) {
+        d->external_account->status = std::string(kFailed);
+        d->external_account->error = VerificationError::from(why);
+        (*su)->data = to_json(*d);
+        (*su)->updated_at_ms = now;
+        LK_TRY(tx.update_sign_up(**su));
       }
     }
     return {};
   };
+  auto fail_current_attempt = [&](store::Tx& tx, const store::Client& client,
+                                  const Error& why) -> Status {
+    if (client.sign_in_id) {
+      LK_TRY(fail_attempt(tx, kSignInType, *client.sign_in_id, why));
+    }
+    if (client.sign_up_id) {
+      LK_TRY(fail_attempt(tx, kSignUpType, *client.sign_up_id, why));
+    }
+    return {};
+  };
+  std::optional<Error> refusal;
 
   auto st = store_.transaction([&](store::Tx& tx) -> Status {
     pending.reset();
-    failed_redirect.reset();
+    refusal.reset();
     auto client = find_client(tx, caller, now);
     if (!client) {
       return fail(std::move(client.error()));
@@ -1149,16 +1156,31 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
       }
       row = std::move(*consumed);
     }
-    const bool bound = row && *client && row->client_id == (*client)->id &&
-                       ((row->attempt_type == kSignInType && (*client)->sign_in_id == row->attempt_id) ||
-                        (row->attempt_type == kSignUpType && (*client)->sign_up_id == row->attempt_id));
+    const bool same_client = row && *client && row->client_id == (*client)->id;
+    const bool bound =
+        same_client &&
+        ((row->attempt_type == kSignInType && (*client)->sign_in_id == row->attempt_id) ||
+         (row->attempt_type == kSignUpType && (*client)->sign_up_id == row->attempt_id));
     if (!bound) {
-      if (*client) {
-        return fail_current_attempt(tx, **client,
-                                    Error(Code::kOAuthStateInvalid)
-                                        .with_internal(row ? "state bound to another client or attempt"
-                                                           : "unknown, expired or replayed state"));
+      std::string reason = state.empty()          ? "reason=missing: no state"
+                           : state.size() > 512   ? "reason=malformed: state too long"
+                           : !row                 ? "reason=unknown: unknown, expired or replayed state"
+                           : !same_client         ? "reason=client_mismatch: state bound to another browser"
+                                                  : "reason=attempt_mismatch: state of a replaced attempt";
+      Error why = Error(Code::kOAuthStateInvalid).with_internal(reason);
+      if (row && !same_client) {
+        // Another browser's state (login CSRF / session swap, B6): the owner's attempt can never
+        // complete now (its single-use state is spent), and the presenting browser's own OAuth
+        // attempt is failed too - it was sent somebody else's authorization response.
+        LK_TRY(fail_attempt(tx, row->attempt_type, row->attempt_id, why));
+        if (*client) {
+          LK_TRY(fail_current_attempt(tx, **client, why));
+        }
       }
+      // An unknown, expired or replayed state leaves this browser's attempt untouched: it may be
+      // the duplicate of a callback that is completing right now (B19 double submit), and a
+      // forged link must not be able to cancel somebody's sign-in.
+      refusal = std::move(why);
       return {};
     }
     boost::system::error_code ec;
@@ -1190,6 +1212,7 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
         return fail(std::move(d.error()));
       }
       if (!d->first_factor || d->first_factor->status != kUnverified) {
+        refusal = Error(Code::kOAuthStateInvalid).with_internal("reason=attempt_done: attempt moved on");
         return {};  // the attempt moved on; nothing to complete
       }
       p.redirect_url = d->redirect_url;
@@ -1203,6 +1226,7 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
         return fail(std::move(d.error()));
       }
       if (!d->external_account || d->external_account->status != kUnverified) {
+        refusal = Error(Code::kOAuthStateInvalid).with_internal("reason=attempt_done: attempt moved on");
         return {};
       }
       p.redirect_url = d->redirect_url;
@@ -1214,10 +1238,16 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
     return fail(std::move(st.error()));
   }
   if (!pending) {
-    if (failed_redirect) {
-      return CallbackOutcome{*failed_redirect};
-    }
-    return fail(Error(Code::kOAuthStateInvalid).with_internal("no attempt for this callback"));
+    return fail(refusal.value_or(
+        Error(Code::kOAuthStateInvalid).with_internal("reason=unknown: no attempt for this callback")));
+  }
+  // Validated when the attempt was created, and again at use (security catalog §2.C): the
+  // allowlist may have changed since. Checked before the code is redeemed.
+  if (auto ok = resolve_redirect_url(pending->redirect_url, settings_.public_origin,
+                                     settings_.allowed_origins, "redirect_url");
+      !ok) {
+    return fail(Error(Code::kRedirectUrlInvalid)
+                    .with_internal("reason=redirect_url: stored redirect_url no longer allowed"));
   }
 
   // Step 2: talk to the provider, outside any transaction.
@@ -1284,7 +1314,11 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
   if (!st) {
     return fail(std::move(st.error()));
   }
-  return CallbackOutcome{pending->redirect_url};
+  CallbackOutcome out{pending->redirect_url, std::nullopt};
+  if (!identity) {
+    out.failure = identity.error();  // for the audit log at the boundary (reason in `internal`)
+  }
+  return out;
 }
 
 // ---- sessions ---------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ struct Mutation {
 
 struct CallbackOutcome {
   std::string redirect_to;  // absolute URL to send the browser to (303)
+  // Why the provider round trip failed (recorded on the attempt too); nullopt on success. The
+  // handler logs it as the audit event (design.md §3.13: log once, at the boundary).
+  std::optional<core::Error> failure;
 };
 
 // A session that may mint a token right now.

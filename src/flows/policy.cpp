@@ -56,6 +56,70 @@ bool valid_utf8_no_controls(std::string_view s) {
   return true;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// What the URL means once percent-decoded must be clean too: an encoded CR/LF/NUL
+// ("%0d%0aSet-Cookie:") or an overlong / invalid UTF-8 sequence ("%C0%AF" = "/") is refused, not
+// forwarded to a browser or a header (catalog C10, C15, K4, K5).
+bool decoded_is_clean(std::string_view s) {
+  std::string bytes;
+  bytes.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) {
+        return false;
+      }
+      const int hi = hex_value(s[i + 1]);
+      const int lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return false;
+      }
+      bytes.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      bytes.push_back(s[i]);
+    }
+  }
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c < 0x20 || c == 0x7F) {
+      return false;
+    }
+    std::size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    if (len == 0 || i + len > bytes.size()) {
+      return false;
+    }
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(bytes[i + k]) & 0xC0) != 0x80) {
+        return false;
+      }
+    }
+    const auto c1 = len > 1 ? static_cast<unsigned char>(bytes[i + 1]) : 0;
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) ||
+        (c == 0xF4 && c1 >= 0x90)) {
+      return false;  // overlong, surrogate, beyond U+10FFFF
+    }
+    if (c == 0xC2 && c1 < 0xA0) {
+      return false;  // C1 controls
+    }
+    i += len;
+  }
+  return true;
+}
+
 }  // namespace
 
 core::Result<std::string> resolve_redirect_url(std::string_view url, std::string_view base_origin,
@@ -68,6 +132,9 @@ core::Result<std::string> resolve_redirect_url(std::string_view url, std::string
   };
   if (url.empty() || url.size() > 2048 || has_control_or_space(url)) {
     return refuse("empty, oversized or control characters");
+  }
+  if (!decoded_is_clean(url)) {
+    return refuse("percent-encoded control character or invalid UTF-8");
   }
   std::string absolute;
   if (url.front() == '/') {

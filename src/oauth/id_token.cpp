@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 
+#include "core/base64.hpp"
 #include "crypto/json.hpp"
 #include "crypto/jws.hpp"
 
@@ -232,6 +233,23 @@ core::Status verify_with_keys(const crypto::Jws& jws, const IdTokenExpectations&
   }
 }
 
+// True when the JOSE header decodes and names an alg we do not implement ("none", "HS256", ...).
+bool header_alg_unknown(std::string_view compact) {
+  const auto dot = compact.find('.');
+  if (dot == std::string_view::npos || dot > 4096) {
+    return false;
+  }
+  auto header = core::base64url_decode(compact.substr(0, dot));
+  if (!header) {
+    return false;
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(*header, ec);
+  const auto* o = ec ? nullptr : v.if_object();
+  const auto* alg = o == nullptr ? nullptr : o->if_contains("alg");
+  return alg != nullptr && alg->is_string() && !crypto::alg_from_string(alg->as_string());
+}
+
 }  // namespace
 
 std::string_view to_string(IdTokenFailure reason) {
@@ -285,7 +303,9 @@ core::Result<ValidatedIdToken> validate_id_token(std::string_view compact,
   // values of crypto::Alg, so decode_jws rejects them before any key is looked at.
   auto jws = crypto::decode_jws(compact, expect.max_bytes);
   if (!jws) {
-    const bool alg_problem = jws.error().internal.starts_with("alg");
+    // "alg":"none" comes with an empty signature, which the decoder reports first; name the
+    // real problem in the log (catalog A13: reason=alg).
+    const bool alg_problem = jws.error().internal.starts_with("alg") || header_alg_unknown(compact);
     return std::unexpected(invalid(alg_problem ? IdTokenFailure::kAlg : IdTokenFailure::kMalformed,
                                    jws.error().internal));
   }

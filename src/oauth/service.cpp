@@ -1,5 +1,6 @@
 #include "oauth/service.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <set>
 
 #include "core/base64.hpp"
+#include "crypto/jws.hpp"
 #include "oauth/id_token.hpp"
 
 namespace latchkey::oauth {
@@ -105,6 +107,117 @@ bool matches_template(std::string_view value, std::string_view templ) {
            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                   c == '-';
          });
+}
+
+// Profile text from a provider is stored and shown to apps (catalog H14, K2, K4): keep at most
+// `max_bytes` of valid UTF-8 without control characters (no CR/LF log or header injection, no
+// ANSI escapes, no NUL that C code would truncate at). Invalid sequences are dropped.
+std::string clean_text(std::string_view in, std::size_t max_bytes) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < in.size()) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    std::size_t len = 0;
+    if (c < 0x80) {
+      len = 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+    }
+    bool ok = len > 0 && i + len <= in.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      ok = (static_cast<unsigned char>(in[i + k]) & 0xC0) == 0x80;
+    }
+    if (ok && len == 3) {
+      const auto c1 = static_cast<unsigned char>(in[i + 1]);
+      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
+    } else if (ok && len == 4) {
+      const auto c1 = static_cast<unsigned char>(in[i + 1]);
+      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
+    }
+    if (!ok) {
+      ++i;
+      continue;
+    }
+    const bool control = len == 1 && (c < 0x20 || c == 0x7F);
+    const bool c1_control = len == 2 && c == 0xC2 && static_cast<unsigned char>(in[i + 1]) < 0xA0;
+    if (!control && !c1_control) {
+      if (out.size() + len > max_bytes) {
+        break;
+      }
+      out.append(in.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+constexpr std::size_t kMaxNameBytes = 256;   // = flows::validate_name's limit
+constexpr std::size_t kMaxEmailBytes = 320;  // RFC 3696 errata 1690
+constexpr std::size_t kMaxUrlBytes = 2048;
+
+// An address we can store: printable ASCII or UTF-8 without spaces or controls, one '@' with
+// something on both sides. Anything else is treated as "no email" (and therefore unverified).
+bool plausible_email(std::string_view e) {
+  if (e.empty() || e.size() > kMaxEmailBytes) {
+    return false;
+  }
+  for (const char ch : e) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u == 0x7F) {
+      return false;
+    }
+  }
+  const auto at = e.find('@');
+  return at != std::string_view::npos && at > 0 && at + 1 < e.size() &&
+         e.find('@', at + 1) == std::string_view::npos && clean_text(e, kMaxEmailBytes) == e;
+}
+
+// Bounds and cleans what the provider said about the user before anything stores it.
+void clean_identity(ExternalIdentity& id) {
+  id.first_name = clean_text(id.first_name, kMaxNameBytes);
+  id.last_name = clean_text(id.last_name, kMaxNameBytes);
+  id.name = clean_text(id.name, kMaxNameBytes);
+  id.username = clean_text(id.username, kMaxNameBytes);
+  // Only web URLs are kept as an avatar (no javascript:/data: URLs reaching an <img> or <a>).
+  const bool web_url = (id.image_url.starts_with("https://") || id.image_url.starts_with("http://")) &&
+                       id.image_url.size() <= kMaxUrlBytes &&
+                       clean_text(id.image_url, kMaxUrlBytes) == id.image_url &&
+                       id.image_url.find_first_of(" \"<>\\") == std::string::npos;
+  if (!web_url) {
+    id.image_url.clear();
+  }
+  if (!plausible_email(id.email)) {
+    id.email.clear();
+    id.email_verified = false;
+  }
+}
+
+// OIDC Core 3.1.3.8 / 3.3.2.11: base64url of the left-most half of the hash of the ASCII
+// access token, the hash being the one of the ID token's JOSE alg (SHA-512 for Ed25519).
+std::string left_half_hash(crypto::Alg alg, std::string_view value) {
+  const EVP_MD* md = EVP_sha256();
+  switch (alg) {
+    case crypto::Alg::kRS384:
+    case crypto::Alg::kES384:
+      md = EVP_sha384();
+      break;
+    case crypto::Alg::kRS512:
+    case crypto::Alg::kEdDSA:
+      md = EVP_sha512();
+      break;
+    default:
+      break;
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(value.data(), value.size(), digest, &len, md, nullptr) != 1) {
+    return {};
+  }
+  return core::base64url_encode(std::string_view(reinterpret_cast<const char*>(digest), len / 2));
 }
 
 void split_name(const std::string& name, std::string& first, std::string& last) {
@@ -479,6 +592,17 @@ core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
   if (!token) {
     return std::unexpected(std::move(token.error()));
   }
+  // OIDC Core 3.1.3.8: in the code flow at_hash is optional, but a present one must match the
+  // access token it came with (catalog A24) - a mismatch means the pair was spliced together.
+  if (const auto* at_hash = token->claims.if_contains("at_hash")) {
+    auto jws = crypto::decode_jws(tokens->id_token, expect.max_bytes);
+    const auto* text = at_hash->if_string();
+    if (!jws || text == nullptr || text->empty() ||
+        left_half_hash(jws->alg, tokens->access_token) != std::string_view(*text)) {
+      return std::unexpected(err(Code::kOAuthIdTokenInvalid,
+                                 "reason=at_hash: at_hash does not match the access token"));
+    }
+  }
   if (params.iss && expect.issuer_is_template && *params.iss != token->issuer) {
     return std::unexpected(err(Code::kOAuthIdTokenInvalid,
                                "reason=iss: ID token iss differs from the authorization response"));
@@ -533,10 +657,11 @@ core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
     fill(id.image_url, "picture");
     fill(id.username, "preferred_username");
   }
-  id.approved_scopes = tokens->scope.empty() ? join(p.scopes, ' ') : tokens->scope;
+  id.approved_scopes = clean_text(tokens->scope.empty() ? join(p.scopes, ' ') : tokens->scope, 1024);
   id.access_token = core::Secret(std::move(tokens->access_token));
   id.refresh_token = core::Secret(std::move(tokens->refresh_token));
   id.id_token = core::Secret(std::move(tokens->id_token));
+  clean_identity(id);
   return id;
 }
 
@@ -628,9 +753,10 @@ core::Result<ExternalIdentity> Service::complete_github(const Provider& p,
   // GitHub lists granted scopes comma-separated.
   std::string scopes = tokens->scope;
   std::replace(scopes.begin(), scopes.end(), ',', ' ');
-  id.approved_scopes = scopes.empty() ? join(p.scopes, ' ') : scopes;
+  id.approved_scopes = clean_text(scopes.empty() ? join(p.scopes, ' ') : scopes, 1024);
   id.access_token = core::Secret(std::move(tokens->access_token));
   id.refresh_token = core::Secret(std::move(tokens->refresh_token));
+  clean_identity(id);
   return id;
 }
 

@@ -1,5 +1,7 @@
 #include "api/frontend/frontend_api.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/json.hpp>
 
 #include "api/dto/encode.hpp"
@@ -48,6 +50,41 @@ core::Result<bool> bool_field(const http::Fields& f, std::string_view key, bool 
     return false;
   }
   return core::param_error(Code::kFormParamInvalid, std::string(key), "must be true or false");
+}
+
+std::string html_escape(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Browser-navigated responses (the callback): never framed (RFC 9700 §4.16, catalog F8), never
+// cached, no Referer carrying code/state onwards (RFC 9700 §4.2.4).
+void navigation_headers(Response& r) {
+  r.set("cache-control", "no-store");
+  r.set("referrer-policy", "no-referrer");
+  r.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+  r.set("x-frame-options", "DENY");
 }
 
 }  // namespace
@@ -135,6 +172,68 @@ struct FrontendApi::Impl {
 
   Response error(const Error& e, const Request& req) const {
     return error_response(e, req.request_id);
+  }
+
+  // Rate limits (catalog G2/G9): counted per IP and per client before any database or provider
+  // work, so refused requests stay cheap. 429 + Retry-After in the Clerk envelope.
+  std::optional<Response> limited(const Request& req, const ratelimit::Rule& ip_rule,
+                                  const ratelimit::Rule& client_rule) const {
+    if (options.limiter == nullptr) {
+      return std::nullopt;
+    }
+    std::vector<ratelimit::Limiter::Check> checks;
+    checks.push_back({&ip_rule, ratelimit::client_ip(req.remote_addr,
+                                                     req.header("x-forwarded-for").value_or(""),
+                                                     options.limits.trusted_proxies)});
+    if (auto token = http::find_cookie(req, kClientCookie); token && !token->empty()) {
+      // Keyed on the hash: the limiter (and a shared counter store) never holds the cookie.
+      checks.push_back({&client_rule, flows::FrontendService::hash_client_token(*token)});
+    }
+    const auto d = options.limiter->hit(checks);
+    if (d.allowed) {
+      return std::nullopt;
+    }
+    spdlog::warn("rate limited: rule={} path={} request_id={}", d.rule, req.path, req.request_id);
+    return error(Error(Code::kTooManyRequests)
+                     .with_meta("retry_after_seconds", std::to_string(d.retry_after.count())),
+                 req);
+  }
+
+  // A request without a cookie that created a client is that client's first hit: counted, so the
+  // per-client budget covers the request that made it.
+  void charge_new_client(const flows::Mutation& m, const ratelimit::Rule& rule) const {
+    if (options.limiter != nullptr && m.new_client_token) {
+      options.limiter->hit({{&rule, flows::FrontendService::hash_client_token(*m.new_client_token)}});
+    }
+  }
+
+  // The audit event of a failed provider round trip or a refused callback (catalog §2.0, ASVS
+  // 16.3). Error::internal never holds a secret; provider text in it is already sanitised.
+  static void audit_callback_failure(const Error& e, const Request& req) {
+    spdlog::warn("oauth callback failed: code={} {} request_id={}", error_info(e.code).wire_code,
+                 e.internal, req.request_id);
+  }
+
+  // A callback that cannot be tied to an attempt of this browser: a static page on our own origin
+  // for a browser (with a link to the configured sign-in page, catalog B18), the JSON envelope for
+  // anything else. Never a redirect to a URL taken from the request.
+  Response callback_error(const Error& e, const Request& req) const {
+    audit_callback_failure(e, req);
+    Response r = error(e, req);
+    const auto accept = req.header("accept").value_or("");
+    if (accept.find("text/html") != std::string_view::npos) {
+      const ErrorInfo& info = error_info(e.code);
+      r.headers.clear();
+      r.set("content-type", "text/html; charset=utf-8");
+      r.body = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign-in failed</title>"
+               "</head><body><h1>Sign-in failed</h1><p>" +
+               html_escape(info.long_message) + "</p><p>Error code: <code>" +
+               html_escape(info.wire_code) + "</code></p><p><a href=\"" +
+               html_escape(options.sign_in_url.empty() ? "/" : options.sign_in_url) +
+               "\">Start again</a></p></body></html>";
+    }
+    navigation_headers(r);
+    return r;
   }
 
   // {"response": <resource>, "client": <full client>} (README §1.6: always the full client).
@@ -227,6 +326,9 @@ struct FrontendApi::Impl {
   }
 
   Response create_sign_in(Request& req) {
+    if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
+      return std::move(*l);
+    }
     if (auto ok = check_origin(req); !ok) {
       return error(ok.error(), req);
     }
@@ -255,6 +357,7 @@ struct FrontendApi::Impl {
     if (!m) {
       return error(m.error(), req);
     }
+    charge_new_client(*m, options.limits.sign_in_client);
     const auto& v = m->client;
     return envelope(c, *m, dto::sign_in_json(*v.sign_in, *v.sign_in_data));
   }
@@ -298,6 +401,9 @@ struct FrontendApi::Impl {
   }
 
   Response create_sign_up(Request& req) {
+    if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
+      return std::move(*l);
+    }
     if (auto ok = check_origin(req); !ok) {
       return error(ok.error(), req);
     }
@@ -314,6 +420,7 @@ struct FrontendApi::Impl {
     if (!m) {
       return error(m.error(), req);
     }
+    charge_new_client(*m, options.limits.sign_in_client);
     return envelope(c, *m,
                     dto::sign_up_json(*m->client.sign_up, *m->client.sign_up_data,
                                       options.required_fields));
@@ -338,6 +445,9 @@ struct FrontendApi::Impl {
   }
 
   Response update_sign_up(Request& req) {
+    if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
+      return std::move(*l);
+    }
     if (auto ok = check_origin(req); !ok) {
       return error(ok.error(), req);
     }
@@ -360,10 +470,14 @@ struct FrontendApi::Impl {
   }
 
   Response oauth_callback(Request& req) {
+    if (auto l = limited(req, options.limits.verification_ip, options.limits.verification_client)) {
+      navigation_headers(*l);
+      return std::move(*l);
+    }
     core::Result<http::Fields> params = req.method == Method::kPost ? form(req)
                                                                     : http::parse_query(req.query);
     if (!params) {
-      return error(params.error(), req);
+      return callback_error(params.error(), req);
     }
     if (req.method == Method::kPost) {
       // response_mode=form_post: a cross-site POST carries no SameSite=Lax cookie, so turn it
@@ -383,13 +497,15 @@ struct FrontendApi::Impl {
     auto c = caller(req);
     auto out = service.oauth_callback(c, cb, state);
     if (!out) {
-      return error(out.error(), req);
+      return callback_error(out.error(), req);
+    }
+    if (out->failure) {
+      audit_callback_failure(*out->failure, req);
     }
     Response r;
     r.status = 303;
     r.set("location", out->redirect_to);
-    r.set("cache-control", "no-store");
-    r.set("referrer-policy", "no-referrer");
+    navigation_headers(r);
     return r;
   }
 
@@ -421,6 +537,9 @@ struct FrontendApi::Impl {
   }
 
   Response tokens_handler(Request& req) {
+    if (auto l = limited(req, options.limits.token_ip, options.limits.token_client)) {
+      return std::move(*l);
+    }
     if (auto ok = check_origin(req); !ok) {
       return error(ok.error(), req);
     }

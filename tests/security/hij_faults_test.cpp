@@ -1,0 +1,287 @@
+// Catalog §2.H (IdP transport faults), §2.I (clocks), §2.J (persistence and crash faults). Every
+// outbound call is bounded by frontend.outbound_timeout (1 s here) and outbound_max_bytes; a
+// broken provider fails its own attempt, never the server.
+#include <signal.h>
+
+#include <filesystem>
+#include <future>
+
+#include "sec_fixture.hpp"
+
+namespace latchkey::sec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const it::EnvVars kFastTimeout{{"LATCHKEY_FRONTEND_OUTBOUND_TIMEOUT", "1s"}};
+
+// One sign-in whose token call meets `fault`; checks the safe outcome and the time bound.
+void faulty_token_endpoint(Sec& t, const Fault& fault, const std::string& code,
+                           std::chrono::milliseconds bound = std::chrono::milliseconds(4000)) {
+  t.idp->script([&](ScriptIdp& i) { i.faults_["/token"] = fault; });
+  Browser b = t.browser();
+  auto started = t.start_sign_in(b);
+  ASSERT_EQ(started.status, 200);
+  auto g = t.idp->authorize(Sec::auth_url_of(started), User{});
+  const Rows before = t.rows();
+  const auto t0 = Clock::now();
+  auto cb = t.callback(b, {{"code", g.code}, {"state", g.state}});
+  EXPECT_LT(Clock::now() - t0, bound) << "the outbound deadline did not fire";
+  t.expect_failed_attempt(b, cb, before, code, "");
+}
+
+TEST_F(Sec, H1_token_endpoint_refuses_connections) {
+  const int dead = it::free_port();  // nothing listens there
+  it::EnvVars env = idp->google_env();
+  env.emplace_back("LATCHKEY_PROVIDERS_OAUTH_GOOGLE_TOKEN_ENDPOINT",
+                   "http://127.0.0.1:" + std::to_string(dead) + "/token");
+  start(kFastTimeout, env);
+  faulty_token_endpoint(*this, Fault{}, "oauth_provider_unavailable");
+  // Everything else keeps working.
+  EXPECT_EQ(it::http_get(server->port(), "/readyz").status, 200);
+}
+
+TEST_F(Sec, H2_token_endpoint_hangs_or_trickles) {
+  start(kFastTimeout);
+  // While one callback waits on a hanging provider, other browsers are served at once.
+  idp->script([](ScriptIdp& i) { i.faults_["/token"] = Fault{Fault::kHang}; });
+  Browser b = browser();
+  auto started = start_sign_in(b);
+  auto g = idp->authorize(auth_url_of(started), User{});
+  auto pending = std::async(std::launch::async, [&] {
+    return callback(b, {{"code", g.code}, {"state", g.state}});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto t0 = Clock::now();
+  Browser other = browser();
+  EXPECT_TRUE(other.client().is_null());
+  EXPECT_LT(Clock::now() - t0, std::chrono::milliseconds(500)) << "an unrelated request waited";
+  auto cb = pending.get();
+  EXPECT_EQ(cb.status, 303);
+  EXPECT_EQ(it::str(b.client(), "sign_in.first_factor_verification.error.code"),
+            "oauth_provider_unavailable");
+  faulty_token_endpoint(*this, Fault{Fault::kTrickle, std::chrono::milliseconds(200)},
+                        "oauth_provider_unavailable");
+}
+
+TEST_F(Sec, H3_tls_faults) {
+  GTEST_SKIP() << "pending: needs a TLS fake provider with its own test CA; the curl client sets "
+                  "CURLOPT_SSL_VERIFYPEER=1, VERIFYHOST=2, no redirects, http/https only, and "
+                  "plain http is accepted for loopback endpoints only";
+}
+
+TEST_F(Sec, H4_token_response_not_json) {
+  start(kFastTimeout);
+  for (const auto& [ct, body] : std::vector<std::pair<std::string, std::string>>{
+           {"text/html", "<html>oops</html>"},
+           {"application/json", "{not json"},
+           {"application/json", R"({"access_token":"x","token_type":"Bearer","id_tok)"},
+           {"application/json", R"(["access_token","x"])"}}) {
+    SCOPED_TRACE(body);
+    faulty_token_endpoint(*this, Fault{Fault::kRaw, {}, 0, 200, ct, body}, "oauth_token_exchange_error");
+  }
+}
+
+TEST_F(Sec, H5_oversized_or_endless_bodies) {
+  start(kFastTimeout);
+  faulty_token_endpoint(*this, Fault{Fault::kOversized, {}, 2 * 1024 * 1024}, "oauth_provider_unavailable");
+  faulty_token_endpoint(*this, Fault{Fault::kEndlessChunked}, "oauth_provider_unavailable");
+  faulty_token_endpoint(*this, Fault{Fault::kHugeLength}, "oauth_provider_unavailable");
+  EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200);
+}
+
+TEST_F(Sec, H8_token_response_missing_parts) {
+  start(kFastTimeout);
+  const std::vector<std::function<void(json::object&)>> hooks = {
+      [](json::object& b) { b.erase("access_token"); },
+      [](json::object& b) { b["token_type"] = "mac"; },
+      [](json::object& b) { b.erase("token_type"); },
+      [](json::object& b) { b.erase("id_token"); },
+  };
+  for (std::size_t i = 0; i < hooks.size(); ++i) {
+    SCOPED_TRACE(i);
+    idp->script([&](ScriptIdp& x) { x.token_response_hook = hooks[i]; });
+    faulty_token_endpoint(*this, Fault{}, "oauth_token_exchange_error");
+  }
+}
+
+TEST_F(Sec, H10_jwks_down_known_and_unknown_kid) {
+  start(kFastTimeout);
+  Browser first = browser();
+  expect_accepted(first, round_trip(first, User{}));
+  idp->script([](ScriptIdp& i) { i.faults_["/jwks"] = Fault{Fault::kClose}; });
+  Browser known = browser();
+  expect_accepted(known, round_trip(known, User{"sub-2", "two@example.com"}));
+  idp->script([](ScriptIdp& i) { i.sign_kid_ = "rotated-away"; });
+  Browser unknown = browser();
+  const Rows before = rows();
+  auto cb = round_trip(unknown, User{"sub-3", "three@example.com"});
+  expect_failed_attempt(unknown, cb, before, "oauth_id_token_invalid", "reason=kid");
+}
+
+TEST_F(Sec, H12_discovery_refresh_changes_endpoints) {
+  GTEST_SKIP() << "pending: discovery is cached for 1 h (not configurable), so a refresh cannot "
+                  "be driven from a test; a changed issuer is refused by the same check as A27, "
+                  "pinning endpoint hosts across refreshes is not implemented";
+}
+
+TEST_F(Sec, H14_hostile_profile_text) {
+  const std::string hostile = "\x1b[31mRed\x1b[0m\r\nX-Injected: 1</script><script>alert(1)</script>" +
+                              std::string(8000, 'n');
+  idp->id_token_hook = [hostile](json::object&, json::object& c) {
+    c["given_name"] = hostile;
+    c["family_name"] = std::string("Null\0Byte", 9);
+    c["picture"] = "javascript:alert(1)";
+  };
+  start();
+  Browser b = browser();
+  sign_up_user(b, User{});
+  const std::string first = sql_scalar(db(), "SELECT first_name FROM users");
+  EXPECT_LE(first.size(), 256U);
+  EXPECT_EQ(first.find('\x1b'), std::string::npos);
+  EXPECT_EQ(first.find('\r'), std::string::npos);
+  EXPECT_EQ(first.find('\n'), std::string::npos);
+  EXPECT_EQ(sql_scalar(db(), "SELECT last_name FROM users"), "NullByte");
+  EXPECT_EQ(sql_scalar(db(), "SELECT COALESCE(image_url, '') FROM users"), "");
+  // And the long error text of a failing provider is cut and cleaned in the log.
+  Browser c = browser();
+  auto started = start_sign_in(c);
+  auto g = idp->authorize(auth_url_of(started), User{});
+  callback(c, {{"state", g.state}, {"error", "access_denied"},
+               {"error_description", "\x1b[2J" + std::string(4000, 'd')}});
+  expect_log("code=oauth_access_denied");
+  EXPECT_EQ(server->logs().find("\x1b[2J"), std::string::npos);
+  EXPECT_EQ(server->logs().find(std::string(300, 'd')), std::string::npos);
+}
+
+TEST_F(Sec, I1_idp_clock_fast) {
+  // Leeway 60 s: 90 s ahead is refused, 20 s ahead accepted.
+  idp->id_token_hook = [](json::object&, json::object& c) {
+    c["iat"] = static_cast<std::int64_t>(std::time(nullptr)) + 90;
+  };
+  hostile_id_token("iat");
+  idp->script([](ScriptIdp& i) {
+    i.id_token_hook = [](json::object&, json::object& c) {
+      c["iat"] = static_cast<std::int64_t>(std::time(nullptr)) + 20;
+    };
+  });
+  Browser b = browser();
+  expect_accepted(b, round_trip(b, User{"sub-ok", "ok@example.com"}));
+}
+
+TEST_F(Sec, J1_database_unreachable) {
+  GTEST_SKIP() << "pending: needs a store fault-injection hook (fail the N-th statement) that the "
+                  "release binary does not have; PostgreSQL outage behaviour belongs to the store "
+                  "contract tests";
+}
+
+TEST_F(Sec, J3_sigkill_between_token_exchange_and_commit) {
+  start();
+  idp->script([](ScriptIdp& i) { i.faults_["/token"] = Fault{Fault::kNone, std::chrono::milliseconds(1500)}; });
+  Browser b = browser();
+  auto started = start_sign_in(b);
+  auto g = idp->authorize(auth_url_of(started), User{});
+  auto inflight = std::async(std::launch::async, [&] {
+    return callback(b, {{"code", g.code}, {"state", g.state}});
+  });
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (idp->token_calls() == 0 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(idp->token_calls(), 1);
+  server->child().signal(SIGKILL);
+  inflight.get();
+  restart();
+  const Rows after = rows();
+  EXPECT_EQ(after.user_count, 0) << after;
+  EXPECT_EQ(after.account_count, 0);
+  EXPECT_EQ(after.session_count, 0);
+  // The spent attempt cannot complete; starting again works.
+  idp->script([](ScriptIdp& i) { i.faults_.clear(); });
+  EXPECT_EQ(callback(b, {{"code", g.code}, {"state", g.state}}).status, 400);
+  sign_up_user(b, User{});
+  EXPECT_EQ(rows().user_count, 1);
+}
+
+TEST_F(Sec, J5_disk_full) {
+  GTEST_SKIP() << "pending: needs a size-limited filesystem (tmpfs mount) that tests cannot create "
+                  "without privileges";
+}
+
+TEST_F(Sec, J6_restart_with_flows_in_flight) {
+  start();
+  std::vector<std::unique_ptr<Browser>> browsers;
+  std::vector<ScriptIdp::Grant> grants;
+  for (int i = 0; i < 5; ++i) {
+    browsers.push_back(std::make_unique<Browser>(*server));
+    auto started = start_sign_in(*browsers.back());
+    grants.push_back(idp->authorize(auth_url_of(started), User{"sub-" + std::to_string(i),
+                                                               "u" + std::to_string(i) + "@example.com"}));
+  }
+  restart();
+  for (int i = 0; i < 5; ++i) {
+    auto cb = callback(*browsers[i], {{"code", grants[i].code}, {"state", grants[i].state}});
+    EXPECT_EQ(cb.status, 303) << cb.raw;
+    EXPECT_EQ(it::str(browsers[i]->client(), "sign_in.first_factor_verification.status"), "transferable");
+  }
+}
+
+TEST_F(Sec, J8_email_provider_down) {
+  GTEST_SKIP() << "pending: Latchkey sends no email or SMS yet";
+}
+
+TEST_F(Sec, J9_load_spike) {
+  start({{"LATCHKEY_SERVER_MAX_CONNECTIONS", "64"}});
+  std::vector<std::future<int>> all;
+  for (int i = 0; i < 200; ++i) {
+    all.push_back(std::async(std::launch::async, [&] {
+      return it::http_request(server->port(), it::HttpRequest{"GET", kClientPath, {}, ""},
+                              std::chrono::seconds(20)).status;
+    }));
+  }
+  int ok = 0;
+  int refused = 0;
+  for (auto& f : all) {
+    const int s = f.get();
+    ok += s == 200 ? 1 : 0;
+    refused += (s == 503 || s == 0) ? 1 : 0;
+  }
+  EXPECT_EQ(ok + refused, 200);
+  EXPECT_GT(ok, 0);
+  EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200) << "the server did not survive";
+}
+
+TEST_F(Sec, J11_restore_an_older_backup) {
+  start();
+  Browser early = browser();
+  sign_up_user(early, User{"early", "early@example.com"});
+  server->stop();
+  auto files = [&](const std::filesystem::path& base) {
+    return std::vector<std::pair<std::string, std::filesystem::path>>{
+        {db(), base / "b.db"}, {db() + "-wal", base / "b.db-wal"}, {db() + "-shm", base / "b.db-shm"}};
+  };
+  const auto backup = dir->path() / "backup";
+  std::filesystem::create_directories(backup);
+  for (const auto& [live, copy] : files(backup)) {
+    if (std::filesystem::exists(live)) {
+      std::filesystem::copy_file(live, copy);
+    }
+  }
+  restart();
+  Browser late = browser();
+  const std::string sid = sign_up_user(late, User{"late", "late@example.com"});
+  server->stop();
+  for (const auto& [live, copy] : files(backup)) {
+    std::filesystem::remove(live);
+    if (std::filesystem::exists(copy)) {
+      std::filesystem::copy_file(copy, live);
+    }
+  }
+  restart();
+  EXPECT_TRUE(late.client().is_null()) << "a client from after the snapshot is simply gone";
+  EXPECT_EQ(late.post("/__clerk/v1/client/sessions/" + sid + "/tokens").status, 401);
+  EXPECT_EQ(it::at(early.client(), "sessions").as_array().size(), 1U);
+}
+
+}  // namespace
+}  // namespace latchkey::sec

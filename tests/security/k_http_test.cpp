@@ -1,0 +1,253 @@
+// Catalog §2.K: malformed input and resource exhaustion at the HTTP layer, plus the log and error
+// hygiene checks K16/K17. Nothing here may crash the server or change a row.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "sec_fixture.hpp"
+
+namespace latchkey::sec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int connect_to(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `prefix`, then one byte of `drip` every `every` until the peer closes; returns how long
+// the server kept the connection open.
+std::chrono::milliseconds drip_until_closed(int port, const std::string& prefix, char drip,
+                                            std::chrono::milliseconds every,
+                                            std::chrono::milliseconds give_up) {
+  const int fd = connect_to(port);
+  EXPECT_GE(fd, 0);
+  const auto t0 = Clock::now();
+  ::send(fd, prefix.data(), prefix.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  while (Clock::now() - t0 < give_up) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(every.count())) > 0) {
+      if (::recv(fd, buf, sizeof buf, 0) <= 0) {
+        break;
+      }
+      continue;  // a 408/400 answer; keep reading until the close
+    }
+    if (::send(fd, &drip, 1, MSG_NOSIGNAL) < 0) {
+      break;
+    }
+  }
+  ::close(fd);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+}
+
+TEST_F(Sec, K1_oversized_fields) {
+  start({{"LATCHKEY_SERVER_MAX_BODY_BYTES", "65536"}});
+  Browser b = browser();
+  const Rows before = rows();
+  auto huge = b.post(kSignIns, {{"identifier", std::string(1024 * 1024, 'a')}});
+  EXPECT_EQ(huge.status, 413) << huge.body.substr(0, 200);
+  auto pw = b.post(kSignIns, {{"identifier", "a@example.com"}, {"password", std::string(1024 * 1024, 'p')}});
+  EXPECT_EQ(pw.status, 413);
+  auto name = b.post(kSignUps, {{"first_name", std::string(10 * 1024, 'n')}});
+  EXPECT_EQ(name.status, 422) << name.body;
+  EXPECT_EQ(it::str(it::error_of(name), "code"), "form_param_format_invalid");
+  EXPECT_EQ(rows(), before);
+}
+
+TEST_F(Sec, K2_invalid_utf8) {
+  start();
+  for (const std::string& bad : std::vector<std::string>{std::string("\xC0\xAF"), std::string("\xED\xA0\x80"),
+                                std::string("\xFF\xFE"), std::string("ab\xE2\x82")}) {
+    Browser b = browser();
+    auto r = b.post(kSignUps, {{"first_name", bad}});
+    // The form decoder refuses the whole body before any field is looked at.
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(it::str(it::error_of(r), "code"), "malformed_request");
+  }
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sign_ups"), "0");
+}
+
+TEST_F(Sec, K4_nul_bytes) {
+  start();
+  Browser b = browser();
+  // Refused by the form decoder (400 malformed_request), never truncated at the NUL.
+  auto r = b.post(kSignUps, {{"first_name", std::string("Al\0ice", 6)}});
+  EXPECT_EQ(r.status, 400) << r.body;
+  auto s = b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", std::string("/a\0b", 4)}});
+  EXPECT_EQ(s.status, 400) << s.body;
+  auto i = b.post(kSignIns, {{"identifier", std::string("alice@example.com\0.evil.com", 27)}});
+  EXPECT_EQ(i.status, 400) << i.body;
+  // Percent-encoded NUL in a redirect target (decoded by us, not the form decoder): 422.
+  auto e = b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", "/a%00b"}});
+  EXPECT_EQ(e.status, 422) << e.body;
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM clients"), "0");
+}
+
+TEST_F(Sec, K5_header_injection_through_echoed_values) {
+  start();
+  Browser b = browser();
+  for (const std::string& v : std::vector<std::string>{"/ok%0d%0aX-Injected:%201", "/ok\r\nX-Injected: 1", "/ok%00"}) {
+    auto r = b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", v}});
+    EXPECT_EQ(r.status, 422) << r.raw;
+    EXPECT_EQ(r.raw.find("\r\nX-Injected"), std::string::npos);
+  }
+  // The Location we do send is the stored, validated URL.
+  auto started = start_sign_in(b, "oauth_google", "/done?a=%0A");
+  EXPECT_EQ(started.status, 422);
+}
+
+TEST_F(Sec, K7_slowloris_header_deadline) {
+  start({{"LATCHKEY_SERVER_READ_TIMEOUT", "1s"}});
+  const auto held = drip_until_closed(server->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n", 'X',
+                                      std::chrono::milliseconds(300), std::chrono::seconds(8));
+  EXPECT_LT(held, std::chrono::milliseconds(3000)) << "header read deadline did not close it";
+  EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200);
+}
+
+TEST_F(Sec, K8_slow_body_deadline) {
+  start({{"LATCHKEY_SERVER_READ_TIMEOUT", "1s"}});
+  const auto held = drip_until_closed(
+      server->port(),
+      "POST /__clerk/v1/client/sign_ins HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n",
+      'a', std::chrono::milliseconds(300), std::chrono::seconds(8));
+  EXPECT_LT(held, std::chrono::milliseconds(3000)) << "body read deadline did not close it";
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM clients"), "0");
+}
+
+TEST_F(Sec, K9_header_and_request_line_limits) {
+  start();
+  it::HttpRequest big;
+  big.target = "/healthz";
+  big.headers = {{"X-Big", std::string(64 * 1024, 'a')}};
+  auto a = it::http_request(server->port(), big);
+  EXPECT_TRUE(a.status == 400 || a.status == 431) << a.raw.substr(0, 200);
+  it::HttpRequest many;
+  many.target = "/healthz";
+  for (int i = 0; i < 500; ++i) {
+    many.headers.emplace_back("X-H" + std::to_string(i), "v");
+  }
+  auto m = it::http_request(server->port(), many);
+  EXPECT_TRUE(m.status == 400 || m.status == 431) << m.raw.substr(0, 200);
+  it::HttpRequest line;
+  line.target = "/healthz?" + std::string(20 * 1024, 'q');
+  auto l = it::http_request(server->port(), line);
+  EXPECT_TRUE(l.status == 400 || l.status == 414 || l.status == 431) << l.raw.substr(0, 200);
+  EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200);
+}
+
+TEST_F(Sec, K11_encoded_path_tricks) {
+  start();
+  Browser b = browser();
+  const std::string sid = sign_up_user(b, User{});
+  for (const std::string& p : std::vector<std::string>{"/__clerk/v1/client/sessions/..%2f..%2fadmin/tokens",
+                              "/__clerk/v1/client/sessions/" + sid + "%2ftokens",
+                              "//__clerk/v1/client", "/__clerk/v1/client;jsessionid=x",
+                              "/__CLERK/V1/CLIENT", "/__clerk/v1/client/sessions/%2e%2e/tokens"}) {
+    auto r = b.post(p);
+    EXPECT_TRUE(r.status == 404 || r.status == 400 || r.status == 405) << p << " " << r.raw;
+    EXPECT_EQ(r.body.find("\"jwt\""), std::string::npos) << p;
+  }
+}
+
+TEST_F(Sec, K12_odd_methods) {
+  start();
+  for (const std::string& m : std::vector<std::string>{"TRACE", "CONNECT", "PROPFIND", "FOO"}) {
+    it::HttpRequest r;
+    r.method = m;
+    r.target = m == "CONNECT" ? "127.0.0.1:443" : kClientPath;
+    r.headers = {{"Cookie", "__client=secret-cookie-value"}};
+    auto res = it::http_request(server->port(), r);
+    EXPECT_GE(res.status, 400) << m << " " << res.raw;
+    EXPECT_LT(res.status, 600);
+    EXPECT_EQ(res.raw.find("secret-cookie-value"), std::string::npos) << m << " echoed the cookie";
+  }
+}
+
+TEST_F(Sec, K14_http2_preface_and_abuse) {
+  start();
+  auto r = it::http_raw(server->port(), std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
+                                            std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9));
+  EXPECT_TRUE(r.status == 0 || (r.status >= 400 && r.status < 600)) << r.raw;
+  EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200) << "HTTP/2 is not spoken; nothing to abuse";
+}
+
+TEST_F(Sec, K15_content_type_tricks) {
+  start();
+  Browser b = browser();
+  for (const std::string& ct : std::vector<std::string>{"text/plain", "application/json", "application/json; charset=utf-7"}) {
+    auto r = b.post_raw_body(kSignIns, R"({"strategy":"oauth_google","redirect_url":"/x"})", ct);
+    EXPECT_EQ(r.status, 400) << ct << " " << r.body;
+    EXPECT_EQ(it::str(it::error_of(r), "code"), "malformed_request");
+  }
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM clients"), "0");
+}
+
+TEST_F(Sec, K16_no_secret_in_logs_with_debug_logging) {
+  start({{"LATCHKEY_LOGGING_LEVEL", "debug"}, {"LATCHKEY_LOGGING_ACCESS_LOG", "true"}});
+  Browser b = browser();
+  const std::string sid = sign_up_user(b, User{});
+  ASSERT_EQ(b.post("/__clerk/v1/client/sessions/" + sid + "/tokens").status, 200);
+  // A failing round trip too (its error path logs).
+  Browser c = browser();
+  idp->script([](ScriptIdp& i) { i.sign_mode_ = Sign::kCorruptSignature; });
+  round_trip(c, User{"x", "x@example.com"});
+  server->stop();
+  const std::string logs = server->logs();
+  std::vector<std::string> secrets = idp->secrets_seen();
+  secrets.push_back(ScriptIdp::kClientSecret);
+  secrets.push_back(*b.cookie("__client"));
+  secrets.push_back(*c.cookie("__client"));
+  ASSERT_GE(secrets.size(), 8U);
+  for (const auto& s : secrets) {
+    ASSERT_FALSE(s.empty());
+    EXPECT_EQ(logs.find(s), std::string::npos) << "secret in the log: " << s.substr(0, 12) << "...";
+  }
+  const auto key = std::filesystem::path(dir->path()) / "master.key";
+  if (std::filesystem::exists(key)) {
+    std::ifstream in(key);
+    std::string k((std::istreambuf_iterator<char>(in)), {});
+    while (!k.empty() && (k.back() == '\n')) {
+      k.pop_back();
+    }
+    EXPECT_EQ(logs.find(k), std::string::npos);
+  }
+}
+
+TEST_F(Sec, K17_error_bodies_leak_nothing_internal) {
+  start();
+  Browser b = browser();
+  std::vector<HttpResponse> errors = {
+      b.post(kSignIns, {{"strategy", "oauth_nope"}}),
+      b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", "https://evil.com"}}),
+      b.post_raw_body(kSignIns, "%%%", "application/x-www-form-urlencoded"),
+      b.get("/__clerk/v1/client/sign_ins/sia_nope"),
+      callback(b, {{"state", "nope"}}),
+      b.post("/__clerk/v1/client/sessions/sess_nope/tokens"),
+      it::http_raw(server->port(), "GARBAGE\r\n\r\n"),
+  };
+  for (const auto& r : errors) {
+    EXPECT_GE(r.status, 400) << r.raw;
+    for (const std::string& leak : std::vector<std::string>{"sqlite", "SQLITE", "/tmp", ".cpp", "exception", "what()",
+                                   "boost", "Beast", "libcurl", "std::", "SELECT ", "latchkey.db"}) {
+      EXPECT_EQ(r.raw.find(leak), std::string::npos) << leak << " in " << r.raw;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace latchkey::sec
