@@ -432,7 +432,9 @@ Result<Mutation> FrontendService::create_sign_in(const Caller& caller, const Sig
   return out;
 }
 
-Result<Mutation> FrontendService::get_sign_in(const Caller& caller, const std::string& id) {
+// GET of the client's current sign-in or sign-up (a reload): only the current attempt is visible.
+Result<Mutation> FrontendService::get_attempt(const Caller& caller, const std::string& id,
+                                              bool sign_up) {
   const std::int64_t now = clock_.now_ms();
   Mutation out;
   auto st = store_.read([&](store::Tx& tx) -> Status {
@@ -444,8 +446,10 @@ Result<Mutation> FrontendService::get_sign_in(const Caller& caller, const std::s
     if (!view) {
       return fail(std::move(view.error()));
     }
-    if (!view->sign_in || view->sign_in->id != id) {
-      return fail(attempt_not_found(Code::kSignInNotFound, "id"));
+    const bool current = sign_up ? view->sign_up && view->sign_up->id == id
+                                 : view->sign_in && view->sign_in->id == id;
+    if (!current) {
+      return fail(attempt_not_found(sign_up ? Code::kSignUpNotFound : Code::kSignInNotFound, "id"));
     }
     out.client = std::move(*view);
     out.resource_id = id;
@@ -455,6 +459,14 @@ Result<Mutation> FrontendService::get_sign_in(const Caller& caller, const std::s
     return fail(std::move(st.error()));
   }
   return out;
+}
+
+Result<Mutation> FrontendService::get_sign_in(const Caller& caller, const std::string& id) {
+  return get_attempt(caller, id, false);
+}
+
+Result<Mutation> FrontendService::get_sign_up(const Caller& caller, const std::string& id) {
+  return get_attempt(caller, id, true);
 }
 
 Result<FrontendService::Resolution> FrontendService::resolve_identity(
@@ -917,31 +929,6 @@ Result<Mutation> FrontendService::create_sign_up(const Caller& caller, const Sig
     }
     out.client = std::move(*view);
     out.resource_id = row.id;
-    return {};
-  });
-  if (!st) {
-    return fail(std::move(st.error()));
-  }
-  return out;
-}
-
-Result<Mutation> FrontendService::get_sign_up(const Caller& caller, const std::string& id) {
-  const std::int64_t now = clock_.now_ms();
-  Mutation out;
-  auto st = store_.read([&](store::Tx& tx) -> Status {
-    auto client = require_client(tx, caller, now);
-    if (!client) {
-      return fail(std::move(client.error()));
-    }
-    auto view = load_view(tx, *client, now);
-    if (!view) {
-      return fail(std::move(view.error()));
-    }
-    if (!view->sign_up || view->sign_up->id != id) {
-      return fail(attempt_not_found(Code::kSignUpNotFound, "id"));
-    }
-    out.client = std::move(*view);
-    out.resource_id = id;
     return {};
   });
   if (!st) {

@@ -137,7 +137,7 @@ class FrontendService {
   [[nodiscard]] static std::string hash_client_token(std::string_view token);
 
  private:
-  struct Ctx;
+  core::Result<Mutation> get_attempt(const Caller& caller, const std::string& id, bool sign_up);
   core::Result<std::optional<store::Client>> find_client(store::Tx& tx, const Caller& caller,
                                                          std::int64_t now);
   core::Result<store::Client> find_or_create_client(store::Tx& tx, const Caller& caller,
