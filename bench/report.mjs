@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { storageSection } from './storage/render.mjs';
 
 const dir = process.argv[2];
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -162,6 +163,12 @@ const cfg = lk.config;
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const analysisFile = path.join(here, 'analysis.md');
 const analysis = fs.existsSync(analysisFile) ? fs.readFileSync(analysisFile, 'utf8') : '';
+// bench/storage.sh's results, when present (bench/run.sh runs it unless STORAGE=0).
+const storageFile = path.join(dir, 'results-storage.json');
+const storageAnalysisFile = path.join(here, 'storage', 'analysis.md');
+const storage = fs.existsSync(storageFile)
+  ? `${storageSection(JSON.parse(fs.readFileSync(storageFile, 'utf8')), fs.existsSync(storageAnalysisFile) ? fs.readFileSync(storageAnalysisFile, 'utf8') : '')}\n`
+  : '';
 
 process.stdout.write(`# Benchmarks: Latchkey side by side with Better Auth
 
@@ -223,4 +230,4 @@ ${microRows.join('\n')}
 
 ${runTable(lk)}
 ${runTable(ba)}
-${analysis}`);
+${storage}${analysis}`);

@@ -12,6 +12,8 @@
 # ONLY=latchkey|better-auth (skip the other side; the report then reuses the other's last results
 # from OUT), REPORT (default docs/benchmarks.md), and the harness knobs RUNS N_SEQ N_CONC CONC WARMUP
 # WRK_SECS WRK_CONN, plus REFRESH_SESSIONS.
+# Then the storage benchmark (bench/storage.sh: SQLite vs PostgreSQL, one node vs two behind nginx,
+# ~3 more minutes; STORAGE=0 skips it, the report then shows the last storage results in OUT if any).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -95,6 +97,13 @@ fi
 if [[ "$ONLY" != "better-auth" ]]; then
   run_target latchkey ./targets/latchkey.mjs "$LATCHKEY_PORT" LATCHKEY_BIN="$LATCHKEY_BIN" \
     LATCHKEY_BENCH_DATA="$work/latchkey-data"
+fi
+
+if [[ "${STORAGE:-1}" == "1" && "$ONLY" != "better-auth" ]]; then
+  step "Storage benchmark (bench/storage.sh)"
+  BUILD_DIR="$BUILD_DIR" OUT="$OUT" PEER_BENCH="$PEER_BENCH" STORAGE_EMBEDDED=1 \
+    STORAGE_COMMAND="${BENCH_COMMAND:-$( [[ "${QUICK:-0}" == "1" ]] && echo 'QUICK=1 bash bench/run.sh' || echo 'bash bench/run.sh')}" \
+    bash bench/storage.sh
 fi
 
 step "Writing $REPORT"

@@ -1,0 +1,33 @@
+// bench/storage/splice.mjs — puts the "Storage backends and nodes" section (bench/storage/render.mjs
+// + bench/storage/analysis.md) from OUT/results-storage.json into an existing docs/benchmarks.md:
+// between the storage markers if the report has them, else before the hand-written profiles
+// ("## What bounds each figure"), else at the end. The rest of the report is left byte for byte.
+//   node bench/storage/splice.mjs <OUT dir> <report.md>
+import fs from 'node:fs';
+import path from 'node:path';
+import { storageSection, BEGIN_MARK, END_MARK } from './render.mjs';
+
+const [dir, report] = process.argv.slice(2);
+if (!dir || !report) {
+  console.error('usage: node bench/storage/splice.mjs <results dir> <report.md>');
+  process.exit(2);
+}
+const here = path.dirname(new URL(import.meta.url).pathname);
+const doc = JSON.parse(fs.readFileSync(path.join(dir, 'results-storage.json'), 'utf8'));
+const analysisFile = path.join(here, 'analysis.md');
+const section = storageSection(doc, fs.existsSync(analysisFile) ? fs.readFileSync(analysisFile, 'utf8') : '');
+const old = fs.existsSync(report) ? fs.readFileSync(report, 'utf8') : '';
+let out;
+const a = old.indexOf(BEGIN_MARK);
+const b = old.indexOf(END_MARK);
+if (a >= 0 && b > a) {
+  let end = b + END_MARK.length;
+  if (old[end] === '\n') end += 1;
+  out = old.slice(0, a) + section + old.slice(end);
+} else {
+  const p = old.indexOf('\n## What bounds each figure');
+  out = p >= 0 ? `${old.slice(0, p + 1)}${section}\n${old.slice(p + 1)}` : `${old}${old.endsWith('\n') || !old ? '' : '\n'}\n${section}`;
+}
+fs.writeFileSync(`${report}.tmp`, out);
+fs.renameSync(`${report}.tmp`, report);
+console.error(`bench/storage: wrote the storage section into ${report}`);
