@@ -272,6 +272,34 @@ Result<std::string> FrontendService::resolve_redirect(const std::optional<std::s
   return resolve_redirect_url(*url, base, settings_.allowed_origins, param);
 }
 
+Result<FrontendService::OAuthStart> FrontendService::start_oauth(
+    const Caller& caller, const std::string& strategy,
+    const std::optional<std::string>& redirect_url, const std::optional<std::string>& action_url,
+    std::string_view login_hint) {
+  if (!is_oauth_strategy(strategy) || oauth_.find(strategy) == nullptr) {
+    return core::param_error(Code::kStrategyNotAllowed, "strategy", "is invalid",
+                             "The strategy '" + strategy +
+                                 "' is not enabled for this application.");
+  }
+  OAuthStart out;
+  auto r = resolve_redirect(redirect_url, caller, "redirect_url", true);
+  if (!r) {
+    return fail(std::move(r.error()));
+  }
+  out.redirect_url = std::move(*r);
+  auto a = resolve_redirect(action_url, caller, "action_complete_redirect_url", false);
+  if (!a) {
+    return fail(std::move(a.error()));
+  }
+  out.action_complete_redirect_url = std::move(*a);
+  auto req = oauth_.begin(strategy, settings_.callback_url, login_hint);
+  if (!req) {
+    return fail(std::move(req.error()));
+  }
+  out.request = std::move(*req);
+  return out;
+}
+
 Status FrontendService::save_oauth_state(store::Tx& tx, const store::Client& client,
                                          std::string_view attempt_type,
                                          const std::string& attempt_id,
@@ -306,28 +334,15 @@ Result<Mutation> FrontendService::create_sign_in(const Caller& caller, const Sig
   const bool oauth = params.strategy && is_oauth_strategy(*params.strategy);
   if (!params.transfer) {
     if (params.strategy && !params.strategy->empty()) {
-      if (!oauth || oauth_.find(*params.strategy) == nullptr) {
-        return core::param_error(Code::kStrategyNotAllowed, "strategy", "is invalid",
-                                 "The strategy '" + *params.strategy +
-                                     "' is not enabled for this application.");
+      auto start = start_oauth(caller, *params.strategy, params.redirect_url,
+                               params.action_complete_redirect_url,
+                               params.identifier.value_or(""));
+      if (!start) {
+        return fail(std::move(start.error()));
       }
-      auto r = resolve_redirect(params.redirect_url, caller, "redirect_url", true);
-      if (!r) {
-        return fail(std::move(r.error()));
-      }
-      redirect_url = std::move(*r);
-      auto a = resolve_redirect(params.action_complete_redirect_url, caller,
-                                "action_complete_redirect_url", false);
-      if (!a) {
-        return fail(std::move(a.error()));
-      }
-      action_url = std::move(*a);
-      auto req = oauth_.begin(*params.strategy, settings_.callback_url,
-                              params.identifier.value_or(""));
-      if (!req) {
-        return fail(std::move(req.error()));
-      }
-      auth_request = std::move(*req);
+      redirect_url = std::move(start->redirect_url);
+      action_url = std::move(start->action_complete_redirect_url);
+      auth_request = std::move(start->request);
     } else if (params.identifier) {
       // Only OAuth strategies are enabled: identifiers (email/password, codes) are not.
       return core::param_error(Code::kStrategyNotAllowed, "identifier", "is invalid",
@@ -824,28 +839,15 @@ Result<Mutation> FrontendService::create_sign_up(const Caller& caller, const Sig
   oauth::AuthorizationRequest auth_request;
   const bool oauth = params.strategy && is_oauth_strategy(*params.strategy);
   if (params.strategy && !params.strategy->empty() && !params.transfer) {
-    if (!oauth || oauth_.find(*params.strategy) == nullptr) {
-      return core::param_error(Code::kStrategyNotAllowed, "strategy", "is invalid",
-                               "The strategy '" + *params.strategy +
-                                   "' is not enabled for this application.");
+    auto start = start_oauth(caller, *params.strategy, params.redirect_url,
+                             params.action_complete_redirect_url,
+                             params.email_address.value_or(""));
+    if (!start) {
+      return fail(std::move(start.error()));
     }
-    auto r = resolve_redirect(params.redirect_url, caller, "redirect_url", true);
-    if (!r) {
-      return fail(std::move(r.error()));
-    }
-    redirect_url = std::move(*r);
-    auto a = resolve_redirect(params.action_complete_redirect_url, caller,
-                              "action_complete_redirect_url", false);
-    if (!a) {
-      return fail(std::move(a.error()));
-    }
-    action_url = std::move(*a);
-    auto req = oauth_.begin(*params.strategy, settings_.callback_url,
-                            params.email_address.value_or(""));
-    if (!req) {
-      return fail(std::move(req.error()));
-    }
-    auth_request = std::move(*req);
+    redirect_url = std::move(start->redirect_url);
+    action_url = std::move(start->action_complete_redirect_url);
+    auth_request = std::move(start->request);
   }
   SignUpParams fields = params;
   fields.email_address.reset();  // with an OAuth strategy it is only a login hint
@@ -949,27 +951,14 @@ Result<Mutation> FrontendService::update_sign_up(const Caller& caller, const std
   std::string action_url;
   oauth::AuthorizationRequest auth_request;
   if (params.strategy) {
-    if (!is_oauth_strategy(*params.strategy) || oauth_.find(*params.strategy) == nullptr) {
-      return core::param_error(Code::kStrategyNotAllowed, "strategy", "is invalid",
-                               "The strategy '" + *params.strategy +
-                                   "' is not enabled for this application.");
+    auto start = start_oauth(caller, *params.strategy, params.redirect_url,
+                             params.action_complete_redirect_url, {});
+    if (!start) {
+      return fail(std::move(start.error()));
     }
-    auto r = resolve_redirect(params.redirect_url, caller, "redirect_url", true);
-    if (!r) {
-      return fail(std::move(r.error()));
-    }
-    redirect_url = std::move(*r);
-    auto a = resolve_redirect(params.action_complete_redirect_url, caller,
-                              "action_complete_redirect_url", false);
-    if (!a) {
-      return fail(std::move(a.error()));
-    }
-    action_url = std::move(*a);
-    auto req = oauth_.begin(*params.strategy, settings_.callback_url);
-    if (!req) {
-      return fail(std::move(req.error()));
-    }
-    auth_request = std::move(*req);
+    redirect_url = std::move(start->redirect_url);
+    action_url = std::move(start->action_complete_redirect_url);
+    auth_request = std::move(start->request);
   }
   Mutation out;
   auto st = store_.transaction([&](store::Tx& tx) -> Status {

@@ -163,6 +163,17 @@ class FrontendService {
                                 std::string_view attempt_type, const std::string& attempt_id,
                                 const std::string& strategy,
                                 const oauth::AuthorizationRequest& request, std::int64_t now);
+  // Everything an OAuth start needs before the transaction: the strategy is enabled, the redirect
+  // URLs are allowed (made absolute), and the provider's authorization request is built.
+  struct OAuthStart {
+    std::string redirect_url;
+    std::string action_complete_redirect_url;
+    oauth::AuthorizationRequest request;
+  };
+  core::Result<OAuthStart> start_oauth(const Caller& caller, const std::string& strategy,
+                                       const std::optional<std::string>& redirect_url,
+                                       const std::optional<std::string>& action_url,
+                                       std::string_view login_hint);
   core::Result<std::string> resolve_redirect(const std::optional<std::string>& url,
                                              const Caller& caller, std::string_view param,
                                              bool required);
