@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <variant>
+
 #include "api/dto/encode.hpp"
 #include "api/errors.hpp"
 #include "http/cookies.hpp"
@@ -400,7 +402,9 @@ struct FrontendApi::Impl {
     return p;
   }
 
-  Response create_sign_up(Request& req) {
+  // The common start of sign-up create/update: rate limit, origin, form, parameters. Either the
+  // parameters or the response to send instead.
+  std::variant<flows::SignUpParams, Response> sign_up_request(Request& req) {
     if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
       return std::move(*l);
     }
@@ -415,6 +419,15 @@ struct FrontendApi::Impl {
     if (!p) {
       return error(p.error(), req);
     }
+    return std::move(*p);
+  }
+
+  Response create_sign_up(Request& req) {
+    auto parsed = sign_up_request(req);
+    if (auto* r = std::get_if<Response>(&parsed)) {
+      return std::move(*r);
+    }
+    auto p = std::get_if<flows::SignUpParams>(&parsed);
     auto c = caller(req);
     auto m = service.create_sign_up(c, *p);
     if (!m) {
@@ -445,20 +458,11 @@ struct FrontendApi::Impl {
   }
 
   Response update_sign_up(Request& req) {
-    if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
-      return std::move(*l);
+    auto parsed = sign_up_request(req);
+    if (auto* r = std::get_if<Response>(&parsed)) {
+      return std::move(*r);
     }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
-    }
-    auto f = form(req);
-    if (!f) {
-      return error(f.error(), req);
-    }
-    auto p = sign_up_params(*f);
-    if (!p) {
-      return error(p.error(), req);
-    }
+    auto p = std::get_if<flows::SignUpParams>(&parsed);
     auto c = caller(req);
     auto m = service.update_sign_up(c, std::string(req.param("id")), *p);
     if (!m) {
