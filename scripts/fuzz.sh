@@ -7,7 +7,14 @@
 #   FUZZ_TARGETS="id_token redirect" bash scripts/fuzz.sh
 #   build/fuzz/fuzz_id_token build/fuzz/artifacts/id_token-crash-...   # reproduce one input
 #
-# Environment: FUZZ_SECONDS, FUZZ_TARGETS (default: all), FUZZ_PARALLEL (harnesses at once,
+# Reproducible mode (what scripts/test.sh and so CI run): FUZZ_FIXED=1 runs each harness for a
+# fixed number of inputs (about 8 s each on a 2-core machine) from the committed seeds only, with
+# the fixed seed, so the same commit gives the same verdict everywhere; a finding there is a real
+# bug that any machine reproduces. Exploration (default, time-boxed, builds on earlier runs) is
+# how findings are made before they land:
+#   FUZZ_SECONDS=300 FUZZ_SEED=0 bash scripts/fuzz.sh
+#
+# Environment: FUZZ_FIXED, FUZZ_SECONDS, FUZZ_TARGETS (default: all), FUZZ_PARALLEL (harnesses at once,
 # default nproc), FUZZ_SEED (default 1337 as in OSS-Fuzz CIFuzz; 0 = random), FUZZ_CXX (default
 # clang++-19: libstdc++ 12's std::expected needs clang >= 16, see docs/fuzzing.md), LATCHKEY_JOBS.
 set -euo pipefail
@@ -27,6 +34,23 @@ if ! command -v "$cxx" >/dev/null; then
   echo "fuzz: $cxx not found (scripts/install-deps.sh installs clang-19 and libclang-rt-19-dev)" >&2
   exit 1
 fi
+
+# Inputs per harness in FUZZ_FIXED mode: about half of what one core runs in 15 s under ASan.
+runs_for() {
+  case $1 in
+    json) echo 600000 ;;
+    jws) echo 1000000 ;;
+    jwks) echo 350000 ;;
+    id_token) echo 80000 ;;
+    discovery) echo 600000 ;;
+    cookies) echo 300000 ;;
+    form) echo 200000 ;;
+    router) echo 450000 ;;
+    redirect) echo 250000 ;;
+    attempts) echo 550000 ;;
+    *) echo "fuzz: unknown target $1" >&2; exit 1 ;;
+  esac
+}
 
 # The dictionary each harness gets (fuzz/dict/).
 dict_for() {
@@ -54,18 +78,30 @@ mkdir -p "$build/artifacts" "$build/logs"
 # One harness: the committed seeds (read-only) plus a working corpus kept in build/fuzz/corpus,
 # so repeated local runs build on earlier ones. New inputs go to the working corpus only.
 run_one() {
-  local t=$1 work="$build/corpus/$1" log="$build/logs/$1.log"
+  local t=$1 work="$build/corpus/$1" log="$build/logs/$1.log" budget
+  if [[ ${FUZZ_FIXED:-0} == 1 ]]; then
+    # A fresh working corpus and a count, not a clock: the same inputs on every machine.
+    work="$build/fixed-corpus/$1"
+    rm -rf "$work"
+    budget=(-runs="$(runs_for "$t")" -max_total_time=120 -reload=0)
+  else
+    budget=(-max_total_time="$seconds")
+  fi
   mkdir -p "$work"
   # Limits (security catalog §3.4): a parser needing more than this per input is a DoS bug.
   # -timeout is per input (sanitizers slow things ~3x; the 100 ms target is checked in docs).
   "$build/fuzz_$t" "$work" "fuzz/corpus/$t" \
     -dict="fuzz/dict/$(dict_for "$t").dict" \
-    -max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=1024 \
+    "${budget[@]}" -seed="$seed" -timeout=10 -rss_limit_mb=1024 \
     -malloc_limit_mb=256 -max_len=16384 -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$t-" >"$log" 2>&1
 }
 
-echo "== fuzz: ${seconds}s per harness, $parallel at a time: $targets"
+if [[ ${FUZZ_FIXED:-0} == 1 ]]; then
+  echo "== fuzz: a fixed number of inputs per harness (seed $seed), $parallel at a time: $targets"
+else
+  echo "== fuzz: ${seconds}s per harness, $parallel at a time: $targets"
+fi
 declare -A pids=()
 failed=()
 finish() {

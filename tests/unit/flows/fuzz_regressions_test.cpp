@@ -36,5 +36,19 @@ TEST(RedirectFuzzRegression, IpLiteralOriginStillWorks) {
   EXPECT_TRUE(accepted("/dashboard"));
 }
 
+// fuzz_redirect, corpus regress-relative-near-limit: a 2,047-byte path was accepted and came back
+// as a 2,070-byte URL under the base origin, which the same function then refused as oversized —
+// what we return must be something we accept again (and the limit holds for the result).
+TEST(RedirectFuzzRegression, RelativePathNearTheLimitIsJudgedWithItsOrigin) {
+  const std::string path = "/" + std::string(2040, 'x');
+  EXPECT_FALSE(accepted(path));
+  const std::string short_path = "/" + std::string(2000, 'x');
+  auto r = resolve_redirect_url(short_path, "https://app.example.com", kAllowed, "redirect_url");
+  ASSERT_TRUE(r.has_value());
+  auto again = resolve_redirect_url(*r, "https://app.example.com", kAllowed, "redirect_url");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, *r);
+}
+
 }  // namespace
 }  // namespace latchkey::flows
