@@ -45,7 +45,7 @@ done
 
 step "Building latchkey and latchkey_micro (Release) in $BUILD_DIR"
 cmake -S "$root" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLATCHKEY_BENCH=ON \
-  -DLATCHKEY_TESTS=OFF >/dev/null
+  -DLATCHKEY_TESTS=OFF -DLATCHKEY_STATIC_DEPS=ON >/dev/null
 cmake --build "$BUILD_DIR" --target latchkey latchkey_micro -j2
 LATCHKEY_BIN="$BUILD_DIR/src/cli/latchkey"
 MICRO_BIN="$BUILD_DIR/bench/micro/latchkey_micro"

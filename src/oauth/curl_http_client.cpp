@@ -7,6 +7,7 @@
 #include <string>
 
 #include "oauth/http_client.hpp"
+#include "oauth/libcurl_loader.hpp"
 
 namespace latchkey::oauth {
 namespace {
@@ -20,14 +21,19 @@ struct SlistDeleter {
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
-// curl_global_init is not thread-safe and must run once per process before any handle exists.
-void global_init_once() {
+// libcurl is loaded on the first call to a provider (libcurl_loader.hpp); curl_global_init must
+// then run once per process before any handle exists.
+core::Status global_init_once() {
   static std::once_flag once;
+  static core::Status outcome;
   std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      throw std::runtime_error("curl_global_init failed");
+    outcome = load_libcurl();
+    if (outcome && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      outcome = core::fail(core::Error(core::Code::kServiceUnavailable)
+                               .with_internal("curl_global_init failed"));
     }
   });
+  return outcome;
 }
 
 struct Sink {
@@ -78,11 +84,12 @@ std::string redact_url(const std::string& url) {
 
 class CurlHttpClient final : public HttpClient {
  public:
-  explicit CurlHttpClient(std::string user_agent) : user_agent_(std::move(user_agent)) {
-    global_init_once();
-  }
+  explicit CurlHttpClient(std::string user_agent) : user_agent_(std::move(user_agent)) {}
 
   core::Result<HttpResponse> send(const HttpRequest& req) override {
+    if (auto st = global_init_once(); !st) {
+      return std::unexpected(unavailable(st.error().internal));
+    }
     // One easy handle per thread, reset between calls: curl_easy_reset clears every option but
     // keeps the connection and TLS session caches, so calls to the same provider reuse a
     // keep-alive connection instead of a new TCP (and TLS) handshake per sign-in.

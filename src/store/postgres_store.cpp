@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/libpq_loader.hpp"
 #include "store/migrations.hpp"
 #include "store/store.hpp"
 
@@ -1453,6 +1454,9 @@ bool is_postgres_url(std::string_view url) {
 }  // namespace
 
 Result<std::unique_ptr<Store>> open_postgres(const PostgresOptions& options) {
+  if (auto st = load_libpq(); !st) {
+    return fail(std::move(st).error());
+  }
   // Validated here so a typo stops start-up; the message never repeats the URL (it may hold a
   // password).
   char* err = nullptr;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -118,6 +119,49 @@ std::optional<std::string> client_cookie_header(const HttpResponse& r) {
 }
 
 // ---- the happy paths ----------------------------------------------------------------------------
+
+// The shared objects a process has mapped (/proc/<pid>/maps), by file name.
+std::set<std::string> mapped_libraries(pid_t pid) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::set<std::string> out;
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.rfind('/');
+    if (slash != std::string::npos && line.find(".so", slash) != std::string::npos) {
+      out.insert(line.substr(slash + 1));
+    }
+  }
+  return out;
+}
+
+bool maps_library(const std::set<std::string>& libs, std::string_view prefix) {
+  return std::any_of(libs.begin(), libs.end(),
+                     [&](const std::string& l) { return l.starts_with(prefix); });
+}
+
+// libcurl and libpq are loaded on first use (core/shared_library.hpp, docs/deployment.md): a node
+// on SQLite never maps libpq, and maps libcurl (with GnuTLS, Kerberos, LDAP, ...) only once a
+// provider is called; the flow then works as before.
+TEST_F(Fapi, LibcurlIsLoadedOnFirstProviderCallAndLibpqNeverOnSqlite) {
+  start({}, /*fast_keys=*/true);
+  Browser b = browser();
+  ASSERT_TRUE(b.client().is_null());
+  const auto idle = mapped_libraries(server->child().pid());
+  ASSERT_TRUE(maps_library(idle, "libc.so")) << "reading /proc/<pid>/maps failed";
+  EXPECT_FALSE(maps_library(idle, "libcurl")) << "libcurl mapped before any provider call";
+  EXPECT_FALSE(maps_library(idle, "libgnutls"));
+  EXPECT_FALSE(maps_library(idle, "libpq"));
+
+  auto started = start_sign_in(b);
+  ASSERT_EQ(started.status, 200) << started.body;
+  auto cb = round_trip(b, started, IdpUser{});
+  ASSERT_EQ(cb.status, 303) << cb.raw;
+  EXPECT_EQ(idp.token_calls(), 1);
+  const auto after = mapped_libraries(server->child().pid());
+  EXPECT_TRUE(maps_library(after, "libcurl")) << "the token exchange ran without libcurl?";
+  EXPECT_FALSE(maps_library(after, "libpq"));
+  EXPECT_EQ(str(b.client(), "sign_in.first_factor_verification.status"), "transferable");
+}
 
 TEST_F(Fapi, NewUserSignInTransfersToSignUpAndGetsAVerifiableSessionToken) {
   start({}, /*fast_keys=*/false);
