@@ -6,7 +6,10 @@
 #   2. flows back to back while one node is killed with SIGKILL;
 #   3. flows back to back while PostgreSQL is restarted (the nodes keep running: /readyz and the API
 #      answer 503 while it is down, and serve again when it is back);
-# and checks that every completed flow has exactly one user, and no email has two.
+# and checks that every completed flow has exactly one user, and no email has two. Then:
+#   4. rate limits hold across nodes: two more nodes with a low limit, hit alternately, refuse at
+#      the limit with the counters in PostgreSQL (ratelimit.counters = auto), and only at twice
+#      the limit with per-node counters in memory (which shows the probe can tell them apart).
 # Everything binds 127.0.0.1; everything started here is stopped by the trap (by pid).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,12 +52,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
+taken=" "
+free_port() {  # var: sets it to a port nothing listens on and that no earlier call handed out
   local p
   for _ in $(seq 1 200); do
     p=$((20000 + RANDOM % 30000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
+    if [[ $taken != *" $p "* ]] && ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      taken+="$p "
+      printf -v "$1" '%s' "$p"
       return
     fi
   done
@@ -78,7 +83,8 @@ wait_http() {  # url, what, [pid]
 
 echo "== PostgreSQL"
 pg_url=$(bash scripts/pg-test-cluster.sh start "$work/pg" | sed -n 's/^LATCHKEY_TEST_PG_URL=//p')
-port_a=$(free_port); port_b=$(free_port); port_lb=$(free_port); port_idp=$(free_port)
+free_port port_a; free_port port_b; free_port port_lb; free_port port_idp
+free_port port_c; free_port port_d
 lb="http://127.0.0.1:$port_lb"
 client_secret="mn-secret-$$-$RANDOM"
 encryption_key=$(openssl rand -base64 32)
@@ -90,7 +96,7 @@ echo "== identity provider"
 pids+=($!)
 wait_http "http://127.0.0.1:$port_idp/.well-known/openid-configuration" "the IdP" $!
 
-start_node() {  # name port; sets node_pid
+start_node() {  # name port [VAR=value ...]: extra variables override the defaults; sets node_pid
   mkdir -p "$work/$1"
   env LATCHKEY_SERVER_LISTEN="127.0.0.1:$2" LATCHKEY_SERVER_PUBLIC_URL="$lb" \
     LATCHKEY_SERVER_WORKERS=4 \
@@ -101,7 +107,7 @@ start_node() {  # name port; sets node_pid
     LATCHKEY_PROVIDERS_OAUTH_GOOGLE_CLIENT_SECRET="$client_secret" \
     LATCHKEY_PROVIDERS_OAUTH_GOOGLE_ISSUER="http://127.0.0.1:$port_idp" \
     LATCHKEY_PROVIDERS_OAUTH_GOOGLE_TOKEN_AUTH_METHOD=client_secret_post \
-    "$bin" serve >>"$work/$1.log" 2>&1 &
+    "${@:3}" "$bin" serve >>"$work/$1.log" 2>&1 &
   node_pid=$!
   pids+=("$node_pid")
 }
@@ -238,6 +244,66 @@ done <"$RESULTS"
 echo "completed flows $completed (distinct emails $distinct), users $users, duplicated emails $dup, users without email $orphans, mismatches $mismatch"
 if ((distinct != completed || users != completed || dup != 0 || orphans != 0 || mismatch != 0)); then
   echo "multinode: lost or duplicated users" >&2
+  exit 1
+fi
+
+echo "== 4. rate limits: one budget for all nodes (counters in PostgreSQL)"
+rl_limit=6
+# Starts nodes c and d with the given ratelimit.counters and a limit of $rl_limit sign-in attempts
+# per IP per hour, sends POST sign_ins to c, d, c, d, ... directly (so both see the same address),
+# stops them, and sets rl_refused_at to the number of the first refused request (0: none). The
+# refusal must be Clerk's 429 envelope with Retry-After.
+rl_probe() {  # counters
+  start_node "c-$1" "$port_c" LATCHKEY_RATELIMIT_ENABLED=true LATCHKEY_RATELIMIT_COUNTERS="$1" \
+    LATCHKEY_RATELIMIT_WINDOW=1h LATCHKEY_RATELIMIT_SIGN_IN_PER_IP=$rl_limit
+  local pid_c=$node_pid
+  start_node "d-$1" "$port_d" LATCHKEY_RATELIMIT_ENABLED=true LATCHKEY_RATELIMIT_COUNTERS="$1" \
+    LATCHKEY_RATELIMIT_WINDOW=1h LATCHKEY_RATELIMIT_SIGN_IN_PER_IP=$rl_limit
+  local pid_d=$node_pid
+  wait_http "http://127.0.0.1:$port_c/readyz" "Latchkey node c ($1)" "$pid_c"
+  wait_http "http://127.0.0.1:$port_d/readyz" "Latchkey node d ($1)" "$pid_d"
+  rl_refused_at=0
+  local i port out code
+  for i in $(seq 1 $((3 * rl_limit))); do
+    port=$((i % 2 == 1 ? port_c : port_d))
+    out=$(curl -s -D "$work/rl-headers" -w ' %{http_code}' --max-time 10 -X POST -H "Origin: $lb" \
+      "http://127.0.0.1:$port/__clerk/v1/client/sign_ins" -d strategy=oauth_google \
+      --data-urlencode "redirect_url=$lb/sso-callback")
+    code=${out##* }
+    if [[ $code == 429 ]]; then
+      if [[ $out != '{"errors":[{'*'"code":"too_many_requests"'* ]] ||
+        ! grep -qi '^retry-after: [1-9]' "$work/rl-headers"; then
+        echo "multinode: request $i: a 429 without Clerk's envelope or Retry-After: $out" >&2
+        exit 1
+      fi
+      rl_refused_at=$i
+      break
+    fi
+    if [[ $code != 200 ]]; then
+      echo "multinode: request $i to port $port: expected 200 or 429, got $out" >&2
+      exit 1
+    fi
+  done
+  kill "$pid_c" "$pid_d"
+  wait "$pid_c" "$pid_d" 2>/dev/null || true
+}
+rl_probe auto
+echo "counters in PostgreSQL (auto): first refusal at request $rl_refused_at (limit $rl_limit)"
+if ((rl_refused_at != rl_limit + 1)); then
+  echo "multinode: with shared counters the limit of $rl_limit must hold across both nodes" >&2
+  exit 1
+fi
+# Summed over windows: the probe may straddle the start of an hour.
+shared=$(psql "$pg_url" -Atqc \
+  "SELECT sum(count) FROM rate_counters WHERE key = 'sign_in_ip|127.0.0.1'")
+if [[ $shared != $((rl_limit + 1)) ]]; then
+  echo "multinode: expected the shared counter at $((rl_limit + 1)), found '$shared'" >&2
+  exit 1
+fi
+rl_probe memory
+echo "counters in memory (each node its own): first refusal at request $rl_refused_at"
+if ((rl_refused_at != 2 * rl_limit + 1)); then
+  echo "multinode: per-node counters should refuse only at twice the limit" >&2
   exit 1
 fi
 echo "multinode: OK"

@@ -23,6 +23,7 @@
 #include "oauth/http_client.hpp"
 #include "oauth/service.hpp"
 #include "ratelimit/limiter.hpp"
+#include "ratelimit/store_counters.hpp"
 #include "sessions/session_tokens.hpp"
 #include "store/store.hpp"
 #include "tokens/key_ring.hpp"
@@ -280,9 +281,20 @@ int serve(const config::Config& c) {
   fo.required_fields = c.frontend.required_fields;
   fo.environment_json = api::dto::environment_json(env);
   fo.sign_in_url = env.sign_in_url;
-  // Rate limits (docs/security.md): counters in memory on this node; a shared (PostgreSQL) counter
-  // store can replace make_memory_counter_store without touching the handlers.
-  auto rate_counters = ratelimit::make_memory_counter_store();
+  // Rate limits (docs/security.md). ratelimit.counters: "auto" keeps the counters in the database
+  // when nodes share one (PostgreSQL), so every node counts against the same budget, and in this
+  // node's memory on SQLite (one node: nothing to share, and memory is cheaper).
+  const std::string db_url = database_url(c);
+  const bool shared_counters =
+      c.ratelimit.counters == "database" ||
+      (c.ratelimit.counters == "auto" &&
+       (db_url.starts_with("postgres://") || db_url.starts_with("postgresql://")));
+  auto rate_counters = shared_counters ? ratelimit::make_store_counter_store(store)
+                                       : ratelimit::make_memory_counter_store();
+  if (c.ratelimit.enabled) {
+    spdlog::info("rate-limit counters: {}",
+                 shared_counters ? "database (shared by every node)" : "memory (this node only)");
+  }
   ratelimit::Limiter limiter(*rate_counters, clock);
   if (c.ratelimit.enabled) {
     const auto& rl = c.ratelimit;

@@ -94,6 +94,9 @@ struct FrontendApiConfig {
 // X-Forwarded-For entry written by one of trusted_proxies).
 struct RateLimitConfig {
   bool enabled = true;
+  // Where the counters live: "memory" (each node its own), "database" (the store every node
+  // shares), or "auto" = database with PostgreSQL storage, memory with SQLite (one node).
+  std::string counters = "auto";
   std::chrono::milliseconds window{60'000};
   unsigned sign_in_per_ip = 60;        // POST sign_ins / sign_ups / PATCH sign_ups (attempts)
   unsigned sign_in_per_client = 20;

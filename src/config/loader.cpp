@@ -675,9 +675,11 @@ std::expected<void, ConfigError> validate_logging(const LoggingConfig& l, const 
   return {};
 }
 
-// Trusted proxies are exact IP addresses: a name or a range would silently widen who may set the
-// address a rate limit is keyed on (RFC 9700 §4.13).
 std::expected<void, ConfigError> validate_ratelimit(const RateLimitConfig& r, const Validator& v) {
+  constexpr std::array<std::string_view, 3> kCounters{"auto", "memory", "database"};
+  LATCHKEY_CONFIG_TRY(v.one_of("ratelimit.counters", r.counters, kCounters));
+  // Trusted proxies are exact IP addresses: a name or a range would silently widen who may set the
+  // address a rate limit is keyed on (RFC 9700 §4.13).
   for (std::size_t i = 0; i < r.trusted_proxies.size(); ++i) {
     const std::string& a = r.trusted_proxies[i];
     in_addr v4{};

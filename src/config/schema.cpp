@@ -73,8 +73,9 @@ const std::array<Field<F>, 16> kFrontendFields{{
 }};
 
 using R = RateLimitConfig;
-const std::array<Field<R>, 9> kRateLimitFields{{
+const std::array<Field<R>, 10> kRateLimitFields{{
     {"enabled", &R::enabled},
+    {"counters", &R::counters},
     {"window", &R::window, 1 * kSec, 1 * kDay},
     {"sign_in_per_ip", &R::sign_in_per_ip, 0, 1'000'000},
     {"sign_in_per_client", &R::sign_in_per_client, 0, 1'000'000},

@@ -41,26 +41,57 @@ std::int64_t retry_after_ms(const WindowCounts& c, std::int64_t offset_ms, std::
 
 }  // namespace
 
+core::Result<std::vector<WindowCounts>> CounterStore::hit_many(std::span<const Hit> hits) {
+  std::vector<WindowCounts> out;
+  out.reserve(hits.size());
+  for (const auto& h : hits) {
+    auto counts = hit(h.key, h.window, h.window_ms, h.cost);
+    if (!counts) {
+      return core::fail(std::move(counts.error()));
+    }
+    out.push_back(*counts);
+  }
+  return out;
+}
+
 Decision Limiter::hit(const std::vector<Check>& checks) {
   Decision out;
   const std::int64_t now = clock_.now_ms();
+  std::vector<const Rule*> rules;
+  std::vector<std::string> keys;
+  rules.reserve(checks.size());
+  keys.reserve(checks.size());
   for (const auto& check : checks) {
     const Rule& rule = *check.rule;
     if (rule.limit == 0 || rule.window.count() <= 0) {
       continue;
     }
-    const std::int64_t window_ms = rule.window.count();
-    const std::int64_t window = now / window_ms;
+    rules.push_back(&rule);
+    keys.push_back(rule.name + "|" + check.key);
+  }
+  if (rules.empty()) {
+    return out;
+  }
+  std::vector<CounterStore::Hit> hits;
+  hits.reserve(rules.size());
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const std::int64_t window_ms = rules[i]->window.count();
+    hits.push_back({keys[i], now / window_ms, window_ms, 1});
+  }
+  auto counts = store_.hit_many(hits);
+  if (!counts || counts->size() != hits.size()) {
+    ++store_errors_;
+    return out;
+  }
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const Rule& rule = *rules[i];
+    const std::int64_t window_ms = hits[i].window_ms;
     const std::int64_t offset = now % window_ms;
-    auto counts = store_.hit(rule.name + "|" + check.key, window, window_ms, 1);
-    if (!counts) {
-      ++store_errors_;
+    const WindowCounts& c = (*counts)[i];
+    if (estimate(c, offset, window_ms) <= static_cast<double>(rule.limit)) {
       continue;
     }
-    if (estimate(*counts, offset, window_ms) <= static_cast<double>(rule.limit)) {
-      continue;
-    }
-    const auto wait_ms = retry_after_ms(*counts, offset, window_ms, rule.limit);
+    const auto wait_ms = retry_after_ms(c, offset, window_ms, rule.limit);
     const auto wait = std::chrono::seconds(std::max<std::int64_t>(1, (wait_ms + 999) / 1000));
     if (out.allowed || wait > out.retry_after) {
       out.rule = rule.name;

@@ -4,9 +4,9 @@
 //
 // The algorithm is the sliding-window counter (a weighted sum of the current and the previous
 // fixed window), so a burst at a window boundary cannot double the budget. Counters live behind
-// CounterStore: this build ships a per-node in-memory store; a PostgreSQL-backed store shared by
-// several nodes implements the same interface (one row per (key, window), INSERT ... ON CONFLICT
-// DO UPDATE SET count = count + $n RETURNING count).
+// CounterStore: a per-node in-memory store (make_memory_counter_store), and one over the database
+// that every node shares (make_store_counter_store in store_counters.hpp: one row per (key,
+// window), INSERT ... ON CONFLICT DO UPDATE SET count = count + $n RETURNING count).
 //
 // Keys are per client (hash of the __client cookie) and per IP, never per identifier or per user:
 // a limit can therefore never lock a victim out of their own account (ASVS 6.1.1 "without
@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,18 @@ class CounterStore {
   // rows it no longer needs (anything older than window - 1).
   virtual core::Result<WindowCounts> hit(std::string_view key, std::int64_t window,
                                          std::int64_t window_ms, std::uint64_t cost) = 0;
+
+  struct Hit {
+    std::string_view key;
+    std::int64_t window = 0;
+    std::int64_t window_ms = 0;
+    std::uint64_t cost = 1;
+  };
+  // Several hits at once, with the counts of each in the same order: the limiter counts every
+  // (rule, key) pair of a request together, and a store behind a network does them in one round
+  // trip. Each hit is atomic as in hit(); the batch as a whole need not be. The default calls
+  // hit() for each and stops at the first error.
+  virtual core::Result<std::vector<WindowCounts>> hit_many(std::span<const Hit> hits);
 };
 
 struct MemoryStoreOptions {
@@ -67,10 +80,11 @@ class Limiter {
  public:
   Limiter(CounterStore& store, const core::Clock& clock) : store_(store), clock_(clock) {}
 
-  // Counts one hit for every (rule, key) pair and refuses when any of them is over its limit.
-  // Every pair is counted even when an earlier one refuses, so a refused caller keeps paying.
-  // A store error lets the request through (fail open: the limiter protects capacity, it is not
-  // an authentication decision) and is counted in store_errors().
+  // Counts one hit for every (rule, key) pair (in one CounterStore::hit_many call) and refuses
+  // when any of them is over its limit. Every pair is counted even when an earlier one refuses, so
+  // a refused caller keeps paying. A store error lets the request through (fail open: the limiter
+  // protects capacity, it is not an authentication decision) and is counted in store_errors()
+  // (once per call).
   struct Check {
     const Rule* rule;
     std::string key;

@@ -65,6 +65,8 @@ constexpr Oid kBoolOid = 16;
 constexpr Oid kByteaOid = 17;
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kTextOid = 25;
+constexpr Oid kTextArrayOid = 1009;
+constexpr Oid kInt8ArrayOid = 1016;
 
 // Serializes concurrent migrate() calls from several nodes (pg_advisory_xact_lock key: "lkmigrat").
 constexpr std::int64_t kMigrationLockKey = 0x6c6b6d6967726174;
@@ -175,6 +177,37 @@ struct Blob {
 struct OptBlob {
   const std::optional<std::string>* bytes;
 };
+// One-dimensional arrays without nulls (text[], bigint[]), for statements over a batch (unnest).
+struct TextArray {
+  const std::vector<std::string_view>* items;
+};
+struct Int8Array {
+  const std::vector<std::int64_t>* items;
+};
+
+void put_be(std::string& out, std::uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    out.push_back(static_cast<char>((v >> (8U * static_cast<unsigned>(i))) & 0xffU));
+  }
+}
+
+// The binary array format of array_recv: ndim, has-nulls flag, element type, then per dimension
+// its length and lower bound (1), then each element as a 4-byte length and its bytes.
+template <typename Items, typename Put>
+std::string binary_array(Oid element, const Items& items, Put put) {
+  std::string out;
+  put_be(out, items.empty() ? 0 : 1, 4);
+  put_be(out, 0, 4);
+  put_be(out, element, 4);
+  if (!items.empty()) {
+    put_be(out, items.size(), 4);
+    put_be(out, 1, 4);
+  }
+  for (const auto& item : items) {
+    put(out, item);
+  }
+  return out;
+}
 
 class Params {
  public:
@@ -195,6 +228,19 @@ class Params {
   void add(const std::optional<std::int64_t>& v) { v ? add(*v) : push_null(kInt8Oid); }
   void add(Blob v) { push(kByteaOid, *v.bytes); }
   void add(OptBlob v) { *v.bytes ? add(Blob{&**v.bytes}) : push_null(kByteaOid); }
+  void add(TextArray v) {
+    push(kTextArrayOid,
+         binary_array(kTextOid, *v.items, [](std::string& out, std::string_view item) {
+           put_be(out, item.size(), 4);
+           out.append(item);
+         }));
+  }
+  void add(Int8Array v) {
+    push(kInt8ArrayOid, binary_array(kInt8Oid, *v.items, [](std::string& out, std::int64_t item) {
+           put_be(out, 8, 4);
+           put_be(out, static_cast<std::uint64_t>(item), 8);
+         }));
+  }
 
   // Pointers into data_: valid until the next add().
   void seal() {
@@ -970,6 +1016,7 @@ class PgTx final : public Tx {
         {"DELETE FROM sign_ups WHERE abandon_at <= $1", &n.sign_ups},
         {"DELETE FROM sessions WHERE expire_at <= $1 OR abandon_at <= $1", &n.sessions},
         {"DELETE FROM clients WHERE expire_at <= $1", &n.clients},
+        {"DELETE FROM rate_counters WHERE expire_at <= $1", &n.rate_counters},
     };
     for (const auto& item : steps) {
       auto changed = exec_changes(item.sql, now_ms);
@@ -1208,6 +1255,119 @@ class PostgresStore final : public Store {
 
   Status read(const std::function<Status(Tx&)>& fn) override {
     return run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
+  }
+
+  // One autocommit statement for the whole batch, outside the SERIALIZABLE machinery: under READ
+  // COMMITTED an INSERT ... ON CONFLICT DO UPDATE that finds the row locked waits for the other
+  // writer and then adds to its committed value, so concurrent hits from any number of nodes
+  // neither lose an update nor fail to serialize. The previous window's count comes from the same
+  // statement's snapshot. Rows are sent in (key, window) order so two batches lock shared rows in
+  // the same order (no deadlock between two requests that hit the same pair of counters).
+  Result<std::vector<CounterCounts>> hit_counters(const std::vector<CounterHit>& hits) override {
+    std::vector<CounterCounts> out(hits.size());
+    if (hits.empty()) {
+      return out;
+    }
+    // One row per distinct (key, window): ON CONFLICT DO UPDATE cannot touch a row twice in one
+    // statement. `slot[i]` is the row of hits[i].
+    std::vector<std::size_t> order(hits.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      order[i] = i;
+    }
+    auto pair_of = [&hits](std::size_t i) {
+      return std::pair<std::string_view, std::int64_t>(hits[i].key, hits[i].window_number);
+    };
+    std::ranges::stable_sort(order, {}, pair_of);
+    std::vector<std::size_t> slot(hits.size());
+    std::vector<std::string_view> keys;
+    std::vector<std::int64_t> windows;
+    std::vector<std::int64_t> costs;
+    std::vector<std::int64_t> expiries;
+    for (std::size_t n = 0; n < order.size(); ++n) {
+      const CounterHit& h = hits[order[n]];
+      if (n == 0 || pair_of(order[n]) != pair_of(order[n - 1])) {
+        keys.push_back(h.key);
+        windows.push_back(h.window_number);
+        costs.push_back(0);
+        expiries.push_back(h.expire_at_ms);
+      }
+      costs.back() += h.cost;
+      expiries.back() = std::max(expiries.back(), h.expire_at_ms);
+      slot[order[n]] = keys.size() - 1;
+    }
+    Params params;
+    params.add(TextArray{&keys});
+    params.add(Int8Array{&windows});
+    params.add(Int8Array{&costs});
+    params.add(Int8Array{&expiries});
+    static constexpr std::string_view kSql =
+        "WITH hits AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) "
+        "WITH ORDINALITY AS h (key, window_number, cost, expire_at, ord)), "
+        "counted AS (INSERT INTO rate_counters AS c (key, window_number, count, expire_at) "
+        "SELECT key, window_number, cost, expire_at FROM hits ORDER BY ord "
+        "ON CONFLICT (key, window_number) DO UPDATE SET count = c.count + EXCLUDED.count "
+        "RETURNING c.key, c.window_number, c.count) "
+        "SELECT h.ord, counted.count, COALESCE(p.count, 0) FROM hits h "
+        "JOIN counted ON counted.key = h.key AND counted.window_number = h.window_number "
+        "LEFT JOIN rate_counters p ON p.key = h.key AND p.window_number = h.window_number - 1";
+
+    const Deadline deadline = Clock::now() + pool_.settings().busy_timeout;
+    Error last(Code::kServiceUnavailable);
+    int lost_count = 0;
+    for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+      if (attempt > 0) {
+        if (Clock::now() >= deadline) {
+          break;
+        }
+        backoff(attempt, deadline);
+      }
+      auto lease = pool_.acquire(deadline);
+      if (!lease) {
+        return fail(std::move(lease.error()));
+      }
+      Fault fault = Fault::kNone;
+      auto r = (*lease)->exec_prepared(kSql, params, "rate counters", fault);
+      if (!r) {
+        last = std::move(r.error());
+        // A deadlock or serialization failure (a server whose default isolation is stricter)
+        // applied nothing: run it again. A lost connection is retried like a transaction (a
+        // restarted server kills every pooled connection); when it broke after the server ran
+        // the statement, the retry counts these hits twice, which errs on the strict side.
+        if (fault == Fault::kRetry) {
+          continue;
+        }
+        if (fault == Fault::kLost && ++lost_count <= kMaxConnectionRetries) {
+          pool_.drop_idle();
+          continue;
+        }
+        return fail(std::move(last));
+      }
+      const PGresult* res = r->get();
+      const int rows = PQntuples(res);
+      if (rows != static_cast<int>(keys.size())) {
+        return fail(Error(Code::kInternal)
+                        .with_internal("rate counters: " + std::to_string(rows) + " rows for " +
+                                       std::to_string(keys.size()) + " counters"));
+      }
+      std::vector<CounterCounts> rows_out(keys.size());
+      for (int i = 0; i < rows; ++i) {
+        const Row row{res, i};
+        const std::int64_t ord = row.i64(0);
+        if (ord < 1 || ord > rows) {
+          return fail(Error(Code::kInternal).with_internal("rate counters: row out of range"));
+        }
+        rows_out[static_cast<std::size_t>(ord - 1)] = CounterCounts{row.i64(2), row.i64(1)};
+      }
+      // Hits of one counter count one after the other: the last one sees the total, each earlier
+      // one the total less the costs of those after it.
+      for (std::size_t i = hits.size(); i-- > 0;) {
+        CounterCounts& total = rows_out[slot[i]];
+        out[i] = total;
+        total.current -= hits[i].cost;
+      }
+      return out;
+    }
+    return fail(std::move(last));
   }
 
   Status ping() override {

@@ -665,6 +665,7 @@ class SqliteTx final : public Tx {
         {"DELETE FROM sign_ups WHERE abandon_at <= ?1", &n.sign_ups},
         {"DELETE FROM sessions WHERE expire_at <= ?1 OR abandon_at <= ?1", &n.sessions},
         {"DELETE FROM clients WHERE expire_at <= ?1", &n.clients},
+        {"DELETE FROM rate_counters WHERE expire_at <= ?1", &n.rate_counters},
     };
     for (const auto& item : steps) {
       auto changed = exec_changes(item.sql, now_ms);
@@ -674,6 +675,34 @@ class SqliteTx final : public Tx {
       *item.count = *changed;
     }
     return n;
+  }
+
+  // ---- rate-limit counters: Store::hit_counters runs this in a write transaction of its own.
+  // One upsert per hit, in order (so repeated keys count one after the other), and the previous
+  // window's row. SQLite has one writer at a time, so each increment is atomic.
+  Result<std::vector<CounterCounts>> hit_counters(const std::vector<CounterHit>& hits) {
+    auto first = [](sqlite3_stmt* s) { return col_int(s, 0); };
+    std::vector<CounterCounts> out;
+    out.reserve(hits.size());
+    for (const auto& h : hits) {
+      auto current = query_one(
+          "INSERT INTO rate_counters (key, window_number, count, expire_at) "
+          "VALUES (?1, ?2, ?3, ?4) "
+          "ON CONFLICT (key, window_number) DO UPDATE SET count = count + excluded.count "
+          "RETURNING count",
+          first, h.key, h.window_number, h.cost, h.expire_at_ms);
+      if (!current) {
+        return fail(std::move(current.error()));
+      }
+      auto previous =
+          query_one("SELECT count FROM rate_counters WHERE key = ?1 AND window_number = ?2", first,
+                    h.key, h.window_number - 1);
+      if (!previous) {
+        return fail(std::move(previous.error()));
+      }
+      out.push_back(CounterCounts{previous->value_or(0), current->value_or(0)});
+    }
+    return out;
   }
 
  private:
@@ -890,6 +919,27 @@ class SqliteStore final : public Store {
       saw_busy = tx.saw_busy();
       return st;
     });
+  }
+
+  Result<std::vector<CounterCounts>> hit_counters(const std::vector<CounterHit>& hits) override {
+    std::vector<CounterCounts> out;
+    if (hits.empty()) {
+      return out;
+    }
+    auto st = run(true, [&](Connection& conn, bool& saw_busy) -> Status {
+      SqliteTx tx(conn, false);
+      auto counts = tx.hit_counters(hits);
+      saw_busy = tx.saw_busy();
+      if (!counts) {
+        return fail(std::move(counts.error()));
+      }
+      out = std::move(*counts);
+      return {};
+    });
+    if (!st) {
+      return fail(std::move(st.error()));
+    }
+    return out;
   }
 
   Status ping() override {

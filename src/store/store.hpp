@@ -188,8 +188,28 @@ struct PurgeCounts {
   std::int64_t sign_ups = 0;
   std::int64_t sessions = 0;
   std::int64_t clients = 0;  // rows they own (sessions, attempts, states) go with them, uncounted
+  std::int64_t rate_counters = 0;
 
   bool operator==(const PurgeCounts&) const = default;
+};
+
+// One increment of a rate-limit counter (Store::hit_counters).
+struct CounterHit {
+  std::string key;                 // "<rule>|<key>" as the limiter builds it; never a secret
+  std::int64_t window_number = 0;  // floor(now_ms / window_ms)
+  std::int64_t cost = 1;           // added to the counter (0 only reads it)
+  // From this time on the row cannot affect a decision (the end of the window after this one)
+  // and purge_expired() may delete it.
+  std::int64_t expire_at_ms = 0;
+};
+
+// A counter after a hit: its new value, and the value of the same key's window before it (0 when
+// there is no such row).
+struct CounterCounts {
+  std::int64_t previous = 0;
+  std::int64_t current = 0;
+
+  bool operator==(const CounterCounts&) const = default;
 };
 
 // ---- constraint names (the prefix of Error::internal on Code::kConflict) ----------------------
@@ -296,8 +316,8 @@ class Tx {
                                                                 std::int64_t now_ms) = 0;
 
   // Housekeeping: deletes OAuth states with expire_at <= now, sign-ins/sign-ups with
-  // abandon_at <= now, sessions with expire_at <= now or abandon_at <= now, and clients with
-  // expire_at <= now (with everything they own).
+  // abandon_at <= now, sessions with expire_at <= now or abandon_at <= now, clients with
+  // expire_at <= now (with everything they own), and rate counters with expire_at <= now.
   virtual Result<PurgeCounts> purge_expired(std::int64_t now_ms) = 0;
 };
 
@@ -311,6 +331,18 @@ class Store {
   virtual Status transaction(const std::function<Status(Tx&)>& fn) = 0;
   // A read-only transaction (a consistent snapshot; writes fail).
   virtual Status read(const std::function<Status(Tx&)>& fn) = 0;
+
+  // Rate-limit counters shared by every node (ratelimit::CounterStore over the database). Adds
+  // each hit's cost to the counter (key, window_number), creating it at `cost`, and returns, in the
+  // order of `hits`, the counter's new value and the value of (key, window_number - 1). Each
+  // increment is atomic (no lost update between threads or nodes); the batch is not a transaction
+  // (a failure may leave earlier increments applied). Runs on its own, outside transaction(), in
+  // one round trip: PostgreSQL runs one autocommit statement under READ COMMITTED, so a hot counter
+  // never makes a SERIALIZABLE transaction retry; SQLite one short write transaction. Several hits
+  // of one (key, window_number) in a batch count one after the other; whether a batch's own hits
+  // of (key, w - 1) show in the previous count of (key, w) is unspecified (the limiter never sends
+  // both). Errors as everywhere (kServiceUnavailable when the database is down or busy).
+  virtual Result<std::vector<CounterCounts>> hit_counters(const std::vector<CounterHit>& hits) = 0;
 
   // Readiness: the database answers a trivial query.
   virtual Status ping() = 0;

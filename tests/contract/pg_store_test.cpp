@@ -3,6 +3,7 @@
 // run when LATCHKEY_TEST_PG_URL is set (scripts/pg-test-cluster.sh run -- ...) and are skipped,
 // saying so, otherwise.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <atomic>
 #include <chrono>
@@ -79,6 +80,11 @@ TEST(PostgresStore, ServerDownGivesServiceUnavailableQuicklyAndNothingHangs) {
   EXPECT_EQ(rd.error().code, Code::kServiceUnavailable);
   auto mig = (*store)->migrate();
   EXPECT_EQ(mig.error().code, Code::kServiceUnavailable);
+  // The rate limiter's counters, outside any transaction, fail the same way (the limiter then
+  // lets the request through and the request's own work answers 503).
+  auto hits = (*store)->hit_counters({CounterHit{"r|k", 1, 1, 2}});
+  ASSERT_FALSE(hits.has_value());
+  EXPECT_EQ(hits.error().code, Code::kServiceUnavailable);
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
 }
 
@@ -147,6 +153,38 @@ TEST_F(PostgresLive, KilledPooledConnectionsAreReplacedWithoutReopening) {
     EXPECT_TRUE(tx.get_user("user_after").value().has_value());
     return {};
   }));
+}
+
+TEST_F(PostgresLive, RateCountersSurviveKilledConnectionsAndWaitForAnotherWriter) {
+  auto store = open(2);
+  auto first = store->hit_counters({CounterHit{"r|k", 5, 1, 1'000}});
+  ASSERT_TRUE(first.has_value()) << first.error().internal;
+  EXPECT_EQ(first->front().current, 1);
+  // A restart kills the pooled connection; the next hit reconnects and counts once more.
+  EXPECT_GE(kill_connections(), 1);
+  auto second = store->hit_counters({CounterHit{"r|k", 5, 1, 1'000}});
+  ASSERT_TRUE(second.has_value()) << second.error().internal;
+  EXPECT_EQ(second->front().current, 2);
+
+  // Another node's writer holds the row: the hit waits for it and then adds to what it committed
+  // (one READ COMMITTED statement re-reads the row; no serialization failure, nothing lost).
+  std::unique_ptr<PGconn, void (*)(PGconn*)> other(PQconnectdb(url_.c_str()), PQfinish);
+  ASSERT_EQ(PQstatus(other.get()), CONNECTION_OK) << PQerrorMessage(other.get());
+  auto exec = [&](const char* sql) {
+    std::unique_ptr<PGresult, void (*)(PGresult*)> r(PQexec(other.get(), sql), PQclear);
+    EXPECT_EQ(PQresultStatus(r.get()), PGRES_COMMAND_OK) << PQerrorMessage(other.get());
+  };
+  exec("BEGIN");
+  exec("UPDATE rate_counters SET count = count + 100 WHERE key = 'r|k' AND window_number = 5");
+  auto blocked = std::async(std::launch::async, [&] {
+    return store->hit_counters({CounterHit{"r|k", 5, 1, 1'000}});
+  });
+  EXPECT_EQ(blocked.wait_for(milliseconds(300)), std::future_status::timeout)
+      << "the hit did not wait for the row lock";
+  exec("COMMIT");
+  auto third = blocked.get();
+  ASSERT_TRUE(third.has_value()) << third.error().internal;
+  EXPECT_EQ(third->front().current, 103);
 }
 
 TEST_F(PostgresLive, ConnectionLostMidTransactionRollsBackAndTheCallbackIsRerun) {

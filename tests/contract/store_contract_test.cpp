@@ -1112,6 +1112,120 @@ TEST_P(StoreContract, PurgeExpiredDeletesOnlyWhatIsPastItsTime) {
   });
 }
 
+// ---- rate-limit counters ------------------------------------------------------------------------
+
+CounterHit counter_hit(const std::string& key, std::int64_t window, std::int64_t cost = 1,
+                       std::int64_t expire_at = kT0 + 1'000'000) {
+  CounterHit h;
+  h.key = key;
+  h.window_number = window;
+  h.cost = cost;
+  h.expire_at_ms = expire_at;
+  return h;
+}
+
+// Runs one batch and fails the test when the store refuses it.
+std::vector<CounterCounts> hit(Store& store, const std::vector<CounterHit>& hits) {
+  auto r = store.hit_counters(hits);
+  EXPECT_TRUE(r.has_value()) << r.error().internal;
+  return r.has_value() ? *r : std::vector<CounterCounts>{};
+}
+
+using Counts = std::vector<CounterCounts>;
+
+TEST_P(StoreContract, RateCountersAccumulatePerKeyAndWindowAndReturnThePreviousWindow) {
+  EXPECT_EQ(hit(store(), {}), Counts{});
+  EXPECT_EQ(hit(store(), {counter_hit("rule|a", 100)}), (Counts{{0, 1}}));
+  EXPECT_EQ(hit(store(), {counter_hit("rule|a", 100, 2)}), (Counts{{0, 3}}));
+  // Another key, another rule with the same key: independent.
+  EXPECT_EQ(hit(store(), {counter_hit("rule|b", 100)}), (Counts{{0, 1}}));
+  EXPECT_EQ(hit(store(), {counter_hit("other|a", 100)}), (Counts{{0, 1}}));
+  // The next window starts at the cost and reports the window before it.
+  EXPECT_EQ(hit(store(), {counter_hit("rule|a", 101)}), (Counts{{3, 1}}));
+  EXPECT_EQ(hit(store(), {counter_hit("rule|a", 101)}), (Counts{{3, 2}}));
+  // Only the window just before counts as previous: a gap gives 0.
+  EXPECT_EQ(hit(store(), {counter_hit("rule|a", 103)}), (Counts{{0, 1}}));
+  // Keys are compared exactly (case, bytes).
+  EXPECT_EQ(hit(store(), {counter_hit("rule|A", 100)}), (Counts{{0, 1}}));
+}
+
+TEST_P(StoreContract, RateCounterBatchesAnswerInOrderAndCountRepeatsInTurn) {
+  EXPECT_EQ(hit(store(), {counter_hit("r|z", 6, 5)}), (Counts{{0, 5}}));
+  const Counts got = hit(store(), {counter_hit("r|z", 7), counter_hit("r|a", 7, 2),
+                                   counter_hit("r|z", 7, 3), counter_hit("r|m", 7)});
+  EXPECT_EQ(got, (Counts{{5, 1}, {0, 2}, {5, 4}, {0, 1}}));
+  EXPECT_EQ(hit(store(), {counter_hit("r|a", 7), counter_hit("r|z", 7)}), (Counts{{0, 3}, {5, 5}}));
+}
+
+TEST_P(StoreContract, ConcurrentRateCounterHitsFromTwoStoresAndFourThreadsSumExactly) {
+  // Two stores on one database stand for two nodes. Each hit returns the counter's value after
+  // it, so with no lost update the values handed out for the shared key are exactly 1..N.
+  auto other = GetParam().make(scratch_.path());
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 150;
+  std::vector<std::vector<std::int64_t>> seen(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Store& s = t % 2 == 0 ? store() : *other;
+      const std::string own = "r|own" + std::to_string(t);
+      for (int i = 0; i < kPerThread; ++i) {
+        // Half the batches name the shared counters in the other order: no deadlock either way.
+        std::vector<CounterHit> batch{counter_hit("r|shared", 9), counter_hit(own, 9),
+                                      counter_hit("r|shared2", 9)};
+        if (i % 2 == 1) {
+          std::swap(batch[0], batch[2]);
+        }
+        auto r = s.hit_counters(batch);
+        if (!r || r->size() != 3) {
+          ++failures;
+          continue;
+        }
+        seen[static_cast<std::size_t>(t)].push_back((*r)[i % 2 == 1 ? 2 : 0].current);
+        if ((*r)[1].current != i + 1) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  std::vector<std::int64_t> all;
+  for (const auto& v : seen) {
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  std::sort(all.begin(), all.end());
+  std::vector<std::int64_t> expected(kThreads * kPerThread);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    expected[i] = static_cast<std::int64_t>(i) + 1;
+  }
+  EXPECT_EQ(all, expected);
+  EXPECT_EQ(hit(store(), {counter_hit("r|shared2", 9, 0)}), (Counts{{0, kThreads * kPerThread}}));
+}
+
+TEST_P(StoreContract, PurgeExpiredDeletesRateCountersPastTheirTime) {
+  constexpr std::int64_t kNow = kT0 + 500;
+  hit(store(), {counter_hit("r|old", 1, 4, kNow), counter_hit("r|live", 1, 4, kNow + 1),
+                counter_hit("r|live", 2, 1, kNow + 1)});
+  PurgeCounts counts;
+  write([&](Tx& tx) -> Status {
+    auto r = tx.purge_expired(kNow);
+    if (!r) {
+      return core::fail(std::move(r.error()));
+    }
+    counts = *r;
+    return {};
+  });
+  EXPECT_EQ(counts.rate_counters, 1);
+  EXPECT_EQ(counts, PurgeCounts{.rate_counters = 1});
+  // The purged counter starts again from nothing; the live ones kept their counts.
+  EXPECT_EQ(hit(store(), {counter_hit("r|old", 1)}), (Counts{{0, 1}}));
+  EXPECT_EQ(hit(store(), {counter_hit("r|live", 2)}), (Counts{{4, 2}}));
+}
+
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::ValuesIn(testing::all_backends()),

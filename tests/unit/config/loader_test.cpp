@@ -331,6 +331,11 @@ const BadCase kBadCases[] = {
     // logging
     {"LevelUnknown", "[logging]\nlevel = \"verbose\"\n", "logging.level", 2, "trace, debug, info"},
     {"FormatUnknown", "[logging]\nformat = \"xml\"\n", "logging.format", 2, "json, text"},
+    // ratelimit
+    {"RateLimitCountersUnknown", "[ratelimit]\ncounters = \"redis\"\n", "ratelimit.counters", 2,
+     "must be one of auto, memory, database, got \"redis\""},
+    {"RateLimitCountersCase", "[ratelimit]\nenabled = true\ncounters = \"Database\"\n",
+     "ratelimit.counters", 3, "auto, memory, database"},
     // frontend
     {"PrefixNoSlash", "[frontend]\npath_prefix = \"__clerk\"\n", "frontend.path_prefix", 2,
      "starts with '/'"},
@@ -422,6 +427,25 @@ INSTANTIATE_TEST_SUITE_P(Validation, ConfigRejects, ::testing::ValuesIn(kBadCase
                          [](const ::testing::TestParamInfo<BadCase>& param_info) {
                            return std::string(param_info.param.name);
                          });
+
+TEST(ConfigFile, RateLimitCountersDefaultToAutoAndTakeEachValue) {
+  const auto defaults = load({}, {});
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().message;
+  EXPECT_EQ(defaults->ratelimit.counters, "auto");
+  for (const std::string value : {"auto", "memory", "database"}) {
+    const auto config = load_text("[ratelimit]\ncounters = \"" + value + "\"\n");
+    ASSERT_TRUE(config.has_value()) << value << ": " << config.error().message;
+    EXPECT_EQ(config->ratelimit.counters, value);
+  }
+  const auto env = load_text("[ratelimit]\ncounters = \"memory\"\n",
+                             {{"LATCHKEY_RATELIMIT_COUNTERS", "database"}});
+  ASSERT_TRUE(env.has_value()) << env.error().message;
+  EXPECT_EQ(env->ratelimit.counters, "database");
+  const auto bad_env = load({}, {{"LATCHKEY_RATELIMIT_COUNTERS", "shared"}});
+  ASSERT_FALSE(bad_env.has_value());
+  EXPECT_EQ(bad_env.error().key, "ratelimit.counters");
+  EXPECT_EQ(bad_env.error().env_var, "LATCHKEY_RATELIMIT_COUNTERS");
+}
 
 TEST(ConfigFile, LoopbackIssuersMayUseHttp) {
   for (const auto* issuer : {"http://localhost:4000", "http://127.0.0.1:4000/oidc",
