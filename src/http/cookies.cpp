@@ -75,12 +75,13 @@ bool has_ctl(std::string_view s) {
 // Attribute values (Path, Domain) may hold anything but CTLs and ';' (RFC 6265 §4.1.1 av-octet).
 bool valid_av(std::string_view s) { return !has_ctl(s) && s.find(';') == std::string_view::npos; }
 
-}  // namespace
-
-std::vector<Cookie> parse_cookies(std::string_view header, std::size_t max_cookies) {
-  std::vector<Cookie> out;
+// Calls fn(name, value) for each well-formed pair of one Cookie header, up to `max_cookies`
+// pairs; fn returns false to stop early. No allocation.
+template <typename Fn>
+void for_each_cookie(std::string_view header, std::size_t max_cookies, Fn&& fn) {
   std::size_t pos = 0;
-  while (pos < header.size() && out.size() < max_cookies) {
+  std::size_t count = 0;
+  while (pos < header.size() && count < max_cookies) {
     std::size_t semi = header.find(';', pos);
     if (semi == std::string_view::npos) {
       semi = header.size();
@@ -102,20 +103,42 @@ std::vector<Cookie> parse_cookies(std::string_view header, std::size_t max_cooki
     if (has_ctl(value)) {
       continue;
     }
-    out.push_back(Cookie{std::string(name), std::string(value)});
+    ++count;
+    if (!fn(name, value)) {
+      return;
+    }
   }
+}
+
+constexpr std::size_t kDefaultMaxCookies = 64;
+
+}  // namespace
+
+std::vector<Cookie> parse_cookies(std::string_view header, std::size_t max_cookies) {
+  std::vector<Cookie> out;
+  for_each_cookie(header, max_cookies, [&](std::string_view name, std::string_view value) {
+    out.push_back(Cookie{std::string(name), std::string(value)});
+    return true;
+  });
   return out;
 }
 
 std::optional<std::string> find_cookie(const Request& req, std::string_view name) {
+  // The same pairs parse_cookies(h.value) returns, without building them.
   for (const auto& h : req.headers) {
     if (h.name != "cookie") {
       continue;
     }
-    for (auto& c : parse_cookies(h.value)) {
-      if (c.name == name) {
-        return std::move(c.value);
+    std::optional<std::string> found;
+    for_each_cookie(h.value, kDefaultMaxCookies, [&](std::string_view n, std::string_view v) {
+      if (n == name) {
+        found.emplace(v);
+        return false;
       }
+      return true;
+    });
+    if (found) {
+      return found;
     }
   }
   return std::nullopt;

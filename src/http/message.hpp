@@ -28,6 +28,10 @@ struct Request {
   std::string request_id;
   // Captures from the route pattern ("/v1/client/sessions/{id}/touch" -> {"id", ...}).
   std::vector<std::pair<std::string, std::string>> params;
+  // Spare storage for the response body: a handler may take it (std::move, clear, append) to
+  // build Response::body. The server hands each written body's storage back here, so the
+  // requests of a keep-alive connection reuse one allocation. Holds no request data.
+  std::string body_buffer;
 
   [[nodiscard]] std::optional<std::string_view> header(std::string_view lower_name) const {
     for (const auto& h : headers) {

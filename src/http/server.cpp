@@ -20,13 +20,15 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <cstddef>
+#include <memory_resource>
 #include <optional>
 #include <random>
 #include <thread>
@@ -149,11 +151,30 @@ bool valid_header_value(std::string_view s) {
   return true;
 }
 
-// Headers the server owns; a handler's copy is dropped.
-bool server_owned_header(std::string_view lower) {
-  return lower == "content-length" || lower == "transfer-encoding" || lower == "connection" ||
-         lower == "date" || lower == "server" || lower == "x-request-id" || lower == "keep-alive";
+// Headers the server owns; a handler's copy is dropped (any letter case).
+bool server_owned_header(std::string_view name) {
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+         iequals(name, "connection") || iequals(name, "date") || iequals(name, "server") ||
+         iequals(name, "x-request-id") || iequals(name, "keep-alive");
 }
+
+void append_decimal(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  out.append(buf, end);
+}
+
+// A response body's storage up to this size is kept for the next request on the connection
+// (Request::body_buffer); it also bounds what an idle keep-alive connection holds on to.
+constexpr std::size_t kMaxReusedBodyCapacity = 8 * 1024;
+
+// The parsed request's fields live in a per-connection arena that is rewound for every request
+// (Beast allocates one node per field otherwise). Typical browser headers fit in the inline
+// part; larger ones (bounded by max_header_bytes) spill to the heap until the next rewind.
+constexpr std::size_t kFieldArenaBytes = 2048;
+using FieldAllocator = std::pmr::polymorphic_allocator<char>;
+using RequestParser = bhttp::request_parser<bhttp::string_body, FieldAllocator>;
 
 bool status_without_body(int status) {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
@@ -554,8 +575,13 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
     }
   }
   beast::flat_buffer buffer;
+  alignas(std::max_align_t) std::array<std::byte, kFieldArenaBytes> field_bytes;
+  std::pmr::monotonic_buffer_resource field_arena(field_bytes.data(), field_bytes.size(),
+                                                  std::pmr::new_delete_resource());
   Request req;
-  bhttp::response<bhttp::string_body> msg;
+  // The response head (status line and fields), serialised here by hand and sent with the body
+  // in one gather write; reused across the connection's requests.
+  std::string head;
 
   for (;;) {
     if (buffer.size() == 0) {
@@ -574,7 +600,9 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
     conn.state = ConnState::kBusy;
     const auto t0 = Clock::now();
 
-    bhttp::request_parser<bhttp::string_body> parser;
+    field_arena.release();  // the previous request's parser (and its fields) is gone
+    RequestParser parser(std::piecewise_construct, std::make_tuple(),
+                         std::make_tuple(FieldAllocator(&field_arena)));
     parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
     parser.body_limit(opts.max_body_bytes);
     // One deadline for the whole request, headers and body (slowloris, R.U.D.Y.: catalog K7/K8).
@@ -726,38 +754,47 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
       spdlog::error("route {} produced invalid status {}", route_name, res.status);
       res = make_error(core::Error(core::Code::kInternal), req);
     }
-    msg = {};
-    msg.version(11);
-    msg.result(static_cast<unsigned>(res.status));
-    for (auto& h : res.headers) {
+    // RFC 9112 §4 status line, then the fields (RFC 9112 §5), handler fields first, then the
+    // ones the server owns, then the blank line.
+    head.clear();
+    head.append("HTTP/1.1 ");
+    append_decimal(head, static_cast<std::uint64_t>(res.status));
+    head.push_back(' ');
+    head.append(bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(res.status))));
+    head.append("\r\n");
+    for (const auto& h : res.headers) {
       if (!valid_header_name(h.name) || !valid_header_value(h.value)) {
         spdlog::warn("dropped invalid response header on route {} (request_id={})", route_name,
                      req.request_id);
         continue;
       }
-      std::string lower;
-      ascii_lower_assign(lower, h.name);
-      if (server_owned_header(lower)) {
+      if (server_owned_header(h.name)) {
         continue;
       }
-      msg.insert(h.name, h.value);
+      head.append(h.name).append(": ").append(h.value).append("\r\n");
     }
-    msg.set(bhttp::field::server, "latchkey");
-    msg.set(bhttp::field::date, unit.http_date());
-    msg.set("x-request-id", req.request_id);
-    const std::size_t body_bytes = status_without_body(res.status) ? 0 : res.body.size();
-    if (!status_without_body(res.status)) {
-      msg.content_length(body_bytes);
-      if (method != Method::kHead) {
-        msg.body() = std::move(res.body);
-      }
+    head.append("Server: latchkey\r\nDate: ").append(unit.http_date());
+    head.append("\r\nx-request-id: ").append(req.request_id).append("\r\n");
+    const bool has_body = !status_without_body(res.status);
+    const std::size_t body_bytes = has_body ? res.body.size() : 0;
+    if (has_body) {
+      head.append("Content-Length: ");
+      append_decimal(head, body_bytes);
+      head.append("\r\n");
     }
-    msg.keep_alive(!close_after);
     if (close_after) {
-      msg.set(bhttp::field::connection, "close");
+      head.append("Connection: close\r\n");
     }
+    head.append("\r\n");
+    const bool send_body = has_body && method != Method::kHead && body_bytes != 0;
+    const std::array<asio::const_buffer, 2> out{
+        asio::buffer(head), send_body ? asio::buffer(res.body) : asio::const_buffer()};
     conn.stream.expires_after(opts.write_timeout);
-    auto [wec, wn] = co_await bhttp::async_write(conn.stream, msg, kNoThrow);
+    auto [wec, wn] = co_await asio::async_write(conn.stream, out, kNoThrow);
+    // The body's storage serves the next response on this connection (Request::body_buffer).
+    if (res.body.capacity() <= kMaxReusedBodyCapacity) {
+      req.body_buffer = std::move(res.body);
+    }
 
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     RouteStats& st = *stats[slot];

@@ -11,291 +11,386 @@ namespace latchkey::api::dto {
 namespace json = boost::json;
 namespace {
 
-json::value opt(const std::optional<std::string>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
-}
-json::value opt(const std::optional<std::int64_t>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
+// JSON text stored by us (metadata, tasks) is re-checked before it is embedded: anything that
+// does not parse as the expected kind is replaced, so a bad row can never break the response.
+// The common "{}" costs no parse.
+void embedded_object(JsonWriter& w, std::string_view text) {
+  if (text == "{}") {
+    w.raw("{}");
+    return;
+  }
+  boost::system::error_code ec;
+  const json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) {
+    w.raw("{}");
+    return;
+  }
+  w.raw(json::serialize(v));
 }
 
-json::value parse_or_empty(const std::string& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) {
-    return json::object();
+void embedded_array_or_null(JsonWriter& w, const std::optional<std::string>& text) {
+  if (!text) {
+    w.value(nullptr);
+    return;
   }
-  return v;
+  boost::system::error_code ec;
+  const json::value v = json::parse(*text, ec);
+  if (ec || !v.is_array()) {
+    w.value(nullptr);
+    return;
+  }
+  w.raw(json::serialize(v));
 }
 
 // "oauth_google" -> "google"
-std::string provider_name(std::string_view strategy) {
+std::string_view provider_name(std::string_view strategy) {
   if (strategy.starts_with("oauth_")) {
     strategy.remove_prefix(6);
   }
-  return std::string(strategy);
+  return strategy;
 }
 
-json::object verification(const flows::Verification& v) {
-  json::object o;
-  o["object"] = "verification";
-  o["status"] = v.status;
-  o["strategy"] = v.strategy;
-  o["external_verification_redirect_url"] = opt(v.external_verification_redirect_url);
+bool has_image(const std::optional<std::string>& url) { return url && !url->empty(); }
+
+std::string_view or_empty(const std::optional<std::string>& v) {
+  return v ? std::string_view(*v) : std::string_view();
+}
+
+void verification(JsonWriter& w, const flows::Verification& v) {
+  w.begin_object();
+  w.members(R"("object":"verification")");
+  w.field("status", v.status);
+  w.field("strategy", v.strategy);
+  w.field("external_verification_redirect_url", v.external_verification_redirect_url);
+  w.key("error");
   if (v.error) {
-    o["error"] = json::parse(error_json(v.error->to_error()));
+    w.raw(error_json(v.error->to_error()));
   } else {
-    o["error"] = nullptr;
+    w.value(nullptr);
   }
-  o["attempts"] = nullptr;
-  o["expire_at"] = opt(v.expire_at_ms);
-  return o;
+  w.members(R"("attempts":null)");
+  w.field("expire_at", v.expire_at_ms);
+  w.end_object();
 }
 
-json::object simple_verification(std::string_view status, std::string_view strategy) {
-  return json::object{{"object", "verification"}, {"status", status}, {"strategy", strategy},
-                      {"attempts", nullptr},      {"expire_at", nullptr}};
+// Opens a verification object with its constant members; the caller may add more, then closes.
+void begin_simple_verification(JsonWriter& w, std::string_view status, std::string_view strategy) {
+  w.begin_object();
+  w.members(R"("object":"verification")");
+  w.field("status", status);
+  w.field("strategy", strategy);
+  w.members(R"("attempts":null,"expire_at":null)");
 }
 
-std::string primary_email(const flows::UserView& u) {
+std::string_view primary_email(const flows::UserView& u) {
   for (const auto& e : u.emails) {
     if (u.user.primary_email_address_id && e.id == *u.user.primary_email_address_id) {
       return e.email;
     }
   }
-  return u.emails.empty() ? std::string() : u.emails.front().email;
+  return u.emails.empty() ? std::string_view() : std::string_view(u.emails.front().email);
+}
+
+void email_address(JsonWriter& w, const store::EmailAddress& e,
+                   const std::vector<store::ExternalAccount>& accounts) {
+  w.begin_object();
+  w.members(R"("object":"email_address")");
+  w.field("id", e.id);
+  w.field("email_address", e.email);
+  w.key("verification");
+  begin_simple_verification(w, e.verified ? "verified" : "unverified",
+                            e.verification_strategy ? std::string_view(*e.verification_strategy)
+                                                    : std::string_view("email_code"));
+  w.end_object();
+  w.key("linked_to");
+  w.begin_array();
+  for (const auto& a : accounts) {
+    if (a.email && *a.email == e.email) {
+      w.begin_object();
+      w.field("type", a.provider);
+      w.field("id", a.id);
+      w.end_object();
+    }
+  }
+  w.end_array();
+  w.field("created_at", e.created_at_ms);
+  w.field("updated_at", e.updated_at_ms);
+  w.end_object();
+}
+
+void external_account(JsonWriter& w, const store::ExternalAccount& a) {
+  w.begin_object();
+  w.members(R"("object":"external_account")");
+  w.field("id", a.id);
+  w.field("provider", provider_name(a.provider));
+  w.field("identification_id", a.id);
+  w.field("provider_user_id", a.provider_user_id);
+  w.field("approved_scopes", a.approved_scopes);
+  w.field("email_address", or_empty(a.email));
+  w.field("first_name", or_empty(a.first_name));
+  w.field("last_name", or_empty(a.last_name));
+  w.field("image_url", or_empty(a.image_url));
+  w.field("username", a.username);
+  w.members(R"("phone_number":null,"public_metadata":{},"label":null)");
+  w.key("verification");
+  begin_simple_verification(w, "verified", a.provider);
+  w.end_object();
+  w.field("created_at", a.created_at_ms);
+  w.field("updated_at", a.updated_at_ms);
+  w.end_object();
 }
 
 }  // namespace
 
-json::object user_json(const flows::UserView& u) {
-  json::array emails;
-  for (const auto& e : u.emails) {
-    json::array linked;
-    for (const auto& a : u.accounts) {
-      if (a.email && *a.email == e.email) {
-        linked.push_back(json::object{{"type", a.provider}, {"id", a.id}});
-      }
-    }
-    json::object ver = simple_verification(e.verified ? "verified" : "unverified",
-                                           e.verification_strategy.value_or("email_code"));
-    emails.push_back(json::object{{"object", "email_address"},
-                                  {"id", e.id},
-                                  {"email_address", e.email},
-                                  {"verification", std::move(ver)},
-                                  {"linked_to", std::move(linked)},
-                                  {"created_at", e.created_at_ms},
-                                  {"updated_at", e.updated_at_ms}});
-  }
-  json::array accounts;
-  for (const auto& a : u.accounts) {
-    accounts.push_back(json::object{
-        {"object", "external_account"},
-        {"id", a.id},
-        {"provider", provider_name(a.provider)},
-        {"identification_id", a.id},
-        {"provider_user_id", a.provider_user_id},
-        {"approved_scopes", a.approved_scopes},
-        {"email_address", a.email.value_or("")},
-        {"first_name", a.first_name.value_or("")},
-        {"last_name", a.last_name.value_or("")},
-        {"image_url", a.image_url.value_or("")},
-        {"username", opt(a.username)},
-        {"phone_number", nullptr},
-        {"public_metadata", json::object()},
-        {"label", nullptr},
-        {"verification", simple_verification("verified", a.provider)},
-        {"created_at", a.created_at_ms},
-        {"updated_at", a.updated_at_ms}});
-  }
+void write_user(JsonWriter& w, const flows::UserView& u) {
   const auto& user = u.user;
-  return json::object{{"object", "user"},
-                      {"id", user.id},
-                      {"username", opt(user.username)},
-                      {"first_name", opt(user.first_name)},
-                      {"last_name", opt(user.last_name)},
-                      {"image_url", user.image_url.value_or("")},
-                      {"has_image", user.image_url.has_value() && !user.image_url->empty()},
-                      {"primary_email_address_id", opt(user.primary_email_address_id)},
-                      {"primary_phone_number_id", nullptr},
-                      {"primary_web3_wallet_id", nullptr},
-                      {"password_enabled", false},
-                      {"two_factor_enabled", false},
-                      {"totp_enabled", false},
-                      {"backup_code_enabled", false},
-                      {"email_addresses", std::move(emails)},
-                      {"phone_numbers", json::array()},
-                      {"web3_wallets", json::array()},
-                      {"passkeys", json::array()},
-                      {"external_accounts", std::move(accounts)},
-                      {"enterprise_accounts", json::array()},
-                      {"saml_accounts", json::array()},
-                      {"organization_memberships", json::array()},
-                      {"public_metadata", parse_or_empty(user.public_metadata)},
-                      {"unsafe_metadata", parse_or_empty(user.unsafe_metadata)},
-                      {"external_id", nullptr},
-                      {"last_sign_in_at", opt(user.last_sign_in_at_ms)},
-                      {"banned", false},
-                      {"locked", false},
-                      {"create_organization_enabled", false},
-                      {"create_organizations_limit", nullptr},
-                      {"delete_self_enabled", false},
-                      {"legal_accepted_at", opt(user.legal_accepted_at_ms)},
-                      {"created_at", user.created_at_ms},
-                      {"updated_at", user.updated_at_ms}};
+  w.begin_object();
+  w.members(R"("object":"user")");
+  w.field("id", user.id);
+  w.field("username", user.username);
+  w.field("first_name", user.first_name);
+  w.field("last_name", user.last_name);
+  w.field("image_url", or_empty(user.image_url));
+  w.field("has_image", has_image(user.image_url));
+  w.field("primary_email_address_id", user.primary_email_address_id);
+  w.members(
+      R"("primary_phone_number_id":null,"primary_web3_wallet_id":null,"password_enabled":false,)"
+      R"("two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false)");
+  w.key("email_addresses");
+  w.begin_array();
+  for (const auto& e : u.emails) {
+    email_address(w, e, u.accounts);
+  }
+  w.end_array();
+  w.members(R"("phone_numbers":[],"web3_wallets":[],"passkeys":[])");
+  w.key("external_accounts");
+  w.begin_array();
+  for (const auto& a : u.accounts) {
+    external_account(w, a);
+  }
+  w.end_array();
+  w.members(R"("enterprise_accounts":[],"saml_accounts":[],"organization_memberships":[])");
+  w.key("public_metadata");
+  embedded_object(w, user.public_metadata);
+  w.key("unsafe_metadata");
+  embedded_object(w, user.unsafe_metadata);
+  w.members(R"("external_id":null)");
+  w.field("last_sign_in_at", user.last_sign_in_at_ms);
+  w.members(R"("banned":false,"locked":false,"create_organization_enabled":false,)"
+            R"("create_organizations_limit":null,"delete_self_enabled":false)");
+  w.field("legal_accepted_at", user.legal_accepted_at_ms);
+  w.field("created_at", user.created_at_ms);
+  w.field("updated_at", user.updated_at_ms);
+  w.end_object();
 }
 
-json::object session_json(const flows::SessionView& s, const TokenSource& token) {
+void write_session(JsonWriter& w, const flows::SessionView& s, TokenSource token) {
   const auto& u = s.user.user;
-  json::value tasks = nullptr;
-  if (s.session.tasks) {
-    boost::system::error_code ec;
-    auto v = json::parse(*s.session.tasks, ec);
-    if (!ec && v.is_array()) {
-      tasks = std::move(v);
-    }
-  }
-  json::value last_token = nullptr;
-  if (token) {
-    if (auto jwt = token(s.session)) {
-      last_token = json::object{{"object", "token"}, {"jwt", *jwt}};
-    }
-  }
   const std::int64_t age_min =
       std::max<std::int64_t>(0, (s.session.last_active_at_ms - s.session.created_at_ms) / 60'000);
-  return json::object{
-      {"object", "session"},
-      {"id", s.session.id},
-      {"status", s.session.status},
-      {"expire_at", s.session.expire_at_ms},
-      {"abandon_at", s.session.abandon_at_ms},
-      {"last_active_at", s.session.last_active_at_ms},
-      {"last_active_organization_id", nullptr},
-      {"actor", nullptr},
-      {"factor_verification_age", json::array{age_min, -1}},
-      {"user", user_json(s.user)},
-      {"public_user_data", json::object{{"first_name", opt(u.first_name)},
-                                        {"last_name", opt(u.last_name)},
-                                        {"image_url", u.image_url.value_or("")},
-                                        {"has_image", u.image_url.has_value() && !u.image_url->empty()},
-                                        {"identifier", primary_email(s.user)},
-                                        {"username", opt(u.username)}}},
-      {"tasks", std::move(tasks)},
-      {"last_active_token", std::move(last_token)},
-      {"created_at", s.session.created_at_ms},
-      {"updated_at", s.session.updated_at_ms}};
+  w.begin_object();
+  w.members(R"("object":"session")");
+  w.field("id", s.session.id);
+  w.field("status", s.session.status);
+  w.field("expire_at", s.session.expire_at_ms);
+  w.field("abandon_at", s.session.abandon_at_ms);
+  w.field("last_active_at", s.session.last_active_at_ms);
+  w.members(R"("last_active_organization_id":null,"actor":null)");
+  w.key("factor_verification_age");
+  w.begin_array();
+  w.value(age_min);
+  w.value(-1);
+  w.end_array();
+  w.key("user");
+  write_user(w, s.user);
+  w.key("public_user_data");
+  w.begin_object();
+  w.field("first_name", u.first_name);
+  w.field("last_name", u.last_name);
+  w.field("image_url", or_empty(u.image_url));
+  w.field("has_image", has_image(u.image_url));
+  w.field("identifier", primary_email(s.user));
+  w.field("username", u.username);
+  w.end_object();
+  w.key("tasks");
+  embedded_array_or_null(w, s.session.tasks);
+  w.key("last_active_token");
+  std::optional<std::string> jwt;
+  if (token) {
+    jwt = token(s.session);
+  }
+  if (jwt) {
+    w.begin_object();
+    w.members(R"("object":"token")");
+    w.field("jwt", *jwt);
+    w.end_object();
+  } else {
+    w.value(nullptr);
+  }
+  w.field("created_at", s.session.created_at_ms);
+  w.field("updated_at", s.session.updated_at_ms);
+  w.end_object();
 }
 
-json::object sign_in_json(const store::SignIn& row, const flows::SignInData& d) {
-  json::value ffv = nullptr;
+void write_sign_in(JsonWriter& w, const store::SignIn& row, const flows::SignInData& d) {
+  w.begin_object();
+  w.members(R"("object":"sign_in")");
+  w.field("id", row.id);
+  w.field("status", row.status);
+  w.members(R"("supported_identifiers":[])");
+  w.field("identifier", d.identifier);
+  w.members(R"("supported_first_factors":[],"supported_second_factors":null)");
+  w.key("first_factor_verification");
   if (d.first_factor) {
-    ffv = verification(*d.first_factor);
+    verification(w, *d.first_factor);
+  } else {
+    w.value(nullptr);
   }
-  json::value user_data = nullptr;
+  w.members(R"("second_factor_verification":null)");
+  w.key("user_data");
   if (d.identity) {
-    user_data = json::object{{"first_name", d.identity->first_name},
-                             {"last_name", d.identity->last_name},
-                             {"image_url", d.identity->image_url},
-                             {"has_image", !d.identity->image_url.empty()}};
+    w.begin_object();
+    w.field("first_name", d.identity->first_name);
+    w.field("last_name", d.identity->last_name);
+    w.field("image_url", d.identity->image_url);
+    w.field("has_image", !d.identity->image_url.empty());
+    w.end_object();
+  } else {
+    w.value(nullptr);
   }
-  return json::object{{"object", "sign_in"},
-                      {"id", row.id},
-                      {"status", row.status},
-                      {"supported_identifiers", json::array()},
-                      {"identifier", opt(d.identifier)},
-                      {"supported_first_factors", json::array()},
-                      {"supported_second_factors", nullptr},
-                      {"first_factor_verification", std::move(ffv)},
-                      {"second_factor_verification", nullptr},
-                      {"user_data", std::move(user_data)},
-                      {"created_session_id", opt(d.created_session_id)},
-                      {"abandon_at", row.abandon_at_ms}};
+  w.field("created_session_id", d.created_session_id);
+  w.field("abandon_at", row.abandon_at_ms);
+  w.end_object();
 }
 
-json::object sign_up_json(const store::SignUp& row, const flows::SignUpData& d,
-                          const std::vector<std::string>& configured_required) {
-  json::array required;
+void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpData& d,
+                   const std::vector<std::string>& configured_required) {
+  w.begin_object();
+  w.members(R"("object":"sign_up")");
+  w.field("id", row.id);
+  w.field("status", row.status);
+  w.key("required_fields");
+  w.begin_array();
   for (const auto& f : flows::required_fields(configured_required)) {
-    required.push_back(json::string(f));
+    w.value(f);
   }
-  json::array missing;
+  w.end_array();
+  w.members(R"("optional_fields":[])");
+  w.key("missing_fields");
+  w.begin_array();
   if (row.status != flows::kComplete) {
     for (const auto& f : flows::missing_fields(d, configured_required)) {
-      missing.push_back(json::string(f));
+      w.value(f);
     }
   }
-  json::array unverified;
-  json::value email_ver = nullptr;
+  w.end_array();
+  w.members(R"("unverified_fields":[])");
+  w.key("verifications");
+  w.begin_object();
+  w.key("email_address");
   if (d.email_address) {
     const std::string strategy =
         d.email_verified && d.identity ? "from_" + d.identity->strategy
         : d.email_verified && d.external_account ? "from_" + d.external_account->strategy
                                                   : "email_code";
-    json::object ev = simple_verification(d.email_verified ? "verified" : "unverified", strategy);
-    ev["next_action"] = "";
-    ev["supported_strategies"] = json::array();
-    email_ver = std::move(ev);
+    begin_simple_verification(w, d.email_verified ? "verified" : "unverified", strategy);
+    w.members(R"("next_action":"","supported_strategies":[])");
+    w.end_object();
+  } else {
+    w.value(nullptr);
   }
-  json::value ext = nullptr;
+  w.members(R"("phone_number":null,"web3_wallet":null)");
+  w.key("external_account");
   if (d.external_account) {
-    ext = verification(*d.external_account);
+    verification(w, *d.external_account);
+  } else {
+    w.value(nullptr);
   }
-  return json::object{
-      {"object", "sign_up"},
-      {"id", row.id},
-      {"status", row.status},
-      {"required_fields", std::move(required)},
-      {"optional_fields", json::array()},
-      {"missing_fields", std::move(missing)},
-      {"unverified_fields", std::move(unverified)},
-      {"verifications", json::object{{"email_address", std::move(email_ver)},
-                                     {"phone_number", nullptr},
-                                     {"web3_wallet", nullptr},
-                                     {"external_account", std::move(ext)}}},
-      {"username", opt(d.username)},
-      {"email_address", opt(d.email_address)},
-      {"phone_number", nullptr},
-      {"web3_wallet", nullptr},
-      {"password_enabled", false},
-      {"first_name", opt(d.first_name)},
-      {"last_name", opt(d.last_name)},
-      {"unsafe_metadata", parse_or_empty(d.unsafe_metadata)},
-      {"public_metadata", json::object()},
-      {"custom_action", false},
-      {"external_id", nullptr},
-      {"created_session_id", opt(d.created_session_id)},
-      {"created_user_id", opt(d.created_user_id)},
-      {"abandon_at", row.abandon_at_ms},
-      {"legal_accepted_at", opt(d.legal_accepted_at_ms)}};
+  w.end_object();
+  w.field("username", d.username);
+  w.field("email_address", d.email_address);
+  w.members(R"("phone_number":null,"web3_wallet":null,"password_enabled":false)");
+  w.field("first_name", d.first_name);
+  w.field("last_name", d.last_name);
+  w.key("unsafe_metadata");
+  embedded_object(w, d.unsafe_metadata);
+  w.members(R"("public_metadata":{},"custom_action":false,"external_id":null)");
+  w.field("created_session_id", d.created_session_id);
+  w.field("created_user_id", d.created_user_id);
+  w.field("abandon_at", row.abandon_at_ms);
+  w.field("legal_accepted_at", d.legal_accepted_at_ms);
+  w.end_object();
 }
 
-json::object client_json(const flows::ClientView& c, const TokenSource& token,
-                         const std::vector<std::string>& configured_required) {
-  json::array sessions;
+void write_client(JsonWriter& w, const flows::ClientView& c, TokenSource token,
+                  const std::vector<std::string>& configured_required) {
+  w.begin_object();
+  w.members(R"("object":"client")");
+  w.field("id", c.client.id);
+  w.key("sessions");
+  w.begin_array();
   for (const auto& s : c.sessions) {
     if (s.session.status == "active" || s.session.status == "pending") {
-      sessions.push_back(session_json(s, token));
+      write_session(w, s, token);
     }
   }
-  json::value sign_in = nullptr;
+  w.end_array();
+  w.key("sign_in");
   if (c.sign_in && c.sign_in_data) {
-    sign_in = sign_in_json(*c.sign_in, *c.sign_in_data);
+    write_sign_in(w, *c.sign_in, *c.sign_in_data);
+  } else {
+    w.value(nullptr);
   }
-  json::value sign_up = nullptr;
+  w.key("sign_up");
   if (c.sign_up && c.sign_up_data) {
-    sign_up = sign_up_json(*c.sign_up, *c.sign_up_data, configured_required);
+    write_sign_up(w, *c.sign_up, *c.sign_up_data, configured_required);
+  } else {
+    w.value(nullptr);
   }
-  return json::object{{"object", "client"},
-                      {"id", c.client.id},
-                      {"sessions", std::move(sessions)},
-                      {"sign_in", std::move(sign_in)},
-                      {"sign_up", std::move(sign_up)},
-                      {"last_active_session_id", opt(c.client.last_active_session_id)},
-                      {"last_authentication_strategy", opt(c.client.last_authentication_strategy)},
-                      // null: the SDK then never detours through /v1/client/touch (README §2.E)
-                      {"cookie_expires_at", nullptr},
-                      {"captcha_bypass", false},
-                      {"created_at", c.client.created_at_ms},
-                      {"updated_at", c.client.updated_at_ms}};
+  w.field("last_active_session_id", c.client.last_active_session_id);
+  w.field("last_authentication_strategy", c.client.last_authentication_strategy);
+  // null: the SDK then never detours through /v1/client/touch (README §2.E)
+  w.members(R"("cookie_expires_at":null,"captcha_bypass":false)");
+  w.field("created_at", c.client.created_at_ms);
+  w.field("updated_at", c.client.updated_at_ms);
+  w.end_object();
+}
+
+std::string user_json(const flows::UserView& user) {
+  std::string out;
+  JsonWriter w(out);
+  write_user(w, user);
+  return out;
+}
+
+std::string session_json(const flows::SessionView& session, TokenSource token) {
+  std::string out;
+  JsonWriter w(out);
+  write_session(w, session, token);
+  return out;
+}
+
+std::string sign_in_json(const store::SignIn& row, const flows::SignInData& data) {
+  std::string out;
+  JsonWriter w(out);
+  write_sign_in(w, row, data);
+  return out;
+}
+
+std::string sign_up_json(const store::SignUp& row, const flows::SignUpData& data,
+                         const std::vector<std::string>& configured_required) {
+  std::string out;
+  JsonWriter w(out);
+  write_sign_up(w, row, data, configured_required);
+  return out;
+}
+
+std::string client_json(const flows::ClientView& client, TokenSource token,
+                        const std::vector<std::string>& configured_required) {
+  std::string out;
+  JsonWriter w(out);
+  write_client(w, client, token, configured_required);
+  return out;
 }
 
 std::string environment_json(const EnvironmentSettings& env) {

@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/json.hpp>
-
 #include <variant>
 
 #include "api/dto/encode.hpp"
@@ -12,7 +10,6 @@
 #include "http/form.hpp"
 
 namespace latchkey::api {
-namespace json = boost::json;
 using core::Code;
 using core::Error;
 using http::Method;
@@ -22,10 +19,22 @@ using http::Response;
 namespace {
 
 constexpr std::string_view kClientCookie = "__client";
+// A signed-in client with one session and its token is ~3 KB.
+constexpr std::size_t kBodyReserve = 4096;
+
+// Storage for a response body: the connection's spare buffer (http::Request::body_buffer), so a
+// keep-alive connection does not allocate a body per request.
+std::string body_storage(Request& req) {
+  std::string body = std::move(req.body_buffer);
+  body.clear();
+  body.reserve(kBodyReserve);
+  return body;
+}
 
 Response json_response(int status, std::string body) {
   Response r;
   r.status = status;
+  r.headers.reserve(8);  // ours, the response hook's (CORS, nosniff), set-cookie
   r.set("content-type", "application/json");
   r.set("cache-control", "no-store");
   r.body = std::move(body);
@@ -133,20 +142,24 @@ struct FrontendApi::Impl {
     return http::parse_form(req.body);
   }
 
-  std::string azp(const flows::Caller& c) const {
-    return c.origin.empty() ? options.public_origin : c.origin;
+  std::string_view azp(const flows::Caller& c) const {
+    return c.origin.empty() ? std::string_view(options.public_origin) : std::string_view(c.origin);
   }
 
-  dto::TokenSource token_source(const flows::Caller& c) {
-    std::string party = azp(c);
-    return [this, party](const store::Session& s) -> std::optional<std::string> {
+  // The session tokens of one request, for its authorized party (a failure leaves the token
+  // null; the SDK then asks /tokens, which reports the error).
+  struct RequestTokens {
+    sessions::SessionTokens& tokens;
+    std::string_view party;
+    std::optional<std::string> operator()(const store::Session& s) const {
       auto jwt = tokens.token_for(s, party);
       if (!jwt) {
         return std::nullopt;
       }
       return std::move(*jwt);
-    };
-  }
+    }
+  };
+  RequestTokens token_source(const flows::Caller& c) { return {tokens, azp(c)}; }
 
   void set_client_cookie(Response& r, const std::string& token) const {
     http::SetCookie c;
@@ -239,11 +252,20 @@ struct FrontendApi::Impl {
   }
 
   // {"response": <resource>, "client": <full client>} (README §1.6: always the full client).
-  Response envelope(const flows::Caller& c, const flows::Mutation& m, json::value resource) {
-    json::object body;
-    body["response"] = std::move(resource);
-    body["client"] = dto::client_json(m.client, token_source(c), options.required_fields);
-    Response r = json_response(200, json::serialize(body));
+  // `write_resource(JsonWriter&)` writes the resource.
+  template <typename WriteResource>
+  Response envelope(Request& req, const flows::Caller& c, const flows::Mutation& m,
+                    WriteResource&& write_resource) {
+    std::string body = body_storage(req);
+    dto::JsonWriter w(body);
+    w.begin_object();
+    w.key("response");
+    write_resource(w);
+    w.key("client");
+    auto source = token_source(c);
+    dto::write_client(w, m.client, source, options.required_fields);
+    w.end_object();
+    Response r = json_response(200, std::move(body));
     if (m.new_client_token) {
       set_client_cookie(r, *m.new_client_token);
     }
@@ -285,14 +307,19 @@ struct FrontendApi::Impl {
     if (!view) {
       return error(view.error(), req);
     }
-    json::object body;
+    std::string body = body_storage(req);
+    dto::JsonWriter w(body);
+    w.begin_object();
+    w.key("response");
     if (*view) {
-      body["response"] = dto::client_json(**view, token_source(c), options.required_fields);
+      auto source = token_source(c);
+      dto::write_client(w, **view, source, options.required_fields);
     } else {
-      body["response"] = nullptr;
+      w.value(nullptr);
     }
-    body["client"] = nullptr;
-    return json_response(200, json::serialize(body));
+    w.members(R"("client":null)");
+    w.end_object();
+    return json_response(200, std::move(body));
   }
 
   Response client_mutation(Request& req) {
@@ -320,9 +347,18 @@ struct FrontendApi::Impl {
     if (!id) {
       return error(id.error(), req);
     }
-    json::object body{{"response", json::object{{"object", "client"}, {"id", *id}, {"deleted", true}}},
-                      {"client", nullptr}};
-    Response r = json_response(200, json::serialize(body));
+    std::string body;
+    dto::JsonWriter w(body);
+    w.begin_object();
+    w.key("response");
+    w.begin_object();
+    w.members(R"("object":"client")");
+    w.field("id", *id);
+    w.members(R"("deleted":true)");
+    w.end_object();
+    w.members(R"("client":null)");
+    w.end_object();
+    Response r = json_response(200, std::move(body));
     clear_client_cookie(r);
     return r;
   }
@@ -361,7 +397,9 @@ struct FrontendApi::Impl {
     }
     charge_new_client(*m, options.limits.sign_in_client);
     const auto& v = m->client;
-    return envelope(c, *m, dto::sign_in_json(*v.sign_in, *v.sign_in_data));
+    return envelope(req, c, *m, [&](dto::JsonWriter& w) {
+      dto::write_sign_in(w, *v.sign_in, *v.sign_in_data);
+    });
   }
 
   Response get_sign_in(Request& req) {
@@ -370,7 +408,10 @@ struct FrontendApi::Impl {
     if (!m) {
       return error(m.error(), req);
     }
-    return envelope(c, *m, dto::sign_in_json(*m->client.sign_in, *m->client.sign_in_data));
+    const auto& v = m->client;
+    return envelope(req, c, *m, [&](dto::JsonWriter& w) {
+      dto::write_sign_in(w, *v.sign_in, *v.sign_in_data);
+    });
   }
 
   core::Result<flows::SignUpParams> sign_up_params(const http::Fields& f) const {
@@ -422,6 +463,13 @@ struct FrontendApi::Impl {
     return std::move(*p);
   }
 
+  Response sign_up_envelope(Request& req, const flows::Caller& c, const flows::Mutation& m) {
+    const auto& v = m.client;
+    return envelope(req, c, m, [&](dto::JsonWriter& w) {
+      dto::write_sign_up(w, *v.sign_up, *v.sign_up_data, options.required_fields);
+    });
+  }
+
   Response create_sign_up(Request& req) {
     auto parsed = sign_up_request(req);
     if (auto* r = std::get_if<Response>(&parsed)) {
@@ -434,9 +482,7 @@ struct FrontendApi::Impl {
       return error(m.error(), req);
     }
     charge_new_client(*m, options.limits.sign_in_client);
-    return envelope(c, *m,
-                    dto::sign_up_json(*m->client.sign_up, *m->client.sign_up_data,
-                                      options.required_fields));
+    return sign_up_envelope(req, c, *m);
   }
 
   Response sign_up_by_id(Request& req) {
@@ -450,9 +496,7 @@ struct FrontendApi::Impl {
       if (!r) {
         return error(r.error(), req);
       }
-      return envelope(c, *r,
-                      dto::sign_up_json(*r->client.sign_up, *r->client.sign_up_data,
-                                        options.required_fields));
+      return sign_up_envelope(req, c, *r);
     }
     return error(Error(Code::kMethodNotAllowed), req);
   }
@@ -468,9 +512,7 @@ struct FrontendApi::Impl {
     if (!m) {
       return error(m.error(), req);
     }
-    return envelope(c, *m,
-                    dto::sign_up_json(*m->client.sign_up, *m->client.sign_up_data,
-                                      options.required_fields));
+    return sign_up_envelope(req, c, *m);
   }
 
   Response oauth_callback(Request& req) {
@@ -535,9 +577,12 @@ struct FrontendApi::Impl {
     if (s == nullptr) {
       return error(Error(Code::kSessionNotFound), req);
     }
-    json::object resource = dto::session_json(*s, action == "touch" ? token_source(c) : nullptr);
+    auto source = token_source(c);
+    const dto::TokenSource resource_tokens =
+        action == "touch" ? dto::TokenSource(source) : dto::TokenSource();
     // Ended/removed sessions are listed only in `response`, never in client.sessions.
-    return envelope(c, *m, std::move(resource));
+    return envelope(req, c, *m,
+                    [&](dto::JsonWriter& w) { dto::write_session(w, *s, resource_tokens); });
   }
 
   Response tokens_handler(Request& req) {
@@ -578,9 +623,12 @@ struct FrontendApi::Impl {
     if (!r) {
       return error(r.error(), req);
     }
-    json::value client = dto::client_json(r->client, nullptr, options.required_fields);
-    json::object body{{"response", client}, {"client", client}};
-    return json_response(200, json::serialize(body));
+    const std::string client = dto::client_json(r->client, nullptr, options.required_fields);
+    std::string body;
+    body.reserve(2 * client.size() + 32);
+    body.append(R"({"response":)").append(client);
+    body.append(R"(,"client":)").append(client).append("}");
+    return json_response(200, std::move(body));
   }
 };
 

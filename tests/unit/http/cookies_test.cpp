@@ -54,6 +54,33 @@ TEST(ParseCookies, HugeAndGarbageInputDoesNotThrow) {
   EXPECT_NO_THROW((void)parse_cookies(junk));
 }
 
+// find_cookie sees exactly the pairs parse_cookies returns: malformed pairs skipped, quotes
+// removed, at most 64 pairs per header.
+TEST(FindCookie, AgreesWithParseCookies) {
+  Request req;
+  req.headers = {
+      {"cookie", "bad; =x; n@me=1; ctl=a\x01z; q=\"quoted\"; __client = v1 ; __client=v2"}};
+  EXPECT_EQ(find_cookie(req, "__client"), "v1");
+  EXPECT_EQ(find_cookie(req, "q"), "quoted");
+  EXPECT_FALSE(find_cookie(req, "ctl"));
+  EXPECT_FALSE(find_cookie(req, "n@me"));
+  EXPECT_FALSE(find_cookie(req, ""));
+
+  std::string many;
+  for (int i = 0; i < 63; ++i) {
+    many += "c" + std::to_string(i) + "=" + std::to_string(i) + "; ";
+  }
+  req.headers = {{"cookie", many + "__client=in"}};
+  EXPECT_EQ(parse_cookies(req.headers[0].value).size(), 64U);
+  EXPECT_EQ(find_cookie(req, "__client"), "in");
+  req.headers = {{"cookie", many + "c63=63; __client=out"}};
+  EXPECT_EQ(parse_cookies(req.headers[0].value).size(), 64U);
+  EXPECT_FALSE(find_cookie(req, "__client"));
+  // The cap is per header: a later Cookie header is searched too.
+  req.headers.push_back({"cookie", "__client=next"});
+  EXPECT_EQ(find_cookie(req, "__client"), "next");
+}
+
 TEST(FindCookie, SearchesAllCookieHeaders) {
   Request req;
   req.headers = {{"cookie", "a=1"}, {"x-other", "__client=no"}, {"cookie", "__client=yes; b=2"}};

@@ -84,6 +84,7 @@ class Client {
       }
     }
     HttpResponse r;
+    last_head = buf_.substr(0, end + 4);
     std::istringstream in(buf_.substr(0, end));
     std::string line;
     std::getline(in, line);
@@ -130,6 +131,9 @@ class Client {
       }
     }
   }
+
+  // The raw status line and fields of the last response read, blank line included.
+  std::string last_head;
 
   HttpResponse request(const std::string& raw, bool head = false) {
     if (!send(raw)) {
@@ -203,6 +207,39 @@ class ServerTest : public ::testing::Test {
       r.set("x-injected", "a\r\nset-cookie: evil=1");
       r.set("x-fine", "ok");
       r.set("content-length", "999");
+      return r;
+    });
+    router_.add(Method::kGet, "/owned-headers", [](Request&) {
+      Response r;
+      r.status = 201;
+      r.set("Content-Length", "999");
+      r.set("X-Request-Id", "forged");
+      r.set("CONNECTION", "close");
+      r.set("Transfer-Encoding", "chunked");
+      r.set("Date", "yesterday");
+      r.set("Server", "other");
+      r.set("Keep-Alive", "timeout=1");
+      r.set("set-cookie", "a=1");
+      r.set("set-cookie", "b=2");
+      r.set("X-Mixed-Case", "kept");
+      r.body = "created";
+      return r;
+    });
+    router_.add(Method::kGet, "/no-content", [](Request&) {
+      Response r;
+      r.status = 204;
+      r.body = "dropped";
+      return r;
+    });
+    // Reports the capacity of the spare body buffer it was handed, then answers with a body of
+    // the size asked for in the query, built in that buffer.
+    router_.add(Method::kGet, "/body-buffer", [](Request& req) {
+      std::string body = std::move(req.body_buffer);
+      const std::string capacity = std::to_string(body.capacity());
+      body.assign(capacity);
+      body.resize(std::stoul(req.query), '.');
+      Response r;
+      r.body = std::move(body);
       return r;
     });
     router_.add(Method::kGet, "/metrics", metrics_handler(metrics_), {"metrics", true});
@@ -293,6 +330,79 @@ TEST_F(ServerTest, ServesRouteWithStandardHeaders) {
   EXPECT_EQ(r.header("date").substr(26), "GMT");
   EXPECT_EQ(r.header("x-request-id").size(), 16U);
   EXPECT_EQ(r.header("connection"), "");
+}
+
+// The head is written by hand: status line with the reason phrase, the handler's fields in
+// order (repeats kept), then exactly one of each field the server owns, whatever letter case a
+// handler used for its own copy.
+TEST_F(ServerTest, ResponseHeadHasOneOfEachServerOwnedField) {
+  start_server();
+  Client c(server_->port());
+  auto r = c.request(get("/owned-headers"));
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body, "created");
+  const std::string& head = c.last_head;
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 201 Created\r\n")) << head;
+  EXPECT_TRUE(head.ends_with("\r\n\r\n"));
+  auto count = [&](std::string_view needle) {
+    std::size_t n = 0;
+    std::string lower = head;
+    for (auto& ch : lower) {
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    for (auto pos = lower.find(needle); pos != std::string::npos;
+         pos = lower.find(needle, pos + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("\r\ncontent-length: 7\r\n"), 1U);
+  EXPECT_EQ(count("content-length:"), 1U);
+  EXPECT_EQ(count("x-request-id:"), 1U);
+  EXPECT_EQ(count("forged"), 0U);
+  EXPECT_EQ(count("connection:"), 0U);
+  EXPECT_EQ(count("transfer-encoding"), 0U);
+  EXPECT_EQ(count("keep-alive"), 0U);
+  EXPECT_EQ(count("yesterday"), 0U);
+  EXPECT_EQ(count("\r\nserver: latchkey\r\n"), 1U);
+  EXPECT_EQ(count("server:"), 1U);
+  EXPECT_EQ(count("date:"), 1U);
+  EXPECT_NE(head.find("set-cookie: a=1\r\nset-cookie: b=2\r\n"), std::string::npos) << head;
+  EXPECT_NE(head.find("\r\nX-Mixed-Case: kept\r\n"), std::string::npos) << head;
+  // The connection stays usable: the request after it is answered normally.
+  EXPECT_EQ(c.request(get("/hello")).body, "hello");
+}
+
+TEST_F(ServerTest, NoContentHasNeitherLengthNorBody) {
+  start_server();
+  Client c(server_->port());
+  auto r = c.request(get("/no-content"));
+  EXPECT_EQ(r.status, 204);
+  EXPECT_TRUE(c.last_head.starts_with("HTTP/1.1 204 No Content\r\n")) << c.last_head;
+  EXPECT_EQ(r.headers.count("content-length"), 0U);
+  // Nothing of "dropped" may precede the next response on the connection.
+  auto next = c.request(get("/hello"));
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(next.body, "hello");
+}
+
+TEST_F(ServerTest, ResponseBodyStorageIsReusedOnTheConnection) {
+  start_server();
+  Client c(server_->port());
+  auto first = c.request(get("/body-buffer?3000"));
+  ASSERT_EQ(first.body.size(), 3000U);
+  EXPECT_LT(std::stoul(first.body), 3000U);  // a new connection has no spare storage
+  auto second = c.request(get("/body-buffer?100"));
+  ASSERT_EQ(second.body.size(), 100U);
+  EXPECT_GE(std::stoul(second.body), 3000U);  // the first body's allocation came back
+  // A body too large to keep is released instead of staying with the connection.
+  auto big = c.request(get("/body-buffer?40000"));
+  ASSERT_EQ(big.body.size(), 40000U);
+  auto after_big = c.request(get("/body-buffer?10"));
+  EXPECT_LT(std::stoul(after_big.body), 40000U);
+  // Storage stays with its connection.
+  Client other(server_->port());
+  EXPECT_LT(std::stoul(other.request(get("/body-buffer?10")).body), 3000U);
 }
 
 TEST_F(ServerTest, NotFoundAndMethodNotAllowedGoThroughErrorResponder) {
