@@ -197,7 +197,7 @@ int keys_list(const config::Config& c) {
     std::cout << k.kid << "\t" << k.alg << "\t" << k.created_at_ms << "\t"
               << (k.active ? std::string("active")
                            : "retired " + std::to_string(k.retired_at_ms.value_or(0)))
-              << "\n";
+              << (k.signing ? ", signing" : "") << "\n";
   }
   return kExitOk;
 }
@@ -214,6 +214,10 @@ int keys_rotate(const config::Config& c) {
     return report(kid.error(), "keys rotate");
   }
   std::cout << "new active key " << *kid << "\n";
+  if (c.keys.activation_delay.count() > 0) {
+    std::cout << "published now; signs from " << c.keys.activation_delay.count()
+              << " s from now (keys.activation_delay), until then the previous key signs\n";
+  }
   return kExitOk;
 }
 

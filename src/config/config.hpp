@@ -46,6 +46,10 @@ struct KeysConfig {
   unsigned rsa_bits = 2048;
   // A rotated-out key stays published this long after it stopped signing (>= longest token life).
   std::chrono::seconds retire_after{3600};
+  // A new key is published at once but signs only this long after it was created, so every node
+  // (each re-reads the keys every 5 s) and every verifier's JWKS cache can know it before the
+  // first token it signs arrives; until then the key it replaced keeps signing. 0 = at once.
+  std::chrono::seconds activation_delay{15};
 };
 
 struct LoggingConfig {

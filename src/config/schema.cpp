@@ -38,11 +38,12 @@ const std::array<Field<St>, 3> kStorageFields{{
 }};
 
 using K = KeysConfig;
-const std::array<Field<K>, 4> kKeysFields{{
+const std::array<Field<K>, 5> kKeysFields{{
     {"encryption_key", &K::encryption_key},
     {"algorithm", &K::algorithm},
     {"rsa_bits", &K::rsa_bits, 2048, 4096},
     {"retire_after", &K::retire_after, 1 * kMin, 90 * kDay},
+    {"activation_delay", &K::activation_delay, 0, 1 * kDay},
 }};
 
 using L = LoggingConfig;

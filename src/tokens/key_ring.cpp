@@ -33,8 +33,16 @@ struct KeyRing::LoadedKey {
 
 struct KeyRing::Snapshot {
   std::vector<std::shared_ptr<const LoadedKey>> keys;  // newest first, expired ones left out
-  std::shared_ptr<const LoadedKey> active;
+  std::shared_ptr<const LoadedKey> active;  // the key that signs until staged_from_ms
+  // A rotated-in key younger than keys.activation_delay: published, and signing from
+  // staged_from_ms on (its private key is ready, so the switch needs no reload).
+  std::shared_ptr<const LoadedKey> staged;
+  std::int64_t staged_from_ms = std::numeric_limits<std::int64_t>::max();
   std::shared_ptr<const std::string> jwks;
+
+  [[nodiscard]] const LoadedKey* signer(std::int64_t now_ms) const {
+    return staged && now_ms >= staged_from_ms ? staged.get() : active.get();
+  }
   // The earliest end of a retired key's publication window: the JWKS must be rebuilt then.
   std::int64_t jwks_valid_until_ms = std::numeric_limits<std::int64_t>::max();
 
@@ -103,6 +111,8 @@ KeyRing::KeyRing(store::Store& store, const core::Clock& clock, core::Random& ra
       snapshot_(std::make_shared<const Snapshot>(
           Snapshot{.keys = {},
                    .active = nullptr,
+                   .staged = nullptr,
+                   .staged_from_ms = std::numeric_limits<std::int64_t>::max(),
                    .jwks = std::make_shared<const std::string>(R"({"keys":[]})"),
                    .jwks_valid_until_ms = std::numeric_limits<std::int64_t>::max()})) {}
 
@@ -133,12 +143,40 @@ core::Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::build_snapshot(
     const std::vector<store::SigningKey>& rows, const Snapshot* previous) const {
   const std::int64_t now = clock_.now_ms();
   auto snap = std::make_shared<Snapshot>();
+  // Which key signs (rows are newest first): the newest active key once it is activation_delay
+  // old; before that the key it replaced (retired by the same rotation), while still published.
+  // A key with no predecessor (first start) signs at once.
+  const std::int64_t delay_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.activation_delay).count();
+  std::string signer_kid;
+  std::string staged_kid;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!rows[i].active || now >= published_until(rows[i], config_.retire_after)) {
+      continue;
+    }
+    signer_kid = rows[i].kid;
+    const std::int64_t ready_at = rows[i].created_at_ms + delay_ms;
+    if (now < ready_at) {
+      for (std::size_t j = 0; j < rows.size(); ++j) {  // any order: created_at may tie
+        if (j != i && rows[j].retired_at_ms && *rows[j].retired_at_ms >= rows[i].created_at_ms &&
+            now < published_until(rows[j], config_.retire_after)) {
+          staged_kid = rows[i].kid;
+          signer_kid = rows[j].kid;
+          snap->staged_from_ms = ready_at;
+          break;
+        }
+      }
+    }
+    break;
+  }
   for (const auto& row : rows) {
     const std::int64_t until = published_until(row, config_.retire_after);
     if (now >= until) {
       continue;  // past its publication window: pruned
     }
-    const bool signs = row.active && !snap->active;  // newest active row signs
+    const bool is_signer = row.kid == signer_kid && !snap->active;
+    const bool is_staged = row.kid == staged_kid && !snap->staged;
+    const bool signs = is_signer || is_staged;  // needs its private key
     // Reuse what is already loaded (no second decryption) when the row has not changed.
     if (previous != nullptr) {
       std::shared_ptr<const LoadedKey> reuse;
@@ -150,8 +188,10 @@ core::Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::build_snapshot(
       }
       if (reuse) {
         snap->keys.push_back(reuse);
-        if (signs) {
+        if (is_signer) {
           snap->active = reuse;
+        } else if (is_staged) {
+          snap->staged = reuse;
         }
         continue;
       }
@@ -203,8 +243,10 @@ core::Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::build_snapshot(
       return std::unexpected(key_error("signing key " + row.kid + ": key does not match kid/alg"));
     }
     snap->keys.push_back(key);
-    if (signs) {
+    if (is_signer) {
       snap->active = std::move(key);
+    } else if (is_staged) {
+      snap->staged = std::move(key);
     }
   }
   publish(snap.get(), now);
@@ -410,7 +452,7 @@ std::string KeyRing::jwks_json() const { return *jwks(); }
 
 core::Result<std::string> KeyRing::sign_jwt(const json::object& claims) const {
   const auto snap = current();
-  const LoadedKey* key = snap->active.get();
+  const LoadedKey* key = snap->signer(clock_.now_ms());
   if (key == nullptr || !key->private_key) {
     return std::unexpected(key_error("no active signing key (load_or_create not called?)"));
   }
@@ -489,13 +531,15 @@ core::Result<json::object> KeyRing::verify_jwt(std::string_view jwt, std::int64_
 
 std::vector<KeyInfo> KeyRing::list() const {
   const auto snap = current();
+  const LoadedKey* signer = snap->signer(clock_.now_ms());
   std::vector<KeyInfo> out;
   out.reserve(snap->keys.size());
   for (const auto& k : snap->keys) {
     out.push_back(KeyInfo{.kid = k->kid,
                           .alg = std::string(crypto::to_string(k->alg)),
                           .created_at_ms = k->created_at_ms,
-                          .active = k.get() == snap->active.get(),
+                          .active = k->active,
+                          .signing = k.get() == signer,
                           .retired_at_ms = k->retired_at_ms});
   }
   return out;
@@ -503,7 +547,8 @@ std::vector<KeyInfo> KeyRing::list() const {
 
 std::string KeyRing::active_kid() const {
   const auto snap = current();
-  return snap->active ? snap->active->kid : std::string();
+  const LoadedKey* signer = snap->signer(clock_.now_ms());
+  return signer != nullptr ? signer->kid : std::string();
 }
 
 }  // namespace latchkey::tokens

@@ -4,7 +4,10 @@
 // Keys live in the store (one row per key, private key sealed with the master key, aad
 // "signing-key:<kid>", kid = RFC 7638 thumbprint). Exactly one key is active and signs; a rotated
 // key stays published until retired_at + keys.retire_after (>= the longest token lifetime), so
-// tokens it signed keep verifying, then it is pruned.
+// tokens it signed keep verifying, then it is pruned. Rotation is staged: a new key is published
+// at once but signs only keys.activation_delay after its creation; until then the key it replaced
+// keeps signing, so a node that has not re-read the keys yet (every 5 s) or a verifier holding a
+// JWKS fetched just before the rotation never meets a token signed by a key it does not know.
 //
 // Thread safety: all const methods are safe to call concurrently with each other and with
 // rotate()/reload(). State is an immutable snapshot swapped atomically; readers never lock.
@@ -32,7 +35,8 @@ struct KeyInfo {
   std::string kid;
   std::string alg;
   std::int64_t created_at_ms = 0;
-  bool active = false;
+  bool active = false;   // the newest key, not retired (it may not sign yet: activation_delay)
+  bool signing = false;  // the key that signs now
   std::optional<std::int64_t> retired_at_ms;
 };
 
@@ -63,7 +67,8 @@ class KeyRing {
   // The same document without a copy, for the JWKS handler's hot path.
   [[nodiscard]] std::shared_ptr<const std::string> jwks() const;
 
-  // Compact JWS with header {"alg","kid","typ":"JWT"} signed by the active key.
+  // Compact JWS with header {"alg","kid","typ":"JWT"} signed by the signing key: the active key
+  // once it is keys.activation_delay old, until then the key it replaced.
   [[nodiscard]] core::Result<std::string> sign_jwt(const boost::json::object& claims) const;
 
   // Verifies a JWT we issued: typ "JWT", kid of a published key (an unknown kid triggers at most
@@ -75,6 +80,7 @@ class KeyRing {
                                                              std::int64_t leeway_s = 5) const;
 
   [[nodiscard]] std::vector<KeyInfo> list() const;
+  // The kid of the key that signs now (see sign_jwt).
   [[nodiscard]] std::string active_kid() const;
 
   // An unknown kid reloads from the store at most this often (security catalog E4, H11).

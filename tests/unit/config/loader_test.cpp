@@ -72,6 +72,7 @@ encryption_key = ")") + std::string(testing::kKey32) +
 algorithm = "ES256"
 rsa_bits = 3072
 retire_after = "2h"
+activation_delay = "30s"
 
 [logging]
 level = "debug"
@@ -138,6 +139,7 @@ userinfo_endpoint = "http://127.0.0.1:4000/me"
   EXPECT_EQ(c.keys.algorithm, "ES256");
   EXPECT_EQ(c.keys.rsa_bits, 3072U);
   EXPECT_EQ(c.keys.retire_after, 2h);
+  EXPECT_EQ(c.keys.activation_delay, 30s);
   EXPECT_EQ(c.logging.level, "debug");
   EXPECT_EQ(c.logging.format, "text");
   EXPECT_FALSE(c.logging.access_log);
@@ -328,6 +330,8 @@ const BadCase kBadCases[] = {
     {"RetireBeforeTokenExpiry",
      "[frontend]\nsession_token_lifetime = \"10m\"\n[keys]\nretire_after = \"5m\"\n",
      "keys.retire_after", 4, "at least frontend.session_token_lifetime (10m)"},
+    {"ActivationDelayTooLong", "[keys]\nactivation_delay = \"2d\"\n", "keys.activation_delay", 2,
+     "between"},
     // logging
     {"LevelUnknown", "[logging]\nlevel = \"verbose\"\n", "logging.level", 2, "trace, debug, info"},
     {"FormatUnknown", "[logging]\nformat = \"xml\"\n", "logging.format", 2, "json, text"},

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -77,7 +79,19 @@ class KeyRingTest : public ::testing::Test {
 
   [[nodiscard]] std::filesystem::path db_file() const { return dir_.path() / "latchkey.db"; }
 
-  std::unique_ptr<KeyRing> ring(config::KeysConfig keys = {}, store::Store* s = nullptr) {
+  // Most tests want a rotated-in key to sign at once; the staged-rotation tests set the delay.
+  static config::KeysConfig instant() {
+    config::KeysConfig k;
+    k.activation_delay = std::chrono::seconds(0);
+    return k;
+  }
+  static config::KeysConfig staged(std::chrono::seconds delay) {
+    config::KeysConfig k;
+    k.activation_delay = delay;
+    return k;
+  }
+
+  std::unique_ptr<KeyRing> ring(config::KeysConfig keys = instant(), store::Store* s = nullptr) {
     return std::make_unique<KeyRing>(s ? *s : *store_, clock_, random_, master(), std::move(keys));
   }
 
@@ -152,7 +166,7 @@ TEST_F(KeyRingTest, ConcurrentFirstStartsEndWithOneActiveKey) {
   std::vector<std::unique_ptr<KeyRing>> rings;
   for (int i = 0; i < kStarters; ++i) {
     stores.push_back(open_store(db_file()));
-    rings.push_back(ring({}, stores.back().get()));
+    rings.push_back(ring(instant(), stores.back().get()));
   }
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -314,7 +328,7 @@ TEST_F(KeyRingTest, UnknownKidReloadsRotationFromAnotherProcessRateLimited) {
   auto a = ring();
   ASSERT_TRUE(a->load_or_create().has_value());
   auto other_store = open_store(db_file());
-  auto b = ring({}, other_store.get());
+  auto b = ring(instant(), other_store.get());
   ASSERT_TRUE(b->load_or_create().has_value());
   ASSERT_EQ(a->active_kid(), b->active_kid());
 
@@ -337,6 +351,104 @@ TEST_F(KeyRingTest, UnknownKidReloadsRotationFromAnotherProcessRateLimited) {
   clock_.advance(std::chrono::milliseconds(KeyRing::kReloadCooldownMs + 1));
   auto later = a->verify_jwt(*t2);
   EXPECT_TRUE(later.has_value()) << later.error().internal;
+}
+
+std::string kid_of(const std::string& jwt) {
+  auto jws = crypto::decode_jws(jwt);
+  return jws && jws->kid ? *jws->kid : std::string();
+}
+
+std::set<std::string> published_kids(const KeyRing& kr) {
+  std::set<std::string> out;
+  const auto jwks = crypto::parse_jwks(kr.jwks_json());
+  EXPECT_TRUE(jwks.has_value());
+  if (jwks) {
+    for (const auto& k : *jwks) {
+      out.insert(k.kid);
+    }
+  }
+  return out;
+}
+
+// Staged rotation (keys.activation_delay): the new key is published at once and signs only once
+// the delay has passed; until then the key it replaced signs. The switch needs no reload.
+TEST_F(KeyRingTest, RotatedInKeyIsPublishedAtOnceAndSignsAfterTheActivationDelay) {
+  auto kr = ring(staged(std::chrono::seconds(15)));
+  ASSERT_TRUE(kr->load_or_create().has_value());
+  const std::string old_kid = kr->active_kid();
+  // A key with no predecessor (first start) signs at once.
+  EXPECT_EQ(kid_of(*kr->sign_jwt(claims())), old_kid);
+
+  auto new_kid = kr->rotate();
+  ASSERT_TRUE(new_kid.has_value());
+  EXPECT_EQ(published_kids(*kr), (std::set<std::string>{old_kid, *new_kid}));
+  EXPECT_EQ(kr->active_kid(), old_kid);
+  EXPECT_EQ(kid_of(*kr->sign_jwt(claims())), old_kid);
+  for (const auto& k : kr->list()) {
+    EXPECT_EQ(k.active, k.kid == *new_kid) << k.kid;
+    EXPECT_EQ(k.signing, k.kid == old_kid) << k.kid;
+  }
+
+  clock_.advance(std::chrono::milliseconds(14'999));
+  EXPECT_EQ(kid_of(*kr->sign_jwt(claims())), old_kid);
+  clock_.advance(std::chrono::milliseconds(1));
+  auto token = kr->sign_jwt(claims());
+  ASSERT_TRUE(token.has_value());
+  EXPECT_EQ(kid_of(*token), *new_kid);
+  EXPECT_EQ(kr->active_kid(), *new_kid);
+  EXPECT_TRUE(kr->verify_jwt(*token).has_value());
+  EXPECT_EQ(published_kids(*kr), (std::set<std::string>{old_kid, *new_kid}));
+}
+
+// The multi-node case it exists for: node b rotates; node a re-reads the keys on its periodic
+// reload (every 5 s in the server) and so knows the new key before any token it signs exists.
+TEST_F(KeyRingTest, AnotherNodeKnowsTheNewKeyBeforeItSignsAnything) {
+  auto a = ring(staged(std::chrono::seconds(15)));
+  ASSERT_TRUE(a->load_or_create().has_value());
+  auto other_store = open_store(db_file());
+  auto b = ring(staged(std::chrono::seconds(15)), other_store.get());
+  ASSERT_TRUE(b->load_or_create().has_value());
+  const std::string old_kid = a->active_kid();
+
+  auto new_kid = b->rotate();
+  ASSERT_TRUE(new_kid.has_value());
+  // Before a's reload: b still signs with the old key, which a knows.
+  auto early = b->sign_jwt(claims());
+  ASSERT_TRUE(early.has_value());
+  EXPECT_EQ(kid_of(*early), old_kid);
+  EXPECT_TRUE(a->verify_jwt(*early).has_value());
+  EXPECT_FALSE(published_kids(*a).contains(*new_kid));
+
+  clock_.advance(std::chrono::seconds(5));
+  ASSERT_TRUE(a->reload().has_value());
+  EXPECT_TRUE(published_kids(*a).contains(*new_kid));  // a's JWKS has it 10 s before it signs
+  EXPECT_EQ(a->active_kid(), old_kid);                 // and a, too, keeps the old one until then
+
+  clock_.advance(std::chrono::seconds(10));
+  auto later = b->sign_jwt(claims());
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(kid_of(*later), *new_kid);
+  EXPECT_EQ(a->active_kid(), *new_kid);
+  EXPECT_TRUE(a->verify_jwt(*later).has_value());
+}
+
+// A restart within the delay keeps the same staging: it is computed from the stored rows.
+TEST_F(KeyRingTest, StagingSurvivesARestart) {
+  std::string old_kid;
+  std::string new_kid;
+  {
+    auto kr = ring(staged(std::chrono::seconds(15)));
+    ASSERT_TRUE(kr->load_or_create().has_value());
+    old_kid = kr->active_kid();
+    new_kid = *kr->rotate();
+  }
+  clock_.advance(std::chrono::seconds(3));
+  auto kr = ring(staged(std::chrono::seconds(15)));
+  ASSERT_TRUE(kr->load_or_create().has_value());
+  EXPECT_EQ(kr->active_kid(), old_kid);
+  clock_.advance(std::chrono::seconds(12));
+  EXPECT_EQ(kr->active_kid(), new_kid);
+  EXPECT_EQ(kid_of(*kr->sign_jwt(claims())), new_kid);
 }
 
 TEST_F(KeyRingTest, TimeClaimsAreCheckedWithLeeway) {
