@@ -833,6 +833,14 @@ std::expected<Config, ConfigError> build(const RawConfig& raw) {
             schema::format_duration_ms(config.frontend.session_token_lifetime.count() * 1000) +
             ")"));
   }
+  // Staged rotation: the key being replaced keeps signing until its successor activates, so it
+  // must still be published then (it stays published for retire_after after the rotation).
+  if (config.keys.activation_delay >= config.keys.retire_after) {
+    return Fail(v.error(
+        "keys.activation_delay",
+        "must be shorter than keys.retire_after (" +
+            schema::format_duration_ms(config.keys.retire_after.count() * 1000) + ")"));
+  }
 
   // Providers in strategy order (the map's order), so the result does not depend on whether a
   // provider came from the file or the environment.

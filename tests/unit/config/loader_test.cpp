@@ -332,6 +332,9 @@ const BadCase kBadCases[] = {
      "keys.retire_after", 4, "at least frontend.session_token_lifetime (10m)"},
     {"ActivationDelayTooLong", "[keys]\nactivation_delay = \"2d\"\n", "keys.activation_delay", 2,
      "between"},
+    {"ActivationDelayNotShorterThanRetireAfter",
+     "[keys]\nretire_after = \"1h\"\nactivation_delay = \"1h\"\n", "keys.activation_delay", 3,
+     "shorter than keys.retire_after (1h)"},
     // logging
     {"LevelUnknown", "[logging]\nlevel = \"verbose\"\n", "logging.level", 2, "trace, debug, info"},
     {"FormatUnknown", "[logging]\nformat = \"xml\"\n", "logging.format", 2, "json, text"},
