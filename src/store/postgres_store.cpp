@@ -387,7 +387,8 @@ ExternalAccount read_external_account(const Row& r) {
 
 #define LK_CLIENT_COLS                                                      \
   "id, cookie_token_hash, sign_in_id, sign_up_id, last_active_session_id, " \
-  "last_authentication_strategy, expire_at, created_at, updated_at"
+  "last_authentication_strategy, expire_at, created_at, updated_at, "     \
+  "previous_cookie_token_hash, previous_cookie_valid_until"
 Client read_client(const Row& r) {
   Client c;
   c.id = r.text(0);
@@ -399,6 +400,8 @@ Client read_client(const Row& r) {
   c.expire_at_ms = r.i64(6);
   c.created_at_ms = r.i64(7);
   c.updated_at_ms = r.i64(8);
+  c.previous_cookie_token_hash = r.opt_text(9);
+  c.previous_cookie_valid_until_ms = r.i64(10);
   return c;
 }
 
@@ -886,9 +889,10 @@ class PgTx final : public Tx {
   // ---- clients
   Status insert_client(const Client& c) override {
     return write("INSERT INTO clients (" LK_CLIENT_COLS
-                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                  c.id, c.cookie_token_hash, c.sign_in_id, c.sign_up_id, c.last_active_session_id,
-                 c.last_authentication_strategy, c.expire_at_ms, c.created_at_ms, c.updated_at_ms);
+                 c.last_authentication_strategy, c.expire_at_ms, c.created_at_ms, c.updated_at_ms,
+                 c.previous_cookie_token_hash, c.previous_cookie_valid_until_ms);
   }
   Result<std::optional<Client>> get_client(const std::string& id) override {
     return query_one("SELECT " LK_CLIENT_COLS " FROM clients WHERE id = $1", read_client, id);
@@ -897,13 +901,20 @@ class PgTx final : public Tx {
     return query_one("SELECT " LK_CLIENT_COLS " FROM clients WHERE cookie_token_hash = $1",
                      read_client, hash);
   }
+  Result<std::optional<Client>> find_client_by_previous_cookie_hash(
+      const std::string& hash) override {
+    return query_one("SELECT " LK_CLIENT_COLS " FROM clients WHERE previous_cookie_token_hash = $1",
+                     read_client, hash);
+  }
   Status update_client(const Client& c) override {
     return write_one("clients",
                      "UPDATE clients SET cookie_token_hash = $1, sign_in_id = $2, sign_up_id = $3, "
                      "last_active_session_id = $4, last_authentication_strategy = $5, "
-                     "expire_at = $6, updated_at = $7 WHERE id = $8",
+                     "expire_at = $6, updated_at = $7, previous_cookie_token_hash = $8, "
+                     "previous_cookie_valid_until = $9 WHERE id = $10",
                      c.cookie_token_hash, c.sign_in_id, c.sign_up_id, c.last_active_session_id,
-                     c.last_authentication_strategy, c.expire_at_ms, c.updated_at_ms, c.id);
+                     c.last_authentication_strategy, c.expire_at_ms, c.updated_at_ms,
+                     c.previous_cookie_token_hash, c.previous_cookie_valid_until_ms, c.id);
   }
   Status delete_client(const std::string& id) override {
     return exec_one("clients", "DELETE FROM clients WHERE id = $1", id);

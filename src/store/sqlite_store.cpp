@@ -340,7 +340,8 @@ ExternalAccount read_external_account(sqlite3_stmt* s) {
 
 #define LK_CLIENT_COLS                                                      \
   "id, cookie_token_hash, sign_in_id, sign_up_id, last_active_session_id, " \
-  "last_authentication_strategy, expire_at, created_at, updated_at"
+  "last_authentication_strategy, expire_at, created_at, updated_at, "     \
+  "previous_cookie_token_hash, previous_cookie_valid_until"
 Client read_client(sqlite3_stmt* s) {
   Client c;
   c.id = col_text(s, 0);
@@ -352,6 +353,8 @@ Client read_client(sqlite3_stmt* s) {
   c.expire_at_ms = col_int(s, 6);
   c.created_at_ms = col_int(s, 7);
   c.updated_at_ms = col_int(s, 8);
+  c.previous_cookie_token_hash = col_opt_text(s, 9);
+  c.previous_cookie_valid_until_ms = col_int(s, 10);
   return c;
 }
 
@@ -539,9 +542,10 @@ class SqliteTx final : public Tx {
 
   // ---- clients
   Status insert_client(const Client& c) override {
-    return exec("INSERT INTO clients (" LK_CLIENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", c.id,
-                c.cookie_token_hash, c.sign_in_id, c.sign_up_id, c.last_active_session_id,
-                c.last_authentication_strategy, c.expire_at_ms, c.created_at_ms, c.updated_at_ms);
+    return exec("INSERT INTO clients (" LK_CLIENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                c.id, c.cookie_token_hash, c.sign_in_id, c.sign_up_id, c.last_active_session_id,
+                c.last_authentication_strategy, c.expire_at_ms, c.created_at_ms, c.updated_at_ms,
+                c.previous_cookie_token_hash, c.previous_cookie_valid_until_ms);
   }
   Result<std::optional<Client>> get_client(const std::string& id) override {
     return query_one("SELECT " LK_CLIENT_COLS " FROM clients WHERE id = ?", read_client, id);
@@ -550,13 +554,20 @@ class SqliteTx final : public Tx {
     return query_one("SELECT " LK_CLIENT_COLS " FROM clients WHERE cookie_token_hash = ?",
                      read_client, hash);
   }
+  Result<std::optional<Client>> find_client_by_previous_cookie_hash(
+      const std::string& hash) override {
+    return query_one("SELECT " LK_CLIENT_COLS " FROM clients WHERE previous_cookie_token_hash = ?",
+                     read_client, hash);
+  }
   Status update_client(const Client& c) override {
     return exec_one("clients",
                     "UPDATE clients SET cookie_token_hash = ?, sign_in_id = ?, sign_up_id = ?, "
                     "last_active_session_id = ?, last_authentication_strategy = ?, expire_at = ?, "
-                    "updated_at = ? WHERE id = ?",
+                    "updated_at = ?, previous_cookie_token_hash = ?, "
+                    "previous_cookie_valid_until = ? WHERE id = ?",
                     c.cookie_token_hash, c.sign_in_id, c.sign_up_id, c.last_active_session_id,
-                    c.last_authentication_strategy, c.expire_at_ms, c.updated_at_ms, c.id);
+                    c.last_authentication_strategy, c.expire_at_ms, c.updated_at_ms,
+                    c.previous_cookie_token_hash, c.previous_cookie_valid_until_ms, c.id);
   }
   Status delete_client(const std::string& id) override {
     return exec_one("clients", "DELETE FROM clients WHERE id = ?", id);

@@ -108,6 +108,11 @@ struct Client {
   // Hash of the random token in the __client cookie (the caller hashes, e.g. hex SHA-256); the
   // token itself is never stored. Unique.
   std::string cookie_token_hash;
+  // The credential before the last rotation (hash) and until when (ms) a request presenting it is
+  // recognised as a stale copy of this client. It never authenticates: the caller refuses such a
+  // request without creating a client (so the browser's new cookie is not overwritten).
+  std::optional<std::string> previous_cookie_token_hash;
+  std::int64_t previous_cookie_valid_until_ms = 0;
   // Pointers to the client's current attempts and session. They are foreign keys: they must name
   // existing rows (else kConflict/kForeignKey), so insert the client, then the attempt or session,
   // then update the client. The store sets them to null when the row they point at is deleted
@@ -282,6 +287,9 @@ class Tx {
   // Clients
   virtual Status insert_client(const Client& client) = 0;
   virtual Result<std::optional<Client>> get_client(const std::string& id) = 0;
+  // The client whose previous (rotated-out) credential hash is `hash`, whatever its validity.
+  virtual Result<std::optional<Client>> find_client_by_previous_cookie_hash(
+      const std::string& hash) = 0;
   virtual Result<std::optional<Client>> find_client_by_cookie_hash(
       const std::string& cookie_token_hash) = 0;
   // Mutable: everything but id and created_at (the cookie hash may rotate).

@@ -390,6 +390,33 @@ TEST_P(StoreContract, ClientRoundTripsAndIsFoundByCookieHash) {
   EXPECT_FALSE(get<std::optional<Client>>([](Tx& tx) {
                  return tx.find_client_by_cookie_hash("c0ffee");
                }).has_value());
+  EXPECT_FALSE(get<std::optional<Client>>([](Tx& tx) {
+                 return tx.find_client_by_previous_cookie_hash("c0ffee");
+               }).has_value());
+
+  // A rotation keeps the credential it replaced as the previous one, found only by that lookup.
+  Client rotated = changed;
+  rotated.cookie_token_hash = "rotated-again";
+  rotated.previous_cookie_token_hash = "rotated";
+  rotated.previous_cookie_valid_until_ms = kT0 + 60'000;
+  write([&](Tx& tx) { return tx.update_client(rotated); });
+  EXPECT_EQ(get<std::optional<Client>>([](Tx& tx) {
+              return tx.find_client_by_previous_cookie_hash("rotated");
+            }),
+            rotated);
+  EXPECT_FALSE(get<std::optional<Client>>([](Tx& tx) {
+                 return tx.find_client_by_cookie_hash("rotated");
+               }).has_value());
+  EXPECT_EQ(get<std::optional<Client>>([](Tx& tx) {
+              return tx.find_client_by_cookie_hash("rotated-again");
+            }),
+            rotated);
+  Client inserted = make_client("client_prev", "fresh");
+  inserted.previous_cookie_token_hash = "older";
+  inserted.previous_cookie_valid_until_ms = kT0 + 5;
+  write([&](Tx& tx) { return tx.insert_client(inserted); });
+  EXPECT_EQ(get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_prev"); }),
+            inserted);
 }
 
 TEST_P(StoreContract, SignInAndSignUpRoundTripEveryField) {
