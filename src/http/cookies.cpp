@@ -144,6 +144,24 @@ std::optional<std::string> find_cookie(const Request& req, std::string_view name
   return std::nullopt;
 }
 
+CookieMatch match_cookie(const Request& req, std::string_view name) {
+  CookieMatch m;
+  for (const auto& h : req.headers) {
+    if (h.name != "cookie") {
+      continue;
+    }
+    for_each_cookie(h.value, kDefaultMaxCookies, [&](std::string_view n, std::string_view v) {
+      if (n == name) {
+        if (m.count++ == 0) {
+          m.first.emplace(v);
+        }
+      }
+      return true;
+    });
+  }
+  return m;
+}
+
 core::Result<std::string> SetCookie::to_string() const {
   if (!is_token(name)) {
     return core::fail(core::Error(core::Code::kInternal).with_internal("set-cookie: bad name"));

@@ -27,6 +27,15 @@ struct Cookie {
 // The first cookie called `name` across all Cookie headers of `req`.
 [[nodiscard]] std::optional<std::string> find_cookie(const Request& req, std::string_view name);
 
+// The first cookie called `name` and how many cookies of that name the request carries, across
+// all Cookie headers (a browser sends one per stored (domain, path) variant; more than one means
+// somebody else set a variant too).
+struct CookieMatch {
+  std::optional<std::string> first;
+  std::size_t count = 0;
+};
+[[nodiscard]] CookieMatch match_cookie(const Request& req, std::string_view name);
+
 enum class SameSite { kUnset, kLax, kStrict, kNone };
 
 struct SetCookie {

@@ -89,6 +89,24 @@ TEST(FindCookie, SearchesAllCookieHeaders) {
   EXPECT_FALSE(find_cookie(req, "missing"));
 }
 
+TEST(MatchCookie, CountsEveryVariantAcrossHeaders) {
+  Request req;
+  req.headers = {{"cookie", "__client=host; a=1"}};
+  auto one = match_cookie(req, "__client");
+  EXPECT_EQ(one.first, "host");
+  EXPECT_EQ(one.count, 1U);
+  // A planted Domain= variant arrives as a second pair, in the same header or another one.
+  req.headers = {{"cookie", "__client=planted; a=1; __client=host"}};
+  auto two = match_cookie(req, "__client");
+  EXPECT_EQ(two.first, "planted");
+  EXPECT_EQ(two.count, 2U);
+  req.headers = {{"cookie", "__client=a"}, {"cookie", "__client=b"}};
+  EXPECT_EQ(match_cookie(req, "__client").count, 2U);
+  auto none = match_cookie(req, "missing");
+  EXPECT_FALSE(none.first);
+  EXPECT_EQ(none.count, 0U);
+}
+
 TEST(SetCookie, BuildsAllAttributes) {
   SetCookie c;
   c.name = "__client";
