@@ -249,3 +249,85 @@ test('two browsers never share a client: different __client cookies and client i
     assert.deepEqual(store.sessionsOfClient(idA).map((s) => s.id), [aliceHome.sessionId])
   })
 })
+
+// The __client credential rotates whenever who is signed in changes (docs/security.md "Client credential"). The
+// SDK never reads the cookie (HttpOnly), so it must keep working across every rotation: token refresh, a second
+// tab, a request that raced the rotation, sign-out, sign-in again.
+test('the client credential rotates at sign-in and sign-out; the SDK keeps working in two tabs and across a race', async () => {
+  await withPeople(['rotator'], async (p) => {
+    const email = emailFor('rotator')
+    await goToSignIn(p)
+    await clickSignInWithGoogle(p)
+    const anonymous = (await demoCookies(p)).__client?.value
+    assert.ok(anonymous, 'starting the sign-in created a client')
+    await signInAtIdp(p, { email, firstName: 'Rosa', lastName: 'Tor' })
+    const home = await readHome(p)
+    assertApiMe(home)
+    const signedIn = (await demoCookies(p)).__client?.value
+    assert.ok(signedIn)
+    assert.notEqual(signedIn, anonymous, 'the sign-in issued a new credential')
+
+    // A second tab of the same browser shares the jar: signed in, and its token refresh works.
+    const tab = await p.context.newPage()
+    tab.on('console', (msg) => { if (msg.type() === 'error') p.consoleErrors.push(`[tab console] ${msg.text()}`) })
+    await step(p, 'open the home page in a second tab', async () => {
+      await tab.goto(`${stack.urls.demo}/`)
+      await tab.getByTestId('home-signed-in').waitFor()
+    })
+    const refreshed = await step(p, 'refresh the token in the second tab', () =>
+      tab.evaluate(() => window.Clerk.session.getToken({ skipCache: true })))
+    assert.match(refreshed, /^ey/)
+
+    // A refresh that left with the pre-sign-in value and whose answer arrives after the rotation: it is refused
+    // (401, no Set-Cookie); the SDK re-reads the client with the cookie the jar holds now and stays signed in.
+    let raced = null
+    await tab.route('**/__clerk/v1/client/sessions/*/tokens*', async (route) => {
+      const req = route.request()
+      const res = await fetch(req.url(), {
+        method: 'POST',
+        headers: { cookie: `__client=${anonymous}`, origin: stack.urls.demo, 'content-type': 'application/x-www-form-urlencoded' },
+        body: req.postData() ?? '',
+      })
+      raced = { status: res.status, setCookie: res.headers.get('set-cookie') }
+      await route.fulfill({ status: res.status, contentType: 'application/json', body: await res.text() })
+    }, { times: 1 })
+    const afterRace = await step(p, 'a token refresh races the rotation', () => tab.evaluate(async () => {
+      let error = null
+      try { await window.Clerk.session.getToken({ skipCache: true }) } catch (e) { error = String(e?.message ?? e) }
+      // handleUnauthenticated re-reads the client; wait for it to settle.
+      for (let i = 0; i < 50 && !window.Clerk.loaded; i++) await new Promise((r) => setTimeout(r, 50))
+      await new Promise((r) => setTimeout(r, 500))
+      return { error, userId: window.Clerk.user?.id ?? null, token: await window.Clerk.session?.getToken({ skipCache: true }) }
+    }))
+    assert.deepEqual(raced, { status: 401, setCookie: null }, 'the stale value was refused without a cookie')
+    assert.equal(afterRace.userId, home.userId, `still signed in after the race (${afterRace.error})`)
+    assert.match(afterRace.token ?? '', /^ey/, 'and the next refresh works')
+    assert.equal((await demoCookies(p)).__client?.value, signedIn, 'the jar kept the current credential')
+    // The 401 of the raced request is the one console error this test expects.
+    for (let i = p.consoleErrors.length - 1; i >= 0; i--) {
+      if (/status of 401/.test(p.consoleErrors[i])) p.consoleErrors.splice(i, 1)
+    }
+    await tab.close()
+
+    await step(p, 'press "Sign out"', async () => {
+      await p.page.getByTestId('sign-out').click()
+      await p.page.getByTestId('home-signed-out').waitFor()
+    })
+    const signedOut = (await demoCookies(p)).__client?.value
+    assert.ok(signedOut)
+    assert.notEqual(signedOut, signedIn, 'the sign-out issued a new credential')
+
+    await step(p, 'follow the "Sign in" link', async () => {
+      await p.page.getByTestId('sign-in-link').click()
+      await p.page.waitForURL((u) => u.pathname === '/sign-in')
+    })
+    await clickSignInWithGoogle(p)
+    await signInAtIdp(p, { email, firstName: 'Rosa', lastName: 'Tor' })
+    const again = await readHome(p)
+    assert.equal(again.userId, home.userId)
+    assertApiMe(again)
+    const final = (await demoCookies(p)).__client?.value
+    assert.ok(![anonymous, signedIn, signedOut].includes(final), 'the second sign-in rotated again')
+    assertActiveSession(again.sessionId, home.userId)
+  })
+})

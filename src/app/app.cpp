@@ -258,6 +258,7 @@ int serve(const config::Config& c) {
   fs.client_lifetime = c.frontend.client_lifetime;
   fs.attempt_lifetime = c.frontend.attempt_lifetime;
   fs.oauth_state_lifetime = c.frontend.oauth_state_lifetime;
+  fs.client_rotation_grace = c.frontend.client_rotation_grace;
   fs.single_session_mode = c.frontend.single_session_mode;
   flows::FrontendService service(fs, store, **oauth, sealer, clock, random);
 

@@ -87,6 +87,8 @@ struct FrontendApiConfig {
   std::chrono::seconds client_lifetime{90 * 24 * 3600};
   std::chrono::seconds attempt_lifetime{24 * 3600};
   std::chrono::seconds oauth_state_lifetime{600};
+  // A rotated-out __client value is recognised as a stale copy (401, no new client) this long.
+  std::chrono::seconds client_rotation_grace{60};
   std::chrono::milliseconds outbound_timeout{10'000};
   std::size_t outbound_max_bytes = 1024 * 1024;
   bool single_session_mode = true;

@@ -106,17 +106,46 @@ std::string FrontendService::hash_client_token(std::string_view token) {
 Result<std::optional<store::Client>> FrontendService::find_client(store::Tx& tx,
                                                                    const Caller& caller,
                                                                    std::int64_t now) {
-  if (!caller.client_token || caller.client_token->empty() || caller.client_token->size() > 256) {
+  if (caller.ambiguous_client_cookie || !caller.client_token || caller.client_token->empty() ||
+      caller.client_token->size() > 256) {
     return std::optional<store::Client>();
   }
-  auto c = tx.find_client_by_cookie_hash(hash_client_token(*caller.client_token));
+  const std::string hash = hash_client_token(*caller.client_token);
+  auto c = tx.find_client_by_cookie_hash(hash);
   if (!c) {
     return fail(std::move(c.error()));
   }
-  if (*c && (*c)->expire_at_ms <= now) {
-    return std::optional<store::Client>();
+  if (*c) {
+    if ((*c)->expire_at_ms <= now) {
+      return std::optional<store::Client>();
+    }
+    return std::move(*c);
   }
-  return std::move(*c);
+  // A credential this client had before its last rotation (docs/security.md "Client
+  // credential"). It reveals nothing and mints nothing, and the request must not create a client
+  // either: its Set-Cookie would overwrite the new credential of a browser whose request merely
+  // raced the rotation. The SDK answers a 401 by re-reading the client with the cookie it has now
+  // (Clerk.handleUnauthenticated), which keeps the user signed in.
+  auto stale = tx.find_client_by_previous_cookie_hash(hash);
+  if (!stale) {
+    return fail(std::move(stale.error()));
+  }
+  if (*stale && (*stale)->previous_cookie_valid_until_ms > now && (*stale)->expire_at_ms > now) {
+    return fail(Error(Code::kAuthenticationInvalid, "Client credential replaced",
+                      "This browser's client credential was replaced by a newer one. Retry the "
+                      "request.")
+                    .with_internal("reason=stale_client_credential: rotated-out __client value"));
+  }
+  return std::optional<store::Client>();
+}
+
+std::string FrontendService::rotate_credential(store::Client& client, std::int64_t now) {
+  std::string token = random_.token(32);
+  client.previous_cookie_token_hash = std::move(client.cookie_token_hash);
+  client.previous_cookie_valid_until_ms = now + settings_.client_rotation_grace.count();
+  client.cookie_token_hash = hash_client_token(token);
+  client.updated_at_ms = now;
+  return token;
 }
 
 Result<store::Client> FrontendService::require_client(store::Tx& tx, const Caller& caller,
@@ -237,6 +266,13 @@ Result<std::optional<ClientView>> FrontendService::get_client(const Caller& call
   std::optional<ClientView> out;
   auto st = store_.read([&](store::Tx& tx) -> Status {
     auto c = find_client(tx, caller, now);
+    if (!c && c.error().code == Code::kAuthenticationInvalid) {
+      // A stale copy reads as "no client" (nothing revealed, nothing created). Not a 401: the
+      // SDK answers a 401 by reading the client again, which would loop for a browser that really
+      // lost its new credential; "no client" signs it out locally instead. A tab that merely
+      // raced the rotation reads the client with the new cookie, which its jar holds by then.
+      return {};
+    }
     if (!c) {
       return fail(std::move(c.error()));
     }
@@ -402,7 +438,8 @@ Result<Mutation> FrontendService::create_sign_in(const Caller& caller, const Sig
       data.first_factor = Verification{std::string(kUnverified), sud->identity->strategy, {}, {}, {}};
       row.status = std::string(kNeedsFirstFactor);
       LK_TRY(tx.insert_sign_in(row));
-      auto done = finish_sign_in(tx, *client, row, data, *sud->identity, *resolution, now);
+      auto done = finish_sign_in(tx, *client, row, data, *sud->identity, *resolution, now,
+                                 out.new_client_token);
       if (!done) {
         return fail(std::move(done.error()));
       }
@@ -555,8 +592,8 @@ Status FrontendService::link_external_account(store::Tx& tx, const std::string& 
 }
 
 Result<std::string> FrontendService::create_session(store::Tx& tx, store::Client& client,
-                                                    const std::string& user_id,
-                                                    std::int64_t now) {
+                                                    const std::string& user_id, std::int64_t now,
+                                                    std::optional<std::string>& issued_token) {
   if (settings_.single_session_mode) {
     // One signed-in session per client: any other live session is replaced.
     auto live = live_sessions(tx, client.id, now);
@@ -587,12 +624,16 @@ Result<std::string> FrontendService::create_session(store::Tx& tx, store::Client
   user->last_sign_in_at_ms = now;
   user->updated_at_ms = now;
   LK_TRY(tx.update_user(*user));
+  // Who is signed in on this client changed: a copy of the old credential (planted before the
+  // sign-in, or kept from before a sign-out) must not see this session (session fixation).
+  issued_token = rotate_credential(client, now);
   return s.id;
 }
 
 Status FrontendService::finish_sign_in(store::Tx& tx, store::Client& client, store::SignIn& row,
                                        SignInData& data, const PendingIdentity& identity,
-                                       const Resolution& resolution, std::int64_t now) {
+                                       const Resolution& resolution, std::int64_t now,
+                                       std::optional<std::string>& issued_token) {
   Verification& v = *data.first_factor;
   // Keep external_verification_redirect_url: the SDK's signIn.sso() starts a fresh attempt only
   // when the current one still carries it (SignInFuture.sso); it navigates to it only while
@@ -633,7 +674,7 @@ Status FrontendService::finish_sign_in(store::Tx& tx, store::Client& client, sto
       } else {
         LK_TRY(link_external_account(tx, user_id, identity, now));
       }
-      auto sid = create_session(tx, client, user_id, now);
+      auto sid = create_session(tx, client, user_id, now, issued_token);
       if (!sid) {
         return fail(std::move(sid.error()));
       }
@@ -769,13 +810,14 @@ Result<std::string> FrontendService::create_user(store::Tx& tx, const SignUpData
 
 Status FrontendService::try_complete_sign_up(store::Tx& tx, store::Client& client,
                                              store::SignUp& row, SignUpData& data,
-                                             std::int64_t now) {
+                                             std::int64_t now,
+                                             std::optional<std::string>& issued_token) {
   if (data.identity && missing_fields(data, settings_.required_fields).empty()) {
     auto user_id = create_user(tx, data, *data.identity, now);
     if (!user_id) {
       return fail(std::move(user_id.error()));
     }
-    auto sid = create_session(tx, client, *user_id, now);
+    auto sid = create_session(tx, client, *user_id, now, issued_token);
     if (!sid) {
       return fail(std::move(sid.error()));
     }
@@ -795,7 +837,8 @@ Status FrontendService::try_complete_sign_up(store::Tx& tx, store::Client& clien
 Status FrontendService::apply_sign_up_identity(store::Tx& tx, store::Client& client,
                                                store::SignUp& row, SignUpData& data,
                                                const PendingIdentity& identity,
-                                               std::int64_t now) {
+                                               std::int64_t now,
+                                               std::optional<std::string>& issued_token) {
   Verification& v = *data.external_account;
   // external_verification_redirect_url is kept (see finish_sign_in).
   v.expire_at_ms.reset();
@@ -824,7 +867,7 @@ Status FrontendService::apply_sign_up_identity(store::Tx& tx, store::Client& cli
     if (!data.last_name && !identity.last_name.empty()) {
       data.last_name = identity.last_name;
     }
-    return try_complete_sign_up(tx, client, row, data, now);
+    return try_complete_sign_up(tx, client, row, data, now, issued_token);
   }
   row.status = std::string(kMissingRequirements);
   row.data = to_json(data);
@@ -898,7 +941,8 @@ Result<Mutation> FrontendService::create_sign_up(const Caller& caller, const Sig
       d.action_complete_redirect_url = sid->action_complete_redirect_url;
       d.external_account = Verification{std::string(kUnverified), sid->identity->strategy, {}, {}, {}};
       LK_TRY(tx.insert_sign_up(row));
-      LK_TRY(apply_sign_up_identity(tx, *client, row, d, *sid->identity, now));
+      LK_TRY(apply_sign_up_identity(tx, *client, row, d, *sid->identity, now,
+                                    out.new_client_token));
       consumed_sign_in = si->id;
     } else if (oauth) {
       d.redirect_url = redirect_url;
@@ -1009,7 +1053,7 @@ Result<Mutation> FrontendService::update_sign_up(const Caller& caller, const std
       row->updated_at_ms = now;
       LK_TRY(tx.update_sign_up(*row));
     } else {
-      LK_TRY(try_complete_sign_up(tx, *client, *row, *data, now));
+      LK_TRY(try_complete_sign_up(tx, *client, *row, *data, now, out.new_client_token));
     }
     client->updated_at_ms = now;
     LK_TRY(tx.update_client(*client));
@@ -1121,6 +1165,13 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
     pending.reset();
     refusal.reset();
     auto client = find_client(tx, caller, now);
+    if (!client && client.error().code == Code::kAuthenticationInvalid) {
+      // A stale copy of a rotated credential (e.g. the loser of a double-submitted callback whose
+      // winner just signed the browser in): nothing of this browser's can complete with it, and
+      // nothing is consumed or failed.
+      refusal = Error(Code::kOAuthStateInvalid).with_internal(std::move(client.error().internal));
+      return {};
+    }
     if (!client) {
       return fail(std::move(client.error()));
     }
@@ -1234,7 +1285,9 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
   }
 
   // Step 3: record the outcome on the attempt, creating what it leads to in one transaction.
+  std::optional<std::string> issued_token;
   st = store_.transaction([&](store::Tx& tx) -> Status {
+    issued_token.reset();
     auto client = require_client(tx, caller, now);
     if (!client) {
       return fail(std::move(client.error()));
@@ -1262,7 +1315,7 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
       if (!resolution) {
         return fail(std::move(resolution.error()));
       }
-      LK_TRY(finish_sign_in(tx, *client, *row, *data, *sealed, *resolution, now));
+      LK_TRY(finish_sign_in(tx, *client, *row, *data, *sealed, *resolution, now, issued_token));
     } else {
       auto row = require(tx.get_sign_up(pending->attempt_id), Code::kSignUpNotFound);
       if (!row) {
@@ -1282,7 +1335,7 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
         row->updated_at_ms = now;
         return tx.update_sign_up(*row);
       }
-      LK_TRY(apply_sign_up_identity(tx, *client, *row, *data, *sealed, now));
+      LK_TRY(apply_sign_up_identity(tx, *client, *row, *data, *sealed, now, issued_token));
     }
     client->updated_at_ms = now;
     return tx.update_client(*client);
@@ -1290,7 +1343,7 @@ Result<CallbackOutcome> FrontendService::oauth_callback(const Caller& caller,
   if (!st) {
     return fail(std::move(st.error()));
   }
-  CallbackOutcome out{pending->redirect_url, std::nullopt};
+  CallbackOutcome out{pending->redirect_url, std::nullopt, std::move(issued_token)};
   if (!identity) {
     out.failure = identity.error();  // for the audit log at the boundary (reason in `internal`)
   }
@@ -1304,6 +1357,7 @@ Result<Mutation> FrontendService::touch_session(const Caller& caller,
   const std::int64_t now = clock_.now_ms();
   Mutation out;
   auto st = store_.transaction([&](store::Tx& tx) -> Status {
+    out = Mutation{};
     auto client = require_client(tx, caller, now);
     if (!client) {
       return fail(std::move(client.error()));
@@ -1318,6 +1372,11 @@ Result<Mutation> FrontendService::touch_session(const Caller& caller,
     (*s)->last_active_at_ms = now;
     (*s)->updated_at_ms = now;
     LK_TRY(tx.update_session(**s));
+    if (client->last_active_session_id && *client->last_active_session_id != session_id) {
+      // Another signed-in session becomes the active one (multi-session switch). A session that
+      // is first activated after its sign-in already got a fresh credential with it.
+      out.new_client_token = rotate_credential(*client, now);
+    }
     client->last_active_session_id = session_id;
     client->updated_at_ms = now;
     LK_TRY(tx.update_client(*client));
@@ -1341,6 +1400,7 @@ Result<Mutation> FrontendService::end_session(const Caller& caller, const std::s
   Mutation out;
   store::Session ended;
   auto st = store_.transaction([&](store::Tx& tx) -> Status {
+    out = Mutation{};
     auto client = require_client(tx, caller, now);
     if (!client) {
       return fail(std::move(client.error()));
@@ -1356,6 +1416,8 @@ Result<Mutation> FrontendService::end_session(const Caller& caller, const std::s
       (*s)->status = std::string(new_status);
       (*s)->updated_at_ms = now;
       LK_TRY(tx.update_session(**s));
+      // A copy of the credential from before the sign-out must not see the next sign-in.
+      out.new_client_token = rotate_credential(*client, now);
     }
     if (client->last_active_session_id == session_id) {
       client->last_active_session_id.reset();
@@ -1399,6 +1461,7 @@ Result<Mutation> FrontendService::sign_out(const Caller& caller) {
   const std::int64_t now = clock_.now_ms();
   Mutation out;
   auto st = store_.transaction([&](store::Tx& tx) -> Status {
+    out = Mutation{};
     auto client = require_client(tx, caller, now);
     if (!client) {
       return fail(std::move(client.error()));
@@ -1411,6 +1474,9 @@ Result<Mutation> FrontendService::sign_out(const Caller& caller) {
       s.status = "removed";
       s.updated_at_ms = now;
       LK_TRY(tx.update_session(s));
+    }
+    if (!live->empty()) {
+      out.new_client_token = rotate_credential(*client, now);
     }
     client->last_active_session_id.reset();
     client->updated_at_ms = now;

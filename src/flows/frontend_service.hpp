@@ -29,6 +29,10 @@ struct FrontendSettings {
   std::chrono::milliseconds attempt_lifetime{std::chrono::hours(24)};
   std::chrono::milliseconds oauth_state_lifetime{std::chrono::minutes(10)};
   bool single_session_mode = true;
+  // How long a rotated-out client credential is still recognised as a stale copy (answered 401,
+  // never with a new client and cookie) instead of an unknown one: covers requests of the same
+  // browser that were in flight when the credential rotated.
+  std::chrono::milliseconds client_rotation_grace{std::chrono::seconds(60)};
 };
 
 struct UserView {
@@ -59,6 +63,9 @@ struct ClientView {
 struct Caller {
   std::optional<std::string> client_token;
   std::string origin;
+  // More than one client cookie came with the request (a planted Domain= or Path= variant beside
+  // ours): it is never resolved by order, so the caller has no client (docs/security.md).
+  bool ambiguous_client_cookie = false;
 };
 
 struct SignInParams {
@@ -84,7 +91,9 @@ struct SignUpParams {
 
 struct Mutation {
   ClientView client;                          // state after the change
-  std::optional<std::string> new_client_token;  // a client was created: set this cookie
+  // The client's credential was issued (a client was created) or rotated (who is signed in
+  // changed): set this cookie. The previous value no longer reveals a session or mints a token.
+  std::optional<std::string> new_client_token;
   std::string resource_id;                    // the sign-in / sign-up / session acted on
 };
 
@@ -93,6 +102,8 @@ struct CallbackOutcome {
   // Why the provider round trip failed (recorded on the attempt too); nullopt on success. The
   // handler logs it as the audit event (design.md §3.13: log once, at the boundary).
   std::optional<core::Error> failure;
+  // A session was created: the client credential rotated; set this cookie on the redirect.
+  std::optional<std::string> new_client_token;
 };
 
 // A session that may mint a token right now.
@@ -140,6 +151,9 @@ class FrontendService {
   core::Result<Mutation> get_attempt(const Caller& caller, const std::string& id, bool sign_up);
   core::Result<std::optional<store::Client>> find_client(store::Tx& tx, const Caller& caller,
                                                          std::int64_t now);
+  // A new credential for `client` (the caller writes the client): the old one stops working at
+  // once and is remembered as stale for settings_.client_rotation_grace. Returns the cookie value.
+  std::string rotate_credential(store::Client& client, std::int64_t now);
   core::Result<store::Client> find_or_create_client(store::Tx& tx, const Caller& caller,
                                                     std::int64_t now,
                                                     std::optional<std::string>& new_token);
@@ -149,8 +163,10 @@ class FrontendService {
   core::Result<std::vector<store::Session>> live_sessions(store::Tx& tx,
                                                           const std::string& client_id,
                                                           std::int64_t now);
+  // Creates the session and rotates the client credential into `issued_token`.
   core::Result<std::string> create_session(store::Tx& tx, store::Client& client,
-                                           const std::string& user_id, std::int64_t now);
+                                           const std::string& user_id, std::int64_t now,
+                                           std::optional<std::string>& issued_token);
   core::Result<std::string> create_user(store::Tx& tx, const SignUpData& data,
                                         const PendingIdentity& identity, std::int64_t now);
   core::Status link_external_account(store::Tx& tx, const std::string& user_id,
@@ -188,12 +204,14 @@ class FrontendService {
   // Completes a sign-in for `user_id` (session etc.), or records why it can't.
   core::Status finish_sign_in(store::Tx& tx, store::Client& client, store::SignIn& row,
                               SignInData& data, const PendingIdentity& identity,
-                              const Resolution& resolution, std::int64_t now);
+                              const Resolution& resolution, std::int64_t now,
+                              std::optional<std::string>& issued_token);
   core::Status apply_sign_up_identity(store::Tx& tx, store::Client& client, store::SignUp& row,
                                       SignUpData& data, const PendingIdentity& identity,
-                                      std::int64_t now);
+                                      std::int64_t now, std::optional<std::string>& issued_token);
   core::Status try_complete_sign_up(store::Tx& tx, store::Client& client, store::SignUp& row,
-                                    SignUpData& data, std::int64_t now);
+                                    SignUpData& data, std::int64_t now,
+                                    std::optional<std::string>& issued_token);
   PendingIdentity seal_identity(const oauth::ExternalIdentity& id) const;
 
   FrontendSettings settings_;

@@ -1,5 +1,5 @@
 // The Frontend API of the running binary, driven the way the Clerk SDK drives it (issue 3;
-// /work/shared/fapi/README.md §2): form bodies, `_method` overrides, the __client cookie, a real
+// shared/fapi/README.md §2): form bodies, `_method` overrides, the __client cookie, a real
 // OpenID round trip against an in-test provider, and hostile or malformed input that must be
 // refused without changing anything.
 #include <gmock/gmock.h>

@@ -232,8 +232,11 @@ TEST_F(Sec, E19_cookie_attributes) {
   b.origin_header = "https://127.0.0.1:" + std::to_string(port);
   auto r = start_sign_in(b);
   ASSERT_EQ(r.status, 200) << r.body;
-  const auto c = set_cookie_named(r, "__client");
-  ASSERT_TRUE(c);
+  // On https the name carries the __Host- prefix: the browser accepts it only from this host,
+  // Secure, Path=/, without Domain, so a sibling subdomain cannot plant one (session fixation).
+  EXPECT_FALSE(set_cookie_named(r, "__client"));
+  const auto c = set_cookie_named(r, "__Host-__client");
+  ASSERT_TRUE(c) << r.raw;
   std::string lc = *c;
   for (auto& ch : lc) {
     ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

@@ -1,5 +1,5 @@
 #pragma once
-// Shared fixture of the security catalog suite (/work/shared/security-catalog.md §2): one real
+// Shared fixture of the security catalog suite (shared/security-catalog.md §2): one real
 // `latchkey` binary per test (fresh data dir), a scriptable identity provider, a cookie-keeping
 // browser, and the invariant checks of catalog §2.0 / §2.M: rows of users, email addresses,
 // external accounts and sessions read straight from the SQLite file (read-only), cookies set,

@@ -18,7 +18,11 @@ using http::Response;
 
 namespace {
 
+// The client cookie. On https it carries the __Host- prefix (RFC 6265bis §4.1.3.2): the browser
+// then accepts it only from this host, Secure, with Path=/ and no Domain, so a sibling subdomain
+// cannot plant one (session fixation). The SDK never reads it (HttpOnly).
 constexpr std::string_view kClientCookie = "__client";
+constexpr std::string_view kHostClientCookie = "__Host-__client";
 // A signed-in client with one session and its token is ~3 KB.
 constexpr std::size_t kBodyReserve = 4096;
 
@@ -106,13 +110,54 @@ struct FrontendApi::Impl {
   const http::Cors& cors;
   FrontendApiOptions options;
 
+  std::string_view cookie_name;
+  // Where a planted variant of the client cookie may live: the FAPI host and its parent domains.
+  std::vector<std::string> cookie_domains;
+
   Impl(flows::FrontendService& s, sessions::SessionTokens& t, const http::Cors& c,
        FrontendApiOptions o)
-      : service(s), tokens(t), cors(c), options(std::move(o)) {}
+      : service(s),
+        tokens(t),
+        cors(c),
+        options(std::move(o)),
+        cookie_name(options.secure_cookies ? kHostClientCookie : kClientCookie),
+        cookie_domains(parent_domains(options.public_origin)) {}
+
+  // "http://auth.example.com:8443" -> {"example.com"}: the proper parent domains of the host with
+  // at least two labels (a browser refuses a Domain= on a public suffix anyway). None for an IP
+  // address or a single-label host.
+  static std::vector<std::string> parent_domains(std::string_view origin) {
+    std::vector<std::string> out;
+    if (auto p = origin.find("://"); p != std::string_view::npos) {
+      origin.remove_prefix(p + 3);
+    }
+    if (origin.starts_with('[')) {
+      return out;  // IPv6 literal
+    }
+    std::string_view host = origin.substr(0, origin.find(':'));
+    if (host.empty() ||
+        host.find_first_not_of("0123456789.") == std::string_view::npos) {
+      return out;  // IPv4 literal
+    }
+    for (auto dot = host.find('.'); dot != std::string_view::npos; dot = host.find('.')) {
+      host.remove_prefix(dot + 1);
+      if (host.find('.') == std::string_view::npos) {
+        break;  // a single label ("com")
+      }
+      out.emplace_back(host);
+    }
+    return out;
+  }
 
   flows::Caller caller(const Request& req) const {
     flows::Caller c;
-    c.client_token = http::find_cookie(req, kClientCookie);
+    auto match = http::match_cookie(req, cookie_name);
+    if (match.count > 1) {
+      // Never resolved by order (a planted Domain= or Path= variant may come first): no client.
+      c.ambiguous_client_cookie = true;
+    } else {
+      c.client_token = std::move(match.first);
+    }
     if (auto origin = req.header("origin"); origin && cors.origin_allowed(*origin)) {
       c.origin = http::normalize_origin(*origin);
     }
@@ -163,7 +208,7 @@ struct FrontendApi::Impl {
 
   void set_client_cookie(Response& r, const std::string& token) const {
     http::SetCookie c;
-    c.name = std::string(kClientCookie);
+    c.name = std::string(cookie_name);
     c.value = token;
     c.path = "/";
     c.max_age = options.client_cookie_max_age;
@@ -176,7 +221,7 @@ struct FrontendApi::Impl {
   }
 
   void clear_client_cookie(Response& r) const {
-    auto c = http::SetCookie::removal(std::string(kClientCookie));
+    auto c = http::SetCookie::removal(std::string(cookie_name));
     c.http_only = true;
     c.secure = options.secure_cookies;
     c.same_site = http::SameSite::kLax;
@@ -185,7 +230,50 @@ struct FrontendApi::Impl {
     }
   }
 
+  // A request with more than one client cookie: every variant we can name is deleted - host-only
+  // and on each parent domain, on "/" and on the FAPI paths - before any cookie the response sets
+  // itself, so afterwards the browser holds at most the one this response issues. The removals
+  // go first: a removal on the host's own (domain, path) would otherwise delete the new cookie.
+  void clear_ambiguous_cookies(const Request& req, Response& r) const {
+    const auto count = http::match_cookie(req, cookie_name).count;
+    if (count <= 1) {
+      return;
+    }
+    spdlog::warn("ambiguous client cookie: {} {} cookies, none used, all cleared request_id={}",
+                 count, cookie_name, req.request_id);
+    std::vector<http::Header> removals;
+    const std::string paths[] = {"/", options.prefix, options.prefix + "/v1"};
+    for (const auto& path : paths) {
+      if (path.empty() || (path != "/" && options.secure_cookies)) {
+        continue;  // a __Host- cookie can only have Path=/
+      }
+      auto add = [&](const std::string& domain) {
+        auto c = http::SetCookie::removal(std::string(cookie_name), path);
+        c.domain = domain;
+        c.http_only = true;
+        c.secure = options.secure_cookies;
+        c.same_site = http::SameSite::kLax;
+        if (auto v = c.to_string()) {
+          removals.push_back({"set-cookie", std::move(*v)});
+        }
+      };
+      add("");
+      if (!options.secure_cookies) {  // a __Host- cookie never has a Domain
+        for (const auto& d : cookie_domains) {
+          add(d);
+        }
+      }
+    }
+    r.headers.insert(r.headers.begin(), std::make_move_iterator(removals.begin()),
+                     std::make_move_iterator(removals.end()));
+  }
+
   Response error(const Error& e, const Request& req) const {
+    if (e.code == Code::kAuthenticationInvalid && !e.internal.empty()) {
+      // A refused credential (a stale copy of a rotated __client, no client): the audit event.
+      spdlog::warn("authentication refused: {} path={} request_id={}", e.internal, req.path,
+                   req.request_id);
+    }
     return error_response(e, req.request_id);
   }
 
@@ -200,7 +288,7 @@ struct FrontendApi::Impl {
     checks.push_back({&ip_rule, ratelimit::client_ip(req.remote_addr,
                                                      req.header("x-forwarded-for").value_or(""),
                                                      options.limits.trusted_proxies)});
-    if (auto token = http::find_cookie(req, kClientCookie); token && !token->empty()) {
+    if (auto token = http::find_cookie(req, cookie_name); token && !token->empty()) {
       // Keyed on the hash: the limiter (and a shared counter store) never holds the cookie.
       checks.push_back({&client_rule, flows::FrontendService::hash_client_token(*token)});
     }
@@ -552,6 +640,9 @@ struct FrontendApi::Impl {
     r.status = 303;
     r.set("location", out->redirect_to);
     navigation_headers(r);
+    if (out->new_client_token) {
+      set_client_cookie(r, *out->new_client_token);  // a session was created: rotated credential
+    }
     return r;
   }
 
@@ -628,7 +719,11 @@ struct FrontendApi::Impl {
     body.reserve(2 * client.size() + 32);
     body.append(R"({"response":)").append(client);
     body.append(R"(,"client":)").append(client).append("}");
-    return json_response(200, std::move(body));
+    Response resp = json_response(200, std::move(body));
+    if (r->new_client_token) {
+      set_client_cookie(resp, *r->new_client_token);
+    }
+    return resp;
   }
 };
 
@@ -640,7 +735,18 @@ void FrontendApi::register_routes(http::Router& router) {
   auto g = router.group(impl_->options.prefix);
   auto self = impl_;
   auto bind = [self](Response (Impl::*fn)(Request&)) {
-    return [self, fn](Request& r) { return ((*self).*fn)(r); };
+    return [self, fn](Request& r) {
+      Response resp = ((*self).*fn)(r);
+      self->clear_ambiguous_cookies(r, resp);
+      return resp;
+    };
+  };
+  auto action = [self](std::string_view name) {
+    return [self, name](Request& r) {
+      Response resp = self->session_action(r, name);
+      self->clear_ambiguous_cookies(r, resp);
+      return resp;
+    };
   };
   auto env = [self](Request& r) { return self->environment(r); };
   g.add(Method::kGet, "/v1/environment", env, {"fapi_environment", true});
@@ -664,12 +770,10 @@ void FrontendApi::register_routes(http::Router& router) {
   g.add(Method::kGet, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
   g.add(Method::kPost, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
 
-  g.add(Method::kPost, "/v1/client/sessions/{id}/touch",
-        [self](Request& r) { return self->session_action(r, "touch"); }, {"fapi_session_touch"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/end",
-        [self](Request& r) { return self->session_action(r, "end"); }, {"fapi_session_end"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/remove",
-        [self](Request& r) { return self->session_action(r, "remove"); }, {"fapi_session_remove"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/touch", action("touch"), {"fapi_session_touch"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/end", action("end"), {"fapi_session_end"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/remove", action("remove"),
+        {"fapi_session_remove"});
   g.add(Method::kPost, "/v1/client/sessions/{id}/tokens", bind(&Impl::tokens_handler),
         {"fapi_session_tokens"});
   g.add(Method::kPost, "/v1/client/sessions", bind(&Impl::sessions_collection),
