@@ -14,7 +14,7 @@
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "crypto/sealer.hpp"
-#include "flows/frontend_service.hpp"
+#include "flows/frontend.hpp"
 #include "http/cors.hpp"
 #include "http/log.hpp"
 #include "http/metrics.hpp"
@@ -249,23 +249,27 @@ int serve(const config::Config& c) {
   cors_options.allowed_origins = origins;
   http::Cors cors(cors_options);
 
+  sessions::TokenSettings ts;
+  ts.issuer = fapi_url;
+  ts.lifetime = c.frontend.session_token_lifetime;
+  sessions::SessionTokens session_tokens(ring, clock, ts);
+  sessions::Clients clients({.client_lifetime = c.frontend.client_lifetime,
+                             .rotation_grace = c.frontend.client_rotation_grace},
+                            random);
+  sessions::SessionService session_service({.session_lifetime = c.frontend.session_lifetime,
+                                            .single_session_mode = c.frontend.single_session_mode},
+                                           clients, session_tokens, random);
+
   flows::FrontendSettings fs;
   fs.public_origin = public_origin;
   fs.callback_url = fapi_url + "/v1/oauth_callback";
   fs.allowed_origins = cors.allowed_origins();
   fs.required_fields = c.frontend.required_fields;
-  fs.session_lifetime = c.frontend.session_lifetime;
-  fs.client_lifetime = c.frontend.client_lifetime;
   fs.attempt_lifetime = c.frontend.attempt_lifetime;
   fs.oauth_state_lifetime = c.frontend.oauth_state_lifetime;
-  fs.client_rotation_grace = c.frontend.client_rotation_grace;
   fs.single_session_mode = c.frontend.single_session_mode;
-  flows::FrontendService service(fs, store, **oauth, sealer, clock, random);
-
-  sessions::TokenSettings ts;
-  ts.issuer = fapi_url;
-  ts.lifetime = c.frontend.session_token_lifetime;
-  sessions::SessionTokens session_tokens(ring, clock, ts);
+  flows::FlowDeps flow_deps{fs, store, **oauth, sealer, clock, random, session_service};
+  flows::Frontend frontend(flow_deps);
 
   api::dto::EnvironmentSettings env;
   env.application_name = c.frontend.application_name;
@@ -315,7 +319,7 @@ int serve(const config::Config& c) {
     fo.limits.token_client = rule("token_client", rl.token_per_client);
     fo.limits.trusted_proxies = rl.trusted_proxies;
   }
-  api::FrontendApi fapi(service, session_tokens, cors, fo);
+  api::FrontendApi fapi(frontend, cors, fo);
 
   http::Metrics metrics;
   http::Router router;

@@ -519,7 +519,7 @@ TEST_F(Fapi, ProviderDownWhenSigningInIsAnErrorAndCreatesNoClient) {
 }
 
 TEST_F(Fapi, ASlowProviderDoesNotBlockOtherBrowsersWrites) {
-  // frontend_service.hpp: "Provider calls happen outside transactions (no lock is held across
+  // flows/frontend.hpp: "Provider calls happen outside transactions (no lock is held across
   // the network)". The first sign-in fetches the provider's discovery document; another
   // browser's write meanwhile must not wait for it.
   start();

@@ -184,7 +184,7 @@ void write_user(JsonWriter& w, const flows::UserView& u) {
   w.end_object();
 }
 
-void write_session(JsonWriter& w, const flows::SessionView& s, TokenSource token) {
+void write_session(JsonWriter& w, const flows::SessionView& s) {
   const auto& u = s.user.user;
   const std::int64_t age_min =
       std::max<std::int64_t>(0, (s.session.last_active_at_ms - s.session.created_at_ms) / 60'000);
@@ -215,14 +215,10 @@ void write_session(JsonWriter& w, const flows::SessionView& s, TokenSource token
   w.key("tasks");
   embedded_array_or_null(w, s.session.tasks);
   w.key("last_active_token");
-  std::optional<std::string> jwt;
-  if (token) {
-    jwt = token(s.session);
-  }
-  if (jwt) {
+  if (s.token) {
     w.begin_object();
     w.members(R"("object":"token")");
-    w.field("jwt", *jwt);
+    w.field("jwt", *s.token);
     w.end_object();
   } else {
     w.value(nullptr);
@@ -322,7 +318,7 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
   w.end_object();
 }
 
-void write_client(JsonWriter& w, const flows::ClientView& c, TokenSource token,
+void write_client(JsonWriter& w, const flows::ClientView& c,
                   const std::vector<std::string>& configured_required) {
   w.begin_object();
   w.members(R"("object":"client")");
@@ -331,7 +327,7 @@ void write_client(JsonWriter& w, const flows::ClientView& c, TokenSource token,
   w.begin_array();
   for (const auto& s : c.sessions) {
     if (s.session.status == "active" || s.session.status == "pending") {
-      write_session(w, s, token);
+      write_session(w, s);
     }
   }
   w.end_array();
@@ -363,10 +359,10 @@ std::string user_json(const flows::UserView& user) {
   return out;
 }
 
-std::string session_json(const flows::SessionView& session, TokenSource token) {
+std::string session_json(const flows::SessionView& session) {
   std::string out;
   JsonWriter w(out);
-  write_session(w, session, token);
+  write_session(w, session);
   return out;
 }
 
@@ -385,11 +381,11 @@ std::string sign_up_json(const store::SignUp& row, const flows::SignUpData& data
   return out;
 }
 
-std::string client_json(const flows::ClientView& client, TokenSource token,
+std::string client_json(const flows::ClientView& client,
                         const std::vector<std::string>& configured_required) {
   std::string out;
   JsonWriter w(out);
-  write_client(w, client, token, configured_required);
+  write_client(w, client, configured_required);
   return out;
 }
 

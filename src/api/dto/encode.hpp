@@ -4,55 +4,30 @@
 // JsonWriter (no DOM): a response body is built in one std::string.
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "api/dto/json_writer.hpp"
-#include "flows/frontend_service.hpp"
+#include "flows/flow_types.hpp"
 
 namespace latchkey::api::dto {
 
-// Returns the session's current token (nullopt: leave last_active_token null). A non-owning
-// reference to a callable that outlives the encoding call; empty = no tokens at all.
-class TokenSource {
- public:
-  TokenSource() = default;
-  TokenSource(std::nullptr_t) {}  // NOLINT(google-explicit-constructor): "no tokens"
-  template <typename F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, TokenSource> &&
-             std::is_invocable_r_v<std::optional<std::string>, F&, const store::Session&>)
-  TokenSource(F& fn)  // NOLINT(google-explicit-constructor)
-      : object_(const_cast<void*>(static_cast<const void*>(&fn))),
-        call_([](void* o, const store::Session& s) {
-          return std::optional<std::string>((*static_cast<F*>(o))(s));
-        }) {}
-
-  explicit operator bool() const { return call_ != nullptr; }
-  std::optional<std::string> operator()(const store::Session& s) const {
-    return call_(object_, s);
-  }
-
- private:
-  void* object_ = nullptr;
-  std::optional<std::string> (*call_)(void*, const store::Session&) = nullptr;
-};
-
 void write_user(JsonWriter& w, const flows::UserView& user);
-void write_session(JsonWriter& w, const flows::SessionView& session, TokenSource token);
+// last_active_token is the token the service minted (SessionView::token), or null.
+void write_session(JsonWriter& w, const flows::SessionView& session);
 void write_sign_in(JsonWriter& w, const store::SignIn& row, const flows::SignInData& data);
 void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpData& data,
                    const std::vector<std::string>& configured_required);
 // Only live (active/pending) sessions are listed.
-void write_client(JsonWriter& w, const flows::ClientView& client, TokenSource token,
+void write_client(JsonWriter& w, const flows::ClientView& client,
                   const std::vector<std::string>& configured_required);
 
 // The same resources as strings (tests, benchmarks, one-off bodies).
 std::string user_json(const flows::UserView& user);
-std::string session_json(const flows::SessionView& session, TokenSource token);
+std::string session_json(const flows::SessionView& session);
 std::string sign_in_json(const store::SignIn& row, const flows::SignInData& data);
 std::string sign_up_json(const store::SignUp& row, const flows::SignUpData& data,
                          const std::vector<std::string>& configured_required);
-std::string client_json(const flows::ClientView& client, TokenSource token,
+std::string client_json(const flows::ClientView& client,
                         const std::vector<std::string>& configured_required);
 
 struct SocialProvider {

@@ -105,8 +105,7 @@ void navigation_headers(Response& r) {
 }  // namespace
 
 struct FrontendApi::Impl {
-  flows::FrontendService& service;
-  sessions::SessionTokens& tokens;
+  flows::Frontend& flows;
   const http::Cors& cors;
   FrontendApiOptions options;
 
@@ -114,10 +113,8 @@ struct FrontendApi::Impl {
   // Where a planted variant of the client cookie may live: the FAPI host and its parent domains.
   std::vector<std::string> cookie_domains;
 
-  Impl(flows::FrontendService& s, sessions::SessionTokens& t, const http::Cors& c,
-       FrontendApiOptions o)
-      : service(s),
-        tokens(t),
+  Impl(flows::Frontend& f, const http::Cors& c, FrontendApiOptions o)
+      : flows(f),
         cors(c),
         options(std::move(o)),
         cookie_name(options.secure_cookies ? kHostClientCookie : kClientCookie),
@@ -186,25 +183,6 @@ struct FrontendApi::Impl {
     }
     return http::parse_form(req.body);
   }
-
-  std::string_view azp(const flows::Caller& c) const {
-    return c.origin.empty() ? std::string_view(options.public_origin) : std::string_view(c.origin);
-  }
-
-  // The session tokens of one request, for its authorized party (a failure leaves the token
-  // null; the SDK then asks /tokens, which reports the error).
-  struct RequestTokens {
-    sessions::SessionTokens& tokens;
-    std::string_view party;
-    std::optional<std::string> operator()(const store::Session& s) const {
-      auto jwt = tokens.token_for(s, party);
-      if (!jwt) {
-        return std::nullopt;
-      }
-      return std::move(*jwt);
-    }
-  };
-  RequestTokens token_source(const flows::Caller& c) { return {tokens, azp(c)}; }
 
   void set_client_cookie(Response& r, const std::string& token) const {
     http::SetCookie c;
@@ -290,7 +268,7 @@ struct FrontendApi::Impl {
                                                      options.limits.trusted_proxies)});
     if (auto token = http::find_cookie(req, cookie_name); token && !token->empty()) {
       // Keyed on the hash: the limiter (and a shared counter store) never holds the cookie.
-      checks.push_back({&client_rule, flows::FrontendService::hash_client_token(*token)});
+      checks.push_back({&client_rule, sessions::Clients::hash_token(*token)});
     }
     const auto d = options.limiter->hit(checks);
     if (d.allowed) {
@@ -306,7 +284,7 @@ struct FrontendApi::Impl {
   // per-client budget covers the request that made it.
   void charge_new_client(const flows::Mutation& m, const ratelimit::Rule& rule) const {
     if (options.limiter != nullptr && m.new_client_token) {
-      options.limiter->hit({{&rule, flows::FrontendService::hash_client_token(*m.new_client_token)}});
+      options.limiter->hit({{&rule, sessions::Clients::hash_token(*m.new_client_token)}});
     }
   }
 
@@ -342,7 +320,7 @@ struct FrontendApi::Impl {
   // {"response": <resource>, "client": <full client>} (README §1.6: always the full client).
   // `write_resource(JsonWriter&)` writes the resource.
   template <typename WriteResource>
-  Response envelope(Request& req, const flows::Caller& c, const flows::Mutation& m,
+  Response envelope(Request& req, const flows::Mutation& m,
                     WriteResource&& write_resource) {
     std::string body = body_storage(req);
     dto::JsonWriter w(body);
@@ -350,8 +328,7 @@ struct FrontendApi::Impl {
     w.key("response");
     write_resource(w);
     w.key("client");
-    auto source = token_source(c);
-    dto::write_client(w, m.client, source, options.required_fields);
+    dto::write_client(w, m.client, options.required_fields);
     w.end_object();
     Response r = json_response(200, std::move(body));
     if (m.new_client_token) {
@@ -391,7 +368,7 @@ struct FrontendApi::Impl {
 
   Response get_client(Request& req) {
     auto c = caller(req);
-    auto view = service.get_client(c);
+    auto view = flows.clients.get_client(c);
     if (!view) {
       return error(view.error(), req);
     }
@@ -400,8 +377,7 @@ struct FrontendApi::Impl {
     w.begin_object();
     w.key("response");
     if (*view) {
-      auto source = token_source(c);
-      dto::write_client(w, **view, source, options.required_fields);
+      dto::write_client(w, **view, options.required_fields);
     } else {
       w.value(nullptr);
     }
@@ -431,7 +407,7 @@ struct FrontendApi::Impl {
       return error(ok.error(), req);
     }
     auto c = caller(req);
-    auto id = service.destroy_client(c);
+    auto id = flows.clients.destroy_client(c);
     if (!id) {
       return error(id.error(), req);
     }
@@ -479,25 +455,25 @@ struct FrontendApi::Impl {
                    req);
     }
     auto c = caller(req);
-    auto m = service.create_sign_in(c, p);
+    auto m = flows.sign_ins.create(c, p);
     if (!m) {
       return error(m.error(), req);
     }
     charge_new_client(*m, options.limits.sign_in_client);
     const auto& v = m->client;
-    return envelope(req, c, *m, [&](dto::JsonWriter& w) {
+    return envelope(req, *m, [&](dto::JsonWriter& w) {
       dto::write_sign_in(w, *v.sign_in, *v.sign_in_data);
     });
   }
 
   Response get_sign_in(Request& req) {
     auto c = caller(req);
-    auto m = service.get_sign_in(c, std::string(req.param("id")));
+    auto m = flows.clients.get_sign_in(c, std::string(req.param("id")));
     if (!m) {
       return error(m.error(), req);
     }
     const auto& v = m->client;
-    return envelope(req, c, *m, [&](dto::JsonWriter& w) {
+    return envelope(req, *m, [&](dto::JsonWriter& w) {
       dto::write_sign_in(w, *v.sign_in, *v.sign_in_data);
     });
   }
@@ -551,9 +527,9 @@ struct FrontendApi::Impl {
     return std::move(*p);
   }
 
-  Response sign_up_envelope(Request& req, const flows::Caller& c, const flows::Mutation& m) {
+  Response sign_up_envelope(Request& req, const flows::Mutation& m) {
     const auto& v = m.client;
-    return envelope(req, c, m, [&](dto::JsonWriter& w) {
+    return envelope(req, m, [&](dto::JsonWriter& w) {
       dto::write_sign_up(w, *v.sign_up, *v.sign_up_data, options.required_fields);
     });
   }
@@ -565,12 +541,12 @@ struct FrontendApi::Impl {
     }
     auto p = std::get_if<flows::SignUpParams>(&parsed);
     auto c = caller(req);
-    auto m = service.create_sign_up(c, *p);
+    auto m = flows.sign_ups.create(c, *p);
     if (!m) {
       return error(m.error(), req);
     }
     charge_new_client(*m, options.limits.sign_in_client);
-    return sign_up_envelope(req, c, *m);
+    return sign_up_envelope(req, *m);
   }
 
   Response sign_up_by_id(Request& req) {
@@ -580,11 +556,11 @@ struct FrontendApi::Impl {
     }
     if (req.method == Method::kGet) {
       auto c = caller(req);
-      auto r = service.get_sign_up(c, std::string(req.param("id")));
+      auto r = flows.clients.get_sign_up(c, std::string(req.param("id")));
       if (!r) {
         return error(r.error(), req);
       }
-      return sign_up_envelope(req, c, *r);
+      return sign_up_envelope(req, *r);
     }
     return error(Error(Code::kMethodNotAllowed), req);
   }
@@ -596,11 +572,11 @@ struct FrontendApi::Impl {
     }
     auto p = std::get_if<flows::SignUpParams>(&parsed);
     auto c = caller(req);
-    auto m = service.update_sign_up(c, std::string(req.param("id")), *p);
+    auto m = flows.sign_ups.update(c, std::string(req.param("id")), *p);
     if (!m) {
       return error(m.error(), req);
     }
-    return sign_up_envelope(req, c, *m);
+    return sign_up_envelope(req, *m);
   }
 
   Response oauth_callback(Request& req) {
@@ -629,7 +605,7 @@ struct FrontendApi::Impl {
     cb.iss = field(*params, "iss");
     const std::string state = field(*params, "state").value_or("");
     auto c = caller(req);
-    auto out = service.oauth_callback(c, cb, state);
+    auto out = flows.callback.handle(c, cb, state);
     if (!out) {
       return callback_error(out.error(), req);
     }
@@ -646,7 +622,9 @@ struct FrontendApi::Impl {
     return r;
   }
 
-  Response session_action(Request& req, std::string_view action) {
+  enum class SessionAction { kTouch, kEnd, kRemove };
+
+  Response session_action(Request& req, SessionAction action) {
     if (auto ok = check_origin(req); !ok) {
       return error(ok.error(), req);
     }
@@ -655,25 +633,20 @@ struct FrontendApi::Impl {
     }
     auto c = caller(req);
     const std::string id(req.param("id"));
-    core::Result<flows::Mutation> m = action == "touch" ? service.touch_session(c, id)
-                                      : action == "end" ? service.end_session(c, id, "ended")
-                                                        : service.end_session(c, id, "removed");
+    auto m = action == SessionAction::kTouch ? flows.clients.touch_session(c, id)
+             : action == SessionAction::kEnd
+                 ? flows.clients.end_session(c, id, sessions::SessionEnd::kEnded)
+                 : flows.clients.end_session(c, id, sessions::SessionEnd::kRemoved);
     if (!m) {
       return error(m.error(), req);
     }
-    if (action != "touch") {
-      tokens.forget(id);
-    }
-    const flows::SessionView* s = m->client.find_session(id);
+    // touch: the session as listed in the client, with its token; end/remove: the stopped
+    // session, listed only in `response`.
+    const flows::SessionView* s = m->session ? &*m->session : m->client.find_session(id);
     if (s == nullptr) {
       return error(Error(Code::kSessionNotFound), req);
     }
-    auto source = token_source(c);
-    const dto::TokenSource resource_tokens =
-        action == "touch" ? dto::TokenSource(source) : dto::TokenSource();
-    // Ended/removed sessions are listed only in `response`, never in client.sessions.
-    return envelope(req, c, *m,
-                    [&](dto::JsonWriter& w) { dto::write_session(w, *s, resource_tokens); });
+    return envelope(req, *m, [&](dto::JsonWriter& w) { dto::write_session(w, *s); });
   }
 
   Response tokens_handler(Request& req) {
@@ -687,11 +660,7 @@ struct FrontendApi::Impl {
       return error(f.error(), req);
     }
     auto c = caller(req);
-    auto grant = service.authorize_token(c, std::string(req.param("id")));
-    if (!grant) {
-      return error(grant.error(), req);
-    }
-    auto jwt = tokens.token_for(grant->session, azp(c));
+    auto jwt = flows.clients.session_token(c, std::string(req.param("id")));
     if (!jwt) {
       return error(jwt.error(), req);
     }
@@ -710,11 +679,11 @@ struct FrontendApi::Impl {
       return error(ok.error(), req);
     }
     auto c = caller(req);
-    auto r = service.sign_out(c);
+    auto r = flows.clients.sign_out(c);
     if (!r) {
       return error(r.error(), req);
     }
-    const std::string client = dto::client_json(r->client, nullptr, options.required_fields);
+    const std::string client = dto::client_json(r->client, options.required_fields);
     std::string body;
     body.reserve(2 * client.size() + 32);
     body.append(R"({"response":)").append(client);
@@ -727,9 +696,9 @@ struct FrontendApi::Impl {
   }
 };
 
-FrontendApi::FrontendApi(flows::FrontendService& service, sessions::SessionTokens& tokens,
-                         const http::Cors& cors, FrontendApiOptions options)
-    : impl_(std::make_shared<Impl>(service, tokens, cors, std::move(options))) {}
+FrontendApi::FrontendApi(flows::Frontend& flows, const http::Cors& cors,
+                         FrontendApiOptions options)
+    : impl_(std::make_shared<Impl>(flows, cors, std::move(options))) {}
 
 void FrontendApi::register_routes(http::Router& router) {
   auto g = router.group(impl_->options.prefix);
@@ -741,9 +710,10 @@ void FrontendApi::register_routes(http::Router& router) {
       return resp;
     };
   };
-  auto action = [self](std::string_view name) {
-    return [self, name](Request& r) {
-      Response resp = self->session_action(r, name);
+  using Action = Impl::SessionAction;
+  auto action = [self](Action what) {
+    return [self, what](Request& r) {
+      Response resp = self->session_action(r, what);
       self->clear_ambiguous_cookies(r, resp);
       return resp;
     };
@@ -770,9 +740,9 @@ void FrontendApi::register_routes(http::Router& router) {
   g.add(Method::kGet, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
   g.add(Method::kPost, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
 
-  g.add(Method::kPost, "/v1/client/sessions/{id}/touch", action("touch"), {"fapi_session_touch"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/end", action("end"), {"fapi_session_end"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/remove", action("remove"),
+  g.add(Method::kPost, "/v1/client/sessions/{id}/touch", action(Action::kTouch), {"fapi_session_touch"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/end", action(Action::kEnd), {"fapi_session_end"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/remove", action(Action::kRemove),
         {"fapi_session_remove"});
   g.add(Method::kPost, "/v1/client/sessions/{id}/tokens", bind(&Impl::tokens_handler),
         {"fapi_session_tokens"});

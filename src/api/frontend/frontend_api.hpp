@@ -1,15 +1,14 @@
 #pragma once
 // The Frontend API routes (fapi README): thin adapters that parse cookies, origin and form
-// bodies, call flows::FrontendService, and encode {response, client} envelopes.
+// bodies, call the flows services, and encode {response, client} envelopes.
 #include <chrono>
 #include <memory>
 #include <string>
 
-#include "flows/frontend_service.hpp"
+#include "flows/frontend.hpp"
 #include "http/cors.hpp"
 #include "http/router.hpp"
 #include "ratelimit/limiter.hpp"
-#include "sessions/session_tokens.hpp"
 
 namespace latchkey::api {
 
@@ -38,8 +37,7 @@ struct FrontendApiOptions {
 
 class FrontendApi {
  public:
-  FrontendApi(flows::FrontendService& service, sessions::SessionTokens& tokens,
-              const http::Cors& cors, FrontendApiOptions options);
+  FrontendApi(flows::Frontend& flows, const http::Cors& cors, FrontendApiOptions options);
   // Adds every FAPI route under options.prefix.
   void register_routes(http::Router& router);
 

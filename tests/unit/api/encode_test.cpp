@@ -46,47 +46,47 @@ void expect_document(const std::string& name, const std::string& text) {
                                  << json::serialize(*want);
 }
 
-// Tokens for sess_1 only, counting the calls.
-struct FakeTokens {
-  std::map<std::string, int> calls;
-  std::optional<std::string> operator()(const Session& s) {
-    ++calls[s.id];
-    if (s.id == "sess_1") {
-      return "jwt.for." + s.id;
+// The service mints the tokens and hands them over in the view (the encoder never mints): here a
+// token for sess_1 only, as if minting sess_2's had failed; the ended sess_3 gets none.
+latchkey::flows::ClientView with_tokens(latchkey::flows::ClientView c) {
+  for (auto& s : c.sessions) {
+    if (s.session.id == "sess_1") {
+      s.token = "jwt.for." + s.session.id;
     }
-    return std::nullopt;
   }
-};
+  return c;
+}
 
 const std::vector<std::string> kRequired{"first_name"};
 
 TEST(FapiEncoder, SignedInClientMatchesExpectedDocument) {
-  FakeTokens tokens;
   expect_document("client_signed_in",
-                  dto::client_json(samples::signed_in_client(), tokens, kRequired));
-  // One token per listed (live) session; none for the ended session.
-  EXPECT_EQ(tokens.calls["sess_1"], 1);
-  EXPECT_EQ(tokens.calls["sess_2"], 1);
-  EXPECT_EQ(tokens.calls.count("sess_3"), 0U);
+                  dto::client_json(with_tokens(samples::signed_in_client()), kRequired));
 }
 
-TEST(FapiEncoder, SignedInClientWithoutTokenSourceHasNullTokens) {
-  expect_document("client_no_token",
-                  dto::client_json(samples::signed_in_client(), nullptr, kRequired));
+TEST(FapiEncoder, SignedInClientWithoutTokensHasNullTokens) {
+  expect_document("client_no_token", dto::client_json(samples::signed_in_client(), kRequired));
 }
 
 TEST(FapiEncoder, ClientWithAttemptsMatchesExpectedDocument) {
-  FakeTokens tokens;
   expect_document("client_attempting",
-                  dto::client_json(samples::attempting_client(), tokens, kRequired));
-  EXPECT_TRUE(tokens.calls.empty());
+                  dto::client_json(with_tokens(samples::attempting_client()), kRequired));
+}
+
+TEST(FapiEncoder, AStoppedSessionNeverShowsAToken) {
+  auto ended = samples::session_view("sess_3", "ended");
+  ended.token = "jwt.minted.before";
+  auto c = samples::signed_in_client();
+  c.sessions = {ended};
+  // Only live sessions are listed in the client.
+  EXPECT_EQ(parsed(dto::client_json(c, kRequired)).at("sessions"), json::array());
 }
 
 TEST(FapiEncoder, AttemptRowsWithoutDataAreNull) {
   auto c = samples::attempting_client();
   c.sign_in_data.reset();
   c.sign_up_data.reset();
-  expect_document("client_rows_without_data", dto::client_json(c, nullptr, {}));
+  expect_document("client_rows_without_data", dto::client_json(c, {}));
 }
 
 TEST(FapiEncoder, SignInInEachStatusMatchesExpectedDocument) {
@@ -117,18 +117,17 @@ TEST(FapiEncoder, CompleteSignUpListsNoMissingFields) {
 
 TEST(FapiEncoder, EndedSessionResourceMatchesExpectedDocument) {
   expect_document("session_ended",
-                  dto::session_json(samples::session_view("sess_3", "ended"), nullptr));
+                  dto::session_json(samples::session_view("sess_3", "ended")));
 }
 
 TEST(FapiEncoder, WrittenIntoAnEnvelopeStaysOneDocument) {
-  FakeTokens tokens;
   std::string body = "prefix:";  // the writer appends; it never touches what is there
   dto::JsonWriter w(body);
   w.begin_object();
   w.key("response");
   dto::write_sign_in(w, samples::sign_in_cases()[1].row, samples::sign_in_cases()[1].data);
   w.key("client");
-  dto::write_client(w, samples::signed_in_client(), tokens, kRequired);
+  dto::write_client(w, with_tokens(samples::signed_in_client()), kRequired);
   w.end_object();
   ASSERT_TRUE(body.starts_with("prefix:"));
   const json::value v = parsed(body.substr(7));
@@ -157,7 +156,7 @@ TEST(FapiEncoder, BrokenStoredJsonIsReplaced) {
   s.user.user.public_metadata = R"({"a":1}{"b":2})";
   s.user.user.unsafe_metadata = "{\"a\":\"\xFF\"}";
   s.session.tasks = "[1,";
-  const json::value v = parsed(dto::session_json(s, nullptr));
+  const json::value v = parsed(dto::session_json(s));
   EXPECT_EQ(v.at("user").at("public_metadata"), json::object());
   EXPECT_EQ(v.at("user").at("unsafe_metadata"), json::object());
   EXPECT_TRUE(v.at("tasks").is_null());

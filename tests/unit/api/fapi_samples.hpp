@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "flows/attempts.hpp"
-#include "flows/frontend_service.hpp"
+#include "flows/flow_types.hpp"
 #include "store/store.hpp"
 
 namespace latchkey::api::samples {

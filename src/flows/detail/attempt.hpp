@@ -1,0 +1,200 @@
+#pragma once
+// Internal to flows/: what sign-in and sign-up share - one mechanism over both attempt kinds
+// (AttemptTraits), the client view, the OAuth start, linking, requirements and completion. Only
+// flows/*.cpp include this header.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "flows/attempts.hpp"
+#include "flows/flow_types.hpp"
+#include "oauth/service.hpp"
+#include "store/store.hpp"
+
+namespace latchkey::flows::detail {
+
+inline constexpr std::string_view kSignInType = "sign_in";
+inline constexpr std::string_view kSignUpType = "sign_up";
+
+// A strategy is an OAuth strategy name of the catalog's shape.
+inline bool is_oauth_strategy(std::string_view s) { return s.starts_with("oauth_"); }
+
+std::optional<std::string> non_empty(const std::string& s);
+std::string lower_ascii(std::string s);
+
+// Propagate a store error or a missing row as `missing`.
+template <typename T>
+core::Result<T> require(core::Result<std::optional<T>> r, core::Code missing) {
+  if (!r) {
+    return core::fail(std::move(r.error()));
+  }
+  if (!r->has_value()) {
+    return core::fail(core::Error(missing));
+  }
+  return std::move(**r);
+}
+
+#define LK_TRY(expr)                                      \
+  do {                                                    \
+    auto lk_status_ = (expr);                             \
+    if (!lk_status_) {                                    \
+      return ::latchkey::core::fail(std::move(lk_status_.error())); \
+    }                                                     \
+  } while (false)
+
+// ---- one mechanism for both attempt kinds ---------------------------------------------------
+
+template <typename Row>
+struct AttemptTraits;
+
+template <>
+struct AttemptTraits<store::SignIn> {
+  using Data = SignInData;
+  static constexpr std::string_view kType = kSignInType;
+  static constexpr core::Code kNotFound = core::Code::kSignInNotFound;
+  static core::Result<std::optional<store::SignIn>> get(store::Tx& tx, const std::string& id) {
+    return tx.get_sign_in(id);
+  }
+  static core::Status update(store::Tx& tx, const store::SignIn& row) {
+    return tx.update_sign_in(row);
+  }
+  static core::Status remove(store::Tx& tx, const std::string& id) { return tx.delete_sign_in(id); }
+  static core::Result<Data> parse(std::string_view json) { return parse_sign_in_data(json); }
+  // The verification an identity provider completes: the first factor.
+  static std::optional<Verification>& verification(Data& d) { return d.first_factor; }
+  static std::optional<std::string>& slot(store::Client& c) { return c.sign_in_id; }
+  static const std::optional<std::string>& slot(const store::Client& c) { return c.sign_in_id; }
+};
+
+template <>
+struct AttemptTraits<store::SignUp> {
+  using Data = SignUpData;
+  static constexpr std::string_view kType = kSignUpType;
+  static constexpr core::Code kNotFound = core::Code::kSignUpNotFound;
+  static core::Result<std::optional<store::SignUp>> get(store::Tx& tx, const std::string& id) {
+    return tx.get_sign_up(id);
+  }
+  static core::Status update(store::Tx& tx, const store::SignUp& row) {
+    return tx.update_sign_up(row);
+  }
+  static core::Status remove(store::Tx& tx, const std::string& id) { return tx.delete_sign_up(id); }
+  static core::Result<Data> parse(std::string_view json) { return parse_sign_up_data(json); }
+  // The verification an identity provider completes: verifications.external_account.
+  static std::optional<Verification>& verification(Data& d) { return d.external_account; }
+  static std::optional<std::string>& slot(store::Client& c) { return c.sign_up_id; }
+  static const std::optional<std::string>& slot(const store::Client& c) { return c.sign_up_id; }
+};
+
+// An attempt row with its typed data.
+template <typename Row>
+struct Loaded {
+  Row row;
+  typename AttemptTraits<Row>::Data data;
+};
+
+template <typename Row>
+core::Result<Loaded<Row>> load_attempt(store::Tx& tx, const std::string& id) {
+  using T = AttemptTraits<Row>;
+  auto row = require(T::get(tx, id), T::kNotFound);
+  if (!row) {
+    return core::fail(std::move(row.error()));
+  }
+  auto data = T::parse(row->data);
+  if (!data) {
+    return core::fail(std::move(data.error()));
+  }
+  return Loaded<Row>{std::move(*row), std::move(*data)};
+}
+
+template <typename Row>
+core::Status save_attempt(store::Tx& tx, Row& row, const typename AttemptTraits<Row>::Data& data,
+                          std::int64_t now) {
+  row.data = to_json(data);
+  row.updated_at_ms = now;
+  return AttemptTraits<Row>::update(tx, row);
+}
+
+// The OAuth verification of an attempt fails with `why` if it is still waiting for the provider
+// (a refused callback); anything else about the attempt is left alone.
+core::Status fail_oauth_verification(store::Tx& tx, std::string_view type, const std::string& id,
+                                     const core::Error& why, std::int64_t now);
+
+// ---- the client view -------------------------------------------------------------------------
+
+// The client with its live sessions (no tokens yet) and its current, unabandoned attempts.
+core::Result<ClientView> load_view(store::Tx& tx, FlowDeps& d, const store::Client& client,
+                                   std::int64_t now);
+// Mints the caller's token of every live session in the view (the encoders never mint).
+void attach_tokens(FlowDeps& d, ClientView& view, const Caller& caller);
+
+// ---- the OAuth start -------------------------------------------------------------------------
+
+// Everything an OAuth start needs before the transaction: the strategy is enabled, the redirect
+// URLs are allowed (made absolute), and the provider's authorization request is built.
+struct OAuthStart {
+  std::string redirect_url;
+  std::string action_complete_redirect_url;
+  oauth::AuthorizationRequest request;
+};
+core::Result<std::string> resolve_redirect(const FlowDeps& d, const std::optional<std::string>& url,
+                                           const Caller& caller, std::string_view param,
+                                           bool required);
+core::Result<OAuthStart> start_oauth(FlowDeps& d, const Caller& caller, const std::string& strategy,
+                                     const std::optional<std::string>& redirect_url,
+                                     const std::optional<std::string>& action_url,
+                                     std::string_view login_hint);
+// Persists the single-use state of an authorization request made before the transaction
+// (discovery may need the network; no store lock is held across it).
+core::Status save_oauth_state(store::Tx& tx, FlowDeps& d, const store::Client& client,
+                              std::string_view attempt_type, const std::string& attempt_id,
+                              const std::string& strategy,
+                              const oauth::AuthorizationRequest& request, std::int64_t now);
+// The provider's answer, with its tokens sealed for storage.
+PendingIdentity seal_identity(const FlowDeps& d, const oauth::ExternalIdentity& id);
+
+// ---- linking policy (linking.cpp) --------------------------------------------------------------
+
+// Where an identity leads for a sign-in: the user to sign in, or the reason it can't.
+struct Resolution {
+  std::optional<std::string> user_id;
+  std::optional<store::ExternalAccount> existing_account;
+  bool link_by_email = false;
+  std::optional<core::Error> refusal;
+};
+core::Result<Resolution> resolve_identity(store::Tx& tx, const FlowDeps& d,
+                                          const PendingIdentity& identity);
+core::Status link_external_account(store::Tx& tx, FlowDeps& d, const std::string& user_id,
+                                   const PendingIdentity& identity, std::int64_t now);
+core::Status refresh_external_account(store::Tx& tx, store::ExternalAccount account,
+                                      const PendingIdentity& identity, std::int64_t now);
+core::Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
+                                      const PendingIdentity& identity, std::int64_t now);
+
+// ---- requirements (requirements.cpp) -----------------------------------------------------------
+
+// Applies the profile fields of a sign-up create/update request; validation errors name the param.
+core::Status apply_sign_up_fields(SignUpData& data, const SignUpParams& p, std::int64_t now);
+
+// ---- completion (completion.cpp): what a verified identity leads to ----------------------------
+
+// Completes a sign-in for the resolved user (a session, rotating the credential into `issued`),
+// or records why it can't. Writes the attempt.
+core::Status finish_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignIn& row,
+                            SignInData& data, const PendingIdentity& identity,
+                            const Resolution& resolution, std::int64_t now,
+                            std::optional<std::string>& issued);
+// Records a provider's identity on a sign-up: transferable when the account exists, refused by
+// the linking policy, or verified (then completed when nothing is missing). Writes the attempt.
+core::Status apply_sign_up_identity(store::Tx& tx, FlowDeps& d, store::Client& client,
+                                    store::SignUp& row, SignUpData& data,
+                                    const PendingIdentity& identity, std::int64_t now,
+                                    std::optional<std::string>& issued);
+// Creates the user and the session when the identity is verified and nothing is missing; else
+// the sign-up stays missing_requirements. Writes the attempt.
+core::Status try_complete_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client,
+                                  store::SignUp& row, SignUpData& data, std::int64_t now,
+                                  std::optional<std::string>& issued);
+
+}  // namespace latchkey::flows::detail

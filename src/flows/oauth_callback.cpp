@@ -1,0 +1,225 @@
+#include "flows/oauth_callback.hpp"
+
+#include <boost/json.hpp>
+
+#include "flows/detail/attempt.hpp"
+#include "flows/policy.hpp"
+
+namespace latchkey::flows {
+
+using core::Code;
+using core::Error;
+using core::fail;
+using core::Result;
+using core::Status;
+using namespace detail;
+
+namespace {
+
+constexpr std::size_t kMaxStateBytes = 512;
+
+// What step 1 hands to steps 2 and 3.
+struct Pending {
+  std::string attempt_type;
+  std::string attempt_id;
+  std::string strategy;
+  std::string redirect_url;
+  oauth::PendingAuth auth;
+};
+
+// The attempt a state names is still waiting for the provider: its redirect_url, or why not.
+template <typename Row>
+Status read_pending(store::Tx& tx, const std::string& id, Pending& p,
+                    std::optional<Error>& refusal) {
+  auto a = load_attempt<Row>(tx, id);
+  if (!a) {
+    return fail(std::move(a.error()));
+  }
+  const auto& v = AttemptTraits<Row>::verification(a->data);
+  if (!v || v->status != kUnverified) {
+    refusal =
+        Error(Code::kOAuthStateInvalid).with_internal("reason=attempt_done: attempt moved on");
+    return {};  // the attempt moved on; nothing to complete
+  }
+  p.redirect_url = a->data.redirect_url;
+  return {};
+}
+
+// Step 3 for either kind: the provider's answer recorded on the attempt, and what it leads to.
+template <typename Row>
+Status record_outcome(store::Tx& tx, FlowDeps& d, store::Client& client, const std::string& id,
+                      const Result<oauth::ExternalIdentity>& identity,
+                      const std::optional<PendingIdentity>& sealed, std::int64_t now,
+                      std::optional<std::string>& issued) {
+  auto a = load_attempt<Row>(tx, id);
+  if (!a) {
+    return fail(std::move(a.error()));
+  }
+  auto& v = AttemptTraits<Row>::verification(a->data);
+  if (!v || v->status != kUnverified) {
+    return {};  // completed or failed meanwhile (a double submit): the first outcome stands
+  }
+  if (!identity) {
+    v->status = std::string(kFailed);
+    v->error = VerificationError::from(identity.error());
+    return save_attempt(tx, a->row, a->data, now);
+  }
+  if constexpr (std::is_same_v<Row, store::SignIn>) {
+    auto resolution = resolve_identity(tx, d, *sealed);
+    if (!resolution) {
+      return fail(std::move(resolution.error()));
+    }
+    return finish_sign_in(tx, d, client, a->row, a->data, *sealed, *resolution, now, issued);
+  } else {
+    return apply_sign_up_identity(tx, d, client, a->row, a->data, *sealed, now, issued);
+  }
+}
+
+// Whether the state's attempt is the client's current attempt of that kind.
+bool is_current(const store::Client& client, const store::OAuthState& row) {
+  const auto& slot = row.attempt_type == kSignInType ? AttemptTraits<store::SignIn>::slot(client)
+                                                     : AttemptTraits<store::SignUp>::slot(client);
+  return slot == row.attempt_id;
+}
+
+}  // namespace
+
+Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
+                                              const oauth::CallbackParams& params,
+                                              const std::string& state) {
+  const std::int64_t now = d_.clock.now_ms();
+  std::optional<Pending> pending;
+  std::optional<Error> refusal;
+
+  // Step 1: consume the state (single use) and check its binding to this browser's client and
+  // attempt. A state that does not resolve to a pending attempt of THIS browser ends with a 400
+  // on the FAPI origin, never a redirect (security catalog §2.0, B1-B6): no URL is taken from
+  // the request.
+  auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
+    pending.reset();
+    refusal.reset();
+    auto client = d_.clients().find(tx, caller, now);
+    if (!client && sessions::is_stale_credential(client.error())) {
+      // A stale copy of a rotated credential (e.g. the loser of a double-submitted callback whose
+      // winner just signed the browser in): nothing of this browser's can complete with it, and
+      // nothing is consumed or failed.
+      refusal = Error(Code::kOAuthStateInvalid).with_internal(std::move(client.error().internal));
+      return {};
+    }
+    if (!client) {
+      return fail(std::move(client.error()));
+    }
+    std::optional<store::OAuthState> row;
+    if (!state.empty() && state.size() <= kMaxStateBytes) {
+      auto consumed = tx.consume_oauth_state(sessions::Clients::hash_token(state), now);
+      if (!consumed) {
+        return fail(std::move(consumed.error()));
+      }
+      row = std::move(*consumed);
+    }
+    const bool same_client = row && *client && row->client_id == (*client)->id;
+    if (!same_client || !is_current(**client, *row)) {
+      std::string reason =
+          state.empty()                   ? "reason=missing: no state"
+          : state.size() > kMaxStateBytes ? "reason=malformed: state too long"
+          : !row                          ? "reason=unknown: unknown, expired or replayed state"
+          : !same_client ? "reason=client_mismatch: state bound to another browser"
+                         : "reason=attempt_mismatch: state of a replaced attempt";
+      Error why = Error(Code::kOAuthStateInvalid).with_internal(reason);
+      if (row && !same_client) {
+        // Another browser's state (login CSRF / session swap, B6): the owner's attempt can never
+        // complete now (its single-use state is spent), and the presenting browser's own OAuth
+        // attempt is failed too - it was sent somebody else's authorization response.
+        LK_TRY(fail_oauth_verification(tx, row->attempt_type, row->attempt_id, why, now));
+        if (*client) {
+          if ((*client)->sign_in_id) {
+            LK_TRY(fail_oauth_verification(tx, kSignInType, *(*client)->sign_in_id, why, now));
+          }
+          if ((*client)->sign_up_id) {
+            LK_TRY(fail_oauth_verification(tx, kSignUpType, *(*client)->sign_up_id, why, now));
+          }
+        }
+      }
+      // An unknown, expired or replayed state leaves this browser's attempt untouched: it may be
+      // the duplicate of a callback that is completing right now (B19 double submit), and a
+      // forged link must not be able to cancel somebody's sign-in.
+      refusal = std::move(why);
+      return {};
+    }
+    boost::system::error_code ec;
+    auto data = boost::json::parse(row->data, ec);
+    if (ec || !data.is_object()) {
+      return fail(Error(Code::kInternal).with_internal("oauth state data corrupt"));
+    }
+    const auto& o = data.as_object();
+    auto str = [&](std::string_view k) -> std::string {
+      const auto* v = o.if_contains(k);
+      return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    auto verifier = d_.sealer.open(str("code_verifier_enc"), "pkce:" + row->state_hash);
+    if (!verifier) {
+      return fail(std::move(verifier.error()));
+    }
+    Pending p;
+    p.attempt_type = row->attempt_type;
+    p.attempt_id = row->attempt_id;
+    p.strategy = row->strategy;
+    p.auth = oauth::PendingAuth{std::move(*verifier), str("nonce"), str("redirect_uri")};
+    LK_TRY(row->attempt_type == kSignInType
+               ? read_pending<store::SignIn>(tx, row->attempt_id, p, refusal)
+               : read_pending<store::SignUp>(tx, row->attempt_id, p, refusal));
+    if (!refusal) {
+      pending = std::move(p);
+    }
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  if (!pending) {
+    return fail(refusal.value_or(Error(Code::kOAuthStateInvalid)
+                                     .with_internal("reason=unknown: no attempt for this callback")));
+  }
+  // Validated when the attempt was created, and again at use (security catalog §2.C): the
+  // allowlist may have changed since. Checked before the code is redeemed.
+  if (auto ok = resolve_redirect_url(pending->redirect_url, d_.settings.public_origin,
+                                     d_.settings.allowed_origins, "redirect_url");
+      !ok) {
+    return fail(Error(Code::kRedirectUrlInvalid)
+                    .with_internal("reason=redirect_url: stored redirect_url no longer allowed"));
+  }
+
+  // Step 2: talk to the provider, outside any transaction.
+  auto identity = d_.oauth.complete(pending->strategy, params, pending->auth);
+  std::optional<PendingIdentity> sealed;
+  if (identity) {
+    sealed = seal_identity(d_, *identity);
+  }
+
+  // Step 3: record the outcome on the attempt, creating what it leads to in one transaction.
+  std::optional<std::string> issued;
+  st = d_.store.transaction([&](store::Tx& tx) -> Status {
+    issued.reset();
+    auto client = d_.clients().require(tx, caller, now);
+    if (!client) {
+      return fail(std::move(client.error()));
+    }
+    LK_TRY(pending->attempt_type == kSignInType
+               ? record_outcome<store::SignIn>(tx, d_, *client, pending->attempt_id, identity,
+                                               sealed, now, issued)
+               : record_outcome<store::SignUp>(tx, d_, *client, pending->attempt_id, identity,
+                                               sealed, now, issued));
+    client->updated_at_ms = now;
+    return tx.update_client(*client);
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  CallbackOutcome out{pending->redirect_url, std::nullopt, std::move(issued)};
+  if (!identity) {
+    out.failure = identity.error();  // for the audit log at the boundary (reason in `internal`)
+  }
+  return out;
+}
+
+}  // namespace latchkey::flows

@@ -1,0 +1,218 @@
+#include "sessions/session_service.hpp"
+
+namespace latchkey::sessions {
+namespace {
+
+using core::Code;
+using core::Error;
+using core::fail;
+
+Error session_not_found() {
+  return Error(Code::kSessionNotFound).with_meta("param_name", "session_id");
+}
+
+}  // namespace
+
+SessionService::SessionService(SessionSettings settings, Clients& clients, SessionTokens& tokens,
+                               core::Random& random)
+    : settings_(settings), clients_(clients), tokens_(tokens), random_(random) {}
+
+core::Result<std::vector<store::Session>> SessionService::live(store::Tx& tx,
+                                                               const std::string& client_id,
+                                                               std::int64_t now) {
+  auto all = tx.list_sessions_by_client(client_id);
+  if (!all) {
+    return fail(std::move(all.error()));
+  }
+  std::erase_if(*all, [&](const store::Session& s) { return !is_live(s, now); });
+  return std::move(*all);
+}
+
+core::Result<std::vector<SessionView>> SessionService::live_views(store::Tx& tx,
+                                                                  const std::string& client_id,
+                                                                  std::int64_t now) {
+  auto sessions = live(tx, client_id, now);
+  if (!sessions) {
+    return fail(std::move(sessions.error()));
+  }
+  std::vector<SessionView> out;
+  out.reserve(sessions->size());
+  for (auto& s : *sessions) {
+    auto user = load_user(tx, s.user_id);
+    if (!user) {
+      return fail(std::move(user.error()));
+    }
+    out.push_back(SessionView{std::move(s), std::move(*user), std::nullopt});
+  }
+  return out;
+}
+
+core::Status SessionService::stop(store::Tx& tx, store::Session& s, std::string_view status,
+                                  std::int64_t now) {
+  s.status = std::string(status);
+  s.updated_at_ms = now;
+  // A cached token of a stopped session must never be handed out again (it would be refused
+  // anyway: minting checks liveness first).
+  tokens_.forget(s.id);
+  return tx.update_session(s);
+}
+
+core::Result<std::string> SessionService::create(store::Tx& tx, store::Client& client,
+                                                 const std::string& user_id, std::int64_t now,
+                                                 std::optional<std::string>& issued) {
+  if (settings_.single_session_mode) {
+    // One signed-in session per client: any other live session is replaced.
+    auto others = live(tx, client.id, now);
+    if (!others) {
+      return fail(std::move(others.error()));
+    }
+    for (auto& s : *others) {
+      if (auto st = stop(tx, s, "replaced", now); !st) {
+        return fail(std::move(st.error()));
+      }
+    }
+  }
+  store::Session s;
+  s.id = random_.id("sess");
+  s.client_id = client.id;
+  s.user_id = user_id;
+  s.status = "active";
+  s.expire_at_ms = now + settings_.session_lifetime.count();
+  s.abandon_at_ms = s.expire_at_ms;
+  s.last_active_at_ms = now;
+  s.created_at_ms = now;
+  s.updated_at_ms = now;
+  if (auto st = tx.insert_session(s); !st) {
+    return fail(std::move(st.error()));
+  }
+  auto user = tx.get_user(user_id);
+  if (!user) {
+    return fail(std::move(user.error()));
+  }
+  if (!*user) {
+    return fail(Error(Code::kInternal).with_internal("session for a missing user"));
+  }
+  (*user)->last_sign_in_at_ms = now;
+  (*user)->updated_at_ms = now;
+  if (auto st = tx.update_user(**user); !st) {
+    return fail(std::move(st.error()));
+  }
+  // Who is signed in on this client changed: a copy of the old credential (planted before the
+  // sign-in, or kept from before a sign-out) must not see this session (session fixation).
+  issued = clients_.rotate(client, now);
+  return s.id;
+}
+
+core::Status SessionService::touch(store::Tx& tx, store::Client& client,
+                                   const std::string& session_id, std::int64_t now,
+                                   std::optional<std::string>& issued) {
+  auto s = tx.get_session(session_id);
+  if (!s) {
+    return fail(std::move(s.error()));
+  }
+  if (!*s || (*s)->client_id != client.id || !is_live(**s, now)) {
+    return fail(session_not_found());
+  }
+  (*s)->last_active_at_ms = now;
+  (*s)->updated_at_ms = now;
+  if (auto st = tx.update_session(**s); !st) {
+    return st;
+  }
+  if (client.last_active_session_id && *client.last_active_session_id != session_id) {
+    // Another signed-in session becomes the active one (multi-session switch). A session that is
+    // first activated after its sign-in already got a fresh credential with it.
+    issued = clients_.rotate(client, now);
+  }
+  client.last_active_session_id = session_id;
+  client.updated_at_ms = now;
+  return tx.update_client(client);
+}
+
+core::Result<store::Session> SessionService::end(store::Tx& tx, store::Client& client,
+                                                 const std::string& session_id, SessionEnd how,
+                                                 std::int64_t now,
+                                                 std::optional<std::string>& issued) {
+  auto s = tx.get_session(session_id);
+  if (!s) {
+    return fail(std::move(s.error()));
+  }
+  if (!*s || (*s)->client_id != client.id) {
+    return fail(session_not_found());
+  }
+  if (is_live(**s, now)) {
+    if (auto st = stop(tx, **s, how == SessionEnd::kEnded ? "ended" : "removed", now); !st) {
+      return fail(std::move(st.error()));
+    }
+    // A copy of the credential from before the sign-out must not see the next sign-in.
+    issued = clients_.rotate(client, now);
+  }
+  if (client.last_active_session_id == session_id) {
+    client.last_active_session_id.reset();
+  }
+  client.updated_at_ms = now;
+  if (auto st = tx.update_client(client); !st) {
+    return fail(std::move(st.error()));
+  }
+  return std::move(**s);
+}
+
+core::Status SessionService::sign_out(store::Tx& tx, store::Client& client, std::int64_t now,
+                                      std::optional<std::string>& issued) {
+  auto sessions = live(tx, client.id, now);
+  if (!sessions) {
+    return fail(std::move(sessions.error()));
+  }
+  for (auto& s : *sessions) {
+    if (auto st = stop(tx, s, "removed", now); !st) {
+      return st;
+    }
+  }
+  if (!sessions->empty()) {
+    issued = clients_.rotate(client, now);
+  }
+  client.last_active_session_id.reset();
+  client.updated_at_ms = now;
+  return tx.update_client(client);
+}
+
+core::Result<store::Session> SessionService::authorize(store::Tx& tx, const Caller& caller,
+                                                       const std::string& session_id,
+                                                       std::int64_t now) {
+  auto client = clients_.find(tx, caller, now);
+  if (!client) {
+    return fail(std::move(client.error()));
+  }
+  if (!*client) {
+    return fail(Error(Code::kAuthenticationInvalid).with_internal("no client"));
+  }
+  auto s = tx.get_session(session_id);
+  if (!s) {
+    return fail(std::move(s.error()));
+  }
+  if (!*s || (*s)->client_id != (*client)->id) {
+    return fail(session_not_found());
+  }
+  if (!is_live(**s, now)) {
+    // 401: the SDK signs out locally (fapi README §2.D).
+    return fail(Error(Code::kSessionEnded).with_internal("session " + (*s)->status));
+  }
+  return std::move(**s);
+}
+
+core::Result<std::string> SessionService::token(const store::Session& session,
+                                                std::string_view azp) {
+  return tokens_.token_for(session, azp);
+}
+
+void SessionService::attach_tokens(std::vector<SessionView>& views, std::string_view azp) {
+  for (auto& v : views) {
+    if (v.session.status != "active" && v.session.status != "pending") {
+      continue;
+    }
+    if (auto jwt = tokens_.token_for(v.session, azp)) {
+      v.token = std::move(*jwt);
+    }
+  }
+}
+
+}  // namespace latchkey::sessions

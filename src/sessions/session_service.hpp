@@ -1,0 +1,90 @@
+#pragma once
+// The lifecycle of a client's sessions (design.md §2 sessions/): create, touch, end, remove,
+// sign-out, authorize and mint, and the token cache that goes with them. Every operation takes
+// the caller's transaction, so a session change commits together with what caused it (a
+// completed sign-in, the rotated client credential). Who is signed in changing always rotates
+// the client credential (docs/security.md "Client credential"); the new cookie value is handed
+// back through `issued`.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "sessions/clients.hpp"
+#include "sessions/session_tokens.hpp"
+#include "sessions/views.hpp"
+#include "store/store.hpp"
+
+namespace latchkey::sessions {
+
+struct SessionSettings {
+  std::chrono::milliseconds session_lifetime{std::chrono::hours(24 * 7)};
+  bool single_session_mode = true;
+};
+
+// How a session stops: session.end() or session.remove() (the SDK's signOut of one session).
+enum class SessionEnd { kEnded, kRemoved };
+
+class SessionService {
+ public:
+  SessionService(SessionSettings settings, Clients& clients, SessionTokens& tokens,
+                 core::Random& random);
+
+  // The client's live sessions, oldest first.
+  core::Result<std::vector<store::Session>> live(store::Tx& tx, const std::string& client_id,
+                                                 std::int64_t now);
+  // The same with their users (no tokens yet: see attach_tokens).
+  core::Result<std::vector<SessionView>> live_views(store::Tx& tx, const std::string& client_id,
+                                                    std::int64_t now);
+
+  // A new active session for `user_id` on `client`; in single-session mode every other live
+  // session of the client is replaced. Rotates the credential into `issued`. The caller writes
+  // the client (it is part of a larger change: the sign-in or sign-up that completed).
+  core::Result<std::string> create(store::Tx& tx, store::Client& client,
+                                   const std::string& user_id, std::int64_t now,
+                                   std::optional<std::string>& issued);
+
+  // session.touch(): the session becomes the client's active one. Switching from another
+  // signed-in session rotates the credential. Writes the session and the client.
+  core::Status touch(store::Tx& tx, store::Client& client, const std::string& session_id,
+                     std::int64_t now, std::optional<std::string>& issued);
+
+  // session.end() / session.remove(): a live session of this client stops (rotating the
+  // credential); an already stopped one is left as it is. Writes the session and the client and
+  // returns the session as it is now.
+  core::Result<store::Session> end(store::Tx& tx, store::Client& client,
+                                   const std::string& session_id, SessionEnd how,
+                                   std::int64_t now, std::optional<std::string>& issued);
+
+  // clerk.signOut(): every live session of the client is removed (rotating the credential when
+  // there was one). Writes the sessions and the client.
+  core::Status sign_out(store::Tx& tx, store::Client& client, std::int64_t now,
+                        std::optional<std::string>& issued);
+
+  // The session the caller may mint a token for right now: its own, live. No client is 401; an
+  // ended session 401 (the SDK signs out locally); another client's or unknown session 404.
+  core::Result<store::Session> authorize(store::Tx& tx, const Caller& caller,
+                                         const std::string& session_id, std::int64_t now);
+
+  // A session token for `azp` (the page's origin), reusing one minted moments ago.
+  core::Result<std::string> token(const store::Session& session, std::string_view azp);
+  // Mints the token of every live session in `views` (a failure leaves that token null).
+  void attach_tokens(std::vector<SessionView>& views, std::string_view azp);
+
+  [[nodiscard]] Clients& clients() { return clients_; }
+  [[nodiscard]] const SessionSettings& settings() const { return settings_; }
+
+ private:
+  core::Status stop(store::Tx& tx, store::Session& s, std::string_view status, std::int64_t now);
+
+  SessionSettings settings_;
+  Clients& clients_;
+  SessionTokens& tokens_;
+  core::Random& random_;
+};
+
+}  // namespace latchkey::sessions
