@@ -130,16 +130,63 @@ struct FrontendApi::Impl {
     return {};
   }
 
+  // A body is read only as a form, and only when it says so (issue 9, finding 5): the exact media
+  // type application/x-www-form-urlencoded (parameters such as charset=utf-8 allowed, see
+  // http::is_form_media_type). Anything else, or a body without a Content-Type, is 415: RFC 9110
+  // §8.3 (the sender names the media type; we do not guess it from the bytes). Empty bodies are
+  // fine whatever their Content-Type (the SDK sends some POSTs without a body).
   core::Result<http::Fields> form(const Request& req) const {
     if (req.body.empty()) {
       return http::Fields{};
     }
-    auto ct = req.header("content-type").value_or("");
-    if (!ct.empty() && ct.find("application/x-www-form-urlencoded") == std::string_view::npos) {
-      return core::fail(Error(Code::kMalformedRequest, "Unsupported content type",
-                              "Send the body as application/x-www-form-urlencoded."));
+    std::optional<std::string_view> ct;
+    for (const auto& h : req.headers) {
+      if (h.name == "content-type") {
+        if (ct) {
+          // RFC 9110 §5.3: Content-Type is a singleton field; two are not one media type.
+          return core::fail(Error(Code::kMalformedRequest, "Content-Type is given more than once"));
+        }
+        ct = h.value;
+      }
+    }
+    if (!ct || !http::is_form_media_type(*ct)) {
+      const char* why = ct ? "body is not a form" : "body without Content-Type";
+      return core::fail(Error(Code::kUnsupportedMediaType).with_internal(why));
     }
     return http::parse_form(req.body);
+  }
+
+  // What every route checks before its handler, its rate limits or the store see the request
+  // (issue 9, findings 4 and 5).
+  enum class Guard {
+    kRead,         // reads and idempotent no-ops: the query and the body must be unambiguous
+    kStateChange,  // + the origin check above, first (a foreign origin gets 403, catalog F1)
+    kNavigation,   // the OAuth callback: a top-level navigation from the IdP, so no origin check;
+                   // errors in its own style (callback_error)
+  };
+
+  // One parameter, one value, on every route: a duplicated query or form parameter is refused
+  // (400 form_param_duplicate naming it), never resolved by order; a body that is not a form is
+  // 415. Handlers then parse what passed here.
+  std::optional<Response> guard(Guard g, const Request& req) const {
+    if (g == Guard::kStateChange) {
+      if (auto ok = check_origin(req); !ok) {
+        return error(ok.error(), req);
+      }
+    }
+    core::Status input = [&]() -> core::Status {
+      if (auto q = http::parse_query(req.query); !q) {
+        return core::fail(std::move(q.error()));
+      }
+      if (auto f = form(req); !f) {
+        return core::fail(std::move(f.error()));
+      }
+      return {};
+    }();
+    if (input) {
+      return std::nullopt;
+    }
+    return g == Guard::kNavigation ? callback_error(input.error(), req) : error(input.error(), req);
   }
 
   std::string_view azp(const flows::Caller& c) const {
@@ -329,9 +376,6 @@ struct FrontendApi::Impl {
     }
     if (m.empty() || m == "PUT" || req.method == Method::kPut) {
       // Client.create: an empty client now (the cookie is set on it).
-      if (auto ok = check_origin(req); !ok) {
-        return error(ok.error(), req);
-      }
       // A client is created lazily by the first attempt; PUT only reports the current one.
       return get_client(req);
     }
@@ -339,9 +383,6 @@ struct FrontendApi::Impl {
   }
 
   Response destroy_client(Request& req) {
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
-    }
     auto c = caller(req);
     auto id = service.destroy_client(c);
     if (!id) {
@@ -366,9 +407,6 @@ struct FrontendApi::Impl {
   Response create_sign_in(Request& req) {
     if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
       return std::move(*l);
-    }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
     }
     auto f = form(req);
     if (!f) {
@@ -448,9 +486,6 @@ struct FrontendApi::Impl {
   std::variant<flows::SignUpParams, Response> sign_up_request(Request& req) {
     if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
       return std::move(*l);
-    }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
     }
     auto f = form(req);
     if (!f) {
@@ -556,9 +591,6 @@ struct FrontendApi::Impl {
   }
 
   Response session_action(Request& req, std::string_view action) {
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
-    }
     if (auto f = form(req); !f) {
       return error(f.error(), req);
     }
@@ -589,9 +621,6 @@ struct FrontendApi::Impl {
     if (auto l = limited(req, options.limits.token_ip, options.limits.token_client)) {
       return std::move(*l);
     }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
-    }
     if (auto f = form(req); !f) {
       return error(f.error(), req);
     }
@@ -615,9 +644,6 @@ struct FrontendApi::Impl {
     if (req.method != Method::kDelete && m != "DELETE") {
       return error(Error(Code::kMethodNotAllowed), req);
     }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
-    }
     auto c = caller(req);
     auto r = service.sign_out(c);
     if (!r) {
@@ -639,43 +665,67 @@ FrontendApi::FrontendApi(flows::FrontendService& service, sessions::SessionToken
 void FrontendApi::register_routes(http::Router& router) {
   auto g = router.group(impl_->options.prefix);
   auto self = impl_;
-  auto bind = [self](Response (Impl::*fn)(Request&)) {
-    return [self, fn](Request& r) { return ((*self).*fn)(r); };
+  using Guard = Impl::Guard;
+  // Every route runs behind Impl::guard; the Guard of a registration says which checks apply.
+  auto guarded = [self](Guard guard, auto handler) {
+    return [self, guard, handler](Request& r) {
+      if (auto refused = self->guard(guard, r)) {
+        return std::move(*refused);
+      }
+      return handler(r);
+    };
   };
-  auto env = [self](Request& r) { return self->environment(r); };
+  auto bind = [self, guarded](Guard guard, Response (Impl::*fn)(Request&)) {
+    return guarded(guard, [self, fn](Request& r) { return ((*self).*fn)(r); });
+  };
+  auto session = [self, guarded](std::string_view action) {
+    return guarded(Guard::kStateChange,
+                   [self, action](Request& r) { return self->session_action(r, action); });
+  };
+  // POST and PATCH /v1/environment (the SDK's Environment.touch) change nothing.
+  auto env = guarded(Guard::kRead, [self](Request& r) { return self->environment(r); });
   g.add(Method::kGet, "/v1/environment", env, {"fapi_environment", true});
   g.add(Method::kPost, "/v1/environment", env, {"fapi_environment", true});
   g.add(Method::kPatch, "/v1/environment", env, {"fapi_environment", true});
 
-  g.add(Method::kGet, "/v1/client", bind(&Impl::get_client), {"fapi_client_get"});
-  g.add(Method::kPost, "/v1/client", bind(&Impl::client_mutation), {"fapi_client_mutate"});
-  g.add(Method::kPut, "/v1/client", bind(&Impl::client_mutation), {"fapi_client_mutate"});
-  g.add(Method::kDelete, "/v1/client", bind(&Impl::destroy_client), {"fapi_client_delete"});
+  g.add(Method::kGet, "/v1/client", bind(Guard::kRead, &Impl::get_client), {"fapi_client_get"});
+  g.add(Method::kPost, "/v1/client", bind(Guard::kStateChange, &Impl::client_mutation),
+        {"fapi_client_mutate"});
+  g.add(Method::kPut, "/v1/client", bind(Guard::kStateChange, &Impl::client_mutation),
+        {"fapi_client_mutate"});
+  g.add(Method::kDelete, "/v1/client", bind(Guard::kStateChange, &Impl::destroy_client),
+        {"fapi_client_delete"});
 
-  g.add(Method::kPost, "/v1/client/sign_ins", bind(&Impl::create_sign_in), {"fapi_sign_in_create"});
-  g.add(Method::kGet, "/v1/client/sign_ins/{id}", bind(&Impl::get_sign_in), {"fapi_sign_in_get"});
-  g.add(Method::kPost, "/v1/client/sign_ups", bind(&Impl::create_sign_up), {"fapi_sign_up_create"});
-  g.add(Method::kGet, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id), {"fapi_sign_up_get"});
-  g.add(Method::kPatch, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id),
+  g.add(Method::kPost, "/v1/client/sign_ins", bind(Guard::kStateChange, &Impl::create_sign_in),
+        {"fapi_sign_in_create"});
+  g.add(Method::kGet, "/v1/client/sign_ins/{id}", bind(Guard::kRead, &Impl::get_sign_in),
+        {"fapi_sign_in_get"});
+  g.add(Method::kPost, "/v1/client/sign_ups", bind(Guard::kStateChange, &Impl::create_sign_up),
+        {"fapi_sign_up_create"});
+  g.add(Method::kGet, "/v1/client/sign_ups/{id}", bind(Guard::kRead, &Impl::sign_up_by_id),
+        {"fapi_sign_up_get"});
+  g.add(Method::kPatch, "/v1/client/sign_ups/{id}", bind(Guard::kStateChange, &Impl::sign_up_by_id),
         {"fapi_sign_up_update"});
-  g.add(Method::kPost, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id),
+  g.add(Method::kPost, "/v1/client/sign_ups/{id}", bind(Guard::kStateChange, &Impl::sign_up_by_id),
         {"fapi_sign_up_update"});
 
-  g.add(Method::kGet, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
-  g.add(Method::kPost, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
+  // The IdP sends the browser here (a cross-site top-level navigation, or a form_post): no origin
+  // check, the single-use state bound to the client is the CSRF defence (catalog §2.B).
+  g.add(Method::kGet, "/v1/oauth_callback", bind(Guard::kNavigation, &Impl::oauth_callback),
+        {"fapi_oauth_callback"});
+  g.add(Method::kPost, "/v1/oauth_callback", bind(Guard::kNavigation, &Impl::oauth_callback),
+        {"fapi_oauth_callback"});
 
-  g.add(Method::kPost, "/v1/client/sessions/{id}/touch",
-        [self](Request& r) { return self->session_action(r, "touch"); }, {"fapi_session_touch"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/end",
-        [self](Request& r) { return self->session_action(r, "end"); }, {"fapi_session_end"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/remove",
-        [self](Request& r) { return self->session_action(r, "remove"); }, {"fapi_session_remove"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/tokens", bind(&Impl::tokens_handler),
-        {"fapi_session_tokens"});
-  g.add(Method::kPost, "/v1/client/sessions", bind(&Impl::sessions_collection),
+  g.add(Method::kPost, "/v1/client/sessions/{id}/touch", session("touch"), {"fapi_session_touch"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/end", session("end"), {"fapi_session_end"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/remove", session("remove"),
+        {"fapi_session_remove"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/tokens",
+        bind(Guard::kStateChange, &Impl::tokens_handler), {"fapi_session_tokens"});
+  g.add(Method::kPost, "/v1/client/sessions", bind(Guard::kStateChange, &Impl::sessions_collection),
         {"fapi_sessions_delete"});
-  g.add(Method::kDelete, "/v1/client/sessions", bind(&Impl::sessions_collection),
-        {"fapi_sessions_delete"});
+  g.add(Method::kDelete, "/v1/client/sessions",
+        bind(Guard::kStateChange, &Impl::sessions_collection), {"fapi_sessions_delete"});
 }
 
 }  // namespace latchkey::api
