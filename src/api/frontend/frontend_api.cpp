@@ -119,15 +119,54 @@ struct FrontendApi::Impl {
     return c;
   }
 
-  // State-changing requests from a foreign origin are refused (CSRF; security catalog §2.F).
-  // Browsers always send Origin on cross-origin POSTs; a missing Origin (same-origin navigation,
-  // server-to-server) is allowed through because the cookie is SameSite=Lax.
+  // State-changing requests must come from an allowed origin (CSRF; security catalog §2.F),
+  // failing closed for browsers (issue 9, finding 4):
+  //  - Origin present (every cross-origin POST, and most same-origin ones): it must be allowed;
+  //    "null" never is.
+  //  - No Origin: the Fetch Metadata a browser sends decides (W3C Fetch Metadata §2.1
+  //    Sec-Fetch-Site). cross-site is refused. same-site is refused unless Referer names an
+  //    allowed origin: a sibling subdomain is same-site too. same-origin and none (a user
+  //    action) pass; any other value is refused.
+  //  - A Referer whose origin is not allowed (or that has no http(s) origin) is refused.
+  // A request with none of Origin, Referer and Sec-Fetch-Site is not from a browser (curl, a
+  // server, a native app): a forged cross-site request needs the victim's browser, which always
+  // sends at least one of them, and the cookie is SameSite=Lax besides. docs/security.md.
   core::Status check_origin(const Request& req) const {
-    auto origin = req.header("origin");
-    if (origin && !cors.origin_allowed(*origin)) {
-      return core::fail(Error(Code::kOriginNotAllowed).with_internal("origin not allowed"));
+    auto refuse = [](std::string why) {
+      return core::fail(Error(Code::kOriginNotAllowed).with_internal(std::move(why)));
+    };
+    if (auto origin = req.header("origin")) {
+      if (!cors.origin_allowed(*origin)) {
+        return refuse("origin not allowed");
+      }
+      return {};
+    }
+    const auto referer = req.header("referer");
+    const bool referer_allowed = referer && cors.origin_allowed(referer_origin(*referer));
+    if (referer && !referer_allowed) {
+      return refuse("no Origin; Referer origin not allowed");
+    }
+    if (auto site = req.header("sec-fetch-site")) {
+      if (*site == "same-origin" || *site == "none") {
+        return {};
+      }
+      if (*site == "same-site" && referer_allowed) {
+        return {};
+      }
+      return refuse("no Origin; Sec-Fetch-Site " +
+                    std::string(*site == "same-site" || *site == "cross-site" ? *site : "invalid"));
     }
     return {};
+  }
+
+  // The origin of an absolute http(s) URL such as a Referer ("https://app.example.com/x?y" ->
+  // "https://app.example.com"), normalised; empty when there is none (userinfo included).
+  static std::string referer_origin(std::string_view url) {
+    const std::size_t scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) {
+      return {};
+    }
+    return http::normalize_origin(url.substr(0, url.find_first_of("/?#", scheme_end + 3)));
   }
 
   // A body is read only as a form, and only when it says so (issue 9, finding 5): the exact media
