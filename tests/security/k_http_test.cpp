@@ -131,23 +131,136 @@ TEST_F(Sec, K8_slow_body_deadline) {
 
 TEST_F(Sec, K9_header_and_request_line_limits) {
   start();
+  // RFC 6585 §5: 431 for a head over server.max_header_bytes or with more than
+  // server.max_header_count fields; RFC 9112 §3: 414 for a request line over the limit. In
+  // Clerk's envelope, and the connection closes.
   it::HttpRequest big;
   big.target = "/healthz";
   big.headers = {{"X-Big", std::string(64 * 1024, 'a')}};
   auto a = it::http_request(server->port(), big);
-  EXPECT_TRUE(a.status == 400 || a.status == 431) << a.raw.substr(0, 200);
+  EXPECT_EQ(a.status, 431) << a.raw.substr(0, 200);
+  EXPECT_EQ(it::str(it::error_of(a), "code"), "request_headers_too_large");
+  EXPECT_EQ(a.header("connection").value_or(""), "close");
   it::HttpRequest many;
   many.target = "/healthz";
   for (int i = 0; i < 500; ++i) {
     many.headers.emplace_back("X-H" + std::to_string(i), "v");
   }
   auto m = it::http_request(server->port(), many);
-  EXPECT_TRUE(m.status == 400 || m.status == 431) << m.raw.substr(0, 200);
+  EXPECT_EQ(m.status, 431) << m.raw.substr(0, 200);
+  EXPECT_EQ(it::str(it::error_of(m), "code"), "request_headers_too_large");
   it::HttpRequest line;
   line.target = "/healthz?" + std::string(20 * 1024, 'q');
   auto l = it::http_request(server->port(), line);
-  EXPECT_TRUE(l.status == 400 || l.status == 414 || l.status == 431) << l.raw.substr(0, 200);
+  EXPECT_EQ(l.status, 414) << l.raw.substr(0, 200);
+  EXPECT_EQ(it::str(it::error_of(l), "code"), "request_line_too_long");
   EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200);
+}
+
+namespace {
+
+struct RawAnswer {
+  std::string raw;
+  bool closed = false;  // the server closed the connection
+  std::chrono::milliseconds took{0};
+};
+
+// Sends `bytes` on a fresh connection and reads until the server closes it (or `give_up`).
+RawAnswer send_until_closed(int port, const std::string& bytes,
+                            std::chrono::milliseconds give_up = std::chrono::seconds(8)) {
+  RawAnswer out;
+  const int fd = connect_to(port);
+  EXPECT_GE(fd, 0);
+  const auto t0 = Clock::now();
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  while (Clock::now() - t0 < give_up) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) {
+      continue;
+    }
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      out.closed = true;
+      break;
+    }
+    out.raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  return out;
+}
+
+std::size_t count_of(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto p = haystack.find(needle); p != std::string::npos; p = haystack.find(needle, p + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+// Issue 9, finding 3 (RFC 9112 §6): every framing but one Content-Length or a plain
+// "Transfer-Encoding: chunked" is 400 and closes the connection, and nothing after the head is
+// read as a request. The smuggled request here is a sign-in a lenient proxy would have taken for
+// the body: it must not be answered, logged or acted on. Before the change the list, the unknown
+// codings and the folded value were accepted and the smuggled sign-in was served.
+TEST_F(Sec, K_smuggling_ambiguous_framing_refused_and_closed) {
+  start({{"LATCHKEY_LOGGING_ACCESS_LOG", "true"}});
+  const Rows before = rows();
+  const std::string form = "strategy=oauth_google&redirect_url=/smuggled";
+  const std::string smuggled = "POST /__clerk/v1/client/sign_ins HTTP/1.1\r\nHost: x\r\nOrigin: " +
+                               origin() +
+                               "\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                               "Content-Length: " +
+                               std::to_string(form.size()) + "\r\n\r\n" + form;
+  const std::string chunk = "0\r\n\r\n";
+  const std::string length = std::to_string(chunk.size() + smuggled.size());
+  const std::vector<std::string> framings = {
+      "Transfer-Encoding: chunked, identity\r\n",
+      "Transfer-Encoding: xchunked\r\n",
+      "Transfer-Encoding: xchunked\r\nContent-Length: " + length + "\r\n",
+      "Transfer-Encoding: CHUNKED, identity\r\n",
+      "Transfer-Encoding:\r\n chunked\r\n",                     // obs-fold
+      "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",  // two field lines
+      "Transfer-Encoding: chunked\r\nContent-Length: " + length + "\r\n",
+      "Content-Length: " + length + "\r\nContent-Length: 0\r\n",
+      "Content-Length: 0, 0\r\n",
+  };
+  for (const auto& framing : framings) {
+    SCOPED_TRACE(framing);
+    const std::string head = "POST /__clerk/v1/environment HTTP/1.1\r\nHost: x\r\n" + framing;
+    const auto a = send_until_closed(server->port(), head + "\r\n" + chunk + smuggled);
+    EXPECT_TRUE(a.raw.starts_with("HTTP/1.1 400 ")) << a.raw;
+    EXPECT_EQ(count_of(a.raw, "HTTP/1.1 "), 1U) << "the smuggled request was answered:\n" << a.raw;
+    EXPECT_NE(a.raw.find("malformed_request"), std::string::npos) << a.raw;
+    EXPECT_NE(a.raw.find("Connection: close"), std::string::npos) << a.raw;
+    EXPECT_TRUE(a.closed) << "connection left open";
+    EXPECT_LT(a.took, std::chrono::milliseconds(3000));
+  }
+  // HTTP/1.0 with Transfer-Encoding (RFC 9112 §6.1) is faulty framing as well.
+  const auto old = send_until_closed(server->port(),
+                                     "POST /__clerk/v1/environment HTTP/1.0\r\nHost: x\r\n"
+                                     "Transfer-Encoding: chunked\r\n\r\n" + chunk + smuggled);
+  EXPECT_TRUE(old.raw.starts_with("HTTP/1.1 400 ")) << old.raw;
+  EXPECT_EQ(count_of(old.raw, "HTTP/1.1 "), 1U) << old.raw;
+  EXPECT_TRUE(old.closed);
+  EXPECT_EQ(rows(), before);
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM clients"), "0");
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins"), "0");
+  EXPECT_EQ(idp->calls(idp->discovery_path()), 0);
+  // Positive control: plain chunked framing is served (and logged).
+  const auto ok = send_until_closed(server->port(),
+                                    "POST /__clerk/v1/environment HTTP/1.1\r\nHost: x\r\n"
+                                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                                        chunk);
+  EXPECT_TRUE(ok.raw.starts_with("HTTP/1.1 200 ")) << ok.raw;
+  server->stop();
+  const std::string logs = server->logs();
+  EXPECT_EQ(logs.find("fapi_sign_in_create"), std::string::npos) << "the smuggled one was logged";
+  EXPECT_EQ(logs.find("sign_ins"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("fapi_environment"), std::string::npos) << "the access log is on:\n" << logs;
 }
 
 TEST_F(Sec, K11_encoded_path_tricks) {
@@ -284,7 +397,8 @@ TEST_F(Sec, K_duplicate_parameters_on_the_callback_refused_before_the_state_is_u
   auto g = idp->authorize(auth_url_of(started), User{});
   const Rows before = rows();
   const std::string cb = std::string(kCallback) + "?code=" + g.code + "&state=" + g.state;
-  for (const std::string& q : {cb + "&state=" + g.state, cb + "&code=other", cb + "&code=" + g.code}) {
+  for (const std::string& q :
+       {cb + "&state=" + g.state, cb + "&code=other", cb + "&code=" + g.code}) {
     auto r = b.get(q);
     EXPECT_EQ(r.status, 400) << q << " " << r.raw;
     EXPECT_EQ(it::str(it::error_of(r), "code"), "form_param_duplicate") << r.body;
