@@ -126,15 +126,20 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_"
+// / "`" / "|" / "~" / DIGIT / ALPHA.
+bool tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// RFC 9110 §5.1: field-name = token.
 bool valid_header_name(std::string_view s) {
   if (s.empty()) {
     return false;
   }
   for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) {
+    if (!tchar(c)) {
       return false;
     }
   }
@@ -149,13 +154,6 @@ bool valid_header_value(std::string_view s) {
     }
   }
   return true;
-}
-
-// RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_"
-// / "`" / "|" / "~" / DIGIT / ALPHA.
-bool tchar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 enum class HeadScan { kNeedMore, kComplete, kMalformed, kObsFold, kTooLarge, kLineTooLong };
