@@ -1,7 +1,8 @@
 // http::parse_form / http::parse_query / http::percent_decode (src/http/form.hpp): request bodies
 // and query strings. The first input byte picks the limits (defaults or tight ones) and which
 // entry point runs. Checks, besides "no crash, no sanitizer report":
-//  - accepted fields respect every limit: count, decoded key and value sizes, no NUL, UTF-8;
+//  - accepted fields respect every limit: count, decoded key and value sizes, no NUL, UTF-8,
+//    no key twice;
 //  - round trip: parse(form_encode(fields)) == fields;
 //  - percent_decode(percent_encode(x)) == x for the raw input, and percent_decode agrees with a
 //    tiny reference decoder on arbitrary input;
@@ -77,7 +78,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (fields) {
     FUZZ_CHECK(input.size() <= limits.max_input_bytes);
     FUZZ_CHECK(fields->size() <= limits.max_fields);
-    for (const auto& [k, v] : *fields) {
+    for (std::size_t i = 0; i < fields->size(); ++i) {
+      const auto& [k, v] = (*fields)[i];
+      // One parameter, one value: no key twice.
+      for (std::size_t j = 0; j < i; ++j) {
+        FUZZ_CHECK((*fields)[j].first != k);
+      }
       FUZZ_CHECK(k.size() <= limits.max_key_bytes);
       FUZZ_CHECK(v.size() <= limits.max_value_bytes);
       if (!limits.allow_nul) {
@@ -95,7 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     const auto code = fields.error().code;
     FUZZ_CHECK(code == core::Code::kRequestBodyTooLarge || code == core::Code::kMalformedRequest ||
-               code == core::Code::kFormParamInvalid);
+               code == core::Code::kFormParamInvalid || code == core::Code::kFormParamDuplicate);
   }
 
   const bool plus = (selector & 16U) != 0;

@@ -156,7 +156,25 @@ core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
   if (!store) {
     return core::fail(store.error());
   }
-  auto master = tokens::load_or_create_master_key(c.keys, c.storage.data_dir);
+  // Signing keys in the store were sealed with a master key: if master.key has gone missing, a
+  // new one must not be created (issue 9, finding 6).
+  auto missing = tokens::MissingKeyFile::kCreate;
+  if (c.keys.encryption_key.empty()) {
+    auto sealed = (*store)->read([&](store::Tx& tx) -> core::Status {
+      auto rows = tx.list_signing_keys();
+      if (!rows) {
+        return core::fail(std::move(rows.error()));
+      }
+      if (!rows->empty()) {
+        missing = tokens::MissingKeyFile::kRefuse;
+      }
+      return {};
+    });
+    if (!sealed) {
+      return core::fail(sealed.error());
+    }
+  }
+  auto master = tokens::load_or_create_master_key(c.keys, c.storage.data_dir, missing);
   if (!master) {
     return core::fail(master.error());
   }

@@ -15,7 +15,11 @@ enum class Code {
   kFormParamMissing,        // 422 form_param_missing
   kFormParamInvalid,        // 422 form_param_format_invalid / form_param_value_invalid
   kFormParamUnknown,        // 422 form_param_unknown
+  kFormParamDuplicate,      // 400 form_param_duplicate (a query or form parameter given twice)
   kRequestBodyTooLarge,     // 413 request_body_too_large
+  kRequestHeadersTooLarge,  // 431 request_headers_too_large (RFC 6585 §5)
+  kRequestLineTooLong,      // 414 request_line_too_long (RFC 9112 §3)
+  kUnsupportedMediaType,    // 415 unsupported_media_type (a body that is not a form)
   kResourceNotFound,        // 404 resource_not_found
   kMethodNotAllowed,        // 405 method_not_allowed
   kAuthenticationInvalid,   // 401 authentication_invalid

@@ -1,5 +1,6 @@
 #include "http/form.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -35,6 +36,59 @@ constexpr std::array<bool, 256> make_unreserved() {
 }
 constexpr std::array<bool, 256> kUnreserved = make_unreserved();
 constexpr char kHexUpper[] = "0123456789ABCDEF";
+
+// A key that occurs more than once, or null. Forms are small (the SDK sends up to ~10 fields):
+// compared pairwise below a few dozen, as sorted views above (max_fields is 256).
+const std::string* first_duplicate(const Fields& fields) {
+  constexpr std::size_t kPairwiseMax = 32;
+  if (fields.size() <= kPairwiseMax) {
+    for (std::size_t i = 1; i < fields.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (fields[i].first == fields[j].first) {
+          return &fields[i].first;
+        }
+      }
+    }
+    return nullptr;
+  }
+  std::vector<const std::string*> keys;
+  keys.reserve(fields.size());
+  for (const auto& f : fields) {
+    keys.push_back(&f.first);
+  }
+  std::sort(keys.begin(), keys.end(), [](const auto* a, const auto* b) { return *a < *b; });
+  for (std::size_t i = 1; i < keys.size(); ++i) {
+    if (*keys[i] == *keys[i - 1]) {
+      return keys[i];
+    }
+  }
+  return nullptr;
+}
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 9110 §5.6.3: OWS = *( SP / HTAB ).
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
 
 core::Result<Fields> parse_urlencoded(std::string_view in, const FormLimits& limits,
                                       std::string_view what) {
@@ -91,6 +145,11 @@ core::Result<Fields> parse_urlencoded(std::string_view in, const FormLimits& lim
     if (amp == in.size()) {
       break;
     }
+  }
+  if (const std::string* dup = first_duplicate(out)) {
+    return core::param_error(core::Code::kFormParamDuplicate, *dup, "is given more than once",
+                             *dup + " appears more than once in the " + std::string(what) +
+                                 "; send each parameter once.");
   }
   return out;
 }
@@ -201,6 +260,40 @@ core::Result<Fields> parse_query(std::string_view query, const FormLimits& limit
   return parse_urlencoded(query, limits, "query");
 }
 
+bool is_form_media_type(std::string_view content_type) {
+  // RFC 9110 §8.3.1: media-type = type "/" subtype parameters;
+  // parameters = *( OWS ";" OWS [ parameter ] ); parameter = name "=" ( token / quoted-string ).
+  std::size_t semi = content_type.find(';');
+  if (!iequals(trim_ows(content_type.substr(0, semi)), "application/x-www-form-urlencoded")) {
+    return false;
+  }
+  std::string_view rest =
+      semi == std::string_view::npos ? std::string_view() : content_type.substr(semi + 1);
+  while (!rest.empty()) {
+    semi = rest.find(';');
+    std::string_view param = trim_ows(rest.substr(0, semi));
+    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+    if (param.empty()) {
+      continue;
+    }
+    const std::size_t eq = param.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      return false;  // not name=value: a malformed Content-Type is not our media type
+    }
+    if (!iequals(param.substr(0, eq), "charset")) {
+      continue;
+    }
+    std::string_view value = param.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (!iequals(value, "utf-8")) {
+      return false;  // WHATWG URL §5.1: form bodies are UTF-8; anything else would be misread
+    }
+  }
+  return true;
+}
+
 std::optional<std::string_view> find_field(const Fields& fields, std::string_view key) {
   for (const auto& [k, v] : fields) {
     if (k == key) {
@@ -208,16 +301,6 @@ std::optional<std::string_view> find_field(const Fields& fields, std::string_vie
     }
   }
   return std::nullopt;
-}
-
-std::vector<std::string_view> find_all_fields(const Fields& fields, std::string_view key) {
-  std::vector<std::string_view> out;
-  for (const auto& [k, v] : fields) {
-    if (k == key) {
-      out.emplace_back(v);
-    }
-  }
-  return out;
 }
 
 std::string form_encode(const Fields& fields) {

@@ -40,19 +40,24 @@ struct FormLimits {
 };
 
 // application/x-www-form-urlencoded: '&'-separated pairs, '+' is a space, %XX escapes. Empty
-// pairs are skipped, "a" is {"a",""}, duplicate keys are kept in order.
+// pairs are skipped, "a" is {"a",""}. One parameter, one value: a key that appears twice (after
+// decoding: "a=1&%61=2" too) is refused, never resolved by order, so no two components can read
+// different values from one request (HTTP parameter pollution).
 // Errors: kRequestBodyTooLarge (input over max_input_bytes), kMalformedRequest (bad escape, NUL,
-// invalid UTF-8, too many fields), kFormParamInvalid with meta param_name (value too long).
+// invalid UTF-8, too many fields), kFormParamInvalid with meta param_name (value too long),
+// kFormParamDuplicate with meta param_name (a key given twice).
 [[nodiscard]] core::Result<Fields> parse_form(std::string_view body, const FormLimits& limits = {});
-// The query string (without '?'); same grammar as forms.
+// The query string (without '?'); same grammar and rules as forms.
 [[nodiscard]] core::Result<Fields> parse_query(std::string_view query,
                                                const FormLimits& limits = {});
 
-// First value for `key`, or nullopt.
+// True when a Content-Type value is the media type application/x-www-form-urlencoded (RFC 9110
+// §8.3.1: type and subtype case-insensitive, optional parameters after ';'), with no charset
+// parameter or charset=utf-8 (WHATWG URL §5.1: the format is UTF-8 only).
+[[nodiscard]] bool is_form_media_type(std::string_view content_type);
+
+// The value for `key`, or nullopt (parse_form/parse_query leave at most one).
 [[nodiscard]] std::optional<std::string_view> find_field(const Fields& fields, std::string_view key);
-// Every value for `key`, in order.
-[[nodiscard]] std::vector<std::string_view> find_all_fields(const Fields& fields,
-                                                            std::string_view key);
 
 // Serialises fields as application/x-www-form-urlencoded (for outbound POSTs: IdP token calls).
 [[nodiscard]] std::string form_encode(const Fields& fields);

@@ -126,15 +126,20 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_"
+// / "`" / "|" / "~" / DIGIT / ALPHA.
+bool tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// RFC 9110 §5.1: field-name = token.
 bool valid_header_name(std::string_view s) {
   if (s.empty()) {
     return false;
   }
   for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    bool ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
-              std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    if (!ok) {
+    if (!tchar(c)) {
       return false;
     }
   }
@@ -149,6 +154,112 @@ bool valid_header_value(std::string_view s) {
     }
   }
   return true;
+}
+
+enum class HeadScan { kNeedMore, kComplete, kMalformed, kObsFold, kTooLarge, kLineTooLong };
+
+// Looks at the raw request head (the connection's unparsed bytes) before Beast parses it. Beast
+// unfolds obs-fold silently: "Transfer-Encoding:\r\n chunked" is chunked to it, while a proxy in
+// front may see an empty Transfer-Encoding and a stray line. Only the raw bytes show the fold.
+// kComplete: the request line, the fields and the empty line are buffered, within `limit`.
+HeadScan scan_head(std::string_view data, std::size_t limit) {
+  const std::string_view window = data.substr(0, limit);
+  // RFC 9112 §3: request-line = method SP request-target SP HTTP-version; method = token.
+  // Anything else (a TLS hello, garbage) is refused now instead of waiting for an empty line.
+  std::size_t method_end = 0;
+  while (method_end < window.size() && window[method_end] != ' ') {
+    if (!tchar(window[method_end])) {
+      return HeadScan::kMalformed;
+    }
+    ++method_end;
+  }
+  if (method_end == 0 && !window.empty()) {
+    return HeadScan::kMalformed;
+  }
+  const std::size_t end = window.find("\r\n\r\n");
+  const std::string_view head = end == std::string_view::npos ? window : window.substr(0, end + 2);
+  for (std::size_t lf = head.find('\n'); lf != std::string_view::npos;
+       lf = head.find('\n', lf + 1)) {
+    // RFC 9112 §2.2: lines end with CRLF. A bare LF is refused (Beast refuses it as well).
+    if (lf == 0 || head[lf - 1] != '\r') {
+      return HeadScan::kMalformed;
+    }
+    // RFC 9112 §5.2: a line that starts with SP or HTAB is obs-fold (or, after the request line,
+    // §2.2 whitespace before the first field): refused with 400, never unfolded.
+    if (lf + 1 < head.size() && (head[lf + 1] == ' ' || head[lf + 1] == '\t')) {
+      return HeadScan::kObsFold;
+    }
+  }
+  if (end != std::string_view::npos) {
+    return HeadScan::kComplete;
+  }
+  if (data.size() >= limit) {
+    // RFC 9112 §3: a request line longer than we parse is 414; a longer head is 431 (RFC 6585
+    // §5).
+    return window.find("\r\n") == std::string_view::npos ? HeadScan::kLineTooLong
+                                                          : HeadScan::kTooLarge;
+  }
+  return HeadScan::kNeedMore;
+}
+
+core::Error head_error(HeadScan scan) {
+  switch (scan) {
+    case HeadScan::kObsFold:
+      return core::Error(core::Code::kMalformedRequest, "obsolete line folding in request head");
+    case HeadScan::kTooLarge:
+      return core::Error(core::Code::kRequestHeadersTooLarge, "request headers too large");
+    case HeadScan::kLineTooLong:
+      return core::Error(core::Code::kRequestLineTooLong, "request line too long");
+    default:
+      return core::Error(core::Code::kMalformedRequest, "malformed HTTP request");
+  }
+}
+
+// RFC 9112 §6: the body of a request is framed in exactly one way, and only in the two ways we
+// implement: one Content-Length, or Transfer-Encoding: chunked alone. Anything else is refused
+// and the connection closed after the answer (§6.3: "the server MUST respond with a 400 (Bad
+// Request) status code and then close the connection"): a proxy in front may frame the same
+// bytes differently, and what it sees as a body we would read as the next request (smuggling).
+template <typename Message>
+std::optional<core::Error> framing_error(const Message& m) {
+  std::size_t te_count = 0;
+  std::size_t cl_count = 0;
+  std::string_view te;
+  std::string_view cl;
+  for (const auto& f : m) {
+    if (f.name() == bhttp::field::transfer_encoding) {
+      ++te_count;
+      te = f.value();
+    } else if (f.name() == bhttp::field::content_length) {
+      ++cl_count;
+      cl = f.value();
+    }
+  }
+  auto bad = [](const char* why) { return core::Error(core::Code::kMalformedRequest, why); };
+  if (te_count > 0) {
+    if (te_count > 1) {
+      return bad("Transfer-Encoding is given more than once");
+    }
+    // §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+    if (m.version() < 11) {
+      return bad("Transfer-Encoding in an HTTP/1.0 request");
+    }
+    // §6.1, §7: chunked is the only coding we decode, and it must be the whole value: a list
+    // ("chunked, identity", "gzip, chunked") or an unknown coding ("xchunked") is refused.
+    if (!iequals(te, "chunked")) {
+      return bad("unsupported Transfer-Encoding");
+    }
+    // §6.3 (3): both framings at once.
+    if (cl_count > 0) {
+      return bad("both Transfer-Encoding and Content-Length");
+    }
+  }
+  // §6.3 (5): one Content-Length with one value; a repeated field or a list is refused even
+  // when its values agree.
+  if (cl_count > 1 || cl.find(',') != std::string_view::npos) {
+    return bad("Content-Length is given more than once");
+  }
+  return std::nullopt;
 }
 
 // Headers the server owns; a handler's copy is dropped (any letter case).
@@ -186,6 +297,10 @@ std::string_view code_name(core::Code c) {
       return "malformed_request";
     case core::Code::kRequestBodyTooLarge:
       return "request_body_too_large";
+    case core::Code::kRequestHeadersTooLarge:
+      return "request_headers_too_large";
+    case core::Code::kRequestLineTooLong:
+      return "request_line_too_long";
     case core::Code::kResourceNotFound:
       return "resource_not_found";
     case core::Code::kMethodNotAllowed:
@@ -203,6 +318,10 @@ int code_status(core::Code c) {
       return 400;
     case core::Code::kRequestBodyTooLarge:
       return 413;
+    case core::Code::kRequestHeadersTooLarge:
+      return 431;
+    case core::Code::kRequestLineTooLong:
+      return 414;
     case core::Code::kResourceNotFound:
       return 404;
     case core::Code::kMethodNotAllowed:
@@ -609,7 +728,29 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
     conn.stream.expires_after(opts.read_timeout);
 
     std::optional<core::Error> parse_error;
-    {
+    // The whole head is buffered and its raw bytes checked before Beast parses it (scan_head).
+    bool head_lost = false;
+    for (;;) {
+      const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+      const HeadScan scan = scan_head(data, opts.max_header_bytes);
+      if (scan == HeadScan::kComplete) {
+        break;
+      }
+      if (scan != HeadScan::kNeedMore) {
+        parse_error = head_error(scan);
+        break;
+      }
+      auto [ec, n] = co_await conn.stream.async_read_some(buffer.prepare(4096), kNoThrow);
+      if (ec) {
+        head_lost = true;  // EOF mid-head, timeout, reset: nothing useful to answer
+        break;
+      }
+      buffer.commit(n);
+    }
+    if (head_lost) {
+      break;
+    }
+    if (!parse_error) {
       auto [ec, n] = co_await bhttp::async_read_header(conn.stream, buffer, parser, kNoThrow);
       if (!ec) {
         std::size_t count = 0;
@@ -617,7 +758,11 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
           ++count;
         }
         if (count > opts.max_header_count) {
-          parse_error = core::Error(core::Code::kMalformedRequest, "too many request headers");
+          // RFC 6585 §5: 431 covers too many fields as well as too large ones.
+          parse_error =
+              core::Error(core::Code::kRequestHeadersTooLarge, "too many request header fields");
+        } else {
+          parse_error = framing_error(parser.get());
         }
       }
       if (!ec && !parse_error && !parser.is_done()) {
@@ -637,7 +782,8 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
         if (ec == bhttp::error::body_limit) {
           parse_error = core::Error(core::Code::kRequestBodyTooLarge, "request body too large");
         } else if (ec == bhttp::error::header_limit) {
-          parse_error = core::Error(core::Code::kMalformedRequest, "request headers too large");
+          parse_error =
+              core::Error(core::Code::kRequestHeadersTooLarge, "request headers too large");
         } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
                    ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
           parse_error = core::Error(core::Code::kMalformedRequest, "malformed HTTP request");

@@ -227,7 +227,8 @@ core::Result<core::Secret> create_key_file(const fs::path& dir, const fs::path& 
 }  // namespace
 
 core::Result<core::Secret> load_or_create_master_key(const config::KeysConfig& keys,
-                                                     const std::filesystem::path& data_dir) {
+                                                     const std::filesystem::path& data_dir,
+                                                     MissingKeyFile missing) {
   if (!keys.encryption_key.empty()) {
     auto key = decode_key(keys.encryption_key.reveal());
     if (!key) {
@@ -242,6 +243,17 @@ core::Result<core::Secret> load_or_create_master_key(const config::KeysConfig& k
   const fs::path path = data_dir / kMasterKeyFile;
   if (auto existing = read_key_file(path)) {
     return std::move(*existing);
+  }
+  if (missing == MissingKeyFile::kRefuse) {
+    // The keys sealed with the lost file stay unreadable whatever we write now, and a new file
+    // would hide the loss on the next start: refuse, and leave the data directory as it is.
+    return std::unexpected(startup_error(
+        "master key file " + path.string() +
+        " is missing, but the database holds signing keys sealed with it; no new key was "
+        "created. Restore " + std::string(kMasterKeyFile) + " from a backup into " +
+        data_dir.string() +
+        " (mode 0600), or set keys.encryption_key (LATCHKEY_KEYS_ENCRYPTION_KEY) to the key "
+        "that sealed them"));
   }
   return create_key_file(data_dir, path);
 }

@@ -168,22 +168,37 @@ TEST(Server, GarbageBytesAre400) {
       "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
       // RFC 9112 §6.3 (5): conflicting Content-Length values are an unrecoverable framing error.
       "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
-      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n",
       // Request smuggling shape (RFC 9112 §6.1): both framings at once.
       "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3"
       "\r\n\r\n0\r\n\r\n",
+      // RFC 9112 §6.1: a coding list, and §5.2: a folded field.
+      "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+      "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
   };
-  std::string many = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
-  for (int i = 0; i < 150; ++i) {
-    many += "X-H" + std::to_string(i) + ": v\r\n";
-  }
-  inputs.push_back(many + "\r\n");
   for (const auto& in : inputs) {
     auto r = http_raw(s.port(), in, std::chrono::seconds(5));
     EXPECT_EQ(r.status, 400) << "input: " << in << "\nanswer: " << r.raw;
     if (r.status == 400) {
       EXPECT_TRUE(r.header("x-request-id").has_value()) << r.raw;
     }
+  }
+  EXPECT_EQ(http_get(s.port(), "/healthz").status, 200);
+}
+
+TEST(Server, OversizedHeadsAre431Envelope) {
+  Server s({.fast_keys = true});
+  // RFC 6585 §5: too large a head, or too many fields, is 431 in Clerk's envelope.
+  std::string many = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 150; ++i) {
+    many += "X-H" + std::to_string(i) + ": v\r\n";
+  }
+  for (const std::string& in :
+       {"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n",
+        many + "\r\n"}) {
+    auto r = http_raw(s.port(), in, std::chrono::seconds(5));
+    EXPECT_EQ(r.status, 431) << r.raw.substr(0, 300);
+    EXPECT_EQ(str(error_of(r), "code"), "request_headers_too_large");
+    EXPECT_TRUE(r.header("x-request-id").has_value()) << r.raw;
   }
   EXPECT_EQ(http_get(s.port(), "/healthz").status, 200);
 }

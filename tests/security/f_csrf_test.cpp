@@ -120,5 +120,101 @@ TEST_F(Sec, F8_callback_and_error_pages_cannot_be_framed) {
   }
 }
 
+// Issue 9, finding 4: a state-changing request without Origin fails closed when the browser's
+// Fetch Metadata or Referer says it comes from elsewhere. Before the change all of these were
+// served (token minted, attempt started, signed out).
+it::HttpRequest no_origin_post(const std::string& target,
+                               std::vector<std::pair<std::string, std::string>> headers) {
+  it::HttpRequest r;
+  r.method = "POST";
+  r.target = target;
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST_F(Sec, F_no_origin_cross_site_or_foreign_referer_refused) {
+  start();
+  Browser b = browser();
+  const std::string sid = sign_up_user(b, User{});
+  const Rows before = rows();
+  const std::string sign_ins = sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins");
+  b.origin_header.clear();  // no Origin from here on
+  const std::string session = "/__clerk/v1/client/sessions/" + sid;
+  const std::vector<std::string> targets = {session + "/tokens",
+                                            std::string(kSignIns),
+                                            session + "/touch",
+                                            session + "/end",
+                                            session + "/remove",
+                                            "/__clerk/v1/client/sessions?_method=DELETE",
+                                            "/__clerk/v1/client?_method=DELETE"};
+  const std::vector<std::vector<std::pair<std::string, std::string>>> attacks = {
+      {{"Sec-Fetch-Site", "cross-site"}},
+      {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "navigate"}},
+      // same-site: a sibling subdomain is same-site too; without an allowed Referer, refused.
+      {{"Sec-Fetch-Site", "same-site"}},
+      {{"Sec-Fetch-Site", "same-site"}, {"Referer", "http://evil.localhost/"}},
+      {{"Sec-Fetch-Site", "not-a-value"}},
+      // A Referer naming a foreign origin, with or without Fetch Metadata.
+      {{"Referer", "https://evil.com/page"}},
+      {{"Referer", "https://evil.com/"}, {"Sec-Fetch-Site", "same-origin"}},
+      {{"Referer", origin() + "@evil.com/"}},
+      {{"Referer", "about:client"}},
+  };
+  for (const auto& target : targets) {
+    for (const auto& headers : attacks) {
+      auto req = no_origin_post(target, headers);
+      if (target == kSignIns) {
+        req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+        req.body = "strategy=oauth_google&redirect_url=/x";
+      }
+      auto r = b.send(req);
+      SCOPED_TRACE(target + " " + headers.front().first + ": " + headers.front().second);
+      EXPECT_EQ(r.status, 403) << r.body;
+      EXPECT_EQ(it::str(it::error_of(r), "code"), "origin_invalid");
+      EXPECT_EQ(r.body.find("\"jwt\""), std::string::npos);
+      EXPECT_TRUE(r.all("set-cookie").empty());
+    }
+  }
+  EXPECT_EQ(rows(), before);
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins"), sign_ins);
+  // Positive controls: no Fetch Metadata and no Referer (curl, a server, a native app), a
+  // same-origin or user-initiated request, or an allowed Referer still mint tokens.
+  const std::string tokens = session + "/tokens";
+  const std::vector<std::vector<std::pair<std::string, std::string>>> allowed = {
+      {},
+      {{"Sec-Fetch-Site", "same-origin"}},
+      {{"Sec-Fetch-Site", "none"}},
+      {{"Sec-Fetch-Site", "same-site"}, {"Referer", origin() + "/account"}},
+      {{"Referer", origin() + "/account?tab=1"}},
+      {{"Sec-Fetch-Site", "same-origin"}, {"Referer", origin() + "/"}},
+  };
+  for (const auto& headers : allowed) {
+    auto r = b.send(no_origin_post(tokens, headers));
+    EXPECT_EQ(r.status, 200) << (headers.empty() ? "no headers" : headers.front().second) << " "
+                             << r.body;
+    EXPECT_NE(r.body.find("\"jwt\""), std::string::npos);
+  }
+  b.origin_header = origin();
+  EXPECT_EQ(it::at(b.client(), "sessions").as_array().size(), 1U);
+}
+
+// The callback is a cross-site top-level navigation from the provider: it never checks Origin
+// or Fetch Metadata (the state bound to the client is its CSRF defence, catalog §2.B).
+TEST_F(Sec, F_oauth_callback_cross_site_navigation_still_works) {
+  start();
+  Browser b = browser();
+  auto started = start_sign_in(b);
+  ASSERT_EQ(started.status, 200) << started.body;
+  auto g = idp->authorize(auth_url_of(started), User{});
+  it::HttpRequest nav;
+  nav.target =
+      std::string(kCallback) + "?" + it::form_encode({{"code", g.code}, {"state", g.state}});
+  nav.headers = {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "navigate"},
+                 {"Sec-Fetch-Dest", "document"}, {"Referer", idp->issuer() + "/"},
+                 {"Accept", "text/html"}};
+  auto cb = b.send(nav);
+  expect_accepted(b, cb);
+}
+
 }  // namespace
 }  // namespace latchkey::sec

@@ -3,6 +3,7 @@
 // broken provider fails its own attempt, never the server.
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 
@@ -281,6 +282,57 @@ TEST_F(Sec, J11_restore_an_older_backup) {
   EXPECT_TRUE(late.client().is_null()) << "a client from after the snapshot is simply gone";
   EXPECT_EQ(late.post("/__clerk/v1/client/sessions/" + sid + "/tokens").status, 401);
   EXPECT_EQ(it::at(early.client(), "sessions").as_array().size(), 1U);
+}
+
+// Issue 9, finding 6: master.key lost while the database holds signing keys sealed with it. The
+// binary refuses to start (exit 1, naming the file and both ways out) and writes nothing: before
+// the change it wrote a fresh master.key first, and only then failed to open the keys.
+TEST_F(Sec, J_missing_master_key_with_sealed_keys_refuses_to_start_without_writing_one) {
+  start();
+  Browser b = browser();
+  sign_up_user(b, User{});
+  server->stop();
+  const auto key_file = dir->path() / "master.key";
+  ASSERT_TRUE(std::filesystem::exists(key_file));
+  const auto kept = dir->path() / "master.key.backup";
+  std::filesystem::rename(key_file, kept);
+  const Rows before = rows();
+  const std::string keys = sql_scalar(db(), "SELECT kid FROM signing_keys ORDER BY kid");
+  auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir->path())) {
+      const std::string name = e.path().filename().string();
+      if (!name.starts_with("latchkey.db")) {  // SQLite's -wal/-shm come and go with readers
+        names.push_back(name);
+      }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const auto files_before = listing();
+  it::EnvVars env = env_;
+  env.emplace_back("LATCHKEY_STORAGE_DATA_DIR", dir->str());
+  env.emplace_back("LATCHKEY_KEYS_ALGORITHM", "ES256");
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"serve"}, std::vector<std::string>{"keys", "list"}}) {
+    SCOPED_TRACE(cmd.front());
+    const auto run = it::run_cli(cmd, env);
+    const std::string out = run.out + run.err;
+    EXPECT_EQ(run.exit_code, 1) << out;
+    EXPECT_NE(out.find(key_file.string()), std::string::npos) << out;
+    EXPECT_NE(out.find("is missing"), std::string::npos) << out;
+    EXPECT_NE(out.find("keys.encryption_key"), std::string::npos) << out;
+    EXPECT_EQ(out.find("latchkey listening"), std::string::npos) << out;
+    EXPECT_FALSE(std::filesystem::exists(key_file)) << "a new master.key was written";
+    EXPECT_EQ(listing(), files_before) << "the data directory changed";
+  }
+  EXPECT_EQ(rows(), before);
+  EXPECT_EQ(sql_scalar(db(), "SELECT kid FROM signing_keys ORDER BY kid"), keys);
+  // Restoring the file is the way back: the same keys, the same sessions.
+  std::filesystem::rename(kept, key_file);
+  restart();
+  EXPECT_EQ(it::at(b.client(), "sessions").as_array().size(), 1U);
+  EXPECT_EQ(sql_scalar(db(), "SELECT kid FROM signing_keys ORDER BY kid"), keys);
 }
 
 }  // namespace

@@ -131,23 +131,136 @@ TEST_F(Sec, K8_slow_body_deadline) {
 
 TEST_F(Sec, K9_header_and_request_line_limits) {
   start();
+  // RFC 6585 §5: 431 for a head over server.max_header_bytes or with more than
+  // server.max_header_count fields; RFC 9112 §3: 414 for a request line over the limit. In
+  // Clerk's envelope, and the connection closes.
   it::HttpRequest big;
   big.target = "/healthz";
   big.headers = {{"X-Big", std::string(64 * 1024, 'a')}};
   auto a = it::http_request(server->port(), big);
-  EXPECT_TRUE(a.status == 400 || a.status == 431) << a.raw.substr(0, 200);
+  EXPECT_EQ(a.status, 431) << a.raw.substr(0, 200);
+  EXPECT_EQ(it::str(it::error_of(a), "code"), "request_headers_too_large");
+  EXPECT_EQ(a.header("connection").value_or(""), "close");
   it::HttpRequest many;
   many.target = "/healthz";
   for (int i = 0; i < 500; ++i) {
     many.headers.emplace_back("X-H" + std::to_string(i), "v");
   }
   auto m = it::http_request(server->port(), many);
-  EXPECT_TRUE(m.status == 400 || m.status == 431) << m.raw.substr(0, 200);
+  EXPECT_EQ(m.status, 431) << m.raw.substr(0, 200);
+  EXPECT_EQ(it::str(it::error_of(m), "code"), "request_headers_too_large");
   it::HttpRequest line;
   line.target = "/healthz?" + std::string(20 * 1024, 'q');
   auto l = it::http_request(server->port(), line);
-  EXPECT_TRUE(l.status == 400 || l.status == 414 || l.status == 431) << l.raw.substr(0, 200);
+  EXPECT_EQ(l.status, 414) << l.raw.substr(0, 200);
+  EXPECT_EQ(it::str(it::error_of(l), "code"), "request_line_too_long");
   EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200);
+}
+
+namespace {
+
+struct RawAnswer {
+  std::string raw;
+  bool closed = false;  // the server closed the connection
+  std::chrono::milliseconds took{0};
+};
+
+// Sends `bytes` on a fresh connection and reads until the server closes it (or `give_up`).
+RawAnswer send_until_closed(int port, const std::string& bytes,
+                            std::chrono::milliseconds give_up = std::chrono::seconds(8)) {
+  RawAnswer out;
+  const int fd = connect_to(port);
+  EXPECT_GE(fd, 0);
+  const auto t0 = Clock::now();
+  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  char buf[4096];
+  while (Clock::now() - t0 < give_up) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) {
+      continue;
+    }
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      out.closed = true;
+      break;
+    }
+    out.raw.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
+  return out;
+}
+
+std::size_t count_of(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto p = haystack.find(needle); p != std::string::npos; p = haystack.find(needle, p + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+// Issue 9, finding 3 (RFC 9112 §6): every framing but one Content-Length or a plain
+// "Transfer-Encoding: chunked" is 400 and closes the connection, and nothing after the head is
+// read as a request. The smuggled request here is a sign-in a lenient proxy would have taken for
+// the body: it must not be answered, logged or acted on. Before the change the list, the unknown
+// codings and the folded value were accepted and the smuggled sign-in was served.
+TEST_F(Sec, K_smuggling_ambiguous_framing_refused_and_closed) {
+  start({{"LATCHKEY_LOGGING_ACCESS_LOG", "true"}});
+  const Rows before = rows();
+  const std::string form = "strategy=oauth_google&redirect_url=/smuggled";
+  const std::string smuggled = "POST /__clerk/v1/client/sign_ins HTTP/1.1\r\nHost: x\r\nOrigin: " +
+                               origin() +
+                               "\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                               "Content-Length: " +
+                               std::to_string(form.size()) + "\r\n\r\n" + form;
+  const std::string chunk = "0\r\n\r\n";
+  const std::string length = std::to_string(chunk.size() + smuggled.size());
+  const std::vector<std::string> framings = {
+      "Transfer-Encoding: chunked, identity\r\n",
+      "Transfer-Encoding: xchunked\r\n",
+      "Transfer-Encoding: xchunked\r\nContent-Length: " + length + "\r\n",
+      "Transfer-Encoding: CHUNKED, identity\r\n",
+      "Transfer-Encoding:\r\n chunked\r\n",                     // obs-fold
+      "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",  // two field lines
+      "Transfer-Encoding: chunked\r\nContent-Length: " + length + "\r\n",
+      "Content-Length: " + length + "\r\nContent-Length: 0\r\n",
+      "Content-Length: 0, 0\r\n",
+  };
+  for (const auto& framing : framings) {
+    SCOPED_TRACE(framing);
+    const std::string head = "POST /__clerk/v1/environment HTTP/1.1\r\nHost: x\r\n" + framing;
+    const auto a = send_until_closed(server->port(), head + "\r\n" + chunk + smuggled);
+    EXPECT_TRUE(a.raw.starts_with("HTTP/1.1 400 ")) << a.raw;
+    EXPECT_EQ(count_of(a.raw, "HTTP/1.1 "), 1U) << "the smuggled request was answered:\n" << a.raw;
+    EXPECT_NE(a.raw.find("malformed_request"), std::string::npos) << a.raw;
+    EXPECT_NE(a.raw.find("Connection: close"), std::string::npos) << a.raw;
+    EXPECT_TRUE(a.closed) << "connection left open";
+    EXPECT_LT(a.took, std::chrono::milliseconds(3000));
+  }
+  // HTTP/1.0 with Transfer-Encoding (RFC 9112 §6.1) is faulty framing as well.
+  const auto old = send_until_closed(server->port(),
+                                     "POST /__clerk/v1/environment HTTP/1.0\r\nHost: x\r\n"
+                                     "Transfer-Encoding: chunked\r\n\r\n" + chunk + smuggled);
+  EXPECT_TRUE(old.raw.starts_with("HTTP/1.1 400 ")) << old.raw;
+  EXPECT_EQ(count_of(old.raw, "HTTP/1.1 "), 1U) << old.raw;
+  EXPECT_TRUE(old.closed);
+  EXPECT_EQ(rows(), before);
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM clients"), "0");
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins"), "0");
+  EXPECT_EQ(idp->calls(idp->discovery_path()), 0);
+  // Positive control: plain chunked framing is served (and logged).
+  const auto ok = send_until_closed(server->port(),
+                                    "POST /__clerk/v1/environment HTTP/1.1\r\nHost: x\r\n"
+                                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                                        chunk);
+  EXPECT_TRUE(ok.raw.starts_with("HTTP/1.1 200 ")) << ok.raw;
+  server->stop();
+  const std::string logs = server->logs();
+  EXPECT_EQ(logs.find("fapi_sign_in_create"), std::string::npos) << "the smuggled one was logged";
+  EXPECT_EQ(logs.find("sign_ins"), std::string::npos) << logs;
+  EXPECT_NE(logs.find("fapi_environment"), std::string::npos) << "the access log is on:\n" << logs;
 }
 
 TEST_F(Sec, K11_encoded_path_tricks) {
@@ -189,12 +302,130 @@ TEST_F(Sec, K14_http2_preface_and_abuse) {
 TEST_F(Sec, K15_content_type_tricks) {
   start();
   Browser b = browser();
-  for (const std::string& ct : std::vector<std::string>{"text/plain", "application/json", "application/json; charset=utf-7"}) {
-    auto r = b.post_raw_body(kSignIns, R"({"strategy":"oauth_google","redirect_url":"/x"})", ct);
-    EXPECT_EQ(r.status, 400) << ct << " " << r.body;
-    EXPECT_EQ(it::str(it::error_of(r), "code"), "malformed_request");
+  // A body is read only as application/x-www-form-urlencoded: JSON as text/plain (to avoid a
+  // preflight), utf-7, a Content-Type that merely contains the form type, or none at all are 415
+  // and nothing is parsed. Before issue 9 the last three were parsed as forms and served.
+  const std::string form = "strategy=oauth_google&redirect_url=/x";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"text/plain", R"({"strategy":"oauth_google","redirect_url":"/x"})"},
+      {"application/json", R"({"strategy":"oauth_google","redirect_url":"/x"})"},
+      {"application/json; charset=utf-7", R"({"strategy":"oauth_google","redirect_url":"/x"})"},
+      {"application/x-www-form-urlencoded; charset=utf-7", form},
+      {"text/plain; x=application/x-www-form-urlencoded", form},
+      {"application/x-www-form-urlencoded-not", form},
+      {"multipart/form-data; boundary=application/x-www-form-urlencoded", form},
+  };
+  for (const auto& [ct, body] : refused) {
+    auto r = b.post_raw_body(kSignIns, body, ct);
+    EXPECT_EQ(r.status, 415) << ct << " " << r.body;
+    EXPECT_EQ(it::str(it::error_of(r), "code"), "unsupported_media_type") << ct;
+    EXPECT_TRUE(r.all("set-cookie").empty()) << ct;
   }
+  it::HttpRequest bare;
+  bare.method = "POST";
+  bare.target = kSignIns;
+  bare.body = form;  // a body without any Content-Type
+  auto none = b.send(bare);
+  EXPECT_EQ(none.status, 415) << none.raw;
+  EXPECT_EQ(it::str(it::error_of(none), "code"), "unsupported_media_type");
   EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM clients"), "0");
+  EXPECT_EQ(idp->calls(idp->discovery_path()), 0);
+  // Positive controls: the exact media type in any letter case, with charset=utf-8, is a form.
+  Browser ok = browser();
+  auto r = ok.post_raw_body(kSignIns, form, "Application/X-WWW-Form-URLEncoded; charset=UTF-8");
+  EXPECT_EQ(r.status, 200) << r.body;
+}
+
+// Issue 9, finding 5: one parameter, one value. A duplicated query or form parameter is refused
+// (400 form_param_duplicate naming it) before anything else happens, on every route; before the
+// change the first value won silently.
+TEST_F(Sec, K_duplicate_parameters_refused_on_every_route) {
+  start();
+  Browser b = browser();
+  const std::string sid = sign_up_user(b, User{});
+  const Rows before = rows();
+  const std::string clients = sql_scalar(db(), "SELECT COUNT(*) FROM clients");
+  const std::string sign_ins = sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins");
+  auto expect_duplicate = [](const HttpResponse& r, const std::string& param) {
+    EXPECT_EQ(r.status, 400) << r.raw;
+    const auto e = it::error_of(r);
+    EXPECT_EQ(it::str(e, "code"), "form_param_duplicate") << r.body;
+    EXPECT_EQ(it::str(e, "meta.param_name"), param) << r.body;
+    EXPECT_TRUE(r.all("set-cookie").empty()) << r.raw;
+  };
+  const std::string session = "/__clerk/v1/client/sessions/" + sid;
+  // Form bodies.
+  expect_duplicate(b.post_raw_body(kSignIns, "strategy=oauth_google&strategy=oauth_github&"
+                                             "redirect_url=/x"),
+                   "strategy");
+  expect_duplicate(b.post_raw_body(kSignIns, "strategy=oauth_google&redirect_url=/x&"
+                                             "redirect_url=https://evil.com"),
+                   "redirect_url");
+  expect_duplicate(b.post_raw_body(kSignUps, "strategy=oauth_google&first_name=a&first_name=b"),
+                   "first_name");
+  expect_duplicate(b.post_raw_body(session + "/tokens", "organization_id=&organization_id=x"),
+                   "organization_id");
+  expect_duplicate(b.post_raw_body(session + "/end", "a=1&%61=2"), "a");  // equal once decoded
+  // Query strings, including the SDK's own parameters and the method override.
+  expect_duplicate(b.get("/__clerk/v1/client?__clerk_api_version=2026-08-20&"
+                         "__clerk_api_version=2026-08-20"),
+                   "__clerk_api_version");
+  expect_duplicate(b.get("/__clerk/v1/environment?_clerk_js_version=1&_clerk_js_version=2"),
+                   "_clerk_js_version");
+  expect_duplicate(b.post("/__clerk/v1/client?_method=DELETE&_method=DELETE"), "_method");
+  expect_duplicate(b.post("/__clerk/v1/client/sessions?_method=DELETE&_method=PATCH"), "_method");
+  expect_duplicate(b.post(session + "/remove?x=1&x=1"), "x");
+  // Nothing changed: still signed in, same rows, no new client or attempt.
+  EXPECT_EQ(rows(), before);
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM clients"), clients);
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins"), sign_ins);
+  EXPECT_EQ(it::at(b.client(), "sessions").as_array().size(), 1U);
+  // Positive control: the SDK's query, each parameter once, is served.
+  EXPECT_EQ(b.get("/__clerk/v1/client?__clerk_api_version=2026-08-20&_clerk_js_version=6.40.0")
+                .status,
+            200);
+}
+
+// The callback refuses a duplicated `code` or `state` in its own style (the static page for a
+// browser, the envelope otherwise) before the state is consumed or the provider is called: the
+// genuine callback still completes afterwards.
+TEST_F(Sec, K_duplicate_parameters_on_the_callback_refused_before_the_state_is_used) {
+  start();
+  Browser b = browser();
+  auto started = start_sign_in(b);
+  ASSERT_EQ(started.status, 200) << started.body;
+  auto g = idp->authorize(auth_url_of(started), User{});
+  const Rows before = rows();
+  const std::string cb = std::string(kCallback) + "?code=" + g.code + "&state=" + g.state;
+  for (const std::string& q :
+       {cb + "&state=" + g.state, cb + "&code=other", cb + "&code=" + g.code}) {
+    auto r = b.get(q);
+    EXPECT_EQ(r.status, 400) << q << " " << r.raw;
+    EXPECT_EQ(it::str(it::error_of(r), "code"), "form_param_duplicate") << r.body;
+    EXPECT_FALSE(r.header("location")) << "never a redirect";
+    EXPECT_EQ(r.header("x-frame-options").value_or(""), "DENY") << "callback style headers";
+  }
+  it::HttpRequest html;
+  html.target = cb + "&state=" + g.state;
+  html.headers = {{"Accept", "text/html"}};
+  auto page = b.send(html);
+  EXPECT_EQ(page.status, 400) << page.raw;
+  EXPECT_THAT(page.header("content-type").value_or(""), ::testing::HasSubstr("text/html"));
+  EXPECT_THAT(page.body, ::testing::HasSubstr("form_param_duplicate"));
+  // form_post with a duplicated state: refused as well, no redirect carrying either value.
+  it::HttpRequest post;
+  post.method = "POST";
+  post.target = kCallback;
+  post.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  post.body = "code=" + g.code + "&state=" + g.state + "&state=x";
+  auto p = it::http_request(server->port(), post);
+  EXPECT_EQ(p.status, 400) << p.raw;
+  EXPECT_FALSE(p.header("location"));
+  EXPECT_EQ(idp->token_calls(), 0) << "the code must not be redeemed";
+  EXPECT_EQ(rows(), before);
+  // The state was not consumed: the genuine callback completes.
+  auto ok = b.get(cb);
+  expect_accepted(b, ok);
 }
 
 TEST_F(Sec, K16_no_secret_in_logs_with_debug_logging) {

@@ -161,27 +161,113 @@ struct FrontendApi::Impl {
     return c;
   }
 
-  // State-changing requests from a foreign origin are refused (CSRF; security catalog §2.F).
-  // Browsers always send Origin on cross-origin POSTs; a missing Origin (same-origin navigation,
-  // server-to-server) is allowed through because the cookie is SameSite=Lax.
+  // State-changing requests must come from an allowed origin (CSRF; security catalog §2.F),
+  // failing closed for browsers (issue 9, finding 4):
+  //  - Origin present (every cross-origin POST, and most same-origin ones): it must be allowed;
+  //    "null" never is.
+  //  - No Origin: the Fetch Metadata a browser sends decides (W3C Fetch Metadata §2.1
+  //    Sec-Fetch-Site). cross-site is refused. same-site is refused unless Referer names an
+  //    allowed origin: a sibling subdomain is same-site too. same-origin and none (a user
+  //    action) pass; any other value is refused.
+  //  - A Referer whose origin is not allowed (or that has no http(s) origin) is refused.
+  // A request with none of Origin, Referer and Sec-Fetch-Site is not from a browser (curl, a
+  // server, a native app): a forged cross-site request needs the victim's browser, which always
+  // sends at least one of them, and the cookie is SameSite=Lax besides. docs/security.md.
   core::Status check_origin(const Request& req) const {
-    auto origin = req.header("origin");
-    if (origin && !cors.origin_allowed(*origin)) {
-      return core::fail(Error(Code::kOriginNotAllowed).with_internal("origin not allowed"));
+    auto refuse = [](std::string why) {
+      return core::fail(Error(Code::kOriginNotAllowed).with_internal(std::move(why)));
+    };
+    if (auto origin = req.header("origin")) {
+      if (!cors.origin_allowed(*origin)) {
+        return refuse("origin not allowed");
+      }
+      return {};
+    }
+    const auto referer = req.header("referer");
+    const bool referer_allowed = referer && cors.origin_allowed(referer_origin(*referer));
+    if (referer && !referer_allowed) {
+      return refuse("no Origin; Referer origin not allowed");
+    }
+    if (auto site = req.header("sec-fetch-site")) {
+      if (*site == "same-origin" || *site == "none") {
+        return {};
+      }
+      if (*site == "same-site" && referer_allowed) {
+        return {};
+      }
+      return refuse("no Origin; Sec-Fetch-Site " +
+                    std::string(*site == "same-site" || *site == "cross-site" ? *site : "invalid"));
     }
     return {};
   }
 
+  // The origin of an absolute http(s) URL such as a Referer ("https://app.example.com/x?y" ->
+  // "https://app.example.com"), normalised; empty when there is none (userinfo included).
+  static std::string referer_origin(std::string_view url) {
+    const std::size_t scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) {
+      return {};
+    }
+    return http::normalize_origin(url.substr(0, url.find_first_of("/?#", scheme_end + 3)));
+  }
+
+  // A body is read only as a form, and only when it says so (issue 9, finding 5): the exact media
+  // type application/x-www-form-urlencoded (parameters such as charset=utf-8 allowed, see
+  // http::is_form_media_type). Anything else, or a body without a Content-Type, is 415: RFC 9110
+  // §8.3 (the sender names the media type; we do not guess it from the bytes). Empty bodies are
+  // fine whatever their Content-Type (the SDK sends some POSTs without a body).
   core::Result<http::Fields> form(const Request& req) const {
     if (req.body.empty()) {
       return http::Fields{};
     }
-    auto ct = req.header("content-type").value_or("");
-    if (!ct.empty() && ct.find("application/x-www-form-urlencoded") == std::string_view::npos) {
-      return core::fail(Error(Code::kMalformedRequest, "Unsupported content type",
-                              "Send the body as application/x-www-form-urlencoded."));
+    std::optional<std::string_view> ct;
+    for (const auto& h : req.headers) {
+      if (h.name == "content-type") {
+        if (ct) {
+          // RFC 9110 §5.3: Content-Type is a singleton field; two are not one media type.
+          return core::fail(Error(Code::kMalformedRequest, "Content-Type is given more than once"));
+        }
+        ct = h.value;
+      }
+    }
+    if (!ct || !http::is_form_media_type(*ct)) {
+      const char* why = ct ? "body is not a form" : "body without Content-Type";
+      return core::fail(Error(Code::kUnsupportedMediaType).with_internal(why));
     }
     return http::parse_form(req.body);
+  }
+
+  // What every route checks before its handler, its rate limits or the store see the request
+  // (issue 9, findings 4 and 5).
+  enum class Guard {
+    kRead,         // reads and idempotent no-ops: the query and the body must be unambiguous
+    kStateChange,  // + the origin check above, first (a foreign origin gets 403, catalog F1)
+    kNavigation,   // the OAuth callback: a top-level navigation from the IdP, so no origin check;
+                   // errors in its own style (callback_error)
+  };
+
+  // One parameter, one value, on every route: a duplicated query or form parameter is refused
+  // (400 form_param_duplicate naming it), never resolved by order; a body that is not a form is
+  // 415. Handlers then parse what passed here.
+  std::optional<Response> guard(Guard g, const Request& req) const {
+    if (g == Guard::kStateChange) {
+      if (auto ok = check_origin(req); !ok) {
+        return error(ok.error(), req);
+      }
+    }
+    core::Status input = [&]() -> core::Status {
+      if (auto q = http::parse_query(req.query); !q) {
+        return core::fail(std::move(q.error()));
+      }
+      if (auto f = form(req); !f) {
+        return core::fail(std::move(f.error()));
+      }
+      return {};
+    }();
+    if (input) {
+      return std::nullopt;
+    }
+    return g == Guard::kNavigation ? callback_error(input.error(), req) : error(input.error(), req);
   }
 
   void set_client_cookie(Response& r, const std::string& token) const {
@@ -393,9 +479,6 @@ struct FrontendApi::Impl {
     }
     if (m.empty() || m == "PUT" || req.method == Method::kPut) {
       // Client.create: an empty client now (the cookie is set on it).
-      if (auto ok = check_origin(req); !ok) {
-        return error(ok.error(), req);
-      }
       // A client is created lazily by the first attempt; PUT only reports the current one.
       return get_client(req);
     }
@@ -403,9 +486,6 @@ struct FrontendApi::Impl {
   }
 
   Response destroy_client(Request& req) {
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
-    }
     auto c = caller(req);
     auto id = flows.clients.destroy_client(c);
     if (!id) {
@@ -430,9 +510,6 @@ struct FrontendApi::Impl {
   Response create_sign_in(Request& req) {
     if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
       return std::move(*l);
-    }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
     }
     auto f = form(req);
     if (!f) {
@@ -512,9 +589,6 @@ struct FrontendApi::Impl {
   std::variant<flows::SignUpParams, Response> sign_up_request(Request& req) {
     if (auto l = limited(req, options.limits.sign_in_ip, options.limits.sign_in_client)) {
       return std::move(*l);
-    }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
     }
     auto f = form(req);
     if (!f) {
@@ -625,9 +699,6 @@ struct FrontendApi::Impl {
   enum class SessionAction { kTouch, kEnd, kRemove };
 
   Response session_action(Request& req, SessionAction action) {
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
-    }
     if (auto f = form(req); !f) {
       return error(f.error(), req);
     }
@@ -653,9 +724,6 @@ struct FrontendApi::Impl {
     if (auto l = limited(req, options.limits.token_ip, options.limits.token_client)) {
       return std::move(*l);
     }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
-    }
     if (auto f = form(req); !f) {
       return error(f.error(), req);
     }
@@ -674,9 +742,6 @@ struct FrontendApi::Impl {
     const auto m = override_method(req);
     if (req.method != Method::kDelete && m != "DELETE") {
       return error(Error(Code::kMethodNotAllowed), req);
-    }
-    if (auto ok = check_origin(req); !ok) {
-      return error(ok.error(), req);
     }
     auto c = caller(req);
     auto r = flows.clients.sign_out(c);
@@ -703,53 +768,73 @@ FrontendApi::FrontendApi(flows::Frontend& flows, const http::Cors& cors,
 void FrontendApi::register_routes(http::Router& router) {
   auto g = router.group(impl_->options.prefix);
   auto self = impl_;
-  auto bind = [self](Response (Impl::*fn)(Request&)) {
-    return [self, fn](Request& r) {
-      Response resp = ((*self).*fn)(r);
+  using Guard = Impl::Guard;
+  // Every route runs behind Impl::guard; the Guard of a registration says which checks apply.
+  // Every answer, refusals included, deletes the variants of an ambiguous client cookie.
+  auto guarded = [self](Guard guard, auto handler) {
+    return [self, guard, handler](Request& r) {
+      Response resp = [&] {
+        if (auto refused = self->guard(guard, r)) {
+          return std::move(*refused);
+        }
+        return handler(r);
+      }();
       self->clear_ambiguous_cookies(r, resp);
       return resp;
     };
+  };
+  auto bind = [self, guarded](Guard guard, Response (Impl::*fn)(Request&)) {
+    return guarded(guard, [self, fn](Request& r) { return ((*self).*fn)(r); });
   };
   using Action = Impl::SessionAction;
-  auto action = [self](Action what) {
-    return [self, what](Request& r) {
-      Response resp = self->session_action(r, what);
-      self->clear_ambiguous_cookies(r, resp);
-      return resp;
-    };
+  auto session = [self, guarded](Action action) {
+    return guarded(Guard::kStateChange,
+                   [self, action](Request& r) { return self->session_action(r, action); });
   };
-  auto env = [self](Request& r) { return self->environment(r); };
+  // POST and PATCH /v1/environment (the SDK's Environment.touch) change nothing.
+  auto env = guarded(Guard::kRead, [self](Request& r) { return self->environment(r); });
   g.add(Method::kGet, "/v1/environment", env, {"fapi_environment", true});
   g.add(Method::kPost, "/v1/environment", env, {"fapi_environment", true});
   g.add(Method::kPatch, "/v1/environment", env, {"fapi_environment", true});
 
-  g.add(Method::kGet, "/v1/client", bind(&Impl::get_client), {"fapi_client_get"});
-  g.add(Method::kPost, "/v1/client", bind(&Impl::client_mutation), {"fapi_client_mutate"});
-  g.add(Method::kPut, "/v1/client", bind(&Impl::client_mutation), {"fapi_client_mutate"});
-  g.add(Method::kDelete, "/v1/client", bind(&Impl::destroy_client), {"fapi_client_delete"});
+  g.add(Method::kGet, "/v1/client", bind(Guard::kRead, &Impl::get_client), {"fapi_client_get"});
+  g.add(Method::kPost, "/v1/client", bind(Guard::kStateChange, &Impl::client_mutation),
+        {"fapi_client_mutate"});
+  g.add(Method::kPut, "/v1/client", bind(Guard::kStateChange, &Impl::client_mutation),
+        {"fapi_client_mutate"});
+  g.add(Method::kDelete, "/v1/client", bind(Guard::kStateChange, &Impl::destroy_client),
+        {"fapi_client_delete"});
 
-  g.add(Method::kPost, "/v1/client/sign_ins", bind(&Impl::create_sign_in), {"fapi_sign_in_create"});
-  g.add(Method::kGet, "/v1/client/sign_ins/{id}", bind(&Impl::get_sign_in), {"fapi_sign_in_get"});
-  g.add(Method::kPost, "/v1/client/sign_ups", bind(&Impl::create_sign_up), {"fapi_sign_up_create"});
-  g.add(Method::kGet, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id), {"fapi_sign_up_get"});
-  g.add(Method::kPatch, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id),
+  g.add(Method::kPost, "/v1/client/sign_ins", bind(Guard::kStateChange, &Impl::create_sign_in),
+        {"fapi_sign_in_create"});
+  g.add(Method::kGet, "/v1/client/sign_ins/{id}", bind(Guard::kRead, &Impl::get_sign_in),
+        {"fapi_sign_in_get"});
+  g.add(Method::kPost, "/v1/client/sign_ups", bind(Guard::kStateChange, &Impl::create_sign_up),
+        {"fapi_sign_up_create"});
+  g.add(Method::kGet, "/v1/client/sign_ups/{id}", bind(Guard::kRead, &Impl::sign_up_by_id),
+        {"fapi_sign_up_get"});
+  g.add(Method::kPatch, "/v1/client/sign_ups/{id}", bind(Guard::kStateChange, &Impl::sign_up_by_id),
         {"fapi_sign_up_update"});
-  g.add(Method::kPost, "/v1/client/sign_ups/{id}", bind(&Impl::sign_up_by_id),
+  g.add(Method::kPost, "/v1/client/sign_ups/{id}", bind(Guard::kStateChange, &Impl::sign_up_by_id),
         {"fapi_sign_up_update"});
 
-  g.add(Method::kGet, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
-  g.add(Method::kPost, "/v1/oauth_callback", bind(&Impl::oauth_callback), {"fapi_oauth_callback"});
+  // The IdP sends the browser here (a cross-site top-level navigation, or a form_post): no origin
+  // check, the single-use state bound to the client is the CSRF defence (catalog §2.B).
+  g.add(Method::kGet, "/v1/oauth_callback", bind(Guard::kNavigation, &Impl::oauth_callback),
+        {"fapi_oauth_callback"});
+  g.add(Method::kPost, "/v1/oauth_callback", bind(Guard::kNavigation, &Impl::oauth_callback),
+        {"fapi_oauth_callback"});
 
-  g.add(Method::kPost, "/v1/client/sessions/{id}/touch", action(Action::kTouch), {"fapi_session_touch"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/end", action(Action::kEnd), {"fapi_session_end"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/remove", action(Action::kRemove),
+  g.add(Method::kPost, "/v1/client/sessions/{id}/touch", session(Action::kTouch), {"fapi_session_touch"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/end", session(Action::kEnd), {"fapi_session_end"});
+  g.add(Method::kPost, "/v1/client/sessions/{id}/remove", session(Action::kRemove),
         {"fapi_session_remove"});
-  g.add(Method::kPost, "/v1/client/sessions/{id}/tokens", bind(&Impl::tokens_handler),
-        {"fapi_session_tokens"});
-  g.add(Method::kPost, "/v1/client/sessions", bind(&Impl::sessions_collection),
+  g.add(Method::kPost, "/v1/client/sessions/{id}/tokens",
+        bind(Guard::kStateChange, &Impl::tokens_handler), {"fapi_session_tokens"});
+  g.add(Method::kPost, "/v1/client/sessions", bind(Guard::kStateChange, &Impl::sessions_collection),
         {"fapi_sessions_delete"});
-  g.add(Method::kDelete, "/v1/client/sessions", bind(&Impl::sessions_collection),
-        {"fapi_sessions_delete"});
+  g.add(Method::kDelete, "/v1/client/sessions",
+        bind(Guard::kStateChange, &Impl::sessions_collection), {"fapi_sessions_delete"});
 }
 
 }  // namespace latchkey::api

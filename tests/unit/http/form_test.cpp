@@ -45,19 +45,46 @@ TEST(Utf8, ValidatesStrictly) {
   EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));                      // > U+10FFFF
 }
 
-TEST(ParseForm, ParsesFieldsInOrderWithDuplicates) {
-  auto f = parse_form("identifier=alice%40example.com&strategy=oauth_google&a=1&a=2&flag&x=a+b");
+TEST(ParseForm, ParsesFieldsInOrder) {
+  auto f = parse_form("identifier=alice%40example.com&strategy=oauth_google&a=1&flag&x=a+b");
   ASSERT_TRUE(f) << f.error().message;
-  ASSERT_EQ(f->size(), 6U);
+  ASSERT_EQ(f->size(), 5U);
+  EXPECT_EQ((*f)[2].first, "a");
   EXPECT_EQ(find_field(*f, "identifier"), "alice@example.com");
   EXPECT_EQ(find_field(*f, "strategy"), "oauth_google");
   EXPECT_EQ(find_field(*f, "a"), "1");
-  auto all = find_all_fields(*f, "a");
-  ASSERT_EQ(all.size(), 2U);
-  EXPECT_EQ(all[1], "2");
   EXPECT_EQ(find_field(*f, "flag"), "");
   EXPECT_EQ(find_field(*f, "x"), "a b");
   EXPECT_FALSE(find_field(*f, "missing"));
+}
+
+// One parameter, one value (issue 9, finding 5): a duplicate is refused, never resolved by order,
+// so the handler and anything in front of it cannot read different values.
+TEST(ParseForm, RefusesDuplicateParametersNamingThem) {
+  for (std::string_view bad :
+       {"strategy=oauth_google&strategy=oauth_github", "redirect_url=/a&x=1&redirect_url=/a",
+        "a=1&%61=2", "flag&flag", "a=1&a", "=1&=2", "x+y=1&x%20y=2"}) {
+    SCOPED_TRACE(bad);
+    auto f = parse_form(bad);
+    ASSERT_FALSE(f);
+    EXPECT_EQ(f.error().code, core::Code::kFormParamDuplicate);
+    ASSERT_NE(f.error().find_meta("param_name"), nullptr);
+  }
+  auto f = parse_form("code=a&state=b&code=a");
+  ASSERT_FALSE(f);
+  EXPECT_EQ(*f.error().find_meta("param_name"), "code");
+  // Also past the pairwise path (more than 32 fields).
+  std::string many;
+  for (int i = 0; i < 100; ++i) {
+    many += "k" + std::to_string(i) + "=v&";
+  }
+  ASSERT_TRUE(parse_form(many));
+  auto dup = parse_form(many + "k57=w");
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, core::Code::kFormParamDuplicate);
+  EXPECT_EQ(*dup.error().find_meta("param_name"), "k57");
+  // Keys are case-sensitive: these are two parameters.
+  EXPECT_TRUE(parse_form("a=1&A=2"));
 }
 
 TEST(ParseForm, SkipsEmptyPairs) {
@@ -162,6 +189,39 @@ TEST(ParseQuery, SameGrammarAsForms) {
   EXPECT_EQ(find_field(*q, "redirect_url"), "https://app.example.com/done");
   EXPECT_EQ(find_field(*q, "_clerk_js_version"), "5.0.0");
   EXPECT_FALSE(parse_query("code=%"));
+}
+
+TEST(ParseQuery, RefusesDuplicateParameters) {
+  // What the SDK sends on every request (fapi README §1.5) passes: each parameter once.
+  EXPECT_TRUE(parse_query("__clerk_api_version=2026-08-20&_clerk_js_version=6.40.0&_method=PATCH"));
+  for (std::string_view bad : {"_method=PATCH&_method=DELETE", "code=a&state=s&code=b",
+                               "state=s&state=s", "__clerk_api_version=1&__clerk_api_version=1"}) {
+    SCOPED_TRACE(bad);
+    auto q = parse_query(bad);
+    ASSERT_FALSE(q);
+    EXPECT_EQ(q.error().code, core::Code::kFormParamDuplicate);
+  }
+}
+
+TEST(FormMediaType, OnlyTheExactMediaTypeWithUtf8) {
+  for (std::string_view ok :
+       {"application/x-www-form-urlencoded", "APPLICATION/X-WWW-FORM-URLENCODED",
+        "application/x-www-form-urlencoded;charset=UTF-8",
+        "application/x-www-form-urlencoded; charset=utf-8", "application/x-www-form-urlencoded ;",
+        "application/x-www-form-urlencoded; charset=\"utf-8\"",
+        " application/x-www-form-urlencoded",
+        "application/x-www-form-urlencoded; foo=bar"}) {
+    EXPECT_TRUE(is_form_media_type(ok)) << ok;
+  }
+  for (std::string_view bad :
+       {"", "text/plain", "application/json", "multipart/form-data; boundary=x",
+        "text/plain; x=application/x-www-form-urlencoded", "application/x-www-form-urlencodedx",
+        "xapplication/x-www-form-urlencoded", "application/x-www-form-urlencoded, text/plain",
+        "application/x-www-form-urlencoded; charset=utf-7",
+        "application/x-www-form-urlencoded; charset=iso-8859-1",
+        "application/x-www-form-urlencoded; garbage", "application / x-www-form-urlencoded"}) {
+    EXPECT_FALSE(is_form_media_type(bad)) << bad;
+  }
 }
 
 TEST(FormEncode, RoundTrips) {

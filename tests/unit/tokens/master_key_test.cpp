@@ -56,6 +56,36 @@ TEST(MasterKey, FirstStartCreatesA0600FileInA0700DirectoryAndReusesIt) {
   EXPECT_TRUE(again->equals(key->reveal()));
 }
 
+// Issue 9, finding 6: once something is sealed, a missing key file is never replaced by a new
+// one (which could not open what was sealed, and would hide the loss on the next start).
+TEST(MasterKey, MissingFileIsNotCreatedWhenSealedKeysExist) {
+  TempDir tmp;
+  const fs::path data = tmp.path() / "data";
+  ASSERT_TRUE(fs::create_directories(data));
+  auto refused = load_or_create_master_key(config::KeysConfig{}, data, MissingKeyFile::kRefuse);
+  ASSERT_FALSE(refused.has_value());
+  const std::string& why = refused.error().internal;
+  EXPECT_NE(why.find((data / "master.key").string()), std::string::npos) << why;
+  EXPECT_NE(why.find("is missing"), std::string::npos) << why;
+  EXPECT_NE(why.find("keys.encryption_key"), std::string::npos) << why;
+  EXPECT_NE(why.find("Restore"), std::string::npos) << why;
+  // Nothing written: no key file, no temporary file.
+  EXPECT_EQ(std::distance(fs::directory_iterator(data), fs::directory_iterator{}), 0);
+
+  // An existing file is read as always, and a configured key needs no file at all.
+  auto created = load_or_create_master_key(config::KeysConfig{}, data);
+  ASSERT_TRUE(created.has_value());
+  auto loaded = load_or_create_master_key(config::KeysConfig{}, data, MissingKeyFile::kRefuse);
+  ASSERT_TRUE(loaded.has_value()) << loaded.error().internal;
+  EXPECT_TRUE(loaded->equals(created->reveal()));
+  config::KeysConfig configured;
+  configured.encryption_key = core::Secret(core::base64_encode(std::string(32, 'k')));
+  const fs::path empty = tmp.path() / "empty";
+  ASSERT_TRUE(fs::create_directories(empty));
+  EXPECT_TRUE(load_or_create_master_key(configured, empty, MissingKeyFile::kRefuse).has_value());
+  EXPECT_FALSE(fs::exists(empty / "master.key"));
+}
+
 TEST(MasterKey, GroupOrWorldReadableFileIsRefused) {
   TempDir tmp;
   auto key = load_or_create_master_key(config::KeysConfig{}, tmp.path());
