@@ -3,7 +3,9 @@
 // long_message, meta) is separate from what is logged (internal). The mapping of Code to an HTTP status
 // and Clerk's error envelope lives in exactly one place: api/errors.cpp.
 #include <expected>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,6 +49,11 @@ enum class Code {
   kServiceUnavailable,      // 503 service_unavailable
   kInternal,                // 500 internal_clerk_error
 };
+
+// A stable name for each Code ("oauth_access_denied", "session_exists"): what persisted data (an
+// attempt's verification error) stores, so adding or reordering codes never changes its meaning.
+std::string_view code_id(Code code);
+std::optional<Code> code_from_id(std::string_view name);
 
 struct Error {
   Code code = Code::kInternal;

@@ -41,7 +41,7 @@ bool get_bool(const json::object& o, std::string_view key) {
 
 json::object error_to_json(const VerificationError& e) {
   json::object o;
-  o["code"] = static_cast<int>(e.code);
+  o["code"] = core::code_id(e.code);  // a stable name, never the enum's number
   o["message"] = e.message;
   o["long_message"] = e.long_message;
   json::array meta;
@@ -54,8 +54,8 @@ json::object error_to_json(const VerificationError& e) {
 
 VerificationError error_from_json(const json::object& o) {
   VerificationError e;
-  if (auto c = get_int(o, "code"); c && *c >= 0 && *c <= static_cast<int>(core::Code::kInternal)) {
-    e.code = static_cast<core::Code>(*c);
+  if (auto name = get_opt(o, "code")) {
+    e.code = core::code_from_id(*name).value_or(core::Code::kInternal);
   }
   e.message = get_str(o, "message");
   e.long_message = get_str(o, "long_message");
