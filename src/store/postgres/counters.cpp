@@ -74,39 +74,18 @@ Result<std::vector<CounterCounts>> PostgresStore::hit_counters(const std::vector
       "LEFT JOIN rate_counters p ON p.key = h.key AND p.window_number = h.window_number - 1";
 
   const Deadline deadline = Clock::now() + pool_.settings().busy_timeout;
-  Error last(Code::kServiceUnavailable);
-  int lost_count = 0;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    if (attempt > 0) {
-      if (Clock::now() >= deadline) {
-        break;
-      }
-      backoff(attempt, deadline);
-    }
-    auto lease = pool_.acquire(deadline);
-    if (!lease) {
-      return fail(std::move(lease.error()));
-    }
-    Fault fault = Fault::kNone;
-    auto name = (*lease)->prepare(kSql, params, fault);
+  // A deadlock or serialization failure (a server whose default isolation is stricter) applied
+  // nothing: run it again. A lost connection is retried like a transaction (a restarted server
+  // kills every pooled connection); when it broke after the server ran the statement, the retry
+  // counts these hits twice, which errs on the strict side.
+  auto st = retrying(pool_, deadline, kTransactionRetries, [&](Connection& conn, Fault& fault) -> Status {
+    auto name = conn.prepare(kSql, params, fault);
     if (!name) {
       return fail(std::move(name.error()));
     }
-    auto r = (*lease)->exec_prepared(*name, params, "rate counters", fault);
+    auto r = conn.exec_prepared(*name, params, "rate counters", fault);
     if (!r) {
-      last = std::move(r.error());
-      // A deadlock or serialization failure (a server whose default isolation is stricter)
-      // applied nothing: run it again. A lost connection is retried like a transaction (a
-      // restarted server kills every pooled connection); when it broke after the server ran
-      // the statement, the retry counts these hits twice, which errs on the strict side.
-      if (fault == Fault::kRetry) {
-        continue;
-      }
-      if (fault == Fault::kLost && ++lost_count <= kMaxConnectionRetries) {
-        pool_.drop_idle();
-        continue;
-      }
-      return fail(std::move(last));
+      return fail(std::move(r.error()));
     }
     const PGresult* res = r->get();
     const int rows = PQntuples(res);
@@ -131,9 +110,12 @@ Result<std::vector<CounterCounts>> PostgresStore::hit_counters(const std::vector
       out[i] = total;
       total.current -= hits[i].cost;
     }
-    return out;
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
   }
-  return fail(std::move(last));
+  return out;
 }
 
 }  // namespace latchkey::store::postgres

@@ -26,39 +26,24 @@ constexpr milliseconds kMigrationTimeout{10 * 60 * 1000};
 template <typename Body>
 Status PostgresStore::admin(const Body& body) {
   const Deadline deadline = Clock::now() + pool_.settings().busy_timeout;
-  Error last(Code::kServiceUnavailable);
-  for (int attempt = 0; attempt <= kMaxConnectionRetries; ++attempt) {
-    auto lease = pool_.acquire(deadline);
-    if (!lease) {
-      return fail(std::move(lease.error()));
-    }
-    Connection& conn = **lease;
-    Fault fault = Fault::kNone;
+  return retrying(pool_, deadline, kAdminRetries, [&](Connection& conn, Fault& fault) -> Status {
     if (auto b = conn.exec_simple("BEGIN", "begin", conn.deadline(), fault); !b) {
-      last = std::move(b.error());
-      if (fault == Fault::kLost) {
-        pool_.drop_idle();
-        continue;
-      }
-      return fail(std::move(last));
+      return fail(std::move(b.error()));
     }
-    Status st = body(conn, fault);
-    if (!st) {
+    if (Status st = body(conn, fault); !st) {
       conn.rollback();
-      if (fault == Fault::kLost) {
-        pool_.drop_idle();
-        last = std::move(st.error());
-        continue;
+      if (fault != Fault::kLost) {
+        fault = Fault::kAborted;  // READ COMMITTED bookkeeping: only a lost connection re-runs
       }
       return st;
     }
     if (auto c = conn.exec_simple("COMMIT", "commit", conn.deadline(), fault); !c) {
       conn.rollback();
+      fault = Fault::kAborted;  // never re-run a COMMIT whose outcome is unknown
       return fail(std::move(c.error()));
     }
     return {};
-  }
-  return fail(std::move(last));
+  });
 }
 
 Result<int> PostgresStore::migrate() {

@@ -26,31 +26,14 @@ Status PostgresStore::read(const std::function<Status(Tx&)>& fn) {
 
 Status PostgresStore::run(const char* begin, const std::function<Status(Tx&)>& fn) {
   const Deadline deadline = Clock::now() + pool_.settings().busy_timeout;
-  Error last(Code::kServiceUnavailable);
-  int lost_count = 0;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    if (attempt > 0) {
-      if (Clock::now() >= deadline) {
-        break;
-      }
-      backoff(attempt, deadline);
-    }
-    auto lease = pool_.acquire(deadline);
-    if (!lease) {
-      return fail(std::move(lease.error()));
-    }
-    Connection& conn = **lease;
-    Fault fault = Fault::kNone;
+  return retrying(pool_, deadline, kTransactionRetries, [&](Connection& conn, Fault& fault) -> Status {
     if (auto b = conn.exec_simple(begin, "begin", conn.deadline(), fault); !b) {
-      last = std::move(b.error());
-      if (fault == Fault::kLost && ++lost_count <= kMaxConnectionRetries) {
-        pool_.drop_idle();
-        continue;
+      if (fault != Fault::kLost) {
+        fault = Fault::kAborted;  // only a lost connection makes a failed BEGIN worth re-running
       }
-      return fail(std::move(last));
+      return fail(std::move(b.error()));
     }
     PgTx tx(conn);
-    const Driver& d = tx.driver();
     Status st;
     try {
       st = fn(tx);
@@ -58,15 +41,14 @@ Status PostgresStore::run(const char* begin, const std::function<Status(Tx&)>& f
       conn.rollback();
       throw;
     }
-    if (d.fault() == Fault::kLost) {
-      pool_.drop_idle();
-    }
+    const Driver& d = tx.driver();
     if (!st || d.fault() != Fault::kNone) {
       conn.rollback();
-      if (d.fault() == Fault::kRetry ||
-          (d.fault() == Fault::kLost && ++lost_count <= kMaxConnectionRetries)) {
-        last = d.first_error().value_or(st ? Error(Code::kServiceUnavailable) : st.error());
-        continue;
+      fault = d.fault();
+      if (fault == Fault::kRetry || (fault == Fault::kLost && st)) {
+        // Re-run (or, out of attempts, report): the store's own error, not the callback's.
+        return fail(d.first_error().value_or(st ? Error(Code::kServiceUnavailable)
+                                                : std::move(st.error())));
       }
       if (!st) {
         return st;
@@ -76,44 +58,30 @@ Status PostgresStore::run(const char* begin, const std::function<Status(Tx&)>& f
       return fail(d.first_error().value_or(
           Error(Code::kInternal).with_internal("statement failed inside the transaction")));
     }
-    fault = Fault::kNone;
-    auto c = conn.exec_simple("COMMIT", "commit", conn.deadline(), fault);
-    if (!c) {
-      last = std::move(c.error());
+    if (auto c = conn.exec_simple("COMMIT", "commit", conn.deadline(), fault); !c) {
       if (fault == Fault::kRetry) {
-        continue;  // SERIALIZABLE may refuse at commit time; nothing was written
+        // SERIALIZABLE may refuse at commit time; nothing was written: re-run.
+        return fail(std::move(c.error()));
       }
       if (fault == Fault::kLost) {
         pool_.drop_idle();
       }
       conn.rollback();
-      return fail(std::move(last));  // lost during COMMIT: outcome unknown, never re-run
+      fault = Fault::kAborted;  // lost during COMMIT: outcome unknown, never re-run
+      return fail(std::move(c.error()));
     }
     return {};
-  }
-  return fail(std::move(last));
+  });
 }
 
 Status PostgresStore::ping() {
-  // A second try after a lost connection: the first may be a pooled one killed by a restart.
-  Error last(Code::kServiceUnavailable);
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto lease = pool_.acquire(Clock::now() + pool_.settings().busy_timeout);
-    if (!lease) {
-      return fail(std::move(lease.error()));
+  const Deadline deadline = Clock::now() + pool_.settings().busy_timeout;
+  return retrying(pool_, deadline, kPingRetries, [](Connection& conn, Fault& fault) -> Status {
+    if (auto r = conn.exec_simple("SELECT 1", "ping", conn.deadline(), fault); !r) {
+      return fail(std::move(r.error()));
     }
-    Fault fault = Fault::kNone;
-    auto r = (*lease)->exec_simple("SELECT 1", "ping", (*lease)->deadline(), fault);
-    if (r) {
-      return {};
-    }
-    last = std::move(r.error());
-    if (fault != Fault::kLost) {
-      break;
-    }
-    pool_.drop_idle();
-  }
-  return fail(std::move(last));
+    return {};
+  });
 }
 
 }  // namespace postgres
