@@ -18,7 +18,8 @@ namespace {
 template <std::size_t N>
 struct Template {
   char text[N]{};
-  constexpr Template(const char (&s)[N]) { std::copy_n(s, N, text); }  // NOLINT: implicit
+  // Implicit, so that a string literal is a template argument.
+  constexpr Template(const char (&s)[N]) { std::copy_n(s, N, text); }
   [[nodiscard]] constexpr std::string_view view() const { return {text, N - 1}; }
 };
 

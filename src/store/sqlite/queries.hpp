@@ -29,7 +29,6 @@ inline int bind_one(sqlite3_stmt* s, int i, const std::string& v) {
   return bind_one(s, i, std::string_view(v));
 }
 inline int bind_one(sqlite3_stmt* s, int i, std::int64_t v) { return sqlite3_bind_int64(s, i, v); }
-inline int bind_one(sqlite3_stmt* s, int i, int v) { return sqlite3_bind_int(s, i, v); }
 inline int bind_one(sqlite3_stmt* s, int i, bool v) { return sqlite3_bind_int(s, i, v ? 1 : 0); }
 inline int bind_one(sqlite3_stmt* s, int i, const std::optional<std::string>& v) {
   return v ? bind_one(s, i, *v) : sqlite3_bind_null(s, i);
