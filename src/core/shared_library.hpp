@@ -4,7 +4,7 @@
 // Not linking them keeps their dependency trees (GnuTLS, Kerberos, LDAP, libssh2, ...) out of
 // the process until they are needed: about 4.7 MiB of idle RSS on Debian 12 (docs/benchmarks.md).
 //
-// Call sites keep using the libraries' own API: store/libpq_loader.cpp and
+// Call sites keep using the libraries' own API: store/postgres/libpq_loader.cpp and
 // oauth/libcurl_loader.cpp define each function we use as a forwarder to the symbol resolved
 // here, so the headers still type-check every call.
 #include <atomic>

@@ -1,7 +1,7 @@
 // Forwarders for the libpq functions Latchkey calls, resolved from libpq.so.5 at first use. Each
 // definition is checked against <libpq-fe.h> (a different signature would not compile), so the
-// call sites in postgres_store.cpp stay plain libpq.
-#include "store/libpq_loader.hpp"
+// call sites in src/store/postgres/ stay plain libpq.
+#include "store/postgres/libpq_loader.hpp"
 
 #include <libpq-fe.h>
 

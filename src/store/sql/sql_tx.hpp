@@ -1,0 +1,264 @@
+#pragma once
+// Tx written once for both engines: which catalog statement each operation runs, with which
+// parameters in which order, and what its result means. An engine supplies a Driver that runs a
+// catalog statement on its own connection:
+//
+//   Status write(Query, args...)                     INSERT/UPDATE; a constraint failure leaves
+//                                                    the transaction usable (PostgreSQL: savepoint)
+//   Status write_one(table, Query, args...)          UPDATE of exactly one row, else not found
+//   Status delete_one(table, Query, args...)         DELETE of exactly one row, else not found
+//   Result<int64_t> changes(Query, args...)          rows the statement touched
+//   Result<optional<T>> query_one(Query, as<T>, args...)   the first row, read by sql::read_row
+//   Result<vector<T>> query_all(Query, as<T>, args...)     every row
+//
+// args are std::string, std::int64_t, bool, their std::optional, Blob and OptBlob.
+// The driver also carries whatever the engine's runner needs to know afterwards (tx.driver()).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/sql/catalog.hpp"
+#include "store/sql/rows.hpp"
+#include "store/sql/values.hpp"
+#include "store/store.hpp"
+
+namespace latchkey::store::sql {
+
+template <typename Driver>
+class SqlTx final : public Tx {
+ public:
+  template <typename... A>
+  explicit SqlTx(A&&... args) : d_(std::forward<A>(args)...) {}
+
+  Driver& driver() { return d_; }
+
+  // ---- signing keys
+  Result<std::vector<SigningKey>> list_signing_keys() override {
+    return d_.query_all(Query::kListSigningKeys, as<SigningKey>);
+  }
+  Status insert_signing_key(const SigningKey& k) override {
+    return d_.write(Query::kInsertSigningKey, k.kid, k.algorithm, k.public_jwk,
+                    Blob{&k.private_key_enc}, k.created_at_ms, k.active, k.retired_at_ms);
+  }
+  Status retire_signing_key(const std::string& kid, std::int64_t at_ms) override {
+    return d_.write_one("signing_keys", Query::kRetireSigningKey, at_ms, kid);
+  }
+  Status delete_signing_key(const std::string& kid) override {
+    return d_.delete_one("signing_keys", Query::kDeleteSigningKey, kid);
+  }
+
+  // ---- users
+  Status insert_user(const User& u) override {
+    return d_.write(Query::kInsertUser, u.id, u.first_name, u.last_name, u.username, u.image_url,
+                    u.primary_email_address_id, u.public_metadata, u.unsafe_metadata,
+                    u.legal_accepted_at_ms, u.last_sign_in_at_ms, u.created_at_ms,
+                    u.updated_at_ms);
+  }
+  Result<std::optional<User>> get_user(const std::string& id) override {
+    return d_.query_one(Query::kGetUser, as<User>, id);
+  }
+  Result<std::optional<User>> find_user_by_email(const std::string& email) override {
+    return d_.query_one(Query::kFindUserByEmail, as<User>, ascii_lower(email));
+  }
+  Result<std::optional<User>> find_user_by_username(const std::string& username) override {
+    return d_.query_one(Query::kFindUserByUsername, as<User>, username);
+  }
+  Status update_user(const User& u) override {
+    return d_.write_one("users", Query::kUpdateUser, u.first_name, u.last_name, u.username,
+                        u.image_url, u.primary_email_address_id, u.public_metadata,
+                        u.unsafe_metadata, u.legal_accepted_at_ms, u.last_sign_in_at_ms,
+                        u.updated_at_ms, u.id);
+  }
+  Status delete_user(const std::string& id) override {
+    return d_.delete_one("users", Query::kDeleteUser, id);
+  }
+
+  // ---- email addresses (stored and looked up ASCII-lower-cased)
+  Status insert_email_address(const EmailAddress& e) override {
+    return d_.write(Query::kInsertEmailAddress, e.id, e.user_id, ascii_lower(e.email), e.verified,
+                    e.verification_strategy, e.created_at_ms, e.updated_at_ms);
+  }
+  Result<std::optional<EmailAddress>> get_email_address(const std::string& id) override {
+    return d_.query_one(Query::kGetEmailAddress, as<EmailAddress>, id);
+  }
+  Result<std::optional<EmailAddress>> find_email_address(const std::string& email) override {
+    return d_.query_one(Query::kFindEmailAddress, as<EmailAddress>, ascii_lower(email));
+  }
+  Result<std::vector<EmailAddress>> list_email_addresses(const std::string& user_id) override {
+    return d_.query_all(Query::kListEmailAddresses, as<EmailAddress>, user_id);
+  }
+  Status update_email_address(const EmailAddress& e) override {
+    return d_.write_one("email_addresses", Query::kUpdateEmailAddress, ascii_lower(e.email),
+                        e.verified, e.verification_strategy, e.updated_at_ms, e.id);
+  }
+  Status delete_email_address(const std::string& id) override {
+    return d_.delete_one("email_addresses", Query::kDeleteEmailAddress, id);
+  }
+
+  // ---- external accounts
+  Status insert_external_account(const ExternalAccount& a) override {
+    return d_.write(Query::kInsertExternalAccount, a.id, a.user_id, a.provider,
+                    a.provider_user_id, a.email, a.email_verified, a.first_name, a.last_name,
+                    a.image_url, a.username, a.approved_scopes, OptBlob{&a.access_token_enc},
+                    OptBlob{&a.refresh_token_enc}, a.access_token_expires_at_ms, a.created_at_ms,
+                    a.updated_at_ms);
+  }
+  Result<std::optional<ExternalAccount>> get_external_account(const std::string& id) override {
+    return d_.query_one(Query::kGetExternalAccount, as<ExternalAccount>, id);
+  }
+  Result<std::optional<ExternalAccount>> find_external_account(
+      const std::string& provider, const std::string& provider_user_id) override {
+    return d_.query_one(Query::kFindExternalAccount, as<ExternalAccount>, provider,
+                        provider_user_id);
+  }
+  Result<std::vector<ExternalAccount>> list_external_accounts(const std::string& user_id) override {
+    return d_.query_all(Query::kListExternalAccounts, as<ExternalAccount>, user_id);
+  }
+  Status update_external_account(const ExternalAccount& a) override {
+    return d_.write_one("external_accounts", Query::kUpdateExternalAccount, a.email,
+                        a.email_verified, a.first_name, a.last_name, a.image_url, a.username,
+                        a.approved_scopes, OptBlob{&a.access_token_enc},
+                        OptBlob{&a.refresh_token_enc}, a.access_token_expires_at_ms,
+                        a.updated_at_ms, a.id);
+  }
+  Status delete_external_account(const std::string& id) override {
+    return d_.delete_one("external_accounts", Query::kDeleteExternalAccount, id);
+  }
+
+  // ---- clients
+  Status insert_client(const Client& c) override {
+    return d_.write(Query::kInsertClient, c.id, c.cookie_token_hash, c.sign_in_id, c.sign_up_id,
+                    c.last_active_session_id, c.last_authentication_strategy, c.expire_at_ms,
+                    c.created_at_ms, c.updated_at_ms, c.previous_cookie_token_hash,
+                    c.previous_cookie_valid_until_ms);
+  }
+  Result<std::optional<Client>> get_client(const std::string& id) override {
+    return d_.query_one(Query::kGetClient, as<Client>, id);
+  }
+  Result<std::optional<Client>> find_client_by_cookie_hash(const std::string& hash) override {
+    return d_.query_one(Query::kFindClientByCookieHash, as<Client>, hash);
+  }
+  Result<std::optional<Client>> find_client_by_previous_cookie_hash(
+      const std::string& hash) override {
+    return d_.query_one(Query::kFindClientByPreviousCookieHash, as<Client>, hash);
+  }
+  Status update_client(const Client& c) override {
+    return d_.write_one("clients", Query::kUpdateClient, c.cookie_token_hash, c.sign_in_id,
+                        c.sign_up_id, c.last_active_session_id, c.last_authentication_strategy,
+                        c.expire_at_ms, c.updated_at_ms, c.previous_cookie_token_hash,
+                        c.previous_cookie_valid_until_ms, c.id);
+  }
+  Status delete_client(const std::string& id) override {
+    return d_.delete_one("clients", Query::kDeleteClient, id);
+  }
+
+  // ---- sign-ins and sign-ups: one shape, two tables
+  Status insert_sign_in(const SignIn& a) override {
+    return insert_attempt(Query::kInsertSignIn, a);
+  }
+  Result<std::optional<SignIn>> get_sign_in(const std::string& id) override {
+    return d_.query_one(Query::kGetSignIn, as<SignIn>, id);
+  }
+  Status update_sign_in(const SignIn& a) override {
+    return update_attempt("sign_ins", Query::kUpdateSignIn, a);
+  }
+  Status delete_sign_in(const std::string& id) override {
+    return d_.delete_one("sign_ins", Query::kDeleteSignIn, id);
+  }
+  Status insert_sign_up(const SignUp& a) override {
+    return insert_attempt(Query::kInsertSignUp, a);
+  }
+  Result<std::optional<SignUp>> get_sign_up(const std::string& id) override {
+    return d_.query_one(Query::kGetSignUp, as<SignUp>, id);
+  }
+  Status update_sign_up(const SignUp& a) override {
+    return update_attempt("sign_ups", Query::kUpdateSignUp, a);
+  }
+  Status delete_sign_up(const std::string& id) override {
+    return d_.delete_one("sign_ups", Query::kDeleteSignUp, id);
+  }
+
+  // ---- sessions
+  Status insert_session(const Session& x) override {
+    return d_.write(Query::kInsertSession, x.id, x.client_id, x.user_id, x.status, x.tasks,
+                    x.expire_at_ms, x.abandon_at_ms, x.last_active_at_ms, x.created_at_ms,
+                    x.updated_at_ms);
+  }
+  Result<std::optional<Session>> get_session(const std::string& id) override {
+    return d_.query_one(Query::kGetSession, as<Session>, id);
+  }
+  Result<std::vector<Session>> list_sessions_by_client(const std::string& client_id) override {
+    return d_.query_all(Query::kListSessionsByClient, as<Session>, client_id);
+  }
+  Result<std::vector<Session>> list_sessions_by_user(const std::string& user_id) override {
+    return d_.query_all(Query::kListSessionsByUser, as<Session>, user_id);
+  }
+  Status update_session(const Session& x) override {
+    return d_.write_one("sessions", Query::kUpdateSession, x.status, x.tasks, x.expire_at_ms,
+                        x.abandon_at_ms, x.last_active_at_ms, x.updated_at_ms, x.id);
+  }
+  Status delete_session(const std::string& id) override {
+    return d_.delete_one("sessions", Query::kDeleteSession, id);
+  }
+
+  // ---- OAuth states
+  Status insert_oauth_state(const OAuthState& o) override {
+    return d_.write(Query::kInsertOAuthState, o.state_hash, o.client_id, o.attempt_type,
+                    o.attempt_id, o.strategy, o.data, o.expire_at_ms, o.created_at_ms);
+  }
+  Result<std::optional<OAuthState>> consume_oauth_state(const std::string& state_hash,
+                                                        std::int64_t now_ms) override {
+    // Whoever deletes the row owns it, so two concurrent callbacks with the same state cannot both
+    // succeed (RFC 9700 §4.7.1: state is single use). On PostgreSQL the loser waits for the row
+    // lock, fails to serialize (40001), is re-run and finds nothing.
+    auto row = d_.query_one(Query::kConsumeOAuthState, as<OAuthState>, state_hash);
+    if (!row) {
+      return core::fail(std::move(row.error()));
+    }
+    if (*row && (*row)->expire_at_ms <= now_ms) {
+      return std::optional<OAuthState>();  // an expired row is deleted all the same
+    }
+    return row;
+  }
+
+  // ---- housekeeping
+  Result<PurgeCounts> purge_expired(std::int64_t now_ms) override {
+    PurgeCounts n;
+    struct Step {
+      Query query;
+      std::int64_t* count;
+    };
+    // Clients last, so rows that expired on their own are counted under their own table.
+    const Step steps[] = {
+        {Query::kPurgeOAuthStates, &n.oauth_states}, {Query::kPurgeSignIns, &n.sign_ins},
+        {Query::kPurgeSignUps, &n.sign_ups},         {Query::kPurgeSessions, &n.sessions},
+        {Query::kPurgeClients, &n.clients},          {Query::kPurgeRateCounters, &n.rate_counters},
+    };
+    for (const auto& step : steps) {
+      auto changed = d_.changes(step.query, now_ms);
+      if (!changed) {
+        return core::fail(std::move(changed.error()));
+      }
+      *step.count = *changed;
+    }
+    return n;
+  }
+
+ private:
+  template <typename Attempt>
+  Status insert_attempt(Query q, const Attempt& a) {
+    return d_.write(q, a.id, a.client_id, a.status, a.data, a.abandon_at_ms, a.created_at_ms,
+                    a.updated_at_ms);
+  }
+  template <typename Attempt>
+  Status update_attempt(std::string_view table, Query q, const Attempt& a) {
+    return d_.write_one(table, q, a.status, a.data, a.abandon_at_ms, a.updated_at_ms, a.id);
+  }
+
+  Driver d_;
+};
+
+}  // namespace latchkey::store::sql
