@@ -20,15 +20,6 @@ Error illegal(const SignInState& state, const SignInEvent& event) {
 
 bool is_fresh(const SignInState& s) { return s == SignInState{}; }
 
-// The attempt waits for its OAuth callback. Today only create_sign_in's OAuth branch leaves a
-// first factor `unverified`, so the callback's checks (steps 1 and 3: unverified; fail_attempt:
-// and an OAuth strategy) only ever see this state; the status and identity are checked too so
-// that no other state can be completed by a callback.
-bool awaits_callback(const SignInState& s) {
-  return s.status == SignInStatus::kNeedsFirstFactor && !s.holds_identity &&
-         awaits_provider(s.first_factor);
-}
-
 // The first factor failed; the attempt stays in needs_first_factor (the SDK shows the error and
 // offers the strategies again).
 Next failed(Code code) {
@@ -150,6 +141,15 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::IdentityResolved
 }
 
 }  // namespace
+
+// Today only create_sign_in's OAuth branch leaves a first factor `unverified`, so the callback's
+// checks (steps 1 and 3: unverified; fail_attempt: and an OAuth strategy) only ever see this
+// state; the status and identity are checked too so that no other state can be completed by a
+// callback.
+bool awaits_callback(const SignInState& s) {
+  return s.status == SignInStatus::kNeedsFirstFactor && !s.holds_identity &&
+         awaits_provider(s.first_factor);
+}
 
 SignInOutcome sign_in_outcome(IdentityMatch match, bool same_user_signed_in,
                               bool any_session_live, bool single_session_mode) {

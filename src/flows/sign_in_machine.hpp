@@ -93,7 +93,8 @@ SignInOutcome sign_in_outcome(IdentityMatch match, bool same_user_signed_in,
 namespace sign_in_events {
 
 // signIn.create() without transfer. `strategy` is the request's ("" when absent or empty);
-// `has_identifier`: an identifier was sent (with an OAuth strategy it is only a login hint). The
+// `has_identifier`: an identifier was sent, even an empty one (with an OAuth strategy it is only
+// a login hint). The
 // caller still checks that an OAuth strategy is enabled (start_oauth) before the transaction.
 struct Started {
   std::string_view strategy;
@@ -141,6 +142,11 @@ using SignInEvent =
 // Pure: no I/O, no clock; allocates only to describe an illegal transition.
 Transition<SignInState, Effects> sign_in_transition(const SignInState& state,
                                                     const SignInEvent& event);
+
+// The guard of the callback rows (ProviderFailed, StateRejected, IdentityResolved): the attempt
+// still waits for its OAuth callback. oauth_callback's step 1 refuses a state whose attempt does
+// not ("attempt_done"), step 3 and fail_attempt then leave it untouched.
+bool awaits_callback(const SignInState& state);
 
 // The state of a persisted attempt: store::SignIn::status and SignInData as the store holds them
 // (wire strings). kInternal when a status is not one the SDK knows (we wrote it: corruption).

@@ -22,13 +22,6 @@ bool is_fresh(const SignUpState& s) { return s == SignUpState{}; }
 
 bool in_progress(const SignUpState& s) { return s.status == SignUpStatus::kMissingRequirements; }
 
-// The attempt waits for its OAuth callback (see sign_in_machine.cpp awaits_callback): only
-// create_sign_up's and update_sign_up's OAuth branches leave an external account `unverified`,
-// and update_sign_up refuses them while an identity is held.
-bool awaits_callback(const SignUpState& s) {
-  return in_progress(s) && !s.holds_identity && awaits_provider(s.external_account);
-}
-
 // update_sign_up's refusal of a sign-up that is no longer in progress, word for word.
 Error not_in_progress(const SignUpState& s, const SignUpEvent& e) {
   if (!s.status) {
@@ -182,6 +175,12 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::IdentityResolved
 }
 
 }  // namespace
+
+// Only create_sign_up's and update_sign_up's OAuth branches leave an external account
+// `unverified`, and update_sign_up refuses them while an identity is held (see sign-in's).
+bool awaits_callback(const SignUpState& s) {
+  return in_progress(s) && !s.holds_identity && awaits_provider(s.external_account);
+}
 
 Transition<SignUpState, Effects> sign_up_transition(const SignUpState& state,
                                                     const SignUpEvent& event) {

@@ -87,8 +87,8 @@ struct TransferredFromSignIn {
 struct TransferredToSignIn {
   friend bool operator==(const TransferredToSignIn&, const TransferredToSignIn&) = default;
 };
-// update_sign_up with a strategy: signUp.sso() on an existing sign-up (SignUpFuture.sso). The
-// caller applies the request's fields before (their validation errors come first).
+// update_sign_up with a strategy: signUp.sso() on an existing sign-up (SignUpFuture.sso). Sent
+// whenever the PATCH has a strategy parameter, even an empty one (start_oauth refuses it).
 struct OAuthStarted {
   std::string_view strategy;
   friend bool operator==(const OAuthStarted&, const OAuthStarted&) = default;
@@ -130,6 +130,9 @@ using SignUpEvent =
 // Pure: no I/O, no clock; allocates only to describe a refused or illegal transition.
 Transition<SignUpState, Effects> sign_up_transition(const SignUpState& state,
                                                     const SignUpEvent& event);
+
+// The guard of the callback rows, as for sign-in.
+bool awaits_callback(const SignUpState& state);
 
 // As load_sign_in_state / save_sign_in_state, for store::SignUp::status and SignUpData's
 // external_account verification.

@@ -186,6 +186,19 @@ TEST(SignInMachine, EveryStatusTimesEveryEventIsTheTablesRowOrIllegal) {
   EXPECT_EQ(n, 24'800u);
 }
 
+TEST(SignInMachine, OnlyAnUnverifiedOAuthFirstFactorAwaitsTheCallback) {
+  int waiting = 0;
+  for (const SignInState& s : all_states()) {
+    bool want = false;
+    for (const auto& e : kInputErrors) {
+      want = want || s == SignInState{kNFF, oauth(VS::kUnverified, e), false};
+    }
+    EXPECT_EQ(awaits_callback(s), want) << describe(s);
+    waiting += want ? 1 : 0;
+  }
+  EXPECT_EQ(waiting, 2);
+}
+
 TEST(SignInMachine, OutcomeFollowsFinishSignInsOrderOfChecks) {
   // (match, same user live, any session live, single-session) -> outcome, for all 32 inputs.
   using O = SignInOutcome;

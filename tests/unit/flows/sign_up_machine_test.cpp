@@ -221,6 +221,19 @@ TEST(SignUpMachine, EveryStatusTimesEveryEventIsTheTablesRowOrIllegal) {
   EXPECT_EQ(n, 15'872u);
 }
 
+TEST(SignUpMachine, OnlyAnUnverifiedOAuthExternalAccountAwaitsTheCallback) {
+  int waiting = 0;
+  for (const SignUpState& s : all_states()) {
+    bool want = false;
+    for (const auto& e : kInputErrors) {
+      want = want || s == SignUpState{kMR, oauth(VS::kUnverified, e), false};
+    }
+    EXPECT_EQ(awaits_callback(s), want) << describe(s);
+    waiting += want ? 1 : 0;
+  }
+  EXPECT_EQ(waiting, 2);
+}
+
 TEST(SignUpMachine, AnOAuthSignUpThatNeedsAFieldThenCompletes) {
   auto started = sign_up_transition({}, ev::Started{"oauth_google"});
   ASSERT_TRUE(started);
