@@ -98,8 +98,7 @@ std::string describe(const std::optional<VerificationState>& v) {
 namespace machine_internal {
 
 bool awaits_provider(const std::optional<VerificationState>& v) {
-  return v && v->status == VerificationStatus::kUnverified &&
-         v->strategy == StrategyFamily::kOAuth;
+  return v && v->status == VerificationStatus::kUnverified && v->strategy == StrategyFamily::kOAuth;
 }
 
 VerificationState oauth_verification(VerificationStatus status, std::optional<core::Code> error) {
@@ -108,9 +107,9 @@ VerificationState oauth_verification(VerificationStatus status, std::optional<co
 
 core::Error strategy_not_enabled(std::string_view strategy) {
   // frontend_service.cpp start_oauth.
-  return core::Error(core::Code::kStrategyNotAllowed, "is invalid",
-                     "The strategy '" + std::string(strategy) +
-                         "' is not enabled for this application.")
+  return core::Error(
+             core::Code::kStrategyNotAllowed, "is invalid",
+             "The strategy '" + std::string(strategy) + "' is not enabled for this application.")
       .with_meta("param_name", "strategy");
 }
 

@@ -94,10 +94,10 @@ enum class Effect : std::uint8_t {
   kConsumeAttempt,
 };
 inline constexpr std::array kAllEffects = {
-    Effect::kBeginRedirect,         Effect::kClearExpiry,         Effect::kTakeEmail,
-    Effect::kTakeProfile,           Effect::kKeepIdentity,        Effect::kRefreshExternalAccount,
-    Effect::kLinkExternalAccount,   Effect::kCreateUser,          Effect::kCreateSession,
-    Effect::kDropIdentity,          Effect::kConsumeAttempt,
+    Effect::kBeginRedirect,       Effect::kClearExpiry,    Effect::kTakeEmail,
+    Effect::kTakeProfile,         Effect::kKeepIdentity,   Effect::kRefreshExternalAccount,
+    Effect::kLinkExternalAccount, Effect::kCreateUser,     Effect::kCreateSession,
+    Effect::kDropIdentity,        Effect::kConsumeAttempt,
 };
 
 // A set of effects; iterate kAllEffects and ask has() to execute them in order.
@@ -148,8 +148,8 @@ using Transition = std::expected<Step<State, Fx>, core::Error>;
 std::string_view to_string(StrategyFamily family);
 std::string_view to_string(IdentityMatch match);
 std::string_view to_string(Effect effect);
-std::string describe(Effects effects);                               // "{kTakeEmail, ...}"
-std::string describe(const std::optional<VerificationState>& v);     // "failed/oauth/error=24"
+std::string describe(Effects effects);                            // "{kTakeEmail, ...}"
+std::string describe(const std::optional<VerificationState>& v);  // "failed/oauth/error=24"
 
 // Building blocks of both machines' rows; not for callers.
 namespace machine_internal {

@@ -48,10 +48,10 @@ Next finish(SignInOutcome outcome) {
       return signed_in(Effect::kLinkExternalAccount);
     case SignInOutcome::kUnknownAccount:
       // signIn.isTransferable: the SDK creates a sign-up with transfer: true.
-      return Next{SignInState{SignInStatus::kNeedsIdentifier,
-                              oauth_verification(VS::kTransferable, Code::kExternalAccountNotFound),
-                              true},
-                  resolved | Effects{Effect::kKeepIdentity}};
+      return Next{
+          SignInState{SignInStatus::kNeedsIdentifier,
+                      oauth_verification(VS::kTransferable, Code::kExternalAccountNotFound), true},
+          resolved | Effects{Effect::kKeepIdentity}};
     case SignInOutcome::kLinkRefused:
       return failed_resolved(Code::kExternalAccountEmailUnverified);
     case SignInOutcome::kAlreadySignedIn:
@@ -78,9 +78,9 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::Started& started
       }
       return Next{SignInState{SignInStatus::kNeedsIdentifier, std::nullopt, false}, {}};
     case StrategyFamily::kOAuth:
-      return Next{SignInState{SignInStatus::kNeedsFirstFactor,
-                              oauth_verification(VS::kUnverified), false},
-                  {Effect::kBeginRedirect}};
+      return Next{
+          SignInState{SignInStatus::kNeedsFirstFactor, oauth_verification(VS::kUnverified), false},
+          {Effect::kBeginRedirect}};
     case StrategyFamily::kUnsupported:
       break;
   }
@@ -110,13 +110,12 @@ Result on(const SignInState& s, const SignInEvent&, const ev::TransferredToSignU
       s.first_factor->strategy == StrategyFamily::kOAuth) {
     return Next{s, {Effect::kConsumeAttempt}};
   }
-  return std::unexpected(Error(Code::kInvalidState, "Nothing to transfer",
-                               !s.status ? "There is no sign-in on this client that can be "
-                                           "transferred."
-                                         : "The current sign-in is not transferable.")
-                             .with_meta("param_name", "transfer")
-                             .with_internal("sign_in: TransferredToSignUp is not allowed in " +
-                                            describe(s)));
+  return std::unexpected(
+      Error(Code::kInvalidState, "Nothing to transfer",
+            !s.status ? "There is no sign-in on this client that can be transferred."
+                      : "The current sign-in is not transferable.")
+          .with_meta("param_name", "transfer")
+          .with_internal("sign_in: TransferredToSignUp is not allowed in " + describe(s)));
 }
 
 Result on(const SignInState& s, const SignInEvent& e, const ev::ProviderFailed& f) {
@@ -151,8 +150,8 @@ bool awaits_callback(const SignInState& s) {
          awaits_provider(s.first_factor);
 }
 
-SignInOutcome sign_in_outcome(IdentityMatch match, bool same_user_signed_in,
-                              bool any_session_live, bool single_session_mode) {
+SignInOutcome sign_in_outcome(IdentityMatch match, bool same_user_signed_in, bool any_session_live,
+                              bool single_session_mode) {
   switch (match) {
     case IdentityMatch::kLinkRefused:
       return SignInOutcome::kLinkRefused;
@@ -181,9 +180,9 @@ core::Result<SignInState> load_sign_in_state(std::string_view row_status, const 
   SignInState s;
   s.status = parse_sign_in_status(row_status);
   if (!s.status) {
-    return core::fail(Error(Code::kInternal)
-                          .with_internal("sign_in: unknown status '" + std::string(row_status) +
-                                         "'"));
+    return core::fail(
+        Error(Code::kInternal)
+            .with_internal("sign_in: unknown status '" + std::string(row_status) + "'"));
   }
   if (data.first_factor) {
     auto status = parse_verification_status(data.first_factor->status);
@@ -192,8 +191,8 @@ core::Result<SignInState> load_sign_in_state(std::string_view row_status, const 
                             .with_internal("sign_in: unknown first factor status '" +
                                            data.first_factor->status + "'"));
     }
-    s.first_factor = VerificationState{*status, strategy_family(data.first_factor->strategy),
-                                       std::nullopt};
+    s.first_factor =
+        VerificationState{*status, strategy_family(data.first_factor->strategy), std::nullopt};
     if (data.first_factor->error) {
       s.first_factor->error = data.first_factor->error->code;
     }
@@ -259,9 +258,7 @@ std::string describe(const SignInEvent& event) {
       return "TransferredFromSignUp{strategy=" + std::string(e.strategy) +
              ", outcome=" + std::string(to_string(e.outcome)) + "}";
     }
-    std::string operator()(const ev::TransferredToSignUp&) const {
-      return "TransferredToSignUp{}";
-    }
+    std::string operator()(const ev::TransferredToSignUp&) const { return "TransferredToSignUp{}"; }
     std::string operator()(const ev::ProviderFailed& e) const {
       return "ProviderFailed{strategy=" + std::string(e.strategy) +
              ", error=" + std::to_string(static_cast<int>(e.error)) + "}";

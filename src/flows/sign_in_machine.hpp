@@ -87,8 +87,8 @@ inline constexpr std::array kAllSignInOutcomes = {
 // finish_sign_in's order of checks: a refusal, then an unknown identity, then a live session of
 // the same user, then (single-session mode) any live session. `same_user_signed_in`: a live
 // session of the matched user exists on this client; `any_session_live`: any live session does.
-SignInOutcome sign_in_outcome(IdentityMatch match, bool same_user_signed_in,
-                              bool any_session_live, bool single_session_mode);
+SignInOutcome sign_in_outcome(IdentityMatch match, bool same_user_signed_in, bool any_session_live,
+                              bool single_session_mode);
 
 namespace sign_in_events {
 

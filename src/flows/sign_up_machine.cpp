@@ -46,9 +46,9 @@ Next try_complete(SignUpState s, bool missing_fields_empty, Effects effects) {
 }
 
 Next failed(Code code) {
-  return {SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kFailed, code),
-                      false},
-          {}};
+  return {
+      SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kFailed, code), false},
+      {}};
 }
 
 // apply_sign_up_identity: every match clears the verification's expire_at (keeping its
@@ -65,10 +65,10 @@ Next apply_identity(IdentityMatch match, bool missing_fields_empty) {
     case IdentityMatch::kVerifiedEmail:
       // signUp.isTransferable: the SDK creates a sign-in with transfer: true. email_verified is
       // not taken (the email is the existing user's).
-      return Next{SignUpState{SignUpStatus::kMissingRequirements,
-                              oauth_verification(VS::kTransferable, Code::kExternalAccountExists),
-                              true},
-                  {Effect::kClearExpiry, Effect::kTakeEmail, Effect::kKeepIdentity}};
+      return Next{
+          SignUpState{SignUpStatus::kMissingRequirements,
+                      oauth_verification(VS::kTransferable, Code::kExternalAccountExists), true},
+          {Effect::kClearExpiry, Effect::kTakeEmail, Effect::kKeepIdentity}};
     case IdentityMatch::kNoMatch:
       break;
   }
@@ -113,13 +113,12 @@ Result on(const SignUpState& s, const SignUpEvent&, const ev::TransferredToSignI
       s.external_account->strategy == StrategyFamily::kOAuth) {
     return Next{s, {Effect::kConsumeAttempt}};
   }
-  return std::unexpected(Error(Code::kInvalidState, "Nothing to transfer",
-                               !s.status ? "There is no sign-up on this client that can be "
-                                           "transferred."
-                                         : "The current sign-up is not transferable.")
-                             .with_meta("param_name", "transfer")
-                             .with_internal("sign_up: TransferredToSignIn is not allowed in " +
-                                            describe(s)));
+  return std::unexpected(
+      Error(Code::kInvalidState, "Nothing to transfer",
+            !s.status ? "There is no sign-up on this client that can be transferred."
+                      : "The current sign-up is not transferable.")
+          .with_meta("param_name", "transfer")
+          .with_internal("sign_up: TransferredToSignIn is not allowed in " + describe(s)));
 }
 
 Result on(const SignUpState& s, const SignUpEvent& e, const ev::OAuthStarted& o) {
@@ -131,16 +130,16 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::OAuthStarted& o)
     return std::unexpected(not_in_progress(s, e));
   }
   if (s.holds_identity) {
-    return std::unexpected(Error(Code::kInvalidState, "Already verified",
-                                 "This sign-up already has a verified external account.")
-                               .with_internal("sign_up: " + describe(e) + " is not allowed in " +
-                                              describe(s)));
+    return std::unexpected(
+        Error(Code::kInvalidState, "Already verified",
+              "This sign-up already has a verified external account.")
+            .with_internal("sign_up: " + describe(e) + " is not allowed in " + describe(s)));
   }
   // Whatever external account verification there was (failed, expired, a superseded unverified
   // one) is replaced by a fresh one.
-  return Next{SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kUnverified),
-                          false},
-              {Effect::kBeginRedirect}};
+  return Next{
+      SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kUnverified), false},
+      {Effect::kBeginRedirect}};
 }
 
 Result on(const SignUpState& s, const SignUpEvent& e, const ev::FieldsUpdated& f) {
@@ -191,9 +190,9 @@ core::Result<SignUpState> load_sign_up_state(std::string_view row_status, const 
   SignUpState s;
   s.status = parse_sign_up_status(row_status);
   if (!s.status) {
-    return core::fail(Error(Code::kInternal)
-                          .with_internal("sign_up: unknown status '" + std::string(row_status) +
-                                         "'"));
+    return core::fail(
+        Error(Code::kInternal)
+            .with_internal("sign_up: unknown status '" + std::string(row_status) + "'"));
   }
   if (data.external_account) {
     auto status = parse_verification_status(data.external_account->status);
@@ -202,8 +201,8 @@ core::Result<SignUpState> load_sign_up_state(std::string_view row_status, const 
                             .with_internal("sign_up: unknown external account status '" +
                                            data.external_account->status + "'"));
     }
-    s.external_account = VerificationState{
-        *status, strategy_family(data.external_account->strategy), std::nullopt};
+    s.external_account =
+        VerificationState{*status, strategy_family(data.external_account->strategy), std::nullopt};
     if (data.external_account->error) {
       s.external_account->error = data.external_account->error->code;
     }
@@ -257,9 +256,7 @@ std::string describe(const SignUpEvent& event) {
              ", match=" + std::string(to_string(e.match)) +
              std::string(tail(e.missing_fields_empty));
     }
-    std::string operator()(const ev::TransferredToSignIn&) const {
-      return "TransferredToSignIn{}";
-    }
+    std::string operator()(const ev::TransferredToSignIn&) const { return "TransferredToSignIn{}"; }
     std::string operator()(const ev::OAuthStarted& e) const {
       return "OAuthStarted{strategy=" + std::string(e.strategy) + "}";
     }

@@ -121,11 +121,10 @@ struct IdentityResolved {
 
 }  // namespace sign_up_events
 
-using SignUpEvent =
-    std::variant<sign_up_events::Started, sign_up_events::TransferredFromSignIn,
-                 sign_up_events::TransferredToSignIn, sign_up_events::OAuthStarted,
-                 sign_up_events::FieldsUpdated, sign_up_events::ProviderFailed,
-                 sign_up_events::StateRejected, sign_up_events::IdentityResolved>;
+using SignUpEvent = std::variant<sign_up_events::Started, sign_up_events::TransferredFromSignIn,
+                                 sign_up_events::TransferredToSignIn, sign_up_events::OAuthStarted,
+                                 sign_up_events::FieldsUpdated, sign_up_events::ProviderFailed,
+                                 sign_up_events::StateRejected, sign_up_events::IdentityResolved>;
 
 // Pure: no I/O, no clock; allocates only to describe a refused or illegal transition.
 Transition<SignUpState, Effects> sign_up_transition(const SignUpState& state,

@@ -109,9 +109,8 @@ std::size_t check_exhaustively(const std::vector<State>& states, const std::vect
         }
         const core::Error& e = got.error();
         const std::string& why = e.internal;
-        if (e.code != core::Code::kInvalidState || !e.message.empty() ||
-            !e.long_message.empty() || !e.meta.empty() ||
-            why.find(std::string(machine) + ": ") != 0 ||
+        if (e.code != core::Code::kInvalidState || !e.message.empty() || !e.long_message.empty() ||
+            !e.meta.empty() || why.find(std::string(machine) + ": ") != 0 ||
             why.find(event_names[event.index()]) == std::string::npos ||
             why.find(status_name(state)) == std::string::npos) {
           fail("expected a plain illegal transition naming event and status, got " +
@@ -137,12 +136,12 @@ std::size_t check_exhaustively(const std::vector<State>& states, const std::vect
       const core::Error& e = got.error();
       const std::string* param = e.find_meta("param_name");
       const std::size_t want_meta = want.param ? 1 : 0;
-      if (e.code != want.code || e.message != want.message ||
-          e.long_message != want.long_message || e.meta.size() != want_meta ||
+      if (e.code != want.code || e.message != want.message || e.long_message != want.long_message ||
+          e.meta.size() != want_meta ||
           (want.param && (param == nullptr || *param != *want.param))) {
         fail("expected code=" + std::to_string(static_cast<int>(want.code)) + " message='" +
-             want.message + "' long='" + want.long_message + "' param=" +
-             want.param.value_or("-") + ", got " + describe_refusal(e));
+             want.message + "' long='" + want.long_message + "' param=" + want.param.value_or("-") +
+             ", got " + describe_refusal(e));
       }
       if (want.code == core::Code::kInvalidState && e.internal.empty()) {
         fail("a refused transition names its reason in `internal`");
@@ -151,11 +150,9 @@ std::size_t check_exhaustively(const std::vector<State>& states, const std::vect
   }
   for (std::size_t i = 0; i < table.size(); ++i) {
     EXPECT_EQ(matched[i], 1) << "table row " << i << " (" << describe(table[i].event) << " in "
-                             << describe(table[i].from)
-                             << ") must match exactly one combination";
+                             << describe(table[i].from) << ") must match exactly one combination";
   }
-  EXPECT_EQ(failures, 0) << failures << " combinations failed (first " << kMaxFailures
-                         << " shown)";
+  EXPECT_EQ(failures, 0) << failures << " combinations failed (first " << kMaxFailures << " shown)";
   return combinations;
 }
 

@@ -77,9 +77,7 @@ VerificationState oauth(VS status, std::optional<Code> error = std::nullopt) {
   return VerificationState{status, StrategyFamily::kOAuth, error};
 }
 
-Expected<SignInState> step(SignInState s, Effects fx) {
-  return Step<SignInState, Effects>{s, fx};
-}
+Expected<SignInState> step(SignInState s, Effects fx) { return Step<SignInState, Effects>{s, fx}; }
 
 // The expected behaviour, written from frontend_service.cpp as of 6509f59 (not from the machine).
 std::vector<SignInRow> table() {
@@ -96,10 +94,10 @@ std::vector<SignInRow> table() {
   for (bool identifier : {false, true}) {
     t.push_back({fresh, ev::Started{"oauth_google", identifier},
                  step({kNFF, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
-    t.push_back({fresh, ev::Started{"password", identifier},
-                 Refusal{Code::kStrategyNotAllowed, "is invalid",
-                         "The strategy 'password' is not enabled for this application.",
-                         "strategy"}});
+    t.push_back(
+        {fresh, ev::Started{"password", identifier},
+         Refusal{Code::kStrategyNotAllowed, "is invalid",
+                 "The strategy 'password' is not enabled for this application.", "strategy"}});
   }
 
   // finish_sign_in: what an identity leads to.
@@ -261,14 +259,17 @@ TEST(SignInMachine, RowsAsTheCurrentCodeWritesThemLoad) {
   const std::string err_not_found =
       std::to_string(static_cast<int>(Code::kExternalAccountNotFound));
   const std::vector<Case> cases = {
-      {"needs_identifier", R"({"strategy":"","identifier":null,"redirect_url":""})",
+      {"needs_identifier",
+       R"({"strategy":"","identifier":null,"redirect_url":""})",
        {kNI, std::nullopt, false}},
-      {"needs_first_factor", R"({"strategy":"oauth_google","first_factor":)" + ff_unverified + "}",
+      {"needs_first_factor",
+       R"({"strategy":"oauth_google","first_factor":)" + ff_unverified + "}",
        {kNFF, oauth(VS::kUnverified), false}},
       {"needs_identifier",
        R"({"strategy":"oauth_google","first_factor":{"status":"transferable",)"
        R"("strategy":"oauth_google","error":{"code":)" +
-           err_not_found + R"(,"message":"","long_message":"","meta":[]}},)"
+           err_not_found +
+           R"(,"message":"","long_message":"","meta":[]}},)"
            R"("identity":{"strategy":"oauth_google","provider_user_id":"1"}})",
        {kNI, oauth(VS::kTransferable, Code::kExternalAccountNotFound), true}},
       {"complete",

@@ -78,9 +78,7 @@ VerificationState oauth(VS status, std::optional<Code> error = std::nullopt) {
   return VerificationState{status, StrategyFamily::kOAuth, error};
 }
 
-Expected<SignUpState> step(SignUpState s, Effects fx) {
-  return Step<SignUpState, Effects>{s, fx};
-}
+Expected<SignUpState> step(SignUpState s, Effects fx) { return Step<SignUpState, Effects>{s, fx}; }
 
 Refusal strategy_refusal(std::string_view name) {
   return Refusal{Code::kStrategyNotAllowed, "is invalid",
@@ -96,8 +94,8 @@ std::vector<SignUpRow> table() {
 
   // create_sign_up without transfer.
   t.push_back({fresh, ev::Started{""}, step({kMR, std::nullopt, false}, {})});
-  t.push_back({fresh, ev::Started{g},
-               step({kMR, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
+  t.push_back(
+      {fresh, ev::Started{g}, step({kMR, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
   t.push_back({fresh, ev::Started{"password"}, strategy_refusal("password")});
 
   // apply_sign_up_identity + try_complete_sign_up: what an identity leads to.
@@ -152,11 +150,10 @@ std::vector<SignUpRow> table() {
     // identity already held; otherwise a fresh OAuth verification replaces whatever was there.
     // No attempt at all is the caller's sign-up-not-found (illegal here).
     const bool done = s.status == kDone || s.status == SignUpStatus::kAbandoned;
-    const Refusal not_in_progress{
-        Code::kInvalidState, "Sign up is not in progress",
-        s.status == kDone ? "This sign-up is already complete."
-                          : "This sign-up is already abandoned.",
-        std::nullopt};
+    const Refusal not_in_progress{Code::kInvalidState, "Sign up is not in progress",
+                                  s.status == kDone ? "This sign-up is already complete."
+                                                    : "This sign-up is already abandoned.",
+                                  std::nullopt};
     t.push_back({s, ev::OAuthStarted{""}, strategy_refusal("")});
     t.push_back({s, ev::OAuthStarted{"password"}, strategy_refusal("password")});
     if (done) {
@@ -164,8 +161,7 @@ std::vector<SignUpRow> table() {
     } else if (s.status == kMR && s.holds_identity) {
       t.push_back({s, ev::OAuthStarted{g},
                    Refusal{Code::kInvalidState, "Already verified",
-                           "This sign-up already has a verified external account.",
-                           std::nullopt}});
+                           "This sign-up already has a verified external account.", std::nullopt}});
     } else if (s.status == kMR) {
       t.push_back({s, ev::OAuthStarted{g},
                    step({kMR, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
@@ -194,8 +190,8 @@ std::vector<SignUpRow> table() {
   for (const auto& e : kInputErrors) {
     const SignUpState waiting{kMR, oauth(VS::kUnverified, e), false};
     for (Code code : kProviderErrors) {
-      t.push_back({waiting, ev::ProviderFailed{g, code},
-                   step({kMR, oauth(VS::kFailed, code), false}, {})});
+      t.push_back(
+          {waiting, ev::ProviderFailed{g, code}, step({kMR, oauth(VS::kFailed, code), false}, {})});
     }
     t.push_back({waiting, ev::StateRejected{Code::kOAuthStateInvalid},
                  step({kMR, oauth(VS::kFailed, Code::kOAuthStateInvalid), false}, {})});
@@ -261,7 +257,8 @@ TEST(SignUpMachine, RowsAsTheCurrentCodeWritesThemLoad) {
   };
   const std::string err_exists = std::to_string(static_cast<int>(Code::kExternalAccountExists));
   const std::vector<Case> cases = {
-      {"missing_requirements", R"({"email_address":null,"unsafe_metadata":"{}"})",
+      {"missing_requirements",
+       R"({"email_address":null,"unsafe_metadata":"{}"})",
        {kMR, std::nullopt, false}},
       {"missing_requirements",
        R"({"external_account":{"status":"unverified","strategy":"oauth_google",)"
