@@ -1,0 +1,122 @@
+#include "flows/machine.hpp"
+
+namespace latchkey::flows {
+
+StrategyFamily strategy_family(std::string_view strategy) {
+  if (strategy.empty()) {
+    return StrategyFamily::kNone;
+  }
+  // Same test as frontend_service.cpp is_oauth_strategy; whether the provider is enabled is the
+  // caller's check (oauth::Service::find), made before any transition.
+  if (strategy.starts_with("oauth_")) {
+    return StrategyFamily::kOAuth;
+  }
+  return StrategyFamily::kUnsupported;
+}
+
+std::string_view to_string(StrategyFamily family) {
+  switch (family) {
+    case StrategyFamily::kNone:
+      return "none";
+    case StrategyFamily::kOAuth:
+      return "oauth";
+    case StrategyFamily::kUnsupported:
+      return "unsupported";
+  }
+  return "?";
+}
+
+std::string_view to_string(IdentityMatch match) {
+  switch (match) {
+    case IdentityMatch::kExternalAccount:
+      return "external_account";
+    case IdentityMatch::kVerifiedEmail:
+      return "verified_email";
+    case IdentityMatch::kLinkRefused:
+      return "link_refused";
+    case IdentityMatch::kNoMatch:
+      return "no_match";
+  }
+  return "?";
+}
+
+std::string_view to_string(Effect effect) {
+  switch (effect) {
+    case Effect::kBeginRedirect:
+      return "kBeginRedirect";
+    case Effect::kClearExpiry:
+      return "kClearExpiry";
+    case Effect::kTakeEmail:
+      return "kTakeEmail";
+    case Effect::kTakeProfile:
+      return "kTakeProfile";
+    case Effect::kKeepIdentity:
+      return "kKeepIdentity";
+    case Effect::kRefreshExternalAccount:
+      return "kRefreshExternalAccount";
+    case Effect::kLinkExternalAccount:
+      return "kLinkExternalAccount";
+    case Effect::kCreateUser:
+      return "kCreateUser";
+    case Effect::kCreateSession:
+      return "kCreateSession";
+    case Effect::kDropIdentity:
+      return "kDropIdentity";
+    case Effect::kConsumeAttempt:
+      return "kConsumeAttempt";
+  }
+  return "?";
+}
+
+std::string describe(Effects effects) {
+  std::string out = "{";
+  for (Effect e : kAllEffects) {
+    if (effects.has(e)) {
+      if (out.size() > 1) {
+        out += ", ";
+      }
+      out += to_string(e);
+    }
+  }
+  out += "}";
+  return out;
+}
+
+std::string describe(const std::optional<VerificationState>& v) {
+  if (!v) {
+    return "none";
+  }
+  std::string out(to_wire(v->status));
+  out += "/";
+  out += to_string(v->strategy);
+  if (v->error) {
+    out += "/error=" + std::to_string(static_cast<int>(*v->error));
+  }
+  return out;
+}
+
+namespace machine_internal {
+
+bool awaits_provider(const std::optional<VerificationState>& v) {
+  return v && v->status == VerificationStatus::kUnverified && v->strategy == StrategyFamily::kOAuth;
+}
+
+VerificationState oauth_verification(VerificationStatus status, std::optional<core::Code> error) {
+  return VerificationState{status, StrategyFamily::kOAuth, error};
+}
+
+core::Error strategy_not_enabled(std::string_view strategy) {
+  // frontend_service.cpp start_oauth.
+  return core::Error(
+             core::Code::kStrategyNotAllowed, "is invalid",
+             "The strategy '" + std::string(strategy) + "' is not enabled for this application.")
+      .with_meta("param_name", "strategy");
+}
+
+core::Error illegal(std::string_view machine, const std::string& event, const std::string& state) {
+  return core::Error(core::Code::kInvalidState)
+      .with_internal(std::string(machine) + ": " + event + " is not allowed in " + state);
+}
+
+}  // namespace machine_internal
+}  // namespace latchkey::flows
