@@ -27,6 +27,16 @@ struct Pending {
   oauth::PendingAuth auth;
 };
 
+// The state machine of either kind: its state, and whether it still waits for the callback.
+template <typename Row>
+auto load_state(const Row& row, const typename AttemptTraits<Row>::Data& data) {
+  if constexpr (std::is_same_v<Row, store::SignIn>) {
+    return load_sign_in_state(row.status, data);
+  } else {
+    return load_sign_up_state(row.status, data);
+  }
+}
+
 // The attempt a state names is still waiting for the provider: its redirect_url, or why not.
 template <typename Row>
 Status read_pending(store::Tx& tx, const std::string& id, Pending& p,
@@ -35,8 +45,11 @@ Status read_pending(store::Tx& tx, const std::string& id, Pending& p,
   if (!a) {
     return fail(std::move(a.error()));
   }
-  const auto& v = AttemptTraits<Row>::verification(a->data);
-  if (!v || v->status != kUnverified) {
+  auto state = load_state(a->row, a->data);
+  if (!state) {
+    return fail(std::move(state.error()));
+  }
+  if (!awaits_callback(*state)) {
     refusal =
         Error(Code::kOAuthStateInvalid).with_internal("reason=attempt_done: attempt moved on");
     return {};  // the attempt moved on; nothing to complete
@@ -47,31 +60,49 @@ Status read_pending(store::Tx& tx, const std::string& id, Pending& p,
 
 // Step 3 for either kind: the provider's answer recorded on the attempt, and what it leads to.
 template <typename Row>
-Status record_outcome(store::Tx& tx, FlowDeps& d, store::Client& client, const std::string& id,
+Status record_outcome(store::Tx& tx, FlowDeps& d, store::Client& client, const Pending& p,
                       const Result<oauth::ExternalIdentity>& identity,
                       const std::optional<PendingIdentity>& sealed, std::int64_t now,
                       std::optional<std::string>& issued) {
-  auto a = load_attempt<Row>(tx, id);
+  auto a = load_attempt<Row>(tx, p.attempt_id);
   if (!a) {
     return fail(std::move(a.error()));
   }
-  auto& v = AttemptTraits<Row>::verification(a->data);
-  if (!v || v->status != kUnverified) {
+  auto state = load_state(a->row, a->data);
+  if (!state) {
+    return fail(std::move(state.error()));
+  }
+  if (!awaits_callback(*state)) {
     return {};  // completed or failed meanwhile (a double submit): the first outcome stands
   }
-  if (!identity) {
-    v->status = std::string(kFailed);
-    v->error = VerificationError::from(identity.error());
-    return save_attempt(tx, a->row, a->data, now);
-  }
   if constexpr (std::is_same_v<Row, store::SignIn>) {
+    if (!identity) {
+      return run_sign_in(tx, d, client, a->row, a->data, *state,
+                         sign_in_events::ProviderFailed{p.strategy, identity.error().code},
+                         {.error = &identity.error()}, now, issued);
+    }
+    auto facts = sign_in_facts(tx, d, client, *sealed, now);
+    if (!facts) {
+      return fail(std::move(facts.error()));
+    }
+    return run_sign_in(tx, d, client, a->row, a->data, *state,
+                       sign_in_events::IdentityResolved{sealed->strategy, facts->outcome},
+                       {.identity = &*sealed, .facts = &*facts}, now, issued);
+  } else {
+    if (!identity) {
+      return run_sign_up(tx, d, client, a->row, a->data, *state,
+                         sign_up_events::ProviderFailed{p.strategy, identity.error().code},
+                         {.error = &identity.error()}, now, issued);
+    }
     auto resolution = resolve_identity(tx, d, *sealed);
     if (!resolution) {
       return fail(std::move(resolution.error()));
     }
-    return finish_sign_in(tx, d, client, a->row, a->data, *sealed, *resolution, now, issued);
-  } else {
-    return apply_sign_up_identity(tx, d, client, a->row, a->data, *sealed, now, issued);
+    return run_sign_up(tx, d, client, a->row, a->data, *state,
+                       sign_up_events::IdentityResolved{sealed->strategy,
+                                                        identity_match(*resolution),
+                                                        completes_with(d, a->data, *sealed)},
+                       {.identity = &*sealed, .resolution = &*resolution}, now, issued);
   }
 }
 
@@ -130,13 +161,13 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
         // Another browser's state (login CSRF / session swap, B6): the owner's attempt can never
         // complete now (its single-use state is spent), and the presenting browser's own OAuth
         // attempt is failed too - it was sent somebody else's authorization response.
-        LK_TRY(fail_oauth_verification(tx, row->attempt_type, row->attempt_id, why, now));
+        LK_TRY(fail_oauth_verification(tx, d_, row->attempt_type, row->attempt_id, why, now));
         if (*client) {
           if ((*client)->sign_in_id) {
-            LK_TRY(fail_oauth_verification(tx, kSignInType, *(*client)->sign_in_id, why, now));
+            LK_TRY(fail_oauth_verification(tx, d_, kSignInType, *(*client)->sign_in_id, why, now));
           }
           if ((*client)->sign_up_id) {
-            LK_TRY(fail_oauth_verification(tx, kSignUpType, *(*client)->sign_up_id, why, now));
+            LK_TRY(fail_oauth_verification(tx, d_, kSignUpType, *(*client)->sign_up_id, why, now));
           }
         }
       }
@@ -205,10 +236,10 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
       return fail(std::move(client.error()));
     }
     LK_TRY(pending->attempt_type == kSignInType
-               ? record_outcome<store::SignIn>(tx, d_, *client, pending->attempt_id, identity,
-                                               sealed, now, issued)
-               : record_outcome<store::SignUp>(tx, d_, *client, pending->attempt_id, identity,
-                                               sealed, now, issued));
+               ? record_outcome<store::SignIn>(tx, d_, *client, *pending, identity, sealed, now,
+                                               issued)
+               : record_outcome<store::SignUp>(tx, d_, *client, *pending, identity, sealed, now,
+                                               issued));
     client->updated_at_ms = now;
     return tx.update_client(*client);
   });

@@ -1,6 +1,7 @@
 #include "flows/sign_up_service.hpp"
 
 #include "flows/detail/attempt.hpp"
+#include "flows/policy.hpp"
 
 namespace latchkey::flows {
 
@@ -13,24 +14,20 @@ using namespace detail;
 
 Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams& params) {
   const std::int64_t now = d_.clock.now_ms();
-  std::string redirect_url;
-  std::string action_url;
-  oauth::AuthorizationRequest auth_request;
-  const bool oauth = params.strategy && is_oauth_strategy(*params.strategy);
-  if (params.strategy && !params.strategy->empty() && !params.transfer) {
-    auto start = start_oauth(d_, caller, *params.strategy, params.redirect_url,
-                             params.action_complete_redirect_url,
-                             params.email_address.value_or(""));
-    if (!start) {
-      return fail(std::move(start.error()));
+  const std::string strategy = params.transfer ? std::string() : params.strategy.value_or("");
+  std::optional<OAuthStart> start;
+  if (!strategy.empty()) {
+    auto s = start_oauth(d_, caller, strategy, params.redirect_url,
+                         params.action_complete_redirect_url, params.email_address.value_or(""));
+    if (!s) {
+      return fail(std::move(s.error()));
     }
-    redirect_url = std::move(start->redirect_url);
-    action_url = std::move(start->action_complete_redirect_url);
-    auth_request = std::move(start->request);
+    start = std::move(*s);
   }
   SignUpParams fields = params;
   fields.email_address.reset();  // with an OAuth strategy it is only a login hint
   SignUpData data;
+  const bool oauth = params.strategy && is_oauth_strategy(*params.strategy);
   if (auto s = apply_sign_up_fields(data, oauth ? fields : params, now); !s) {
     return fail(std::move(s.error()));
   }
@@ -39,15 +36,16 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
     out = Mutation{};
     SignUpData d = data;
-    auto client = params.transfer ? d_.clients().require(tx, caller, now)
-                                  : d_.clients().find_or_create(tx, caller, now, out.new_client_token);
+    auto client = params.transfer
+                      ? d_.clients().require(tx, caller, now)
+                      : d_.clients().find_or_create(tx, caller, now, out.new_client_token);
     if (!client) {
       return fail(std::move(client.error()));
     }
     store::SignUp row;
     row.id = d_.random.id("sua");
     row.client_id = client->id;
-    row.status = std::string(kMissingRequirements);
+    row.status = std::string(to_wire(SignUpStatus::kMissingRequirements));  // set by the machine
     row.abandon_at_ms = now + d_.settings.attempt_lifetime.count();
     row.created_at_ms = now;
     row.updated_at_ms = now;
@@ -60,39 +58,38 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
                           "There is no sign-in on this client that can be transferred.")
                         .with_meta("param_name", "transfer"));
       }
-      auto si = require(tx.get_sign_in(*client->sign_in_id), Code::kSignInNotFound);
+      auto si = load_attempt<store::SignIn>(tx, *client->sign_in_id);
       if (!si) {
         return fail(std::move(si.error()));
       }
-      auto sid = parse_sign_in_data(si->data);
-      if (!sid) {
-        return fail(std::move(sid.error()));
+      auto source = load_sign_in_state(si->row.status, si->data);
+      if (!source) {
+        return fail(std::move(source.error()));
       }
-      if (!sid->identity || !sid->first_factor || sid->first_factor->status != kTransferable) {
-        return fail(Error(Code::kInvalidState, "Nothing to transfer",
-                          "The current sign-in is not transferable.")
-                        .with_meta("param_name", "transfer"));
+      // The source side: only a transferable sign-in holding an identity can be taken.
+      if (auto t = sign_in_transition(*source, sign_in_events::TransferredToSignUp{}); !t) {
+        return fail(std::move(t.error()));
       }
-      d.redirect_url = sid->redirect_url;
-      d.action_complete_redirect_url = sid->action_complete_redirect_url;
-      d.external_account = Verification{std::string(kUnverified), sid->identity->strategy, {}, {}, {}};
+      const PendingIdentity& identity = *si->data.identity;
+      auto resolution = resolve_identity(tx, d_, identity);
+      if (!resolution) {
+        return fail(std::move(resolution.error()));
+      }
+      d.redirect_url = si->data.redirect_url;
+      d.action_complete_redirect_url = si->data.action_complete_redirect_url;
       LK_TRY(tx.insert_sign_up(row));
-      LK_TRY(apply_sign_up_identity(tx, d_, *client, row, d, *sid->identity, now,
-                                    out.new_client_token));
-      consumed_sign_in = si->id;
-    } else if (oauth) {
-      d.redirect_url = redirect_url;
-      d.action_complete_redirect_url = action_url;
-      LK_TRY(tx.insert_sign_up(row));
-      LK_TRY(save_oauth_state(tx, d_, *client, kSignUpType, row.id, *params.strategy, auth_request, now));
-      d.external_account = Verification{std::string(kUnverified), *params.strategy,
-                                        auth_request.authorization_url, {},
-                                        now + d_.settings.oauth_state_lifetime.count()};
-      row.data = to_json(d);
-      LK_TRY(tx.update_sign_up(row));
+      LK_TRY(run_sign_up(tx, d_, *client, row, d, {},
+                         sign_up_events::TransferredFromSignIn{identity.strategy,
+                                                               identity_match(*resolution),
+                                                               completes_with(d_, d, identity)},
+                         {.identity = &identity, .resolution = &*resolution}, now,
+                         out.new_client_token));
+      consumed_sign_in = si->row.id;
     } else {
-      row.data = to_json(d);
-      LK_TRY(tx.insert_sign_up(row));
+      LK_TRY(tx.insert_sign_up(row));  // the state row references the attempt
+      LK_TRY(run_sign_up(tx, d_, *client, row, d, {}, sign_up_events::Started{strategy},
+                         {.redirect = {strategy, start ? &*start : nullptr}}, now,
+                         out.new_client_token));
     }
     if (client->sign_up_id && *client->sign_up_id != row.id) {
       LK_TRY(tx.delete_sign_up(*client->sign_up_id));
@@ -128,18 +125,14 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
                              "This parameter is only accepted when creating a sign-up.");
   }
   // signUp.sso() on an existing sign-up PATCHes it with the strategy (SignUpFuture.sso).
-  std::string redirect_url;
-  std::string action_url;
-  oauth::AuthorizationRequest auth_request;
+  std::optional<OAuthStart> start;
   if (params.strategy) {
-    auto start = start_oauth(d_, caller, *params.strategy, params.redirect_url,
-                             params.action_complete_redirect_url, {});
-    if (!start) {
-      return fail(std::move(start.error()));
+    auto s = start_oauth(d_, caller, *params.strategy, params.redirect_url,
+                         params.action_complete_redirect_url, {});
+    if (!s) {
+      return fail(std::move(s.error()));
     }
-    redirect_url = std::move(start->redirect_url);
-    action_url = std::move(start->action_complete_redirect_url);
-    auth_request = std::move(start->request);
+    start = std::move(*s);
   }
   Mutation out;
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
@@ -151,47 +144,36 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
     if (!client->sign_up_id || *client->sign_up_id != id) {
       return fail(Error(Code::kSignUpNotFound).with_meta("param_name", "id"));
     }
-    auto row = require(tx.get_sign_up(id), Code::kSignUpNotFound);
-    if (!row) {
-      return fail(std::move(row.error()));
+    auto a = load_attempt<store::SignUp>(tx, id);
+    if (!a) {
+      return fail(std::move(a.error()));
     }
-    if (row->abandon_at_ms <= now) {
+    if (a->row.abandon_at_ms <= now) {
       return fail(Error(Code::kSignUpNotFound).with_meta("param_name", "id"));
     }
-    if (row->status != kMissingRequirements) {
-      return fail(Error(Code::kInvalidState, "Sign up is not in progress",
-                        "This sign-up is already " + row->status + "."));
+    auto state = load_sign_up_state(a->row.status, a->data);
+    if (!state) {
+      return fail(std::move(state.error()));
     }
-    auto data = parse_sign_up_data(row->data);
-    if (!data) {
-      return fail(std::move(data.error()));
+    // A sign-up no longer in progress is refused before its fields are looked at (the machine's
+    // refusal is the same for both PATCH events; the call is pure).
+    if (state->status != SignUpStatus::kMissingRequirements) {
+      return fail(sign_up_transition(*state, sign_up_events::FieldsUpdated{}).error());
     }
-    if (auto s = apply_sign_up_fields(*data, params, now); !s) {
+    if (auto s = apply_sign_up_fields(a->data, params, now); !s) {
       return s;
     }
+    const SignUpEvent event =
+        params.strategy
+            ? SignUpEvent(sign_up_events::OAuthStarted{*params.strategy})
+            : SignUpEvent(sign_up_events::FieldsUpdated{
+                  missing_fields(a->data, d_.settings.required_fields).empty()});
+    SignUpInput in;
     if (params.strategy) {
-      if (data->identity) {
-        return fail(Error(Code::kInvalidState, "Already verified",
-                          "This sign-up already has a verified external account."));
-      }
-      LK_TRY(save_oauth_state(tx, d_, *client, kSignUpType, row->id, *params.strategy, auth_request,
-                              now));
-      data->redirect_url = redirect_url;
-      data->action_complete_redirect_url = action_url;
-      data->external_account = Verification{std::string(kUnverified), *params.strategy,
-                                            auth_request.authorization_url, {},
-                                            now + d_.settings.oauth_state_lifetime.count()};
-      row->data = to_json(*data);
-      row->updated_at_ms = now;
-      LK_TRY(tx.update_sign_up(*row));
-    } else if (data->external_account && data->external_account->status != kVerified) {
-      // Fields may be collected, but nothing completes before the provider verified.
-      row->data = to_json(*data);
-      row->updated_at_ms = now;
-      LK_TRY(tx.update_sign_up(*row));
-    } else {
-      LK_TRY(try_complete_sign_up(tx, d_, *client, *row, *data, now, out.new_client_token));
+      in.redirect = {*params.strategy, &*start};
     }
+    LK_TRY(run_sign_up(tx, d_, *client, a->row, a->data, *state, event, in, now,
+                       out.new_client_token));
     client->updated_at_ms = now;
     LK_TRY(tx.update_client(*client));
     auto view = load_view(tx, d_, *client, now);

@@ -10,6 +10,9 @@
 #include "core/error.hpp"
 #include "flows/attempts.hpp"
 #include "flows/flow_types.hpp"
+#include "flows/machine.hpp"
+#include "flows/sign_in_machine.hpp"
+#include "flows/sign_up_machine.hpp"
 #include "oauth/service.hpp"
 #include "store/store.hpp"
 
@@ -118,8 +121,9 @@ core::Status save_attempt(store::Tx& tx, Row& row, const typename AttemptTraits<
 
 // The OAuth verification of an attempt fails with `why` if it is still waiting for the provider
 // (a refused callback); anything else about the attempt is left alone.
-core::Status fail_oauth_verification(store::Tx& tx, std::string_view type, const std::string& id,
-                                     const core::Error& why, std::int64_t now);
+core::Status fail_oauth_verification(store::Tx& tx, FlowDeps& d, std::string_view type,
+                                     const std::string& id, const core::Error& why,
+                                     std::int64_t now);
 
 // ---- the client view -------------------------------------------------------------------------
 
@@ -177,24 +181,53 @@ core::Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpDa
 // Applies the profile fields of a sign-up create/update request; validation errors name the param.
 core::Status apply_sign_up_fields(SignUpData& data, const SignUpParams& p, std::int64_t now);
 
-// ---- completion (completion.cpp): what a verified identity leads to ----------------------------
+// ---- driving the state machines (completion.cpp) ------------------------------------------------
 
-// Completes a sign-in for the resolved user (a session, rotating the credential into `issued`),
-// or records why it can't. Writes the attempt.
-core::Status finish_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignIn& row,
-                            SignInData& data, const PendingIdentity& identity,
-                            const Resolution& resolution, std::int64_t now,
-                            std::optional<std::string>& issued);
-// Records a provider's identity on a sign-up: transferable when the account exists, refused by
-// the linking policy, or verified (then completed when nothing is missing). Writes the attempt.
-core::Status apply_sign_up_identity(store::Tx& tx, FlowDeps& d, store::Client& client,
-                                    store::SignUp& row, SignUpData& data,
-                                    const PendingIdentity& identity, std::int64_t now,
-                                    std::optional<std::string>& issued);
-// Creates the user and the session when the identity is verified and nothing is missing; else
-// the sign-up stays missing_requirements. Writes the attempt.
-core::Status try_complete_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client,
-                                  store::SignUp& row, SignUpData& data, std::int64_t now,
-                                  std::optional<std::string>& issued);
+IdentityMatch identity_match(const Resolution& r);
+
+// What decides a sign-in for a provider identity: the linking policy's answer and the client's
+// live sessions, summed up as the machine's outcome.
+struct SignInFacts {
+  SignInOutcome outcome = SignInOutcome::kUnknownAccount;
+  Resolution resolution;
+  std::optional<std::string> same_user_session;  // kAlreadySignedIn: that user's session
+};
+core::Result<SignInFacts> sign_in_facts(store::Tx& tx, FlowDeps& d, const store::Client& client,
+                                        const PendingIdentity& identity, std::int64_t now);
+
+// What an event's effects need besides the attempt (any may be absent when the event needs none).
+// kBeginRedirect: the authorization request built before the transaction, for `strategy`.
+struct RedirectStart {
+  std::string_view strategy{};
+  const OAuthStart* start = nullptr;
+};
+struct SignInInput {
+  const PendingIdentity* identity = nullptr;
+  const SignInFacts* facts = nullptr;
+  const core::Error* error = nullptr;  // the full error a failed verification records
+  RedirectStart redirect{};
+};
+struct SignUpInput {
+  const PendingIdentity* identity = nullptr;
+  const Resolution* resolution = nullptr;
+  const core::Error* error = nullptr;
+  RedirectStart redirect{};
+};
+
+// Whether nothing would be missing once the identity's email and profile are taken (the
+// machine's missing_fields_empty for an identity).
+bool completes_with(const FlowDeps& d, const SignUpData& data, const PendingIdentity& identity);
+
+// One event on an attempt whose state before it is `state` ({} for an attempt being created; its
+// row must be inserted already): the machine decides, then the effects run in Effect order and
+// the attempt is written. A refused or illegal transition fails the request and changes nothing.
+core::Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignIn& row,
+                         SignInData& data, const SignInState& state, const SignInEvent& event,
+                         const SignInInput& in, std::int64_t now,
+                         std::optional<std::string>& issued);
+core::Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignUp& row,
+                         SignUpData& data, const SignUpState& state, const SignUpEvent& event,
+                         const SignUpInput& in, std::int64_t now,
+                         std::optional<std::string>& issued);
 
 }  // namespace latchkey::flows::detail

@@ -1,5 +1,7 @@
-// What a verified identity leads to, for a sign-in and for a sign-up: shared by the OAuth
-// callback and by the transfers between the two (signIn.create / signUp.create with transfer).
+// Driving the attempt state machines: sign_in_transition / sign_up_transition decide the next
+// state and the effects; this file carries the effects out (in Effect order) inside the caller's
+// transaction and writes the attempt. Shared by the OAuth callback, the transfers between sign-in
+// and sign-up, and the sign-up PATCH.
 #include <algorithm>
 
 #include "flows/detail/attempt.hpp"
@@ -13,131 +15,220 @@ using core::fail;
 using core::Result;
 using core::Status;
 
-Status finish_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignIn& row,
-                      SignInData& data, const PendingIdentity& identity,
-                      const Resolution& resolution, std::int64_t now,
-                      std::optional<std::string>& issued) {
-  Verification& v = *data.first_factor;
-  // Keep external_verification_redirect_url: the SDK's signIn.sso() starts a fresh attempt only
-  // when the current one still carries it (SignInFuture.sso); it navigates to it only while
-  // the status is "unverified", so the spent URL is never followed.
-  v.expire_at_ms.reset();
-  data.identifier = non_empty(identity.email);
-  if (resolution.refusal) {
-    v.status = std::string(kFailed);
-    v.error = VerificationError::from(*resolution.refusal);
-    row.status = std::string(kNeedsFirstFactor);
-  } else if (!resolution.user_id) {
-    // Unknown external account: the SDK transfers it to a sign-up (signIn.isTransferable).
-    v.status = std::string(kTransferable);
-    v.error = VerificationError::from(Error(Code::kExternalAccountNotFound));
-    data.identity = identity;
-    row.status = std::string(kNeedsIdentifier);
-  } else {
-    const std::string& user_id = *resolution.user_id;
-    auto live = d.sessions.live(tx, client.id, now);
-    if (!live) {
-      return fail(std::move(live.error()));
-    }
-    auto same_user = std::find_if(live->begin(), live->end(),
-                                  [&](const store::Session& s) { return s.user_id == user_id; });
-    if (same_user != live->end()) {
-      // signIn.existingSession: the SDK calls setActive({session}) with meta.session_id.
-      v.status = std::string(kFailed);
-      v.error = VerificationError::from(
-          Error(Code::kIdentifierAlreadySignedIn).with_meta("session_id", same_user->id));
-      row.status = std::string(kNeedsFirstFactor);
-    } else if (d.settings.single_session_mode && !live->empty()) {
-      v.status = std::string(kFailed);
-      v.error = VerificationError::from(Error(Code::kSessionExists));
-      row.status = std::string(kNeedsFirstFactor);
-    } else {
-      if (resolution.existing_account) {
-        LK_TRY(refresh_external_account(tx, *resolution.existing_account, identity, now));
-      } else {
-        LK_TRY(link_external_account(tx, d, user_id, identity, now));
-      }
-      auto sid = d.sessions.create(tx, client, user_id, now, issued);
-      if (!sid) {
-        return fail(std::move(sid.error()));
-      }
-      v.status = std::string(kVerified);
-      v.error.reset();
-      data.identity.reset();
-      data.user_id = user_id;
-      data.created_session_id = *sid;
-      row.status = std::string(kComplete);
-      client.last_authentication_strategy = identity.strategy;
-    }
+IdentityMatch identity_match(const Resolution& r) {
+  if (r.refusal) {
+    return IdentityMatch::kLinkRefused;
   }
-  row.data = to_json(data);
-  row.updated_at_ms = now;
-  return tx.update_sign_in(row);
+  if (!r.user_id) {
+    return IdentityMatch::kNoMatch;
+  }
+  return r.existing_account ? IdentityMatch::kExternalAccount : IdentityMatch::kVerifiedEmail;
 }
 
-Status apply_sign_up_identity(store::Tx& tx, FlowDeps& d, store::Client& client,
-                              store::SignUp& row, SignUpData& data,
-                              const PendingIdentity& identity, std::int64_t now,
-                              std::optional<std::string>& issued) {
-  Verification& v = *data.external_account;
-  // external_verification_redirect_url is kept (see finish_sign_in).
-  v.expire_at_ms.reset();
+Result<SignInFacts> sign_in_facts(store::Tx& tx, FlowDeps& d, const store::Client& client,
+                                  const PendingIdentity& identity, std::int64_t now) {
   auto resolution = resolve_identity(tx, d, identity);
   if (!resolution) {
     return fail(std::move(resolution.error()));
   }
-  if (resolution->refusal) {
-    v.status = std::string(kFailed);
-    v.error = VerificationError::from(*resolution->refusal);
-  } else if (resolution->user_id) {
-    // The account exists: the SDK transfers to a sign-in (signUp.isTransferable).
-    v.status = std::string(kTransferable);
-    v.error = VerificationError::from(Error(Code::kExternalAccountExists));
-    data.identity = identity;
-    data.email_address = non_empty(lower_ascii(identity.email));
-  } else {
-    v.status = std::string(kVerified);
-    v.error.reset();
-    data.identity = identity;
-    data.email_address = non_empty(lower_ascii(identity.email));
-    data.email_verified = identity.email_verified;
-    if (!data.first_name && !identity.first_name.empty()) {
-      data.first_name = identity.first_name;
+  SignInFacts f;
+  f.resolution = std::move(*resolution);
+  bool same_user = false;
+  bool any_live = false;
+  if (f.resolution.user_id) {
+    auto live = d.sessions.live(tx, client.id, now);
+    if (!live) {
+      return fail(std::move(live.error()));
     }
-    if (!data.last_name && !identity.last_name.empty()) {
-      data.last_name = identity.last_name;
+    any_live = !live->empty();
+    auto it = std::find_if(live->begin(), live->end(), [&](const store::Session& s) {
+      return s.user_id == *f.resolution.user_id;
+    });
+    if (it != live->end()) {
+      same_user = true;
+      f.same_user_session = it->id;
     }
-    return try_complete_sign_up(tx, d, client, row, data, now, issued);
   }
-  row.status = std::string(kMissingRequirements);
-  row.data = to_json(data);
-  row.updated_at_ms = now;
-  return tx.update_sign_up(row);
+  f.outcome = sign_in_outcome(identity_match(f.resolution), same_user, any_live,
+                              d.settings.single_session_mode);
+  return f;
 }
 
-Status try_complete_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client,
-                            store::SignUp& row, SignUpData& data, std::int64_t now,
-                            std::optional<std::string>& issued) {
-  if (data.identity && missing_fields(data, d.settings.required_fields).empty()) {
+namespace {
+
+// The full error a verification records when the machine set only its code.
+std::optional<Error> sign_in_detail(const SignInInput& in) {
+  if (in.error != nullptr) {
+    return *in.error;
+  }
+  if (in.facts == nullptr) {
+    return std::nullopt;
+  }
+  switch (in.facts->outcome) {
+    case SignInOutcome::kLinkRefused:
+      return in.facts->resolution.refusal;
+    case SignInOutcome::kAlreadySignedIn:
+      // signIn.existingSession: the SDK calls setActive({session}) with meta.session_id.
+      return Error(Code::kIdentifierAlreadySignedIn)
+          .with_meta("session_id", in.facts->same_user_session.value_or(""));
+    default:
+      return std::nullopt;
+  }
+}
+
+// The verification's error becomes the caller's full error when the machine recorded its code.
+void attach_detail(std::optional<Verification>& v, const std::optional<Error>& detail) {
+  if (v && v->error && detail && v->error->code == detail->code) {
+    v->error = VerificationError::from(*detail);
+  }
+}
+
+void take_sign_up_email(SignUpData& data, const PendingIdentity& identity) {
+  data.email_address = non_empty(lower_ascii(identity.email));
+}
+
+void take_sign_up_profile(SignUpData& data, const PendingIdentity& identity) {
+  data.email_verified = identity.email_verified;
+  if (!data.first_name && !identity.first_name.empty()) {
+    data.first_name = identity.first_name;
+  }
+  if (!data.last_name && !identity.last_name.empty()) {
+    data.last_name = identity.last_name;
+  }
+}
+
+// kBeginRedirect: the attempt's OAuth verification waits for the provider; its single-use state
+// is bound to this attempt (which must exist: the state row references it).
+Status begin_redirect(store::Tx& tx, FlowDeps& d, const store::Client& client,
+                      std::string_view type, const std::string& attempt_id,
+                      std::optional<Verification>& v, std::string& redirect_url,
+                      std::string& action_url, const RedirectStart& r, std::int64_t now) {
+  const std::string strategy(r.strategy);
+  LK_TRY(save_oauth_state(tx, d, client, type, attempt_id, strategy, r.start->request, now));
+  v = Verification{std::string(kUnverified), strategy, r.start->request.authorization_url, {},
+                   now + d.settings.oauth_state_lifetime.count()};
+  redirect_url = r.start->redirect_url;
+  action_url = r.start->action_complete_redirect_url;
+  return {};
+}
+
+}  // namespace
+
+bool completes_with(const FlowDeps& d, const SignUpData& data, const PendingIdentity& identity) {
+  SignUpData preview = data;
+  take_sign_up_email(preview, identity);
+  take_sign_up_profile(preview, identity);
+  return missing_fields(preview, d.settings.required_fields).empty();
+}
+
+Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignIn& row,
+                   SignInData& data, const SignInState& state, const SignInEvent& event,
+                   const SignInInput& in, std::int64_t now, std::optional<std::string>& issued) {
+  auto step = sign_in_transition(state, event);
+  if (!step) {
+    return fail(std::move(step.error()));
+  }
+  save_sign_in_state(step->state, row.status, data);
+  const Effects fx = step->effects;
+  auto& v = data.first_factor;
+  if (fx.has(Effect::kBeginRedirect)) {
+    LK_TRY(begin_redirect(tx, d, client, kSignInType, row.id, v, data.redirect_url,
+                          data.action_complete_redirect_url, in.redirect, now));
+  }
+  if (v && v->strategy.empty() && in.identity != nullptr) {
+    v->strategy = in.identity->strategy;  // a first factor created by a transfer
+  }
+  if (fx.has(Effect::kClearExpiry) && v) {
+    // external_verification_redirect_url is kept: the SDK's signIn.sso() starts a fresh attempt
+    // only when the current one still carries it (SignInFuture.sso); it navigates to it only
+    // while the status is "unverified", so the spent URL is never followed.
+    v->expire_at_ms.reset();
+  }
+  if (fx.has(Effect::kTakeEmail)) {
+    data.identifier = non_empty(in.identity->email);
+  }
+  if (fx.has(Effect::kKeepIdentity)) {
+    data.identity = *in.identity;  // unknown account: the SDK transfers it to a sign-up
+  }
+  if (fx.has(Effect::kRefreshExternalAccount)) {
+    LK_TRY(refresh_external_account(tx, *in.facts->resolution.existing_account, *in.identity,
+                                    now));
+  }
+  if (fx.has(Effect::kLinkExternalAccount)) {
+    LK_TRY(link_external_account(tx, d, *in.facts->resolution.user_id, *in.identity, now));
+  }
+  if (fx.has(Effect::kCreateSession)) {
+    const std::string& user_id = *in.facts->resolution.user_id;
+    auto sid = d.sessions.create(tx, client, user_id, now, issued);
+    if (!sid) {
+      return fail(std::move(sid.error()));
+    }
+    data.user_id = user_id;
+    data.created_session_id = *sid;
+    client.last_authentication_strategy = in.identity->strategy;
+  }
+  if (fx.has(Effect::kDropIdentity)) {
+    data.identity.reset();
+  }
+  attach_detail(v, sign_in_detail(in));
+  return save_attempt(tx, row, data, now);
+}
+
+Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignUp& row,
+                   SignUpData& data, const SignUpState& state, const SignUpEvent& event,
+                   const SignUpInput& in, std::int64_t now, std::optional<std::string>& issued) {
+  auto step = sign_up_transition(state, event);
+  if (!step) {
+    return fail(std::move(step.error()));
+  }
+  save_sign_up_state(step->state, row.status, data);
+  const Effects fx = step->effects;
+  auto& v = data.external_account;
+  if (fx.has(Effect::kBeginRedirect)) {
+    LK_TRY(begin_redirect(tx, d, client, kSignUpType, row.id, v, data.redirect_url,
+                          data.action_complete_redirect_url, in.redirect, now));
+  }
+  if (v && v->strategy.empty() && in.identity != nullptr) {
+    v->strategy = in.identity->strategy;  // an external account created by a transfer
+  }
+  if (fx.has(Effect::kClearExpiry) && v) {
+    v->expire_at_ms.reset();  // external_verification_redirect_url is kept (see run_sign_in)
+  }
+  if (fx.has(Effect::kTakeEmail)) {
+    take_sign_up_email(data, *in.identity);
+  }
+  if (fx.has(Effect::kTakeProfile)) {
+    take_sign_up_profile(data, *in.identity);
+  }
+  if (fx.has(Effect::kKeepIdentity)) {
+    data.identity = *in.identity;
+  }
+  if (fx.has(Effect::kCreateUser)) {
     auto user_id = create_user(tx, d, data, *data.identity, now);
     if (!user_id) {
       return fail(std::move(user_id.error()));
     }
-    auto sid = d.sessions.create(tx, client, *user_id, now, issued);
+    data.created_user_id = *user_id;
+  }
+  if (fx.has(Effect::kCreateSession)) {
+    auto sid = d.sessions.create(tx, client, *data.created_user_id, now, issued);
     if (!sid) {
       return fail(std::move(sid.error()));
     }
     client.last_authentication_strategy = data.identity->strategy;
-    data.created_user_id = *user_id;
     data.created_session_id = *sid;
-    data.identity.reset();  // provider tokens now live (sealed) on the external account only
-    row.status = std::string(kComplete);
-  } else {
-    row.status = std::string(kMissingRequirements);
   }
-  row.data = to_json(data);
-  row.updated_at_ms = now;
-  return tx.update_sign_up(row);
+  if (fx.has(Effect::kDropIdentity)) {
+    data.identity.reset();  // provider tokens now live (sealed) on the external account only
+  }
+  std::optional<Error> detail;
+  if (in.error != nullptr) {
+    detail = *in.error;
+  } else if (in.resolution != nullptr) {
+    detail = in.resolution->refusal;
+  }
+  attach_detail(v, detail);
+  return save_attempt(tx, row, data, now);
 }
 
 }  // namespace latchkey::flows::detail

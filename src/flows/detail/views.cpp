@@ -58,8 +58,10 @@ Status load_current(store::Tx& tx, const std::optional<std::string>& id, std::in
   return {};
 }
 
+// Login CSRF: the attempt's OAuth verification fails with `why` if it still waits for the
+// provider (the machine's StateRejected); anything else about the attempt is left alone.
 template <typename Row>
-Status fail_verification(store::Tx& tx, const std::string& id, const core::Error& why,
+Status fail_verification(store::Tx& tx, FlowDeps& d, const std::string& id, const core::Error& why,
                          std::int64_t now) {
   using T = AttemptTraits<Row>;
   auto row = T::get(tx, id);
@@ -73,21 +75,31 @@ Status fail_verification(store::Tx& tx, const std::string& id, const core::Error
   if (!data) {
     return {};  // nothing of ours to fail in an unreadable attempt
   }
-  auto& v = T::verification(*data);
-  if (!v || v->status != kUnverified || !is_oauth_strategy(v->strategy)) {
-    return {};
+  store::Client unused;           // StateRejected creates nothing on the client
+  std::optional<std::string> no;  // nor rotates its credential
+  if constexpr (std::is_same_v<Row, store::SignIn>) {
+    auto state = load_sign_in_state((*row)->status, *data);
+    if (!state || !awaits_callback(*state)) {
+      return {};
+    }
+    return run_sign_in(tx, d, unused, **row, *data, *state, sign_in_events::StateRejected{why.code},
+                       {.error = &why}, now, no);
+  } else {
+    auto state = load_sign_up_state((*row)->status, *data);
+    if (!state || !awaits_callback(*state)) {
+      return {};
+    }
+    return run_sign_up(tx, d, unused, **row, *data, *state, sign_up_events::StateRejected{why.code},
+                       {.error = &why}, now, no);
   }
-  v->status = std::string(kFailed);
-  v->error = VerificationError::from(why);
-  return save_attempt(tx, **row, *data, now);
 }
 
 }  // namespace
 
-Status fail_oauth_verification(store::Tx& tx, std::string_view type, const std::string& id,
-                               const core::Error& why, std::int64_t now) {
-  return type == kSignInType ? fail_verification<store::SignIn>(tx, id, why, now)
-                             : fail_verification<store::SignUp>(tx, id, why, now);
+Status fail_oauth_verification(store::Tx& tx, FlowDeps& d, std::string_view type,
+                               const std::string& id, const core::Error& why, std::int64_t now) {
+  return type == kSignInType ? fail_verification<store::SignIn>(tx, d, id, why, now)
+                             : fail_verification<store::SignUp>(tx, d, id, why, now);
 }
 
 Result<ClientView> load_view(store::Tx& tx, FlowDeps& d, const store::Client& client,
