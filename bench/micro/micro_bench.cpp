@@ -26,6 +26,7 @@
 #include "crypto/key.hpp"
 #include "flows/attempts.hpp"
 #include "flows/flow_types.hpp"
+#include "flows/status.hpp"
 #include "sessions/session_tokens.hpp"
 #include "store/store.hpp"
 #include "tokens/key_ring.hpp"
@@ -242,7 +243,7 @@ flows::SignInData sample_sign_in_data() {
   d.identifier = "alice@example.com";
   d.redirect_url = "http://127.0.0.1:8080/sso-callback";
   flows::Verification v;
-  v.status = std::string(flows::kUnverified);
+  v.status = std::string(flows::to_wire(flows::VerificationStatus::kUnverified));
   v.strategy = "oauth_google";
   v.external_verification_redirect_url =
       "https://accounts.google.com/o/oauth2/v2/auth?response_type=code&client_id=1234567890-"
@@ -260,7 +261,7 @@ store::SignIn sample_sign_in() {
   store::SignIn s;
   s.id = "sia_2abcdefghijklmnopqrstuvwxyz";
   s.client_id = "client_2abcdefghijklmnopqrstuvwxyz";
-  s.status = std::string(flows::kNeedsFirstFactor);
+  s.status = std::string(flows::to_wire(flows::SignInStatus::kNeedsFirstFactor));
   s.data = flows::to_json(sample_sign_in_data());
   s.abandon_at_ms = 1'800'086'400'000;
   s.created_at_ms = 1'800'000'000'000;

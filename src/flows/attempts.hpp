@@ -11,12 +11,6 @@
 
 namespace latchkey::flows {
 
-// Verification statuses as the SDK reads them (Verification.ts).
-inline constexpr std::string_view kUnverified = "unverified";
-inline constexpr std::string_view kVerified = "verified";
-inline constexpr std::string_view kTransferable = "transferable";
-inline constexpr std::string_view kFailed = "failed";
-inline constexpr std::string_view kExpired = "expired";
 
 // A verification error as it appears inside sign_in/sign_up JSON.
 struct VerificationError {
@@ -36,7 +30,7 @@ struct VerificationError {
 };
 
 struct Verification {
-  std::string status{kUnverified};
+  std::string status{"unverified"};  // a VerificationStatus as its wire string (status.hpp)
   std::string strategy;
   std::optional<std::string> external_verification_redirect_url;
   std::optional<VerificationError> error;
@@ -60,13 +54,6 @@ struct PendingIdentity {
   std::string refresh_token_enc;
 };
 
-// Sign-in statuses (shared types SignInStatus).
-inline constexpr std::string_view kNeedsIdentifier = "needs_identifier";
-inline constexpr std::string_view kNeedsFirstFactor = "needs_first_factor";
-inline constexpr std::string_view kComplete = "complete";
-// Sign-up statuses.
-inline constexpr std::string_view kMissingRequirements = "missing_requirements";
-inline constexpr std::string_view kAbandoned = "abandoned";
 
 struct SignInData {
   std::string strategy;

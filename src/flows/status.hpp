@@ -16,12 +16,6 @@
 
 namespace latchkey::flows {
 
-// g++ 12's -Wshadow reports a scoped enumerator that shares its name with a variable of the same
-// namespace: here attempts.hpp's string constants (kComplete, kVerified, ...), which these enums
-// replace. The two cannot be confused (an enumerator is always qualified), so the warning is off
-// for these declarations only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wshadow"
 
 // Several of these are never assigned today (only OAuth first factors exist); they are here so
 // that every status the SDK can be told is representable and has (illegal) rows in the machines.
@@ -52,7 +46,6 @@ enum class VerificationStatus : std::uint8_t {
   kExpired,
 };
 
-#pragma GCC diagnostic pop
 
 // Every value, in declaration order: what the exhaustive tests iterate.
 inline constexpr std::array kAllSignInStatuses = {

@@ -1,5 +1,7 @@
 #include "api/dto/encode.hpp"
 
+#include "flows/status.hpp"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -274,7 +276,7 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
   w.members(R"("optional_fields":[])");
   w.key("missing_fields");
   w.begin_array();
-  if (row.status != flows::kComplete) {
+  if (row.status != flows::to_wire(flows::SignUpStatus::kComplete)) {
     for (const auto& f : flows::missing_fields(d, configured_required)) {
       w.value(f);
     }

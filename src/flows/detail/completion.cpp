@@ -105,7 +105,7 @@ Status begin_redirect(store::Tx& tx, FlowDeps& d, const store::Client& client,
                       std::string& action_url, const RedirectStart& r, std::int64_t now) {
   const std::string strategy(r.strategy);
   LK_TRY(save_oauth_state(tx, d, client, type, attempt_id, strategy, r.start->request, now));
-  v = Verification{std::string(kUnverified), strategy, r.start->request.authorization_url, {},
+  v = Verification{std::string(to_wire(VerificationStatus::kUnverified)), strategy, r.start->request.authorization_url, {},
                    now + d.settings.oauth_state_lifetime.count()};
   redirect_url = r.start->redirect_url;
   action_url = r.start->action_complete_redirect_url;

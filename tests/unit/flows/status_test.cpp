@@ -106,18 +106,18 @@ TEST(Status, KindsDoNotParseEachOthersStrings) {
 }
 
 TEST(Status, RowsWrittenWithTheOldStringConstantsStillLoad) {
-  // attempts.hpp's constants are what every existing row holds.
-  EXPECT_EQ(parse_sign_in_status(kNeedsIdentifier), SignInStatus::kNeedsIdentifier);
-  EXPECT_EQ(parse_sign_in_status(kNeedsFirstFactor), SignInStatus::kNeedsFirstFactor);
-  EXPECT_EQ(parse_sign_in_status(kComplete), SignInStatus::kComplete);
-  EXPECT_EQ(parse_sign_up_status(kMissingRequirements), SignUpStatus::kMissingRequirements);
-  EXPECT_EQ(parse_sign_up_status(kComplete), SignUpStatus::kComplete);
-  EXPECT_EQ(parse_sign_up_status(kAbandoned), SignUpStatus::kAbandoned);
-  EXPECT_EQ(parse_verification_status(kUnverified), VerificationStatus::kUnverified);
-  EXPECT_EQ(parse_verification_status(kVerified), VerificationStatus::kVerified);
-  EXPECT_EQ(parse_verification_status(kTransferable), VerificationStatus::kTransferable);
-  EXPECT_EQ(parse_verification_status(kFailed), VerificationStatus::kFailed);
-  EXPECT_EQ(parse_verification_status(kExpired), VerificationStatus::kExpired);
+  // The strings every existing row holds (written before the enums existed).
+  EXPECT_EQ(parse_sign_in_status("needs_identifier"), SignInStatus::kNeedsIdentifier);
+  EXPECT_EQ(parse_sign_in_status("needs_first_factor"), SignInStatus::kNeedsFirstFactor);
+  EXPECT_EQ(parse_sign_in_status("complete"), SignInStatus::kComplete);
+  EXPECT_EQ(parse_sign_up_status("missing_requirements"), SignUpStatus::kMissingRequirements);
+  EXPECT_EQ(parse_sign_up_status("complete"), SignUpStatus::kComplete);
+  EXPECT_EQ(parse_sign_up_status("abandoned"), SignUpStatus::kAbandoned);
+  EXPECT_EQ(parse_verification_status("unverified"), VerificationStatus::kUnverified);
+  EXPECT_EQ(parse_verification_status("verified"), VerificationStatus::kVerified);
+  EXPECT_EQ(parse_verification_status("transferable"), VerificationStatus::kTransferable);
+  EXPECT_EQ(parse_verification_status("failed"), VerificationStatus::kFailed);
+  EXPECT_EQ(parse_verification_status("expired"), VerificationStatus::kExpired);
   // The default of a Verification (attempts.hpp) is a valid status.
   EXPECT_EQ(parse_verification_status(Verification{}.status), VerificationStatus::kUnverified);
 }
