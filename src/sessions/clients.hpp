@@ -19,7 +19,7 @@ namespace latchkey::sessions {
 // allowlist (empty when absent or not allowed).
 struct Caller {
   std::optional<std::string> client_token;
-  std::string origin;
+  std::string origin{};
   // More than one client cookie came with the request (a planted Domain= or Path= variant beside
   // ours): it is never resolved by order, so the caller has no client (docs/security.md).
   bool ambiguous_client_cookie = false;
