@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  build-essential g++ cmake ninja-build ccache mold pkg-config git
+  build-essential g++ cmake ninja-build ccache mold pkg-config git clang-format-19
   # libraries (design.md §1)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev liboath-dev libpq-dev
