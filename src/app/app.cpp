@@ -18,6 +18,7 @@
 #include "http/cors.hpp"
 #include "http/log.hpp"
 #include "http/metrics.hpp"
+#include "http/metrics_handler.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "oauth/http_client.hpp"

@@ -426,14 +426,4 @@ void render_process_metrics(std::string& out) {
   out += '\n';
 }
 
-Handler metrics_handler(const Metrics& metrics) {
-  return [&metrics](Request&) {
-    Response res;
-    res.body = metrics.render();
-    res.set("content-type", std::string(kPrometheusContentType));
-    res.set("cache-control", "no-store");
-    return res;
-  };
-}
-
 }  // namespace latchkey::http

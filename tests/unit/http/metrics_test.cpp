@@ -129,14 +129,5 @@ TEST(Metrics, ProcessMetrics) {
   EXPECT_GT(std::stod(s["process_start_time_seconds"]), 1.6e9);
 }
 
-TEST(Metrics, CustomCollectorAndHandler) {
-  Metrics m(false);
-  m.add_collector([](std::string& out) { out += "# TYPE custom gauge\ncustom 42\n"; });
-  Request req;
-  Response res = metrics_handler(m)(req);
-  EXPECT_EQ(res.header("content-type"), kPrometheusContentType);
-  EXPECT_EQ(samples(res.body)["custom"], "42");
-}
-
 }  // namespace
 }  // namespace latchkey::http

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "http/log.hpp"
+#include "http/metrics_handler.hpp"
 
 namespace latchkey::http {
 namespace {
