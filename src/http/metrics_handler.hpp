@@ -1,6 +1,6 @@
 #pragma once
 // GET /metrics: the metrics registry rendered as an HTTP response.
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 #include "http/router.hpp"
 
 namespace latchkey::http {

@@ -1,4 +1,4 @@
-#include "http/log.hpp"
+#include "core/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ostream_sink.h>

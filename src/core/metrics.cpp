@@ -1,4 +1,4 @@
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

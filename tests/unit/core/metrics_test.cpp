@@ -1,4 +1,4 @@
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <gtest/gtest.h>
 
