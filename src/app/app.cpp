@@ -11,6 +11,7 @@
 #include "api/dto/encode.hpp"
 #include "api/errors.hpp"
 #include "api/frontend/frontend_api.hpp"
+#include "app/store_key_store.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -148,8 +149,16 @@ class Housekeeper {
 
 struct Keys {
   std::unique_ptr<store::Store> store;
-  std::unique_ptr<tokens::KeyRing> ring;
+  std::unique_ptr<StoreKeyStore> key_store;  // over `store`; declared after it, destroyed before
+  std::unique_ptr<tokens::KeyRing> ring;     // over `key_store`
 };
+
+tokens::KeyRingOptions key_ring_options(const config::KeysConfig& k) {
+  return tokens::KeyRingOptions{.algorithm = k.algorithm,
+                                .rsa_bits = k.rsa_bits,
+                                .retire_after = k.retire_after,
+                                .activation_delay = k.activation_delay};
+}
 
 core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
                              core::Random& random, core::Secret* master_out) {
@@ -175,18 +184,21 @@ core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
       return core::fail(sealed.error());
     }
   }
-  auto master = tokens::load_or_create_master_key(c.keys, c.storage.data_dir, missing);
+  auto master =
+      tokens::load_or_create_master_key(c.keys.encryption_key, c.storage.data_dir, missing);
   if (!master) {
     return core::fail(master.error());
   }
   if (master_out != nullptr) {
     *master_out = *master;
   }
-  auto ring = std::make_unique<tokens::KeyRing>(**store, clock, random, std::move(*master), c.keys);
+  auto key_store = std::make_unique<StoreKeyStore>(**store);
+  auto ring = std::make_unique<tokens::KeyRing>(*key_store, clock, random, std::move(*master),
+                                                key_ring_options(c.keys));
   if (auto st = ring->load_or_create(); !st) {
     return core::fail(st.error());
   }
-  return Keys{std::move(*store), std::move(ring)};
+  return Keys{std::move(*store), std::move(key_store), std::move(ring)};
 }
 
 }  // namespace
