@@ -11,6 +11,7 @@
 #include "api/dto/encode.hpp"
 #include "api/errors.hpp"
 #include "api/frontend/frontend_api.hpp"
+#include "app/module_settings.hpp"
 #include "app/store_key_store.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
@@ -153,13 +154,6 @@ struct Keys {
   std::unique_ptr<tokens::KeyRing> ring;     // over `key_store`
 };
 
-tokens::KeyRingOptions key_ring_options(const config::KeysConfig& k) {
-  return tokens::KeyRingOptions{.algorithm = k.algorithm,
-                                .rsa_bits = k.rsa_bits,
-                                .retire_after = k.retire_after,
-                                .activation_delay = k.activation_delay};
-}
-
 core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
                              core::Random& random, core::Secret* master_out) {
   auto store = open_store(c);
@@ -264,7 +258,7 @@ int serve(const config::Config& c) {
   tokens::KeyRing& ring = *keys->ring;
 
   auto http_client = oauth::make_curl_http_client();
-  auto oauth = oauth::Service::create(c, *http_client, clock, random);
+  auto oauth = oauth::Service::create(oauth_settings(c), *http_client, clock, random);
   if (!oauth) {
     return report(oauth.error(), "oauth providers");
   }
