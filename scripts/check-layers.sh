@@ -6,7 +6,9 @@
 #   - a confined third-party header (Beast/Asio, CLI11, toml++, ...) outside its module,
 #   - a quoted include that climbs out of its directory ("../x.hpp") or names no module,
 # and on a table that is not a DAG or misses a module. A table arrow that nothing uses is
-# reported but not an error. scripts/test.sh runs this before the build; ctest runs it too.
+# reported but not an error. scripts/test.sh runs this before the build; ctest runs it too. The
+# build side of the same table (each module exports only its own headers and links exactly its
+# row) is cmake/layers.cmake.
 #
 #   bash scripts/check-layers.sh                 # check this repository
 #   bash scripts/check-layers.sh --root DIR      # check DIR/src against DIR/cmake/layers.txt

@@ -2,8 +2,9 @@
 # Proves that the layering check fails on a wrong include: on a temporary copy of src/ and
 # cmake/layers.txt, scripts/check-layers.sh first passes, then each case below plants one wrong
 # include (or breaks the table), runs the check and requires exit status 1 and the expected
-# message; the copy is restored after each case. Run by ctest (layers.self_test) and by
-# `bash scripts/check-layers.sh --self-test`.
+# message; the copy is restored after each case. Then cmake/layers.cmake must accept the table's
+# links and reject a link too many or too few (tests/layers/cmake_fixture). Run by ctest
+# (layers.self_test) and by `bash scripts/check-layers.sh --self-test`.
 #
 #   bash tests/layers/self_test.sh [REPO_ROOT]
 set -euo pipefail
@@ -101,8 +102,35 @@ else
   failures=$((failures + 1))
 fi
 
+# The CMake side: cmake/layers.cmake on a project with one empty target per module
+# (tests/layers/cmake_fixture) accepts the table's links and rejects one too many or too few.
+if command -v cmake >/dev/null; then
+  generator=()
+  command -v ninja >/dev/null && generator=(-G Ninja)
+  fixture=$root/tests/layers/cmake_fixture
+  for mode in none extra missing; do
+    cases=$((cases + 1))
+    rc=0
+    out=$(cmake -S "$fixture" -B "$work/fixture-$mode" "${generator[@]}" \
+      -DLATCHKEY_LAYERS_BREAK="${mode/none/}" 2>&1) || rc=$?
+    case $mode in
+      none) want_rc=0 want='Generating done' ;;
+      extra) want_rc=1 want='latchkey_tokens links latchkey_store: tokens -> store is not' ;;
+      missing) want_rc=1 want='latchkey_sessions does not link latchkey_tokens' ;;
+    esac
+    if [[ $rc == "$want_rc" && $out == *"$want"* ]]; then
+      echo "ok   cmake/layers.cmake, links: $mode"
+      [[ $mode == none ]] || grep -F "$want" <<<"$out" | sed 's/^ */       /'
+    else
+      echo "FAIL cmake/layers.cmake, links: $mode: exit $rc, expected $want_rc and: $want"
+      echo "$out"
+      failures=$((failures + 1))
+    fi
+  done
+fi
+
 if ((failures)); then
   echo "self-test: $failures of $cases cases did not fail as they should"
   exit 1
 fi
-echo "self-test: all $cases cases behave: every wrong include and table fails the check"
+echo "self-test: all $cases cases behave: every wrong include, table and link fails the check"
