@@ -56,8 +56,8 @@ class KeyRing {
  public:
   // Start-up only: throws std::invalid_argument when master_key is not 32 bytes. `store` must
   // outlive the ring.
-  KeyRing(KeyStore& store, const core::Clock& clock, core::Random& random,
-          core::Secret master_key, KeyRingOptions options);
+  KeyRing(KeyStore& store, const core::Clock& clock, core::Random& random, core::Secret master_key,
+          KeyRingOptions options);
   ~KeyRing();
   KeyRing(const KeyRing&) = delete;
   KeyRing& operator=(const KeyRing&) = delete;
@@ -103,8 +103,8 @@ class KeyRing {
   struct Snapshot;
   struct LoadedKey;
 
-  core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
-      const std::vector<StoredKey>& rows, const Snapshot* previous) const;
+  core::Result<std::shared_ptr<const Snapshot>> build_snapshot(const std::vector<StoredKey>& rows,
+                                                               const Snapshot* previous) const;
   static void publish(Snapshot* snap, std::int64_t now_ms);
   core::Result<StoredKey> new_key_row() const;
   std::shared_ptr<const Snapshot> current() const;

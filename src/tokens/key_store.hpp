@@ -19,7 +19,7 @@ struct StoredKey {
   std::string public_jwk;       // JSON object text (RFC 7517), published as is
   std::string private_key_enc;  // sealed with the master key, aad "signing-key:<kid>"
   std::int64_t created_at_ms = 0;
-  bool active = false;          // exactly one active key
+  bool active = false;                        // exactly one active key
   std::optional<std::int64_t> retired_at_ms;  // when it stopped signing; published until
                                               // retired_at + retire_after
 
