@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing, builds with warnings as errors, runs the unit, contract and
-# integration suites through ctest, then the end-to-end suite (real Clerk SDK in Chromium against a
-# real OpenID provider). `.ci/run` runs exactly this.
+# Every test: checks the layering, installs what is missing, builds with warnings as errors, runs
+# the unit, contract and integration suites through ctest, then the end-to-end suite (real Clerk
+# SDK in Chromium against a real OpenID provider). `.ci/run` runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+
+# Layering first: it needs nothing installed or built, and a wrong include fails in a second
+# (cmake/layers.txt; ctest runs it again with its self-test).
+echo "== layering (cmake/layers.txt)"
+bash scripts/check-layers.sh
 
 bash scripts/install-deps.sh
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "api/dto/encode.hpp"
-#include "config/config.hpp"
+#include "app/store_key_store.hpp"
 #include "core/base64.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
@@ -151,14 +151,16 @@ struct Ring {
   TempStore db;
   core::ManualClock clock;
   core::SystemRandom random;
+  std::unique_ptr<app::StoreKeyStore> keys;
   std::unique_ptr<tokens::KeyRing> ring;
 
   explicit Ring(const std::string& alg) {
-    config::KeysConfig kc;
-    kc.algorithm = alg;
+    tokens::KeyRingOptions options;
+    options.algorithm = alg;
     std::string master(32, '\0');
     random.fill(std::span(reinterpret_cast<std::uint8_t*>(master.data()), master.size()));
-    ring = std::make_unique<tokens::KeyRing>(*db.store, clock, random, core::Secret(master), kc);
+    keys = std::make_unique<app::StoreKeyStore>(*db.store);
+    ring = std::make_unique<tokens::KeyRing>(*keys, clock, random, core::Secret(master), options);
     must(ring->load_or_create(), "load_or_create");
   }
 };

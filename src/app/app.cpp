@@ -11,13 +11,16 @@
 #include "api/dto/encode.hpp"
 #include "api/errors.hpp"
 #include "api/frontend/frontend_api.hpp"
+#include "app/module_settings.hpp"
+#include "app/store_key_store.hpp"
 #include "core/clock.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/random.hpp"
 #include "crypto/sealer.hpp"
 #include "flows/frontend.hpp"
 #include "http/cors.hpp"
-#include "http/log.hpp"
-#include "http/metrics.hpp"
+#include "http/metrics_handler.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "oauth/http_client.hpp"
@@ -147,7 +150,8 @@ class Housekeeper {
 
 struct Keys {
   std::unique_ptr<store::Store> store;
-  std::unique_ptr<tokens::KeyRing> ring;
+  std::unique_ptr<StoreKeyStore> key_store;  // over `store`; declared after it, destroyed before
+  std::unique_ptr<tokens::KeyRing> ring;     // over `key_store`
 };
 
 core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
@@ -174,18 +178,21 @@ core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
       return core::fail(sealed.error());
     }
   }
-  auto master = tokens::load_or_create_master_key(c.keys, c.storage.data_dir, missing);
+  auto master =
+      tokens::load_or_create_master_key(c.keys.encryption_key, c.storage.data_dir, missing);
   if (!master) {
     return core::fail(master.error());
   }
   if (master_out != nullptr) {
     *master_out = *master;
   }
-  auto ring = std::make_unique<tokens::KeyRing>(**store, clock, random, std::move(*master), c.keys);
+  auto key_store = std::make_unique<StoreKeyStore>(**store);
+  auto ring = std::make_unique<tokens::KeyRing>(*key_store, clock, random, std::move(*master),
+                                                key_ring_options(c.keys));
   if (auto st = ring->load_or_create(); !st) {
     return core::fail(st.error());
   }
-  return Keys{std::move(*store), std::move(ring)};
+  return Keys{std::move(*store), std::move(key_store), std::move(ring)};
 }
 
 }  // namespace
@@ -251,7 +258,7 @@ int serve(const config::Config& c) {
   tokens::KeyRing& ring = *keys->ring;
 
   auto http_client = oauth::make_curl_http_client();
-  auto oauth = oauth::Service::create(c, *http_client, clock, random);
+  auto oauth = oauth::Service::create(oauth_settings(c), *http_client, clock, random);
   if (!oauth) {
     return report(oauth.error(), "oauth providers");
   }

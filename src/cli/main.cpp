@@ -8,7 +8,7 @@
 
 #include "app/app.hpp"
 #include "config/config.hpp"
-#include "http/log.hpp"
+#include "core/log.hpp"
 
 #ifndef LATCHKEY_VERSION
 #define LATCHKEY_VERSION "0.0.0"

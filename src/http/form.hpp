@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 
 namespace latchkey::http {
 
@@ -26,7 +27,7 @@ bool percent_decode_append(std::string_view in, bool plus_as_space, std::string&
 void percent_encode_append(std::string_view in, std::string& out);
 
 // True when `s` is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-[[nodiscard]] bool valid_utf8(std::string_view s);
+using core::valid_utf8;
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 

@@ -34,9 +34,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/log.hpp"
 #include "http/form.hpp"
 #include "http/http_date.hpp"
-#include "http/log.hpp"
 
 namespace latchkey::http {
 

@@ -15,8 +15,8 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 #include "http/message.hpp"
-#include "http/metrics.hpp"
 #include "http/router.hpp"
 
 namespace latchkey::http {

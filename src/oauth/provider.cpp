@@ -83,7 +83,7 @@ bool is_acceptable_endpoint(std::string_view url) {
   return false;
 }
 
-core::Result<Provider> make_provider(const config::OAuthProviderConfig& cfg) {
+core::Result<Provider> make_provider(const ProviderSettings& cfg) {
   Provider p;
   p.strategy = cfg.strategy;
   const std::string& s = cfg.strategy;

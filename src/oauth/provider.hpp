@@ -1,13 +1,12 @@
 #pragma once
 // The provider catalog (design.md §2 "oauth/"): what differs between identity providers is data
 // (endpoints, scopes, issuer rules, quirks), not code paths. Built once at start-up from
-// config::OAuthProviderConfig; immutable afterwards.
+// ProviderSettings (which app/ fills from the configuration); immutable afterwards.
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"
 #include "core/error.hpp"
 #include "core/secret.hpp"
 
@@ -57,10 +56,28 @@ struct Provider {
 
 inline constexpr std::string_view kTenantPlaceholder = "{tenantid}";
 
-// Builds a catalog entry from configuration. Fails (start-up error naming the strategy) for an
+// One configured provider, as the operator wrote it (app/ copies it from a [[providers]] entry;
+// docs/configuration.md). Empty fields keep the provider's defaults.
+struct ProviderSettings {
+  std::string strategy;  // oauth_google, oauth_github, oauth_microsoft, oauth_custom_<name>
+  std::string name;      // display name
+  std::string client_id;
+  core::Secret client_secret;
+  std::string issuer;               // OIDC issuer (custom; microsoft tenant issuer override)
+  std::vector<std::string> scopes;  // empty = provider default
+  // Endpoint overrides (tests point Google/GitHub-shaped providers at a local IdP).
+  std::string authorization_endpoint;
+  std::string token_endpoint;
+  std::string userinfo_endpoint;
+  std::string jwks_uri;
+  std::string api_base;                                  // GitHub API base
+  std::string token_auth_method = "client_secret_post";  // or client_secret_basic
+};
+
+// Builds a catalog entry from its settings. Fails (start-up error naming the strategy) for an
 // unknown strategy, a missing client_id, a custom provider without issuer, or an endpoint that is
 // not absolute https (plain http is allowed only for loopback hosts: tests and local demos).
-core::Result<Provider> make_provider(const config::OAuthProviderConfig& cfg);
+core::Result<Provider> make_provider(const ProviderSettings& cfg);
 
 // https://host/..., or http://127.0.0.1|localhost|[::1]/...; no userinfo, no fragment.
 bool is_acceptable_endpoint(std::string_view url);

@@ -252,11 +252,11 @@ std::string basic_authorization(std::string_view client_id, std::string_view cli
          core::base64_encode(form_urlencode(client_id) + ":" + form_urlencode(client_secret));
 }
 
-core::Result<std::unique_ptr<Service>> Service::create(const config::Config& config,
-                                                       HttpClient& http, const core::Clock& clock,
+core::Result<std::unique_ptr<Service>> Service::create(const Settings& settings, HttpClient& http,
+                                                       const core::Clock& clock,
                                                        core::Random& random) {
   std::vector<Provider> providers;
-  for (const auto& pc : config.providers) {
+  for (const auto& pc : settings.providers) {
     auto p = make_provider(pc);
     if (!p) {
       return std::unexpected(std::move(p.error()));
@@ -264,10 +264,10 @@ core::Result<std::unique_ptr<Service>> Service::create(const config::Config& con
     providers.push_back(std::move(*p));
   }
   ServiceOptions options;
-  options.limits.timeout = config.frontend.outbound_timeout;
+  options.limits.timeout = settings.outbound_timeout;
   options.limits.connect_timeout =
-      std::min(config.frontend.outbound_timeout, std::chrono::milliseconds(5'000));
-  options.limits.max_response_bytes = config.frontend.outbound_max_bytes;
+      std::min(settings.outbound_timeout, std::chrono::milliseconds(5'000));
+  options.limits.max_response_bytes = settings.outbound_max_bytes;
   return create(std::move(providers), options, http, clock, random);
 }
 

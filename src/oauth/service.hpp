@@ -7,6 +7,7 @@
 // Persisting the pending attempt (state, verifier, nonce, redirect_uri) and making `state`
 // single-use are the caller's job (flows/ + store/); this service is stateless apart from caches.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,7 +17,6 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
@@ -76,12 +76,21 @@ struct ServiceOptions {
                                std::chrono::seconds(30)};
 };
 
+// What the application configures (app/ fills it from the configuration).
+struct Settings {
+  std::vector<ProviderSettings> providers;  // in configuration order
+  // Each outbound request (discovery, JWKS, token, userinfo) as a whole; connecting gets at most
+  // 5 s of it.
+  std::chrono::milliseconds outbound_timeout{10'000};
+  std::size_t outbound_max_bytes = 1024 * 1024;  // per response body
+};
+
 class Service {
  public:
-  // Builds the catalog; fails with the offending strategy named for invalid provider config or a
-  // strategy listed twice.
-  static core::Result<std::unique_ptr<Service>> create(const config::Config& config,
-                                                       HttpClient& http, const core::Clock& clock,
+  // Builds the catalog; fails with the offending strategy named for invalid provider settings or
+  // a strategy listed twice.
+  static core::Result<std::unique_ptr<Service>> create(const Settings& settings, HttpClient& http,
+                                                       const core::Clock& clock,
                                                        core::Random& random);
   static core::Result<std::unique_ptr<Service>> create(std::vector<Provider> providers,
                                                        ServiceOptions options, HttpClient& http,

@@ -68,7 +68,7 @@ core::Error invalid_token(std::string_view reason) {
 
 std::string aad_for(std::string_view kid) { return "signing-key:" + std::string(kid); }
 
-std::int64_t published_until(const store::SigningKey& row, std::chrono::seconds retire_after) {
+std::int64_t published_until(const StoredKey& row, std::chrono::seconds retire_after) {
   if (!row.retired_at_ms) {
     return std::numeric_limits<std::int64_t>::max();
   }
@@ -76,7 +76,7 @@ std::int64_t published_until(const store::SigningKey& row, std::chrono::seconds 
          std::chrono::duration_cast<std::chrono::milliseconds>(retire_after).count();
 }
 
-bool has_active(const std::vector<store::SigningKey>& rows) {
+bool has_active(const std::vector<StoredKey>& rows) {
   for (const auto& r : rows) {
     if (r.active) {
       return true;
@@ -101,13 +101,13 @@ std::optional<double> numeric_date(const json::value& v) {
 
 }  // namespace
 
-KeyRing::KeyRing(store::Store& store, const core::Clock& clock, core::Random& random,
-                 core::Secret master_key, config::KeysConfig config)
+KeyRing::KeyRing(KeyStore& store, const core::Clock& clock, core::Random& random,
+                 core::Secret master_key, KeyRingOptions options)
     : store_(store),
       clock_(clock),
       random_(random),
       sealer_(master_key),
-      config_(std::move(config)),
+      options_(std::move(options)),
       snapshot_(std::make_shared<const Snapshot>(
           Snapshot{.keys = {},
                    .active = nullptr,
@@ -140,18 +140,18 @@ void KeyRing::publish(Snapshot* snap, std::int64_t now_ms) {
 }
 
 core::Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::build_snapshot(
-    const std::vector<store::SigningKey>& rows, const Snapshot* previous) const {
+    const std::vector<StoredKey>& rows, const Snapshot* previous) const {
   const std::int64_t now = clock_.now_ms();
   auto snap = std::make_shared<Snapshot>();
   // Which key signs (rows are newest first): the newest active key once it is activation_delay
   // old; before that the key it replaced (retired by the same rotation), while still published.
   // A key with no predecessor (first start) signs at once.
   const std::int64_t delay_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(config_.activation_delay).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.activation_delay).count();
   std::string signer_kid;
   std::string staged_kid;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (!rows[i].active || now >= published_until(rows[i], config_.retire_after)) {
+    if (!rows[i].active || now >= published_until(rows[i], options_.retire_after)) {
       continue;
     }
     signer_kid = rows[i].kid;
@@ -159,7 +159,7 @@ core::Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::build_snapshot(
     if (now < ready_at) {
       for (std::size_t j = 0; j < rows.size(); ++j) {  // any order: created_at may tie
         if (j != i && rows[j].retired_at_ms && *rows[j].retired_at_ms >= rows[i].created_at_ms &&
-            now < published_until(rows[j], config_.retire_after)) {
+            now < published_until(rows[j], options_.retire_after)) {
           staged_kid = rows[i].kid;
           signer_kid = rows[j].kid;
           snap->staged_from_ms = ready_at;
@@ -170,7 +170,7 @@ core::Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::build_snapshot(
     break;
   }
   for (const auto& row : rows) {
-    const std::int64_t until = published_until(row, config_.retire_after);
+    const std::int64_t until = published_until(row, options_.retire_after);
     if (now >= until) {
       continue;  // past its publication window: pruned
     }
@@ -253,7 +253,7 @@ core::Result<std::shared_ptr<const KeyRing::Snapshot>> KeyRing::build_snapshot(
   return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
-core::Status KeyRing::install(const std::vector<store::SigningKey>& rows) const {
+core::Status KeyRing::install(const std::vector<StoredKey>& rows) const {
   auto snap = build_snapshot(rows, current().get());
   if (!snap) {
     return std::unexpected(std::move(snap.error()));
@@ -262,16 +262,17 @@ core::Status KeyRing::install(const std::vector<store::SigningKey>& rows) const 
   return {};
 }
 
-core::Result<store::SigningKey> KeyRing::new_key_row() const {
-  const auto alg = crypto::alg_from_string(config_.algorithm);
+core::Result<StoredKey> KeyRing::new_key_row() const {
+  const auto alg = crypto::alg_from_string(options_.algorithm);
   if (!alg) {
-    return std::unexpected(key_error("keys.algorithm: unsupported algorithm " + config_.algorithm));
+    return std::unexpected(
+        key_error("keys.algorithm: unsupported algorithm " + options_.algorithm));
   }
-  auto priv = crypto::generate_key(*alg, config_.rsa_bits);
+  auto priv = crypto::generate_key(*alg, options_.rsa_bits);
   if (!priv) {
     return std::unexpected(key_error("keys: cannot generate key: " + priv.error().internal));
   }
-  store::SigningKey row;
+  StoredKey row;
   row.kid = crypto::jwk_thumbprint(priv->public_key());
   row.algorithm = std::string(crypto::to_string(*alg));
   row.public_jwk = json::serialize(crypto::public_jwk(priv->public_key(), row.kid, *alg));
@@ -287,9 +288,9 @@ core::Result<store::SigningKey> KeyRing::new_key_row() const {
 }
 
 core::Status KeyRing::load_or_create() {
-  std::vector<store::SigningKey> rows;
-  auto st = store_.read([&](store::Tx& tx) -> core::Status {
-    auto listed = tx.list_signing_keys();
+  std::vector<StoredKey> rows;
+  auto st = store_.read([&](KeyStoreTx& tx) -> core::Status {
+    auto listed = tx.list();
     if (!listed) {
       return std::unexpected(std::move(listed.error()));
     }
@@ -306,8 +307,8 @@ core::Status KeyRing::load_or_create() {
     if (!fresh) {
       return std::unexpected(std::move(fresh.error()));
     }
-    st = store_.transaction([&](store::Tx& tx) -> core::Status {
-      auto listed = tx.list_signing_keys();
+    st = store_.transaction([&](KeyStoreTx& tx) -> core::Status {
+      auto listed = tx.list();
       if (!listed) {
         return std::unexpected(std::move(listed.error()));
       }
@@ -315,7 +316,7 @@ core::Status KeyRing::load_or_create() {
       if (has_active(rows)) {
         return {};
       }
-      if (auto ins = tx.insert_signing_key(*fresh); !ins) {
+      if (auto ins = tx.insert(*fresh); !ins) {
         return ins;
       }
       rows.insert(rows.begin(), *fresh);
@@ -333,30 +334,30 @@ core::Result<std::string> KeyRing::rotate() {
   if (!fresh) {
     return std::unexpected(std::move(fresh.error()));
   }
-  std::vector<store::SigningKey> rows;
+  std::vector<StoredKey> rows;
   const std::int64_t now = fresh->created_at_ms;
-  auto st = store_.transaction([&](store::Tx& tx) -> core::Status {
-    auto listed = tx.list_signing_keys();
+  auto st = store_.transaction([&](KeyStoreTx& tx) -> core::Status {
+    auto listed = tx.list();
     if (!listed) {
       return std::unexpected(std::move(listed.error()));
     }
     rows.clear();
     for (auto& row : *listed) {
       if (row.active) {
-        if (auto r = tx.retire_signing_key(row.kid, now); !r) {
+        if (auto r = tx.retire(row.kid, now); !r) {
           return r;
         }
         row.active = false;
         row.retired_at_ms = now;
-      } else if (now >= published_until(row, config_.retire_after)) {
-        if (auto r = tx.delete_signing_key(row.kid); !r) {
+      } else if (now >= published_until(row, options_.retire_after)) {
+        if (auto r = tx.remove(row.kid); !r) {
           return r;
         }
         continue;
       }
       rows.push_back(std::move(row));
     }
-    if (auto r = tx.insert_signing_key(*fresh); !r) {
+    if (auto r = tx.insert(*fresh); !r) {
       return r;
     }
     rows.insert(rows.begin(), *fresh);
@@ -374,18 +375,18 @@ core::Result<std::string> KeyRing::rotate() {
 core::Status KeyRing::reload() { return reload_impl(); }
 
 core::Status KeyRing::reload_impl() const {
-  std::vector<store::SigningKey> rows;
+  std::vector<StoredKey> rows;
   bool expired = false;
   const std::int64_t now = clock_.now_ms();
-  auto st = store_.read([&](store::Tx& tx) -> core::Status {
-    auto listed = tx.list_signing_keys();
+  auto st = store_.read([&](KeyStoreTx& tx) -> core::Status {
+    auto listed = tx.list();
     if (!listed) {
       return std::unexpected(std::move(listed.error()));
     }
     rows = std::move(*listed);
     expired = false;
     for (const auto& row : rows) {
-      expired = expired || (!row.active && now >= published_until(row, config_.retire_after));
+      expired = expired || (!row.active && now >= published_until(row, options_.retire_after));
     }
     return {};
   });
@@ -394,15 +395,15 @@ core::Status KeyRing::reload_impl() const {
   }
   if (expired) {
     // Rare (once per rotation): delete rows past their publication window.
-    st = store_.transaction([&](store::Tx& tx) -> core::Status {
-      auto listed = tx.list_signing_keys();
+    st = store_.transaction([&](KeyStoreTx& tx) -> core::Status {
+      auto listed = tx.list();
       if (!listed) {
         return std::unexpected(std::move(listed.error()));
       }
       rows.clear();
       for (auto& row : *listed) {
-        if (!row.active && now >= published_until(row, config_.retire_after)) {
-          if (auto r = tx.delete_signing_key(row.kid); !r) {
+        if (!row.active && now >= published_until(row, options_.retire_after)) {
+          if (auto r = tx.remove(row.kid); !r) {
             return r;
           }
           continue;

@@ -1,18 +1,20 @@
 #pragma once
 // Session-token signing keys: creation, rotation, publication (JWKS) and JWT sign/verify.
 //
-// Keys live in the store (one row per key, private key sealed with the master key, aad
-// "signing-key:<kid>", kid = RFC 7638 thumbprint). Exactly one key is active and signs; a rotated
-// key stays published until retired_at + keys.retire_after (>= the longest token lifetime), so
-// tokens it signed keep verifying, then it is pruned. Rotation is staged: a new key is published
-// at once but signs only keys.activation_delay after its creation; until then the key it replaced
-// keeps signing, so a node that has not re-read the keys yet (every 5 s) or a verifier holding a
-// JWKS fetched just before the rotation never meets a token signed by a key it does not know.
+// Keys live in a KeyStore (tokens/key_store.hpp; the database in production): one row per key,
+// private key sealed with the master key, aad "signing-key:<kid>", kid = RFC 7638 thumbprint.
+// Exactly one key is active and signs; a rotated key stays published until retired_at +
+// keys.retire_after (>= the longest token lifetime), so tokens it signed keep verifying, then it
+// is pruned. Rotation is staged: a new key is published at once but signs only
+// keys.activation_delay after its creation; until then the key it replaced keeps signing, so a
+// node that has not re-read the keys yet (every 5 s) or a verifier holding a JWKS fetched just
+// before the rotation never meets a token signed by a key it does not know.
 //
 // Thread safety: all const methods are safe to call concurrently with each other and with
 // rotate()/reload(). State is an immutable snapshot swapped atomically; readers never lock.
 #include <atomic>
 #include <boost/json/object.hpp>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,14 +22,13 @@
 #include <string_view>
 #include <vector>
 
-#include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/secret.hpp"
 #include "crypto/key.hpp"
 #include "crypto/sealer.hpp"
-#include "store/store.hpp"
+#include "tokens/key_store.hpp"
 
 namespace latchkey::tokens {
 
@@ -40,11 +41,23 @@ struct KeyInfo {
   std::optional<std::int64_t> retired_at_ms;
 };
 
+// What the application configures (app/ fills it from the [keys] section of the configuration).
+struct KeyRingOptions {
+  std::string algorithm = "RS256";  // of a new key: RS256, ES256, ...
+  unsigned rsa_bits = 2048;
+  // A rotated-out key stays published this long after it stopped signing (>= longest token life).
+  std::chrono::seconds retire_after{3600};
+  // A new key is published at once but signs only this long after it was created; until then the
+  // key it replaced keeps signing. 0 = at once.
+  std::chrono::seconds activation_delay{15};
+};
+
 class KeyRing {
  public:
-  // Start-up only: throws std::invalid_argument when master_key is not 32 bytes.
-  KeyRing(store::Store& store, const core::Clock& clock, core::Random& random,
-          core::Secret master_key, config::KeysConfig config);
+  // Start-up only: throws std::invalid_argument when master_key is not 32 bytes. `store` must
+  // outlive the ring.
+  KeyRing(KeyStore& store, const core::Clock& clock, core::Random& random, core::Secret master_key,
+          KeyRingOptions options);
   ~KeyRing();
   KeyRing(const KeyRing&) = delete;
   KeyRing& operator=(const KeyRing&) = delete;
@@ -90,23 +103,23 @@ class KeyRing {
   struct Snapshot;
   struct LoadedKey;
 
-  core::Result<std::shared_ptr<const Snapshot>> build_snapshot(
-      const std::vector<store::SigningKey>& rows, const Snapshot* previous) const;
+  core::Result<std::shared_ptr<const Snapshot>> build_snapshot(const std::vector<StoredKey>& rows,
+                                                               const Snapshot* previous) const;
   static void publish(Snapshot* snap, std::int64_t now_ms);
-  core::Result<store::SigningKey> new_key_row() const;
+  core::Result<StoredKey> new_key_row() const;
   std::shared_ptr<const Snapshot> current() const;
   // const: the snapshot is the only state these change, and it is swapped atomically.
-  core::Status install(const std::vector<store::SigningKey>& rows) const;
+  core::Status install(const std::vector<StoredKey>& rows) const;
   core::Status reload_impl() const;
   void reload_for_unknown_kid() const;
 
-  store::Store& store_;
+  KeyStore& store_;
   const core::Clock& clock_;
   // Part of the construction contract (design.md §3.6); key material itself comes from OpenSSL's
   // DRBG and Sealer nonces from libsodium, so nothing reads it yet.
   core::Random& random_;
   crypto::Sealer sealer_;
-  config::KeysConfig config_;
+  KeyRingOptions options_;
   mutable std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
   mutable std::atomic<std::int64_t> last_reload_ms_{0};
 };

@@ -226,11 +226,11 @@ core::Result<core::Secret> create_key_file(const fs::path& dir, const fs::path& 
 
 }  // namespace
 
-core::Result<core::Secret> load_or_create_master_key(const config::KeysConfig& keys,
+core::Result<core::Secret> load_or_create_master_key(const core::Secret& encryption_key,
                                                      const std::filesystem::path& data_dir,
                                                      MissingKeyFile missing) {
-  if (!keys.encryption_key.empty()) {
-    auto key = decode_key(keys.encryption_key.reveal());
+  if (!encryption_key.empty()) {
+    auto key = decode_key(encryption_key.reveal());
     if (!key) {
       return std::unexpected(
           startup_error("keys.encryption_key: must be 32 bytes, base64-encoded"));

@@ -8,6 +8,7 @@
 
 #include "api/dto/json_writer.hpp"
 #include "flows/flow_types.hpp"
+#include "store/store.hpp"
 
 namespace latchkey::api::dto {
 

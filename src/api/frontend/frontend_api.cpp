@@ -8,6 +8,9 @@
 #include "api/errors.hpp"
 #include "http/cookies.hpp"
 #include "http/form.hpp"
+#include "oauth/service.hpp"
+#include "sessions/clients.hpp"
+#include "sessions/session_service.hpp"
 
 namespace latchkey::api {
 using core::Code;

@@ -19,7 +19,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "http/log.hpp"
+#include "core/log.hpp"
+#include "http/metrics_handler.hpp"
 
 namespace latchkey::http {
 namespace {

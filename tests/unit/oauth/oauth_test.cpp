@@ -177,8 +177,8 @@ class FakeIdp {
   FakeHttpServer server_;  // last: its thread calls handle()
 };
 
-config::OAuthProviderConfig provider_config(std::string strategy, const std::string& base) {
-  config::OAuthProviderConfig c;
+ProviderSettings provider_config(std::string strategy, const std::string& base) {
+  ProviderSettings c;
   c.strategy = std::move(strategy);
   c.client_id = std::string(kClientId);
   c.client_secret = core::Secret(std::string(kClientSecret));
@@ -186,8 +186,8 @@ config::OAuthProviderConfig provider_config(std::string strategy, const std::str
   return c;
 }
 
-config::OAuthProviderConfig github_config(const std::string& base) {
-  config::OAuthProviderConfig c;
+ProviderSettings github_config(const std::string& base) {
+  ProviderSettings c;
   c.strategy = "oauth_github";
   c.client_id = std::string(kClientId);
   c.client_secret = core::Secret(std::string(kClientSecret));
@@ -224,7 +224,7 @@ class OAuthFlow : public ::testing::Test {
  protected:
   OAuthFlow() : idp_(clock_), http_(make_curl_http_client()) {}
 
-  void make_service(std::vector<config::OAuthProviderConfig> configs,
+  void make_service(std::vector<ProviderSettings> configs,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(3000),
                     std::size_t max_bytes = 64 * 1024) {
     std::vector<Provider> providers;
@@ -859,7 +859,7 @@ TEST_F(OAuthFlow, GithubTokenErrorWith200IsAFailure) {
 }
 
 TEST(OAuthProviderCatalog, DefaultsAndValidation) {
-  config::OAuthProviderConfig c;
+  ProviderSettings c;
   c.strategy = "oauth_google";
   c.client_id = "id";
   auto g = make_provider(c);

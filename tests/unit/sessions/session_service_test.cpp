@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 
+#include "app/store_key_store.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "sessions/clients.hpp"
@@ -28,10 +29,11 @@ class SessionsTest : public ::testing::Test {
     ASSERT_TRUE(s) << s.error().internal;
     store_ = std::move(*s);
     ASSERT_TRUE(store_->migrate());
-    config::KeysConfig keys;
+    tokens::KeyRingOptions keys;
     keys.algorithm = "ES256";  // no RSA generation: these tests are about sessions, not keys
     keys.activation_delay = 0s;
-    ring_ = std::make_unique<tokens::KeyRing>(*store_, clock_, random_,
+    key_store_ = std::make_unique<app::StoreKeyStore>(*store_);
+    ring_ = std::make_unique<tokens::KeyRing>(*key_store_, clock_, random_,
                                               core::Secret(std::string(32, 'k')), keys);
     ASSERT_TRUE(ring_->load_or_create());
     tokens_ = std::make_unique<SessionTokens>(*ring_, clock_, TokenSettings{.issuer = "https://x"});
@@ -105,6 +107,7 @@ class SessionsTest : public ::testing::Test {
   core::ManualClock clock_;
   core::SystemRandom random_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<app::StoreKeyStore> key_store_;
   std::unique_ptr<tokens::KeyRing> ring_;
   std::unique_ptr<SessionTokens> tokens_;
   std::unique_ptr<Clients> clients_;

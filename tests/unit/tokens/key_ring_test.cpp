@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/store_key_store.hpp"
 #include "core/base64.hpp"
 #include "crypto/crypto.hpp"
 #include "temp_dir.hpp"
@@ -80,19 +81,26 @@ class KeyRingTest : public ::testing::Test {
   [[nodiscard]] std::filesystem::path db_file() const { return dir_.path() / "latchkey.db"; }
 
   // Most tests want a rotated-in key to sign at once; the staged-rotation tests set the delay.
-  static config::KeysConfig instant() {
-    config::KeysConfig k;
+  static KeyRingOptions instant() {
+    KeyRingOptions k;
     k.activation_delay = std::chrono::seconds(0);
     return k;
   }
-  static config::KeysConfig staged(std::chrono::seconds delay) {
-    config::KeysConfig k;
+  static KeyRingOptions staged(std::chrono::seconds delay) {
+    KeyRingOptions k;
     k.activation_delay = delay;
     return k;
   }
 
-  std::unique_ptr<KeyRing> ring(config::KeysConfig keys = instant(), store::Store* s = nullptr) {
-    return std::make_unique<KeyRing>(s ? *s : *store_, clock_, random_, master(), std::move(keys));
+  std::unique_ptr<KeyRing> ring(KeyRingOptions keys = instant(), store::Store* s = nullptr) {
+    return std::make_unique<KeyRing>(key_store(s ? *s : *store_), clock_, random_, master(),
+                                     std::move(keys));
+  }
+
+  // The rings keep their keys in the SQLite store through the application's adapter.
+  KeyStore& key_store(store::Store& s) {
+    key_stores_.push_back(std::make_unique<app::StoreKeyStore>(s));
+    return *key_stores_.back();
   }
 
   [[nodiscard]] json::object claims(std::int64_t exp_in_s = 60) const {
@@ -108,6 +116,7 @@ class KeyRingTest : public ::testing::Test {
   core::ManualClock clock_;
   core::SystemRandom random_;
   std::unique_ptr<store::Store> store_;
+  std::vector<std::unique_ptr<app::StoreKeyStore>> key_stores_;
 };
 
 TEST_F(KeyRingTest, FirstStartCreatesOneSealedActiveKey) {
@@ -283,7 +292,7 @@ TEST_F(KeyRingTest, RotatePublishesBothSignsWithNewAndOldTokensStillVerify) {
 }
 
 TEST_F(KeyRingTest, RetiredKeyIsPrunedAfterRetireAfter) {
-  config::KeysConfig keys;
+  KeyRingOptions keys;
   keys.retire_after = 3600s;
   auto kr = ring(keys);
   ASSERT_TRUE(kr->load_or_create().has_value());
@@ -548,7 +557,8 @@ TEST_F(KeyRingTest, HostileTokensAreRefused) {
 TEST_F(KeyRingTest, WrongMasterKeyCannotLoadTheSigningKey) {
   auto kr = ring();
   ASSERT_TRUE(kr->load_or_create().has_value());
-  KeyRing other(*store_, clock_, random_, core::Secret(std::string(32, 'x')), config::KeysConfig{});
+  KeyRing other(key_store(*store_), clock_, random_, core::Secret(std::string(32, 'x')),
+                KeyRingOptions{});
   auto st = other.load_or_create();
   ASSERT_FALSE(st.has_value());
   EXPECT_NE(st.error().internal.find("decrypt"), std::string::npos);
@@ -560,7 +570,7 @@ TEST_F(KeyRingTest, ConfiguredAlgorithmIsUsed) {
   for (std::string_view alg : {"ES256", "EdDSA"}) {
     TempDir dir;
     auto s = open_store(dir.path() / "db.sqlite");
-    config::KeysConfig keys;
+    KeyRingOptions keys;
     keys.algorithm = std::string(alg);
     auto kr = ring(keys, s.get());
     ASSERT_TRUE(kr->load_or_create().has_value()) << alg;
@@ -570,7 +580,7 @@ TEST_F(KeyRingTest, ConfiguredAlgorithmIsUsed) {
     EXPECT_TRUE(kr->verify_jwt(*t).has_value());
     EXPECT_EQ(kr->list()[0].alg, alg);
   }
-  config::KeysConfig bad;
+  KeyRingOptions bad;
   bad.algorithm = "HS256";
   auto kr = ring(bad);
   auto st = kr->load_or_create();

@@ -40,7 +40,7 @@ void write_file(const fs::path& p, const std::string& text, unsigned mode) {
 TEST(MasterKey, FirstStartCreatesA0600FileInA0700DirectoryAndReusesIt) {
   TempDir tmp;
   const fs::path data = tmp.path() / "nested" / "data";
-  auto key = load_or_create_master_key(config::KeysConfig{}, data);
+  auto key = load_or_create_master_key(core::Secret{}, data);
   ASSERT_TRUE(key.has_value()) << key.error().message;
   EXPECT_EQ(key->reveal().size(), 32U);
   EXPECT_EQ(mode_of(data), 0700U);
@@ -51,7 +51,7 @@ TEST(MasterKey, FirstStartCreatesA0600FileInA0700DirectoryAndReusesIt) {
   // No temporary files left behind.
   EXPECT_EQ(std::distance(fs::directory_iterator(data), fs::directory_iterator{}), 1);
 
-  auto again = load_or_create_master_key(config::KeysConfig{}, data);
+  auto again = load_or_create_master_key(core::Secret{}, data);
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(again->equals(key->reveal()));
 }
@@ -62,7 +62,7 @@ TEST(MasterKey, MissingFileIsNotCreatedWhenSealedKeysExist) {
   TempDir tmp;
   const fs::path data = tmp.path() / "data";
   ASSERT_TRUE(fs::create_directories(data));
-  auto refused = load_or_create_master_key(config::KeysConfig{}, data, MissingKeyFile::kRefuse);
+  auto refused = load_or_create_master_key(core::Secret{}, data, MissingKeyFile::kRefuse);
   ASSERT_FALSE(refused.has_value());
   const std::string& why = refused.error().internal;
   EXPECT_NE(why.find((data / "master.key").string()), std::string::npos) << why;
@@ -73,13 +73,12 @@ TEST(MasterKey, MissingFileIsNotCreatedWhenSealedKeysExist) {
   EXPECT_EQ(std::distance(fs::directory_iterator(data), fs::directory_iterator{}), 0);
 
   // An existing file is read as always, and a configured key needs no file at all.
-  auto created = load_or_create_master_key(config::KeysConfig{}, data);
+  auto created = load_or_create_master_key(core::Secret{}, data);
   ASSERT_TRUE(created.has_value());
-  auto loaded = load_or_create_master_key(config::KeysConfig{}, data, MissingKeyFile::kRefuse);
+  auto loaded = load_or_create_master_key(core::Secret{}, data, MissingKeyFile::kRefuse);
   ASSERT_TRUE(loaded.has_value()) << loaded.error().internal;
   EXPECT_TRUE(loaded->equals(created->reveal()));
-  config::KeysConfig configured;
-  configured.encryption_key = core::Secret(core::base64_encode(std::string(32, 'k')));
+  const core::Secret configured(core::base64_encode(std::string(32, 'k')));
   const fs::path empty = tmp.path() / "empty";
   ASSERT_TRUE(fs::create_directories(empty));
   EXPECT_TRUE(load_or_create_master_key(configured, empty, MissingKeyFile::kRefuse).has_value());
@@ -88,12 +87,12 @@ TEST(MasterKey, MissingFileIsNotCreatedWhenSealedKeysExist) {
 
 TEST(MasterKey, GroupOrWorldReadableFileIsRefused) {
   TempDir tmp;
-  auto key = load_or_create_master_key(config::KeysConfig{}, tmp.path());
+  auto key = load_or_create_master_key(core::Secret{}, tmp.path());
   ASSERT_TRUE(key.has_value());
   const fs::path file = tmp.path() / "master.key";
   for (unsigned mode : {0644U, 0640U, 0604U, 0660U}) {
     ASSERT_EQ(::chmod(file.c_str(), mode), 0);
-    auto refused = load_or_create_master_key(config::KeysConfig{}, tmp.path());
+    auto refused = load_or_create_master_key(core::Secret{}, tmp.path());
     ASSERT_FALSE(refused.has_value()) << mode;
     EXPECT_NE(refused.error().message.find(file.string()), std::string::npos);
     EXPECT_NE(refused.error().message.find("chmod 600"), std::string::npos);
@@ -101,7 +100,7 @@ TEST(MasterKey, GroupOrWorldReadableFileIsRefused) {
     EXPECT_EQ(refused.error().message.find(core::base64_encode(key->reveal())), std::string::npos);
   }
   ASSERT_EQ(::chmod(file.c_str(), 0400), 0);
-  EXPECT_TRUE(load_or_create_master_key(config::KeysConfig{}, tmp.path()).has_value());
+  EXPECT_TRUE(load_or_create_master_key(core::Secret{}, tmp.path()).has_value());
 }
 
 TEST(MasterKey, MalformedFileIsRefusedAndNamed) {
@@ -112,7 +111,7 @@ TEST(MasterKey, MalformedFileIsRefusedAndNamed) {
         core::base64_encode(std::string(33, 'k')), std::string(2000, 'A')}) {
     fs::remove(file);
     write_file(file, text, 0600);
-    auto r = load_or_create_master_key(config::KeysConfig{}, tmp.path());
+    auto r = load_or_create_master_key(core::Secret{}, tmp.path());
     ASSERT_FALSE(r.has_value()) << text;
     EXPECT_NE(r.error().message.find(file.string()), std::string::npos);
   }
@@ -123,27 +122,26 @@ TEST(MasterKey, SymlinkIsNotFollowed) {
   const fs::path target = tmp.path() / "elsewhere";
   write_file(target, core::base64_encode(std::string(32, 'k')), 0600);
   fs::create_symlink(target, tmp.path() / "master.key");
-  EXPECT_FALSE(load_or_create_master_key(config::KeysConfig{}, tmp.path()).has_value());
+  EXPECT_FALSE(load_or_create_master_key(core::Secret{}, tmp.path()).has_value());
 }
 
 TEST(MasterKey, ConfiguredKeyWinsAndIsValidated) {
   TempDir tmp;
-  config::KeysConfig keys;
-  keys.encryption_key = core::Secret(core::base64_encode(std::string(32, '\x07')));
-  auto key = load_or_create_master_key(keys, tmp.path());
+  core::Secret configured(core::base64_encode(std::string(32, '\x07')));
+  auto key = load_or_create_master_key(configured, tmp.path());
   ASSERT_TRUE(key.has_value());
   EXPECT_EQ(key->reveal(), std::string(32, '\x07'));
   EXPECT_FALSE(fs::exists(tmp.path() / "master.key"));
 
-  keys.encryption_key = core::Secret(core::base64url_encode(std::string(32, '\xfb')));
-  auto url = load_or_create_master_key(keys, tmp.path());
+  configured = core::Secret(core::base64url_encode(std::string(32, '\xfb')));
+  auto url = load_or_create_master_key(configured, tmp.path());
   ASSERT_TRUE(url.has_value());
   EXPECT_EQ(url->reveal(), std::string(32, '\xfb'));
 
   for (const std::string& bad : {core::base64_encode(std::string(31, 'x')), std::string("short"),
                                  core::base64_encode(std::string(64, 'x'))}) {
-    keys.encryption_key = core::Secret(bad);
-    auto r = load_or_create_master_key(keys, tmp.path());
+    configured = core::Secret(bad);
+    auto r = load_or_create_master_key(configured, tmp.path());
     ASSERT_FALSE(r.has_value());
     EXPECT_NE(r.error().message.find("keys.encryption_key"), std::string::npos);
     EXPECT_EQ(r.error().message.find(bad), std::string::npos);
@@ -157,7 +155,7 @@ TEST(MasterKey, ConcurrentFirstStartsAgreeOnOneKey) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
-      auto k = load_or_create_master_key(config::KeysConfig{}, tmp.path());
+      auto k = load_or_create_master_key(core::Secret{}, tmp.path());
       keys[static_cast<std::size_t>(i)] =
           k ? std::string(k->reveal()) : "error: " + k.error().message;
     });

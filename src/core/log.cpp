@@ -1,4 +1,4 @@
-#include "http/log.hpp"
+#include "core/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -12,7 +12,7 @@
 #include <mutex>
 #include <vector>
 
-#include "http/form.hpp"
+#include "core/utf8.hpp"
 
 namespace latchkey::http {
 namespace {
@@ -205,7 +205,7 @@ void append_json_escaped(std::string& out, std::string_view s) {
     }
     // Copy a valid UTF-8 sequence whole; replace an invalid byte with U+FFFD.
     std::size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (n != 0 && i + n <= s.size() && valid_utf8(s.substr(i, n))) {
+    if (n != 0 && i + n <= s.size() && core::valid_utf8(s.substr(i, n))) {
       out.append(s.data() + i, n);
       i += n;
     } else {

@@ -1,4 +1,4 @@
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -424,16 +424,6 @@ void render_process_metrics(std::string& out) {
   out += "process_start_time_seconds ";
   append_double(out, btime + start_ticks / ticks);
   out += '\n';
-}
-
-Handler metrics_handler(const Metrics& metrics) {
-  return [&metrics](Request&) {
-    Response res;
-    res.body = metrics.render();
-    res.set("content-type", std::string(kPrometheusContentType));
-    res.set("cache-control", "no-store");
-    return res;
-  };
 }
 
 }  // namespace latchkey::http

@@ -14,8 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include "http/router.hpp"
-
 namespace latchkey::http {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -102,9 +100,6 @@ class Metrics {
 // Renders process_resident_memory_bytes, process_cpu_seconds_total, process_open_fds,
 // process_start_time_seconds (and process_virtual_memory_bytes) from /proc/self.
 void render_process_metrics(std::string& out);
-
-// A handler for GET /metrics (register it with inline_ok: rendering is cheap and non-blocking).
-[[nodiscard]] Handler metrics_handler(const Metrics& metrics);
 
 // Escapes a label value for the exposition format (\\, \", \n).
 void append_label_value(std::string& out, std::string_view v);

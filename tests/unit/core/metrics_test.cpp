@@ -1,4 +1,4 @@
-#include "http/metrics.hpp"
+#include "core/metrics.hpp"
 
 #include <gtest/gtest.h>
 
@@ -127,15 +127,6 @@ TEST(Metrics, ProcessMetrics) {
   EXPECT_GE(std::stod(s["process_cpu_seconds_total"]), 0);
   ASSERT_TRUE(s.contains("process_start_time_seconds"));
   EXPECT_GT(std::stod(s["process_start_time_seconds"]), 1.6e9);
-}
-
-TEST(Metrics, CustomCollectorAndHandler) {
-  Metrics m(false);
-  m.add_collector([](std::string& out) { out += "# TYPE custom gauge\ncustom 42\n"; });
-  Request req;
-  Response res = metrics_handler(m)(req);
-  EXPECT_EQ(res.header("content-type"), kPrometheusContentType);
-  EXPECT_EQ(samples(res.body)["custom"], "42");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "http/log.hpp"
+#include "core/log.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
