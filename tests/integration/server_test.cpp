@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "crypto/jwk.hpp"
-#include "harness.hpp"
+#include "support/harness.hpp"
 
 namespace latchkey::it {
 namespace {
