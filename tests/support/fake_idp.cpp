@@ -95,6 +95,17 @@ void FakeIdp::set_claims_hook(std::function<void(json::object& claims)> hook) {
   claims_hook = std::move(hook);
 }
 
+void FakeIdp::sign_with(const IdpKey& k) {
+  sign_kid_ = k.kid;
+  if (k.alg == crypto::Alg::kES256) {
+    EXPECT_EQ(k.key, &ec_key()) << "ES256 tokens are signed with ec_key()";
+    sign_mode_ = Sign::kEs256;
+  } else {
+    sign_key_ = k.key;
+    sign_mode_ = Sign::kRs256;
+  }
+}
+
 std::vector<std::string> FakeIdp::violations() const {
   std::lock_guard lock(mu_);
   return violations_;

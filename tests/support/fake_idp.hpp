@@ -166,6 +166,9 @@ class FakeIdp {
   void set_discovery_delay(std::chrono::milliseconds d) { set_delay(discovery_path(), d); }
   // Changes every ID token's claims from now on (a misbehaving or hostile provider).
   void set_claims_hook(std::function<void(boost::json::object& claims)> hook);
+  // Signs from now on with `k` (an RS256 key, or ec_key() for ES256), its kid in the header.
+  // Not locked: call it inside script() once connections may be served.
+  void sign_with(const IdpKey& k);
 
   std::function<void(boost::json::object& claims)> claims_hook;  // runs before id_token_hook
   std::function<void(boost::json::object& header, boost::json::object& claims)> id_token_hook;
