@@ -11,26 +11,6 @@
 namespace latchkey::test {
 namespace json = boost::json;
 
-namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return std::string(s);
-}
-
-}  // namespace
-
 // ---- Browser ------------------------------------------------------------------------------------
 
 Browser::Browser(const Server& server) : origin_header(server.origin()), port_(server.port()) {}

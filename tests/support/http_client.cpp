@@ -13,26 +13,12 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "support/url.hpp"
+
 namespace latchkey::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return std::string(s);
-}
 
 // Parses one response at the start of `buf`. Returns the bytes it takes when complete; nullopt
 // when more bytes are needed (with `eof`, a body without framing ends at the end of `buf`).

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <map>
 #include <stdexcept>
+#include <string_view>
 
 #ifndef LATCHKEY_BIN
 #error "LATCHKEY_BIN must name the latchkey binary"
@@ -75,6 +76,23 @@ pid_t spawn(const std::vector<std::string>& args, const EnvVars& env, int out_fd
   return pid;
 }
 
+// Reads `fd` to its end, handing each chunk to `sink`, then closes it.
+template <typename Sink>
+void read_to_end(int fd, Sink&& sink) {
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    sink(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
+  ::close(fd);
+}
+
 int decode_status(int status) {
   if (WIFEXITED(status)) {
     return WEXITSTATUS(status);
@@ -115,20 +133,11 @@ Child::Child(const std::vector<std::string>& args, const EnvVars& env) {
 Child::~Child() { stop(); }
 
 void Child::drain(int fd) {
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
+  read_to_end(fd, [this](std::string_view chunk) {
     std::lock_guard lock(mu_);
-    output_.append(buf, static_cast<std::size_t>(n));
+    output_.append(chunk);
     cv_.notify_all();
-  }
-  ::close(fd);
+  });
   std::lock_guard lock(mu_);
   --open_pipes_;
   cv_.notify_all();
@@ -220,18 +229,7 @@ RunResult run_cli(const std::vector<std::string>& args, const EnvVars& env, mill
   ::close(err[1]);
   RunResult result;
   auto reader = [](int fd, std::string& sink) {
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        break;
-      }
-      sink.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
+    read_to_end(fd, [&sink](std::string_view chunk) { sink.append(chunk); });
   };
   std::thread t_out(reader, out[0], std::ref(result.out));
   std::thread t_err(reader, err[0], std::ref(result.err));

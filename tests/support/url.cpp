@@ -1,5 +1,6 @@
 #include "support/url.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -68,6 +69,22 @@ std::map<std::string, std::string> query_params(std::string_view url) {
     rest = rest.substr(amp + 1);
   }
   return out;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return std::string(s);
 }
 
 }  // namespace latchkey::test

@@ -1,5 +1,5 @@
 #pragma once
-// URL and form helpers shared by the test clients and the fake identity provider.
+// URL, form and field-text helpers shared by the test clients and the fake identity provider.
 #include <map>
 #include <string>
 #include <string_view>
@@ -14,5 +14,10 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 std::string url_decode(std::string_view s);
 // Query parameters of an absolute URL or a target (decoded; the fragment is ignored).
 std::map<std::string, std::string> query_params(std::string_view url);
+
+// ASCII lower case (field names).
+std::string lower(std::string s);
+// Without leading and trailing spaces and tabs (and a trailing CR): a field value.
+std::string trim(std::string_view s);
 
 }  // namespace latchkey::test
