@@ -67,7 +67,8 @@ TEST_F(Sec, H2_token_endpoint_hangs_or_trickles) {
 }
 
 TEST_F(Sec, H3_tls_faults) {
-  GTEST_SKIP() << "pending: needs a TLS fake provider with its own test CA; the curl client sets "
+  GTEST_SKIP() << "waits for: a TLS fake identity provider with its own test CA (no open issue "
+                  "yet); the curl client sets "
                   "CURLOPT_SSL_VERIFYPEER=1, VERIFYHOST=2, no redirects, http/https only, and "
                   "plain http is accepted for loopback endpoints only";
 }
@@ -122,9 +123,10 @@ TEST_F(Sec, H10_jwks_down_known_and_unknown_kid) {
 }
 
 TEST_F(Sec, H12_discovery_refresh_changes_endpoints) {
-  GTEST_SKIP() << "pending: discovery is cached for 1 h (not configurable), so a refresh cannot "
-                  "be driven from a test; a changed issuer is refused by the same check as A27, "
-                  "pinning endpoint hosts across refreshes is not implemented";
+  GTEST_SKIP() << "waits for: a configurable discovery cache lifetime and endpoint pinning "
+                  "across refreshes (no open issue yet); discovery is cached for 1 h, so a "
+                  "refresh cannot be driven from a test; a changed issuer is refused by the "
+                  "same check as A27";
 }
 
 TEST_F(Sec, H14_hostile_profile_text) {
@@ -172,9 +174,9 @@ TEST_F(Sec, I1_idp_clock_fast) {
 }
 
 TEST_F(Sec, J1_database_unreachable) {
-  GTEST_SKIP() << "pending: needs a store fault-injection hook (fail the N-th statement) that the "
-                  "release binary does not have; PostgreSQL outage behaviour belongs to the store "
-                  "contract tests";
+  GTEST_SKIP() << "waits for: store fault injection in test builds, fail the N-th statement "
+                  "(issue 15); the release binary has no such hook; PostgreSQL outage behaviour "
+                  "belongs to the store contract tests";
 }
 
 TEST_F(Sec, J3_sigkill_between_token_exchange_and_commit) {
@@ -206,8 +208,8 @@ TEST_F(Sec, J3_sigkill_between_token_exchange_and_commit) {
 }
 
 TEST_F(Sec, J5_disk_full) {
-  GTEST_SKIP() << "pending: needs a size-limited filesystem (tmpfs mount) that tests cannot create "
-                  "without privileges";
+  GTEST_SKIP() << "waits for: a size-limited filesystem the test mounts, and 503 on a full disk "
+                  "(issue 15); tests cannot create a tmpfs without privileges today";
 }
 
 TEST_F(Sec, J6_restart_with_flows_in_flight) {
@@ -229,7 +231,7 @@ TEST_F(Sec, J6_restart_with_flows_in_flight) {
 }
 
 TEST_F(Sec, J8_email_provider_down) {
-  GTEST_SKIP() << "pending: Latchkey sends no email or SMS yet";
+  GTEST_SKIP() << "waits for: email and SMS delivery (issue 11); Latchkey sends none yet";
 }
 
 TEST_F(Sec, J9_load_spike) {
