@@ -209,33 +209,30 @@ FakeResponse FakeIdp::handle(const FakeRequest& r) {
   FakeResponse out;
   switch (fault.kind) {
     case Fault::kNone:
-      out = answer(r);
-      out.delay = fault.delay;
-      break;
     case Fault::kTrickle:
       out = answer(r);
-      out.delay = fault.delay;
-      out.transport = T::kTrickle;
-      break;
-    case Fault::kHang:
-      out.transport = T::kHang;
-      break;
-    case Fault::kClose:
-      out.transport = T::kClose;
+      out.delay = fault.delay;  // before the answer, or between its bytes
+      out.transport = fault.kind == Fault::kTrickle ? T::kTrickle : T::kNormal;
       break;
     case Fault::kOversized:
       out = FakeResponse{200, "application/json",
                          "{\"pad\":\"" + std::string(fault.bytes, 'a') + "\"}"};
       break;
-    case Fault::kEndlessChunked:
-      out.transport = T::kEndlessChunked;
-      break;
-    case Fault::kHugeLength:
-      out.transport = T::kHugeLength;
-      break;
     case Fault::kRaw:
       out = FakeResponse{fault.status, fault.content_type, fault.body, fault.delay};
       break;
+    case Fault::kHang:
+    case Fault::kClose:
+    case Fault::kEndlessChunked:
+    case Fault::kHugeLength: {
+      static const std::map<Fault::Kind, T> kTransport = {
+          {Fault::kHang, T::kHang},
+          {Fault::kClose, T::kClose},
+          {Fault::kEndlessChunked, T::kEndlessChunked},
+          {Fault::kHugeLength, T::kHugeLength}};
+      out.transport = kTransport.at(fault.kind);
+      break;
+    }
   }
   return out;
 }
