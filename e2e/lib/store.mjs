@@ -1,45 +1,40 @@
 // What Latchkey stored, read straight from its SQLite file (<data_dir>/latchkey.db), read-only.
 //
-// All knowledge of the schema used by the end-to-end tests is in this one module. Column names are looked up
-// among a few candidates (PRAGMA table_info), so a renamed column fails with a message that lists the real
-// columns instead of a bare SQL error. Adjust the candidate lists here when the store's migrations change.
+// All knowledge of the schema used by the end-to-end tests is in this one module. SCHEMA names, per table, the
+// columns the queries below read, exactly as src/store/migrations/sqlite creates them. The real schema is read
+// (PRAGMA table_info) when the database is opened, and a missing table or column throws at once, naming it and
+// listing what is there: a migration that renames or drops one fails here, loudly, instead of being guessed
+// around. Change SCHEMA and the queries together with the migration.
 import fs from 'node:fs'
 import Database from 'better-sqlite3'
 
-const COLUMNS = {
-  users: {
-    id: ['id', 'user_id'],
-    firstName: ['first_name', 'given_name'],
-    lastName: ['last_name', 'family_name'],
-  },
-  email_addresses: {
-    id: ['id'],
-    userId: ['user_id'],
-    email: ['email_address', 'email', 'address'],
-  },
-  external_accounts: {
-    id: ['id'],
-    userId: ['user_id'],
-    provider: ['provider', 'strategy'],
-    providerUserId: ['provider_user_id', 'subject', 'sub', 'external_id'],
-    email: ['email_address', 'email'],
-  },
-  sessions: {
-    id: ['id'],
-    userId: ['user_id'],
-    clientId: ['client_id'],
-    status: ['status', 'state'],
-  },
-  clients: {
-    id: ['id'],
-  },
+export const SCHEMA = {
+  users: ['id', 'first_name', 'last_name'],
+  email_addresses: ['id', 'user_id', 'email'],
+  external_accounts: ['id', 'user_id', 'provider', 'provider_user_id'],
+  sessions: ['id', 'user_id', 'client_id', 'status'],
+  clients: ['id'],
+}
+
+// Throws when `db` lacks a table or column of `schema`; the message names the first one missing.
+export function checkSchema(db, schema = SCHEMA, where = 'the database') {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name)
+  for (const [table, expected] of Object.entries(schema)) {
+    if (!tables.includes(table)) {
+      throw new Error(`store schema drift: no table "${table}" in ${where}; its tables are: ${tables.join(', ')} (update e2e/lib/store.mjs with the migration)`)
+    }
+    const actual = db.prepare(`PRAGMA table_info(${JSON.stringify(table)})`).all().map((r) => r.name)
+    const missing = expected.filter((c) => !actual.includes(c))
+    if (missing.length > 0) {
+      throw new Error(`store schema drift: table "${table}" has no column "${missing[0]}"${missing.length > 1 ? ` (nor ${missing.slice(1).map((c) => `"${c}"`).join(', ')})` : ''} in ${where}; its columns are: ${actual.join(', ')} (update e2e/lib/store.mjs with the migration)`)
+    }
+  }
 }
 
 export class LatchkeyStore {
   constructor(dbPath) {
     this.dbPath = dbPath
     this.db = null
-    this.columns = new Map()
   }
 
   open() {
@@ -48,31 +43,21 @@ export class LatchkeyStore {
       throw new Error(`Latchkey's database is not at ${this.dbPath} (expected <data_dir>/latchkey.db)`)
     }
     // Read-only: the tests observe, Latchkey alone writes. WAL lets this reader see each committed write.
-    this.db = new Database(this.dbPath, { readonly: true, fileMustExist: true })
-    this.db.pragma('busy_timeout = 5000')
+    const db = new Database(this.dbPath, { readonly: true, fileMustExist: true })
+    db.pragma('busy_timeout = 5000')
+    try {
+      checkSchema(db, SCHEMA, this.dbPath)
+    } catch (e) {
+      db.close()
+      throw e
+    }
+    this.db = db
     return this.db
   }
 
   close() {
     this.db?.close()
     this.db = null
-  }
-
-  // The SQL name of logical column `key` of `table`.
-  col(table, key) {
-    const cacheKey = `${table}.${key}`
-    if (this.columns.has(cacheKey)) return this.columns.get(cacheKey)
-    const actual = this.open().prepare(`PRAGMA table_info(${JSON.stringify(table)})`).all().map((r) => r.name)
-    if (actual.length === 0) {
-      const tables = this.open().prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name)
-      throw new Error(`store schema: no table "${table}" in ${this.dbPath}; tables are: ${tables.join(', ')} (adjust e2e/lib/store.mjs)`)
-    }
-    const found = COLUMNS[table][key].find((c) => actual.includes(c))
-    if (!found) {
-      throw new Error(`store schema: table "${table}" has none of [${COLUMNS[table][key].join(', ')}] for ${key}; its columns are: ${actual.join(', ')} (adjust e2e/lib/store.mjs)`)
-    }
-    this.columns.set(cacheKey, found)
-    return found
   }
 
   countUsers() {
@@ -85,63 +70,42 @@ export class LatchkeyStore {
 
   // Users owning `email` (compared case-insensitively). More than one would be a bug the tests catch.
   usersByEmail(email) {
-    const u = (k) => this.col('users', k)
-    const e = (k) => this.col('email_addresses', k)
     return this.open().prepare(
-      `SELECT DISTINCT u.${u('id')} AS id, u.${u('firstName')} AS firstName, u.${u('lastName')} AS lastName
-         FROM users u JOIN email_addresses e ON e.${e('userId')} = u.${u('id')}
-        WHERE lower(e.${e('email')}) = lower(?)`,
+      `SELECT DISTINCT u.id AS id, u.first_name AS firstName, u.last_name AS lastName
+         FROM users u JOIN email_addresses e ON e.user_id = u.id
+        WHERE lower(e.email) = lower(?)`,
     ).all(email)
   }
 
   user(id) {
-    const u = (k) => this.col('users', k)
-    return this.open().prepare(
-      `SELECT ${u('id')} AS id, ${u('firstName')} AS firstName, ${u('lastName')} AS lastName FROM users WHERE ${u('id')} = ?`,
-    ).get(id)
+    return this.open().prepare('SELECT id, first_name AS firstName, last_name AS lastName FROM users WHERE id = ?').get(id)
   }
 
   emailAddresses(userId) {
-    const e = (k) => this.col('email_addresses', k)
-    return this.open().prepare(
-      `SELECT ${e('id')} AS id, ${e('email')} AS email FROM email_addresses WHERE ${e('userId')} = ?`,
-    ).all(userId)
+    return this.open().prepare('SELECT id, email FROM email_addresses WHERE user_id = ?').all(userId)
   }
 
   externalAccounts(userId) {
-    const x = (k) => this.col('external_accounts', k)
     return this.open().prepare(
-      `SELECT ${x('id')} AS id, ${x('provider')} AS provider, ${x('providerUserId')} AS providerUserId
-         FROM external_accounts WHERE ${x('userId')} = ?`,
+      'SELECT id, provider, provider_user_id AS providerUserId FROM external_accounts WHERE user_id = ?',
     ).all(userId)
   }
 
   sessionsOfUser(userId) {
-    const s = (k) => this.col('sessions', k)
-    return this.open().prepare(
-      `SELECT ${s('id')} AS id, ${s('clientId')} AS clientId, ${s('status')} AS status
-         FROM sessions WHERE ${s('userId')} = ?`,
-    ).all(userId)
+    return this.open().prepare('SELECT id, client_id AS clientId, status FROM sessions WHERE user_id = ?').all(userId)
   }
 
   sessionsOfClient(clientId) {
-    const s = (k) => this.col('sessions', k)
-    return this.open().prepare(
-      `SELECT ${s('id')} AS id, ${s('userId')} AS userId, ${s('status')} AS status
-         FROM sessions WHERE ${s('clientId')} = ?`,
-    ).all(clientId)
+    return this.open().prepare('SELECT id, user_id AS userId, status FROM sessions WHERE client_id = ?').all(clientId)
   }
 
   session(id) {
-    const s = (k) => this.col('sessions', k)
     return this.open().prepare(
-      `SELECT ${s('id')} AS id, ${s('userId')} AS userId, ${s('clientId')} AS clientId, ${s('status')} AS status
-         FROM sessions WHERE ${s('id')} = ?`,
+      'SELECT id, user_id AS userId, client_id AS clientId, status FROM sessions WHERE id = ?',
     ).get(id)
   }
 
   client(id) {
-    const c = (k) => this.col('clients', k)
-    return this.open().prepare(`SELECT ${c('id')} AS id FROM clients WHERE ${c('id')} = ?`).get(id)
+    return this.open().prepare('SELECT id FROM clients WHERE id = ?').get(id)
   }
 }

@@ -50,19 +50,6 @@ class PgSchemaCleanup : public ::testing::Environment {
 
 }  // namespace
 
-ScratchDir::ScratchDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "latchkey-store-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    throw std::runtime_error("mkdtemp failed");
-  }
-  path_ = tmpl;
-}
-
-ScratchDir::~ScratchDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 std::string pg_test_url() {
   const char* url = std::getenv("LATCHKEY_TEST_PG_URL");
   return url != nullptr ? std::string(url) : std::string();

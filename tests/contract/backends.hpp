@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "store/store.hpp"
+#include "support/temp_dir.hpp"
 
 namespace latchkey::store::testing {
 
@@ -35,17 +36,8 @@ std::string pg_admin(const std::string& sql);
 // GoogleTest prints the backend by name in failure messages.
 inline void PrintTo(const Backend& backend, std::ostream* os) { *os << backend.name; }
 
-// A fresh empty directory under the system temp dir, removed by the destructor.
-class ScratchDir {
- public:
-  ScratchDir();
-  ~ScratchDir();
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// The scratch directory a backend's database is named by: the test-support library's TempDir
+// (a fresh empty directory under the system temp dir, removed by the destructor).
+using ScratchDir = ::latchkey::test::TempDir;
 
 }  // namespace latchkey::store::testing

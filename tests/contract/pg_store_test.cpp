@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 using testing::ScratchDir;
 
 constexpr const char* kSkip =
-    "LATCHKEY_TEST_PG_URL is not set: PostgreSQL store tests skipped (run them with "
+    "waits for: a PostgreSQL test database in LATCHKEY_TEST_PG_URL (run them with "
     "scripts/pg-test-cluster.sh run -- build/<preset>/tests/contract/store_contract_test)";
 
 User user(const std::string& id) {

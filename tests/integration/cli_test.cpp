@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "harness.hpp"
+#include "support/harness.hpp"
 
 namespace latchkey::it {
 namespace {

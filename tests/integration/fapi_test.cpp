@@ -15,8 +15,7 @@
 #include "core/base64.hpp"
 #include "crypto/jwk.hpp"
 #include "crypto/jws.hpp"
-#include "fake_oidc.hpp"
-#include "harness.hpp"
+#include "support/harness.hpp"
 
 namespace latchkey::it {
 namespace {
@@ -49,7 +48,7 @@ class Fapi : public ::testing::Test {
   // fast_keys: ES256 session keys (no RSA generation at start); tests about the token itself keep
   // the default RS256.
   void start(EnvVars extra = {}, bool fast_keys = true) {
-    EnvVars env = idp.latchkey_env();
+    EnvVars env = idp.google_env();
     env.emplace_back("LATCHKEY_LOGGING_ACCESS_LOG", "true");
     env.insert(env.end(), extra.begin(), extra.end());
     server = std::make_unique<Server>(
@@ -105,7 +104,7 @@ class Fapi : public ::testing::Test {
     return {str(j, "response.created_session_id"), str(j, "response.created_user_id")};
   }
 
-  FakeOidc idp;
+  FakeIdp idp;
   std::unique_ptr<Server> server;
 };
 
@@ -1006,7 +1005,7 @@ TEST_F(Fapi, NoSecretAppearsInAnyResponseOrLogLine) {
     }
   }
   ASSERT_GE(master.size(), 16U);
-  std::vector<std::string> secrets = {client_token, master, FakeOidc::kClientSecret};
+  std::vector<std::string> secrets = {client_token, master, FakeIdp::kClientSecret};
   if (auto raw = core::base64_decode(master); raw && raw->size() >= 16) {
     secrets.push_back(core::base64url_encode(*raw));
   }

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "crypto/jwk.hpp"
-#include "harness.hpp"
+#include "support/harness.hpp"
 
 namespace latchkey::it {
 namespace {
@@ -273,25 +275,50 @@ TEST(Server, SigtermWhenIdleExitsZero) {
   EXPECT_EQ(*rc, 0) << s.logs();
 }
 
+// latchkey_http_connections_active as the server reports it (the /metrics request included);
+// -1 when it cannot be read.
+int open_connections(int port) {
+  const auto m = http_get(port, "/metrics");
+  const std::string sample = "\nlatchkey_http_connections_active ";
+  const auto pos = m.body.find(sample);
+  return pos == std::string::npos ? -1 : std::atoi(m.body.c_str() + pos + sample.size());
+}
+
+// Polls until open_connections() is `n`; false after `timeout`.
+bool wait_for_open_connections(int port, int n, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (open_connections(port) != n) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 TEST(Server, SigtermWithASlowlyArrivingRequestExitsZero) {
   // A request whose body is still arriving when SIGTERM comes: the server stops accepting,
   // gives in-flight work shutdown_timeout to finish, and exits 0.
   Server s({.env = {{"LATCHKEY_SERVER_SHUTDOWN_TIMEOUT", "2s"}}, .fast_keys = true});
-  std::thread client([&] {
-    HttpRequest req;
-    req.method = "POST";
-    req.target = "/__clerk/v1/client/sign_ins";
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                   {"Content-Length", "100"}};
-    req.body = "strategy=";  // 91 bytes short: the server waits for the rest
-    http_request(s.port(), req, std::chrono::seconds(8));
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(wait_for_open_connections(s.port(), 1, std::chrono::seconds(5)))
+      << "connections other than the metrics request are open";
+  HttpConnection slow(s.port(), std::chrono::seconds(8));
+  HttpRequest req;
+  req.method = "POST";
+  req.target = "/__clerk/v1/client/sign_ins";
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Content-Length", "100"}};
+  req.body = "strategy=";  // 91 bytes short: the server waits for the rest
+  ASSERT_TRUE(slow.send(serialize(s.port(), req)));
+  // SIGTERM only once the server holds the request (it and the metrics request are open).
+  ASSERT_TRUE(wait_for_open_connections(s.port(), 2, std::chrono::seconds(5)))
+      << "the slow request never reached the server";
   s.child().signal(SIGTERM);
   auto rc = s.child().wait(std::chrono::seconds(12));
-  client.join();
   ASSERT_TRUE(rc.has_value()) << "still running after SIGTERM";
   EXPECT_EQ(*rc, 0) << s.logs();
+  // It waited for the request until the deadline, then closed it.
+  EXPECT_THAT(s.logs(), HasSubstr("shutdown deadline reached; closing 1 connection(s)"));
+  EXPECT_TRUE(slow.closed_by_peer()) << "the in-flight connection was left open";
 }
 
 }  // namespace

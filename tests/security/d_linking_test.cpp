@@ -128,8 +128,9 @@ TEST_F(Sec, D8_later_logins_without_email_resolve_by_sub) {
 }
 
 TEST_F(Sec, D10_enterprise_connection_foreign_domain) {
-  GTEST_SKIP() << "pending: enterprise SSO connections with verified domains do not exist yet "
-                  "(no per-connection domain list to check asserted emails against)";
+  GTEST_SKIP() << "waits for: enterprise SSO connections with the email domains they own "
+                  "(issue 14); there is no per-connection domain list to check asserted emails "
+                  "against";
 }
 
 }  // namespace

@@ -21,8 +21,8 @@ void expect_429(const HttpResponse& r) {
 }
 
 TEST_F(Sec, G1_password_lockout) {
-  GTEST_SKIP() << "pending: no password (or reset/backup-code/OTP) strategy exists; only OAuth "
-                  "sign-in, which by design never counts towards a lockout (catalog §3.3)";
+  GTEST_SKIP() << "waits for: password sign-in and reset (issue 11); today only OAuth signs in, "
+                  "which by design never counts towards a lockout (catalog §3.3)";
 }
 
 TEST_F(Sec, G2_credential_stuffing_per_ip) {
@@ -80,11 +80,13 @@ TEST_F(Sec, G2c_trusted_proxy_forwarded_client_is_the_key) {
 }
 
 TEST_F(Sec, G4_otp_guessing) {
-  GTEST_SKIP() << "pending: no email/SMS one-time codes exist yet (only OAuth strategies)";
+  GTEST_SKIP() << "waits for: email and phone one-time codes (issue 11); only OAuth strategies "
+                  "exist";
 }
 
 TEST_F(Sec, G5_email_sms_bombing) {
-  GTEST_SKIP() << "pending: Latchkey sends no email or SMS yet (no prepare_first_factor)";
+  GTEST_SKIP() << "waits for: email and SMS delivery, prepare_first_factor (issue 11); Latchkey "
+                  "sends no email or SMS yet";
 }
 
 TEST_F(Sec, G7_enumeration_sign_up_and_sign_in_with_existing_email) {

@@ -1,11 +1,5 @@
 // Catalog §2.K: malformed input and resource exhaustion at the HTTP layer, plus the log and error
 // hygiene checks K16/K17. Nothing here may crash the server or change a row.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <fstream>
 
 #include "sec_fixture.hpp"
@@ -15,42 +9,27 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int connect_to(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Sends `prefix`, then one byte of `drip` every `every` until the peer closes; returns how long
 // the server kept the connection open.
 std::chrono::milliseconds drip_until_closed(int port, const std::string& prefix, char drip,
                                             std::chrono::milliseconds every,
                                             std::chrono::milliseconds give_up) {
-  const int fd = connect_to(port);
-  EXPECT_GE(fd, 0);
+  it::HttpConnection c(port);
+  EXPECT_TRUE(c.connected());
   const auto t0 = Clock::now();
-  ::send(fd, prefix.data(), prefix.size(), MSG_NOSIGNAL);
-  char buf[4096];
+  c.send(prefix);
   while (Clock::now() - t0 < give_up) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(every.count())) > 0) {
-      if (::recv(fd, buf, sizeof buf, 0) <= 0) {
-        break;
-      }
+    const auto got = c.read_some(every);
+    if (got == it::HttpConnection::Read::kClosed) {
+      break;
+    }
+    if (got == it::HttpConnection::Read::kData) {
       continue;  // a 408/400 answer; keep reading until the close
     }
-    if (::send(fd, &drip, 1, MSG_NOSIGNAL) < 0) {
+    if (!c.send(std::string(1, drip))) {
       break;
     }
   }
-  ::close(fd);
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
 }
 
@@ -169,24 +148,13 @@ struct RawAnswer {
 RawAnswer send_until_closed(int port, const std::string& bytes,
                             std::chrono::milliseconds give_up = std::chrono::seconds(8)) {
   RawAnswer out;
-  const int fd = connect_to(port);
-  EXPECT_GE(fd, 0);
+  it::HttpConnection c(port, give_up);
+  EXPECT_TRUE(c.connected());
   const auto t0 = Clock::now();
-  ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-  char buf[4096];
-  while (Clock::now() - t0 < give_up) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) {
-      continue;
-    }
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) {
-      out.closed = true;
-      break;
-    }
-    out.raw.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  c.send(bytes);
+  const auto rest = c.rest_until_closed();
+  out.closed = rest.has_value();
+  out.raw = rest.value_or(c.pending());
   out.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0);
   return out;
 }

@@ -5,7 +5,8 @@
 namespace latchkey::sec {
 namespace {
 
-constexpr const char* kPending = "pending: no SAML connector exists yet";
+constexpr const char* kPending =
+    "waits for: SAML 2.0 enterprise SSO connections (issue 14); no SAML connector exists yet";
 
 TEST(SecSaml, S1_unsigned_or_foreign_signed_assertion) { GTEST_SKIP() << kPending; }
 TEST(SecSaml, S3_assertion_replay) { GTEST_SKIP() << kPending; }

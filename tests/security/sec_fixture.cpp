@@ -1,11 +1,6 @@
 #include "sec_fixture.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sqlite3.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <ostream>
 #include <thread>
@@ -82,87 +77,9 @@ std::string sql_scalar(const std::string& db_path, const std::string& sql) {
 }
 
 HttpResponse request_from(const std::string& source_ip, int port, const it::HttpRequest& request) {
-  HttpResponse r;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in src{};
-  src.sin_family = AF_INET;
-  ::inet_pton(AF_INET, source_ip.c_str(), &src.sin_addr);
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  dst.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
-    ::close(fd);
+  auto r = it::http_request(port, request, std::chrono::seconds(10), source_ip);
+  if (r.end == it::HttpEnd::kConnectFailed) {
     ADD_FAILURE() << "cannot connect from " << source_ip;
-    return r;
-  }
-  std::string out = request.method + " " + request.target + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                    std::to_string(port) + "\r\n";
-  for (const auto& [k, v] : request.headers) {
-    out += k + ": " + v + "\r\n";
-  }
-  out += "Content-Length: " + std::to_string(request.body.size()) + "\r\nConnection: close\r\n\r\n" +
-         request.body;
-  ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
-  std::string raw;
-  char buf[8192];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) {
-      continue;
-    }
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) {
-      break;
-    }
-    raw.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  // Parse status line and headers (enough for status, Retry-After and a JSON body).
-  r.raw = raw;
-  const auto head_end = raw.find("\r\n\r\n");
-  if (raw.size() < 12 || head_end == std::string::npos) {
-    return r;
-  }
-  r.status = std::atoi(raw.c_str() + 9);
-  std::size_t pos = raw.find("\r\n");
-  while (pos < head_end) {
-    const auto next = raw.find("\r\n", pos + 2);
-    const std::string line = raw.substr(pos + 2, next - pos - 2);
-    const auto colon = line.find(':');
-    if (colon != std::string::npos) {
-      std::string name = line.substr(0, colon);
-      for (auto& ch : name) {
-        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      }
-      std::string value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') {
-        value.erase(0, 1);
-      }
-      r.headers.emplace(name, value);
-    }
-    pos = next;
-  }
-  r.body = raw.substr(head_end + 4);
-  if (auto te = r.header("transfer-encoding"); te && *te == "chunked") {
-    std::string body;
-    std::size_t p = 0;
-    const std::string& c = r.body;
-    while (p < c.size()) {
-      const auto crlf = c.find("\r\n", p);
-      if (crlf == std::string::npos) {
-        break;
-      }
-      const std::size_t size = std::strtoul(c.substr(p, crlf - p).c_str(), nullptr, 16);
-      if (size == 0) {
-        break;
-      }
-      body.append(c, crlf + 2, size);
-      p = crlf + 2 + size + 2;
-    }
-    r.body = body;
   }
   return r;
 }

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../integration/harness.hpp"
+#include "support/harness.hpp"
 #include "script_idp.hpp"
 
 namespace latchkey::sec {

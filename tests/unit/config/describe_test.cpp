@@ -14,7 +14,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::TempDir;
+using test::TempDir;
 
 using Env = std::map<std::string, std::string>;
 

@@ -12,7 +12,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::TempDir;
+using test::TempDir;
 using namespace std::chrono_literals;
 
 using Env = std::map<std::string, std::string>;

@@ -11,7 +11,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::TempDir;
+using test::TempDir;
 using namespace std::chrono_literals;
 
 std::expected<Config, ConfigError> load_text(std::string_view text,

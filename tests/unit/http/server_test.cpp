@@ -1,16 +1,9 @@
-// A real server on 127.0.0.1:0 driven by a tiny blocking POSIX-socket client.
+// A real server on 127.0.0.1:0 driven by the test-support library's raw HTTP client.
 #include "http/server.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -21,139 +14,36 @@
 
 #include "core/log.hpp"
 #include "http/metrics_handler.hpp"
+#include "support/http_client.hpp"
 
 namespace latchkey::http {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct HttpResponse {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
+// The test-support library's raw client, with this file's accessors: header() is "" when the
+// field is absent, a response cut short throws, and the last response head is kept.
+struct HttpResponse : test::HttpResponse {
   [[nodiscard]] std::string header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? std::string() : it->second;
+    return test::HttpResponse::header(name).value_or("");
   }
 };
 
-class Client {
+class Client : public test::HttpConnection {
  public:
-  explicit Client(std::uint16_t port, std::chrono::milliseconds timeout = 3000ms) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd_ < 0) {
-      throw std::runtime_error("socket failed");
-    }
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~Client() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  [[nodiscard]] bool connected() const { return connected_; }
-
-  bool send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) {
-        return false;
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
+  explicit Client(std::uint16_t port, std::chrono::milliseconds timeout = 3000ms)
+      : HttpConnection(port, timeout) {}
 
   // Reads one response; `head` = response to HEAD (no body). Throws on timeout/EOF.
   HttpResponse read_response(bool head = false) {
-    std::size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill()) {
-        throw std::runtime_error("connection closed before response headers: " + buf_);
-      }
+    auto r = HttpConnection::read_response(head);
+    if (r.end != test::HttpEnd::kAnswered) {
+      throw std::runtime_error(std::string("no complete response (") + test::to_string(r.end) +
+                               "): " + r.raw);
     }
-    HttpResponse r;
-    last_head = buf_.substr(0, end + 4);
-    std::istringstream in(buf_.substr(0, end));
-    std::string line;
-    std::getline(in, line);
-    r.status = std::stoi(line.substr(9, 3));
-    while (std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') {
-        line.pop_back();
-      }
-      auto colon = line.find(':');
-      std::string name = line.substr(0, colon);
-      for (auto& c : name) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      }
-      std::string value = line.substr(colon + 1);
-      while (!value.empty() && value.front() == ' ') {
-        value.erase(0, 1);
-      }
-      r.headers[name] = value;
-    }
-    buf_.erase(0, end + 4);
-    std::size_t len = head || r.headers.count("content-length") == 0
-                          ? 0
-                          : std::stoul(r.headers["content-length"]);
-    while (buf_.size() < len) {
-      if (!fill()) {
-        throw std::runtime_error("connection closed mid-body");
-      }
-    }
-    r.body = buf_.substr(0, len);
-    buf_.erase(0, len);
-    return r;
+    last_head = r.head;
+    return HttpResponse{std::move(r)};
   }
-
-  // Everything the peer still sends until it closes (or the receive timeout), after what the
-  // last read_response consumed; nullopt when it did not close.
-  std::optional<std::string> rest_until_closed() {
-    std::string out = std::move(buf_);
-    buf_.clear();
-    char tmp[4096];
-    for (;;) {
-      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-        return out;
-      }
-      if (n < 0) {
-        return std::nullopt;
-      }
-      out.append(tmp, static_cast<std::size_t>(n));
-    }
-  }
-
-  // True when the peer closes (EOF or reset) within the receive timeout.
-  bool closed_by_peer() {
-    char tmp[4096];
-    for (;;) {
-      ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-      if (n == 0) {
-        return true;
-      }
-      if (n < 0) {
-        return errno == ECONNRESET;
-      }
-    }
-  }
-
-  // The raw status line and fields of the last response read, blank line included.
-  std::string last_head;
 
   HttpResponse request(const std::string& raw, bool head = false) {
     if (!send(raw)) {
@@ -162,20 +52,8 @@ class Client {
     return read_response(head);
   }
 
- private:
-  bool fill() {
-    char tmp[4096];
-    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) {
-      return false;
-    }
-    buf_.append(tmp, static_cast<std::size_t>(n));
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  std::string buf_;
+  // The raw status line and fields of the last response read, blank line included.
+  std::string last_head;
 };
 
 std::string get(const std::string& path, const std::string& extra = "") {

@@ -13,16 +13,21 @@
 #include "core/random.hpp"
 #include "crypto/jwk.hpp"
 #include "crypto/jws.hpp"
-#include "fake_idp.hpp"
 #include "oauth/id_token.hpp"
 #include "oauth/service.hpp"
+#include "support/fake_idp.hpp"
 
 namespace latchkey::oauth {
 namespace {
 
-using testing::FakeHttpServer;
-using testing::FakeRequest;
-using testing::FakeResponse;
+using test::b64;
+using test::FakeHttpServer;
+using test::FakeIdp;
+using test::FakeRequest;
+using test::FakeResponse;
+using test::Fault;
+using test::IdpKey;
+using test::IdpUser;
 using ::testing::HasSubstr;
 namespace json = boost::json;
 
@@ -30,152 +35,57 @@ constexpr std::string_view kClientId = "client-abc";
 constexpr std::string_view kClientSecret = "secret-xyz";
 constexpr std::string_view kRedirect = "https://app.example.com/__clerk/v1/oauth_callback";
 
-struct SigningKey {
-  std::string kid;
-  crypto::PrivateKey key;
-  crypto::Alg alg;
-};
-
-// Key generation is the slow part; do it once per binary.
-const SigningKey& rsa_key(int which) {
-  static const SigningKey k1{"k1", *crypto::generate_key(crypto::Alg::kRS256), crypto::Alg::kRS256};
-  static const SigningKey k2{"k2", *crypto::generate_key(crypto::Alg::kRS256), crypto::Alg::kRS256};
-  return which == 1 ? k1 : k2;
+// The provider's keys (made once per binary by the support library), with their kids.
+IdpKey rsa_key(int which) {
+  return {&test::rsa_key(which), "k" + std::to_string(which), crypto::Alg::kRS256};
 }
-const SigningKey& ec_key() {
-  static const SigningKey k{"e1", *crypto::generate_key(crypto::Alg::kES256), crypto::Alg::kES256};
-  return k;
+IdpKey ec_key() { return {&test::ec_key(), "e1", crypto::Alg::kES256}; }
+
+// The claims segment of a compact JWS, as the provider encoded it.
+std::string claims_part(const std::string& token) {
+  const auto first = token.find('.');
+  return token.substr(first + 1, token.find('.', first + 1) - first - 1);
 }
 
-std::string b64(std::string_view s) { return core::base64url_encode(s); }
-
-std::string make_jwt(const json::object& header, const json::object& claims, const SigningKey& k) {
-  const std::string input = b64(json::serialize(header)) + "." + b64(json::serialize(claims));
-  return input + "." + b64(*crypto::sign(k.key, k.alg, input));
+// The person at the provider: an OIDC profile with every optional claim, or GitHub's octocat.
+IdpUser oidc_user() {
+  return {"user-123",     "ada@example.com", true, "Ada", "Lovelace",
+          "Ada Lovelace", "https://img.example.com/ada.png", "ada"};
+}
+IdpUser github_user() {
+  return {"583231",      "public@example.com", true, "", "",
+          "The Octocat", "https://avatars.example.com/u/583231", "octocat"};
 }
 
-std::string make_jwt(const json::object& claims, const SigningKey& k) {
-  json::object header{{"alg", std::string(crypto::to_string(k.alg))}, {"typ", "JWT"}};
-  if (!k.kid.empty()) {
-    header["kid"] = k.kid;
-  }
-  return make_jwt(header, claims, k);
+// The provider as these tests want it (the support library's FakeIdp): this file's client and
+// clock, GitHub's API under /api, any code good for the latest grant (the tests check the token
+// request themselves), ES256 advertised besides RS256, fixed tokens (at-1 and rt-1, GitHub's
+// gho_abc) and one verified primary GitHub email.
+FakeIdp::Options idp_options(const core::Clock& clock) {
+  FakeIdp::Options o;
+  o.client_id = std::string(kClientId);
+  o.client_secret = std::string(kClientSecret);
+  o.clock = &clock;
+  o.check_token_requests = false;
+  o.github_api_path = "/api";
+  return o;
 }
 
-// The identity provider's behaviour, adjustable per test. Handlers run on the server thread.
-class FakeIdp {
- public:
-  explicit FakeIdp(const core::Clock& clock)
-      : clock_(clock), server_([this](const FakeRequest& r) { return handle(r); }) {
-    std::lock_guard lock(mu);
-    published = {rsa_key(1)};
-    signer = rsa_key(1);
-  }
-
-  [[nodiscard]] std::string base() const { return server_.base_url(); }
-  FakeHttpServer& server() { return server_; }
-
-  json::object default_claims() {
-    return json::object{{"iss", token_issuer.empty() ? base() : token_issuer},
-                        {"sub", "user-123"},
-                        {"aud", std::string(kClientId)},
-                        {"exp", clock_.now_s() + 600},
-                        {"iat", clock_.now_s()},
-                        {"nonce", nonce},
-                        {"email", "ada@example.com"},
-                        {"email_verified", true},
-                        {"given_name", "Ada"},
-                        {"family_name", "Lovelace"},
-                        {"name", "Ada Lovelace"},
-                        {"picture", "https://img.example.com/ada.png"},
-                        {"preferred_username", "ada"}};
-  }
-
-  // Everything below is guarded by mu.
-  std::mutex mu;
-  std::vector<SigningKey> published;
-  SigningKey signer = rsa_key(1);
-  std::string discovery_issuer;  // "" = base()
-  std::string token_issuer;      // "" = base()
-  std::vector<std::string> algs = {"RS256", "ES256"};
-  bool iss_param_supported = false;
-  std::string nonce;
-  std::function<void(json::object&)> mutate_claims;
-  std::function<std::string()> raw_id_token;  // replaces the signed token entirely
-  std::function<FakeResponse(const FakeRequest&)> token_endpoint;  // replaces the token endpoint
-  json::object userinfo;
-  int userinfo_status = 200;
-  std::string github_emails = R"([{"email":"octo@example.com","primary":true,"verified":true}])";
-  int github_emails_status = 200;
-
- private:
-  FakeResponse handle(const FakeRequest& r) {
-    std::lock_guard lock(mu);
-    const std::string b = base();
-    if (r.path.ends_with("/.well-known/openid-configuration")) {
-      json::array alg_values;
-      for (const auto& a : algs) {
-        alg_values.emplace_back(a);
-      }
-      json::object doc{{"issuer", discovery_issuer.empty() ? b : discovery_issuer},
-                       {"authorization_endpoint", b + "/authorize"},
-                       {"token_endpoint", b + "/token"},
-                       {"userinfo_endpoint", b + "/userinfo"},
-                       {"jwks_uri", b + "/jwks"},
-                       {"id_token_signing_alg_values_supported", alg_values},
-                       {"authorization_response_iss_parameter_supported", iss_param_supported}};
-      return {200, "application/json", json::serialize(doc)};
+void script_defaults(FakeIdp& i) {
+  i.signing_algs_ = {"RS256", "ES256"};
+  i.token_response_hook = [](json::object& body) {
+    if (body.contains("id_token")) {
+      body["access_token"] = "at-1";
+      body["refresh_token"] = "rt-1";
+    } else {
+      body = {{"access_token", "gho_abc"}, {"token_type", "bearer"},
+              {"scope", "read:user,user:email"}};
     }
-    if (r.path == "/jwks") {
-      json::array keys;
-      for (const auto& k : published) {
-        keys.emplace_back(crypto::public_jwk(k.key.public_key(), k.kid, k.alg));
-      }
-      return {200, "application/json", json::serialize(json::object{{"keys", keys}})};
-    }
-    if (r.path == "/token") {
-      if (token_endpoint) {
-        return token_endpoint(r);
-      }
-      std::string id_token;
-      if (raw_id_token) {
-        id_token = raw_id_token();
-      } else {
-        json::object claims = default_claims();
-        if (mutate_claims) {
-          mutate_claims(claims);
-        }
-        id_token = make_jwt(claims, signer);
-      }
-      json::object body{{"access_token", "at-1"},          {"token_type", "Bearer"},
-                        {"refresh_token", "rt-1"},         {"id_token", id_token},
-                        {"scope", "openid email profile"}, {"expires_in", 3600}};
-      return {200, "application/json", json::serialize(body)};
-    }
-    if (r.path == "/userinfo") {
-      return {userinfo_status, "application/json", json::serialize(userinfo)};
-    }
-    if (r.path == "/login/oauth/access_token") {
-      if (token_endpoint) {
-        return token_endpoint(r);
-      }
-      return {200, "application/json",
-              R"({"access_token":"gho_abc","token_type":"bearer","scope":"read:user,user:email"})"};
-    }
-    if (r.path == "/api/user") {
-      return {200, "application/json",
-              R"({"id":583231,"login":"octocat","name":"The Octocat","email":"public@example.com",)"
-              R"("avatar_url":"https://avatars.example.com/u/583231"})"};
-    }
-    if (r.path == "/api/user/emails") {
-      return {github_emails_status, "application/json", github_emails};
-    }
-    return {404, "text/plain", "not found"};
-  }
-
-  const core::Clock& clock_;
-  FakeHttpServer server_;  // last: its thread calls handle()
-};
+  };
+  i.github_emails = [](const IdpUser&) {
+    return json::parse(R"([{"email":"octo@example.com","primary":true,"verified":true}])");
+  };
+}
 
 ProviderSettings provider_config(std::string strategy, const std::string& base) {
   ProviderSettings c;
@@ -222,7 +132,9 @@ CallbackParams cb(std::string code, std::string error = {}, std::string descript
 
 class OAuthFlow : public ::testing::Test {
  protected:
-  OAuthFlow() : idp_(clock_), http_(make_curl_http_client()) {}
+  OAuthFlow() : idp_(idp_options(clock_)), http_(make_curl_http_client()) {
+    idp_.script(script_defaults);
+  }
 
   void make_service(std::vector<ProviderSettings> configs,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(3000),
@@ -243,7 +155,7 @@ class OAuthFlow : public ::testing::Test {
   }
   void make_google() { make_service({provider_config("oauth_google", idp_.base())}); }
 
-  // begin + complete, with the IdP told the nonce the browser would have carried.
+  // begin + complete, the user approving at the IdP in between (which binds the nonce).
   core::Result<ExternalIdentity> run(std::string_view strategy = "oauth_google",
                                      CallbackParams params = cb("code-1"),
                                      std::optional<std::string> nonce_override = {}) {
@@ -251,10 +163,8 @@ class OAuthFlow : public ::testing::Test {
     if (!req) {
       return std::unexpected(req.error());
     }
-    {
-      std::lock_guard lock(idp_.mu);
-      idp_.nonce = req->nonce;
-    }
+    idp_.authorize(req->authorization_url,
+                   strategy == "oauth_github" ? github_user() : oidc_user());
     last_request_ = *req;
     PendingAuth pending{req->code_verifier, nonce_override.value_or(req->nonce),
                         std::string(kRedirect)};
@@ -263,8 +173,7 @@ class OAuthFlow : public ::testing::Test {
 
   template <typename F>
   void with_idp(F&& f) {
-    std::lock_guard lock(idp_.mu);
-    f(idp_);
+    idp_.script(std::forward<F>(f));
   }
 
   void expect_id_token_rejected(std::string_view reason) {
@@ -370,7 +279,7 @@ TEST_F(OAuthFlow, ClientSecretBasicSendsAuthorizationHeaderAndNoSecretInBody) {
   cfg.client_id = "my client";
   cfg.client_secret = core::Secret(std::string("s3:cr+t/"));
   make_service({cfg});
-  with_idp([](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c["aud"] = "my client"; }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c["aud"] = "my client"; }; });
   auto r = run();
   ASSERT_TRUE(r.has_value()) << r.error().internal;
   const auto token_req = idp_.server().last("/token");
@@ -382,8 +291,7 @@ TEST_F(OAuthFlow, ClientSecretBasicSendsAuthorizationHeaderAndNoSecretInBody) {
 TEST_F(OAuthFlow, RejectsBadSignature) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.raw_id_token = [&i] {
-      std::string t = make_jwt(i.default_claims(), rsa_key(1));
+    i.id_token_transform = [](std::string t) {
       const auto dot = t.rfind('.');
       t[dot + 5] = t[dot + 5] == 'A' ? 'B' : 'A';  // flip a signature character
       return t;
@@ -394,16 +302,15 @@ TEST_F(OAuthFlow, RejectsBadSignature) {
 
 TEST_F(OAuthFlow, RejectsTokenSignedByUnpublishedKeyWithKnownKid) {
   make_google();
-  with_idp([](FakeIdp& i) { i.signer = SigningKey{"k1", rsa_key(2).key, crypto::Alg::kRS256}; });
+  with_idp([](FakeIdp& i) { i.sign_with({rsa_key(2).key, "k1", crypto::Alg::kRS256}); });
   expect_id_token_rejected("signature");
 }
 
 TEST_F(OAuthFlow, RejectsAlgNone) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.raw_id_token = [&i] {
-      return b64(R"({"alg":"none","typ":"JWT"})") + "." + b64(json::serialize(i.default_claims())) +
-             "." + b64("x");
+    i.id_token_transform = [](const std::string& t) {
+      return b64(R"({"alg":"none","typ":"JWT"})") + "." + claims_part(t) + "." + b64("x");
     };
   });
   expect_id_token_rejected("alg");
@@ -413,11 +320,10 @@ TEST_F(OAuthFlow, RejectsAlgNone) {
 TEST_F(OAuthFlow, RejectsHs256WithPublicKeyAsSecret) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.raw_id_token = [&i] {
+    i.id_token_transform = [](const std::string& t) {
       // The classic alg confusion: HMAC keyed with the IdP's public key (which anyone can fetch).
-      const std::string secret = rsa_key(1).key.public_key().to_pem();
-      const std::string input =
-          b64(R"({"alg":"HS256","kid":"k1"})") + "." + b64(json::serialize(i.default_claims()));
+      const std::string secret = rsa_key(1).key->public_key().to_pem();
+      const std::string input = b64(R"({"alg":"HS256","kid":"k1"})") + "." + claims_part(t);
       unsigned char mac[32];
       unsigned int len = 0;
       HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
@@ -431,9 +337,9 @@ TEST_F(OAuthFlow, RejectsHs256WithPublicKeyAsSecret) {
 TEST_F(OAuthFlow, RejectsAlgNotAdvertisedByProvider) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.algs = {"RS256"};
-    i.published = {rsa_key(1), ec_key()};
-    i.signer = ec_key();
+    i.signing_algs_ = {"RS256"};
+    i.keys_ = {rsa_key(1), ec_key()};
+    i.sign_with(ec_key());
   });
   expect_id_token_rejected("alg");
 }
@@ -441,8 +347,9 @@ TEST_F(OAuthFlow, RejectsAlgNotAdvertisedByProvider) {
 TEST_F(OAuthFlow, AcceptsEs256WithoutKidWhenSingleKey) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.published = {SigningKey{"", ec_key().key, crypto::Alg::kES256}};
-    i.signer = SigningKey{"", ec_key().key, crypto::Alg::kES256};
+    const IdpKey no_kid{ec_key().key, "", crypto::Alg::kES256};
+    i.keys_ = {no_kid};
+    i.sign_with(no_kid);
   });
   auto r = run();
   ASSERT_TRUE(r.has_value()) << r.error().internal;
@@ -454,8 +361,8 @@ TEST_F(OAuthFlow, UnknownKidRefreshesJwksOnceAndAcceptsRotatedKey) {
   EXPECT_EQ(idp_.server().count("/jwks"), 1);
   // The IdP rotates: k1 is gone, k2 signs.
   with_idp([](FakeIdp& i) {
-    i.published = {rsa_key(2)};
-    i.signer = rsa_key(2);
+    i.keys_ = {rsa_key(2)};
+    i.sign_with(rsa_key(2));
   });
   auto r = run();
   ASSERT_TRUE(r.has_value()) << r.error().internal;
@@ -463,7 +370,7 @@ TEST_F(OAuthFlow, UnknownKidRefreshesJwksOnceAndAcceptsRotatedKey) {
 
   // An attacker-chosen unknown kid cannot make us hammer the JWKS URI: the forced refresh is
   // rate-limited (one per cooldown), so these fail without further fetches.
-  with_idp([](FakeIdp& i) { i.signer = SigningKey{"nope", rsa_key(1).key, crypto::Alg::kRS256}; });
+  with_idp([](FakeIdp& i) { i.sign_with({rsa_key(1).key, "nope", crypto::Alg::kRS256}); });
   for (int n = 0; n < 3; ++n) {
     expect_id_token_rejected("kid");
   }
@@ -478,7 +385,7 @@ TEST_F(OAuthFlow, UnknownKidRefreshesJwksOnceAndAcceptsRotatedKey) {
 TEST_F(OAuthFlow, RejectsWrongIssuer) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) { c["iss"] = "https://evil.example.com"; };
+    i.claims_hook = [](json::object& c) { c["iss"] = "https://evil.example.com"; };
   });
   expect_id_token_rejected("iss");
 }
@@ -487,27 +394,27 @@ TEST_F(OAuthFlow, RejectsIssuerWithTrailingSlash) {
   make_google();
   const std::string slashed = idp_.base() + "/";
   with_idp(
-      [&](FakeIdp& i) { i.mutate_claims = [slashed](json::object& c) { c["iss"] = slashed; }; });
+      [&](FakeIdp& i) { i.claims_hook = [slashed](json::object& c) { c["iss"] = slashed; }; });
   expect_id_token_rejected("iss");
 }
 
 TEST_F(OAuthFlow, RejectsWrongAudience) {
   make_google();
   with_idp(
-      [](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c["aud"] = "someone-else"; }; });
+      [](FakeIdp& i) { i.claims_hook = [](json::object& c) { c["aud"] = "someone-else"; }; });
   expect_id_token_rejected("aud");
 }
 
 TEST_F(OAuthFlow, RejectsMissingAudience) {
   make_google();
-  with_idp([](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c.erase("aud"); }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("aud"); }; });
   expect_id_token_rejected("aud");
 }
 
 TEST_F(OAuthFlow, AcceptsAudienceAsOneElementArray) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) { c["aud"] = json::array{std::string(kClientId)}; };
+    i.claims_hook = [](json::object& c) { c["aud"] = json::array{std::string(kClientId)}; };
   });
   EXPECT_TRUE(run().has_value());
 }
@@ -515,20 +422,20 @@ TEST_F(OAuthFlow, AcceptsAudienceAsOneElementArray) {
 TEST_F(OAuthFlow, RejectsMultipleAudiencesWithoutMatchingAzp) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) {
+    i.claims_hook = [](json::object& c) {
       c["aud"] = json::array{std::string(kClientId), "other"};
       c["azp"] = "other";
     };
   });
   expect_id_token_rejected("azp");
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) {
+    i.claims_hook = [](json::object& c) {
       c["aud"] = json::array{std::string(kClientId), "other"};
     };
   });
   expect_id_token_rejected("azp");
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) {
+    i.claims_hook = [](json::object& c) {
       c["aud"] = json::array{std::string(kClientId), "other"};
       c["azp"] = std::string(kClientId);
     };
@@ -540,13 +447,13 @@ TEST_F(OAuthFlow, RejectsExpiredToken) {
   make_google();
   const auto now = clock_.now_s();
   with_idp([now](FakeIdp& i) {
-    i.mutate_claims = [now](json::object& c) {
+    i.claims_hook = [now](json::object& c) {
       c["exp"] = now - 600;
       c["iat"] = now - 1200;
     };
   });
   expect_id_token_rejected("exp");
-  with_idp([](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c.erase("exp"); }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("exp"); }; });
   expect_id_token_rejected("exp");
 }
 
@@ -554,12 +461,12 @@ TEST_F(OAuthFlow, IatBeyondLeewayRejectedWithinLeewayAccepted) {
   make_google();
   const auto now = clock_.now_s();
   with_idp(
-      [now](FakeIdp& i) { i.mutate_claims = [now](json::object& c) { c["iat"] = now + 90; }; });
+      [now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["iat"] = now + 90; }; });
   expect_id_token_rejected("iat");
   with_idp(
-      [now](FakeIdp& i) { i.mutate_claims = [now](json::object& c) { c["iat"] = now + 20; }; });
+      [now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["iat"] = now + 20; }; });
   EXPECT_TRUE(run().has_value());
-  with_idp([](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c.erase("iat"); }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("iat"); }; });
   expect_id_token_rejected("iat");
 }
 
@@ -567,27 +474,27 @@ TEST_F(OAuthFlow, RejectsNotYetValidToken) {
   make_google();
   const auto now = clock_.now_s();
   with_idp(
-      [now](FakeIdp& i) { i.mutate_claims = [now](json::object& c) { c["nbf"] = now + 300; }; });
+      [now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["nbf"] = now + 300; }; });
   expect_id_token_rejected("nbf");
 }
 
 TEST_F(OAuthFlow, RejectsNonceMismatchOrAbsence) {
   make_google();
   with_idp(
-      [](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c["nonce"] = "attacker-nonce"; }; });
+      [](FakeIdp& i) { i.claims_hook = [](json::object& c) { c["nonce"] = "attacker-nonce"; }; });
   expect_id_token_rejected("nonce");
-  with_idp([](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c.erase("nonce"); }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("nonce"); }; });
   expect_id_token_rejected("nonce");
 }
 
 TEST_F(OAuthFlow, RejectsMissingEmptyOrOverlongSub) {
   make_google();
-  with_idp([](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c.erase("sub"); }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("sub"); }; });
   expect_id_token_rejected("sub");
-  with_idp([](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c["sub"] = ""; }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c["sub"] = ""; }; });
   expect_id_token_rejected("sub");
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) { c["sub"] = std::string(256, 'a'); };
+    i.claims_hook = [](json::object& c) { c["sub"] = std::string(256, 'a'); };
   });
   expect_id_token_rejected("sub");
 }
@@ -595,7 +502,7 @@ TEST_F(OAuthFlow, RejectsMissingEmptyOrOverlongSub) {
 TEST_F(OAuthFlow, RejectsOversizedToken) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) { c["pad"] = std::string(20'000, 'x'); };
+    i.claims_hook = [](json::object& c) { c["pad"] = std::string(20'000, 'x'); };
   });
   expect_id_token_rejected("malformed");
 }
@@ -607,14 +514,14 @@ TEST_F(OAuthFlow, EmailVerifiedOnlyForTrueOrStringTrue) {
       {json::value("false"), false}, {json::value(1), false},     {json::value("yes"), false}};
   for (const auto& [v, expected] : cases) {
     with_idp([v = v](FakeIdp& i) {
-      i.mutate_claims = [v](json::object& c) { c["email_verified"] = v; };
+      i.claims_hook = [v](json::object& c) { c["email_verified"] = v; };
     });
     auto r = run();
     ASSERT_TRUE(r.has_value()) << r.error().internal;
     EXPECT_EQ(r->email_verified, expected) << json::serialize(v);
   }
   with_idp(
-      [](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c.erase("email_verified"); }; });
+      [](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("email_verified"); }; });
   auto r = run();
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(r->email_verified);
@@ -623,12 +530,13 @@ TEST_F(OAuthFlow, EmailVerifiedOnlyForTrueOrStringTrue) {
 TEST_F(OAuthFlow, UserinfoFillsEmailWhenIdTokenHasNone) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) {
+    i.claims_hook = [](json::object& c) {
       c.erase("email");
       c.erase("email_verified");
     };
-    i.userinfo = {
-        {"sub", "user-123"}, {"email", "ada@userinfo.example.com"}, {"email_verified", true}};
+    i.userinfo_hook = [](json::object& info) {
+      info = {{"sub", "user-123"}, {"email", "ada@userinfo.example.com"}, {"email_verified", true}};
+    };
   });
   auto r = run();
   ASSERT_TRUE(r.has_value()) << r.error().internal;
@@ -640,9 +548,10 @@ TEST_F(OAuthFlow, UserinfoFillsEmailWhenIdTokenHasNone) {
 TEST_F(OAuthFlow, UserinfoWithDifferentSubIsRejected) {
   make_google();
   with_idp([](FakeIdp& i) {
-    i.mutate_claims = [](json::object& c) { c.erase("email"); };
-    i.userinfo = {
-        {"sub", "someone-else"}, {"email", "victim@example.com"}, {"email_verified", true}};
+    i.claims_hook = [](json::object& c) { c.erase("email"); };
+    i.userinfo_hook = [](json::object& info) {
+      info = {{"sub", "someone-else"}, {"email", "victim@example.com"}, {"email_verified", true}};
+    };
   });
   auto r = run();
   ASSERT_FALSE(r.has_value());
@@ -683,7 +592,11 @@ TEST_F(OAuthFlow, CallbackIssMismatchRejectedBeforeTokenRequest) {
 
 TEST_F(OAuthFlow, CallbackWithoutIssRejectedWhenProviderAdvertisesIt) {
   make_google();
-  with_idp([](FakeIdp& i) { i.iss_param_supported = true; });
+  with_idp([](FakeIdp& i) {
+    i.discovery_hook = [](json::object& d) {
+      d["authorization_response_iss_parameter_supported"] = true;
+    };
+  });
   auto r = run();
   ASSERT_FALSE(r.has_value());
   EXPECT_THAT(r.error().internal, HasSubstr("issuer_missing"));
@@ -693,20 +606,21 @@ TEST_F(OAuthFlow, CallbackWithoutIssRejectedWhenProviderAdvertisesIt) {
 
 TEST_F(OAuthFlow, TokenEndpointErrorsFailTheExchange) {
   make_google();
-  const std::vector<FakeResponse> bad = {
-      {500, "application/json", R"({"error":"server_error"})"},
-      {400, "application/json",
-       R"({"error":"invalid_grant","error_description":"code_verifier mismatch"})"},
-      {200, "text/html", "<html>hello</html>"},
-      {200, "application/json", R"(["array"])"},
-      {200, "application/json", R"({"access_token":"at","token_type":"Bearer"})"},  // no id_token
-      {200, "application/json",
-       R"({"token_type":"Bearer","id_token":"x.y.z"})"},  // no access_token
-      {200, "application/json", R"({"access_token":"at","token_type":"mac","id_token":"x.y.z"})"},
+  const std::vector<Fault> bad = {
+      Fault::raw(500, "application/json", R"({"error":"server_error"})"),
+      Fault::raw(400, "application/json",
+                 R"({"error":"invalid_grant","error_description":"code_verifier mismatch"})"),
+      Fault::raw(200, "text/html", "<html>hello</html>"),
+      Fault::raw(200, "application/json", R"(["array"])"),
+      Fault::raw(200, "application/json",
+                 R"({"access_token":"at","token_type":"Bearer"})"),  // no id_token
+      Fault::raw(200, "application/json",
+                 R"({"token_type":"Bearer","id_token":"x.y.z"})"),  // no access_token
+      Fault::raw(200, "application/json",
+                 R"({"access_token":"at","token_type":"mac","id_token":"x.y.z"})"),
   };
   for (const auto& resp : bad) {
-    with_idp(
-        [resp](FakeIdp& i) { i.token_endpoint = [resp](const FakeRequest&) { return resp; }; });
+    with_idp([resp](FakeIdp& i) { i.faults_["/token"] = resp; });
     auto r = run();
     ASSERT_FALSE(r.has_value()) << resp.body;
     EXPECT_EQ(r.error().code, core::Code::kOAuthTokenExchangeFailed) << resp.body;
@@ -717,9 +631,8 @@ TEST_F(OAuthFlow, TokenEndpointErrorsFailTheExchange) {
 TEST_F(OAuthFlow, SlowTokenEndpointTimesOut) {
   make_service({provider_config("oauth_google", idp_.base())}, std::chrono::milliseconds(300));
   with_idp([](FakeIdp& i) {
-    i.token_endpoint = [](const FakeRequest&) {
-      return FakeResponse{200, "application/json", "{}", std::chrono::milliseconds(3000)};
-    };
+    i.faults_["/token"] =
+        Fault::raw(200, "application/json", "{}", std::chrono::milliseconds(3000));
   });
   const auto start = std::chrono::steady_clock::now();
   auto r = run();
@@ -733,10 +646,8 @@ TEST_F(OAuthFlow, OversizedTokenResponseIsAbortedAtTheCap) {
   make_service({provider_config("oauth_google", idp_.base())}, std::chrono::milliseconds(3000),
                16 * 1024);
   with_idp([](FakeIdp& i) {
-    i.token_endpoint = [](const FakeRequest&) {
-      return FakeResponse{200, "application/json",
-                          R"({"pad":")" + std::string(2 * 1024 * 1024, 'x') + R"("})"};
-    };
+    i.faults_["/token"] = Fault::raw(
+        200, "application/json", R"({"pad":")" + std::string(2 * 1024 * 1024, 'x') + R"("})");
   });
   auto r = run();
   ASSERT_FALSE(r.has_value());
@@ -746,7 +657,9 @@ TEST_F(OAuthFlow, OversizedTokenResponseIsAbortedAtTheCap) {
 
 TEST_F(OAuthFlow, DiscoveryIssuerMismatchRejectsTheConfiguration) {
   make_google();
-  with_idp([](FakeIdp& i) { i.discovery_issuer = "https://accounts.evil.example.com"; });
+  with_idp([](FakeIdp& i) {
+    i.discovery_hook = [](json::object& d) { d["issuer"] = "https://accounts.evil.example.com"; };
+  });
   auto r = service_->begin("oauth_google", kRedirect);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, core::Code::kOAuthProviderUnavailable);
@@ -765,9 +678,11 @@ TEST_F(OAuthFlow, MicrosoftIssuerUsesTheTokensOwnTenant) {
   const std::string tid = "9188040d-6c67-4c5b-b112-36a304b66dad";
   make_service({provider_config("oauth_microsoft", idp_.base() + "/common/v2.0")});
   with_idp([&](FakeIdp& i) {
-    i.discovery_issuer = idp_.base() + "/{tenantid}/v2.0";
-    i.token_issuer = idp_.base() + "/" + tid + "/v2.0";
-    i.mutate_claims = [tid](json::object& c) { c["tid"] = tid; };
+    i.discovery_hook = [tmpl = idp_.base() + "/{tenantid}/v2.0"](json::object& d) {
+      d["issuer"] = tmpl;
+    };
+    i.token_issuer_ = idp_.base() + "/" + tid + "/v2.0";
+    i.claims_hook = [tid](json::object& c) { c["tid"] = tid; };
   });
   auto r = run("oauth_microsoft");
   ASSERT_TRUE(r.has_value()) << r.error().internal;
@@ -779,19 +694,19 @@ TEST_F(OAuthFlow, MicrosoftIssuerUsesTheTokensOwnTenant) {
 
   // Another tenant's issuer with this tid, or no tid at all: rejected.
   with_idp([&](FakeIdp& i) {
-    i.token_issuer = idp_.base() + "/00000000-0000-0000-0000-000000000001/v2.0";
+    i.token_issuer_ = idp_.base() + "/00000000-0000-0000-0000-000000000001/v2.0";
   });
   auto wrong = run("oauth_microsoft");
   ASSERT_FALSE(wrong.has_value());
   EXPECT_EQ(id_token_failure_reason(wrong.error()), "iss");
-  with_idp([&](FakeIdp& i) { i.mutate_claims = [](json::object& c) { c.erase("tid"); }; });
+  with_idp([&](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("tid"); }; });
   auto no_tid = run("oauth_microsoft");
   ASSERT_FALSE(no_tid.has_value());
   EXPECT_EQ(id_token_failure_reason(no_tid.error()), "tid");
   // A literal template in iss is not a tenant.
   with_idp([&](FakeIdp& i) {
-    i.token_issuer = idp_.base() + "/{tenantid}/v2.0";
-    i.mutate_claims = [](json::object& c) { c["tid"] = "{tenantid}"; };
+    i.token_issuer_ = idp_.base() + "/{tenantid}/v2.0";
+    i.claims_hook = [](json::object& c) { c["tid"] = "{tenantid}"; };
   });
   EXPECT_FALSE(run("oauth_microsoft").has_value());
 }
@@ -829,7 +744,9 @@ TEST_F(OAuthFlow, GithubEmailUnverifiedUnlessPrimaryAndVerified) {
       R"([])",
   };
   for (const auto& emails : unverified) {
-    with_idp([&](FakeIdp& i) { i.github_emails = emails; });
+    with_idp([&](FakeIdp& i) {
+      i.github_emails = [emails](const IdpUser&) { return json::parse(emails); };
+    });
     auto r = run("oauth_github");
     ASSERT_TRUE(r.has_value()) << r.error().internal;
     EXPECT_FALSE(r->email_verified) << emails;
@@ -839,7 +756,9 @@ TEST_F(OAuthFlow, GithubEmailUnverifiedUnlessPrimaryAndVerified) {
 
 TEST_F(OAuthFlow, GithubEmailsFailureFailsClosed) {
   make_service({github_config(idp_.base())});
-  with_idp([](FakeIdp& i) { i.github_emails_status = 500; });
+  with_idp([](FakeIdp& i) {
+    i.faults_["/api/user/emails"] = Fault::raw(500, "application/json", "[]");
+  });
   auto r = run("oauth_github");
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, core::Code::kOAuthProviderUnavailable);
@@ -848,9 +767,8 @@ TEST_F(OAuthFlow, GithubEmailsFailureFailsClosed) {
 TEST_F(OAuthFlow, GithubTokenErrorWith200IsAFailure) {
   make_service({github_config(idp_.base())});
   with_idp([](FakeIdp& i) {
-    i.token_endpoint = [](const FakeRequest&) {
-      return FakeResponse{200, "application/json", R"({"error":"bad_verification_code"})"};
-    };
+    i.faults_["/login/oauth/access_token"] =
+        Fault::raw(200, "application/json", R"({"error":"bad_verification_code"})");
   });
   auto r = run("oauth_github");
   ASSERT_FALSE(r.has_value());

@@ -17,14 +17,14 @@
 #include "app/store_key_store.hpp"
 #include "core/base64.hpp"
 #include "crypto/crypto.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace latchkey::tokens {
 namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-using testing::TempDir;
+using test::TempDir;
 
 core::Secret master() { return core::Secret(std::string(32, 'm')); }
 

@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "core/base64.hpp"
-#include "temp_dir.hpp"
+#include "support/temp_dir.hpp"
 
 namespace latchkey::tokens {
 namespace {
 
-using testing::TempDir;
+using test::TempDir;
 namespace fs = std::filesystem;
 
 unsigned mode_of(const fs::path& p) {
