@@ -95,6 +95,41 @@ std::string describe(const std::optional<VerificationState>& v) {
   return out;
 }
 
+core::Result<std::optional<VerificationState>> load_verification(
+    const std::optional<Verification>& v, std::string_view what) {
+  if (!v) {
+    return std::optional<VerificationState>();
+  }
+  auto status = parse_verification_status(v->status);
+  if (!status) {
+    return core::fail(core::Error(core::Code::kInternal)
+                          .with_internal(std::string(what) + ": unknown verification status '" +
+                                         v->status + "'"));
+  }
+  VerificationState out{*status, strategy_family(v->strategy), std::nullopt};
+  if (v->error) {
+    out.error = v->error->code;
+  }
+  return std::optional<VerificationState>(out);
+}
+
+void save_verification(const std::optional<VerificationState>& state,
+                       std::optional<Verification>& v) {
+  if (!state) {
+    v.reset();
+    return;
+  }
+  if (!v) {
+    v.emplace();
+  }
+  v->status = std::string(to_wire(state->status));
+  if (!state->error) {
+    v->error.reset();
+  } else if (!v->error || v->error->code != *state->error) {
+    v->error = VerificationError{*state->error, {}, {}, {}};
+  }
+}
+
 namespace machine_internal {
 
 bool awaits_provider(const std::optional<VerificationState>& v) {

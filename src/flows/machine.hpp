@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "flows/attempts.hpp"
 #include "flows/status.hpp"
 
 namespace latchkey::flows {
@@ -150,6 +151,16 @@ std::string_view to_string(IdentityMatch match);
 std::string_view to_string(Effect effect);
 std::string describe(Effects effects);                            // "{kTakeEmail, ...}"
 std::string describe(const std::optional<VerificationState>& v);  // "failed/oauth/error=24"
+
+// A persisted verification (attempts.hpp) as machine state and back, shared by both attempt
+// kinds. Loading fails (kInternal, naming `what`) on a status we never write: corruption. Saving
+// creates the verification when missing (the caller fills its strategy and URL), removes it when
+// the state has none, and sets its error to the state's code unless it already holds an error of
+// that code (the caller's full error: provider message, meta).
+core::Result<std::optional<VerificationState>> load_verification(
+    const std::optional<Verification>& v, std::string_view what);
+void save_verification(const std::optional<VerificationState>& state,
+                       std::optional<Verification>& v);
 
 // Building blocks of both machines' rows; not for callers.
 namespace machine_internal {

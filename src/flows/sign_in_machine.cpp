@@ -184,19 +184,11 @@ core::Result<SignInState> load_sign_in_state(std::string_view row_status, const 
         Error(Code::kInternal)
             .with_internal("sign_in: unknown status '" + std::string(row_status) + "'"));
   }
-  if (data.first_factor) {
-    auto status = parse_verification_status(data.first_factor->status);
-    if (!status) {
-      return core::fail(Error(Code::kInternal)
-                            .with_internal("sign_in: unknown first factor status '" +
-                                           data.first_factor->status + "'"));
-    }
-    s.first_factor =
-        VerificationState{*status, strategy_family(data.first_factor->strategy), std::nullopt};
-    if (data.first_factor->error) {
-      s.first_factor->error = data.first_factor->error->code;
-    }
+  auto v = load_verification(data.first_factor, "sign_in: first factor");
+  if (!v) {
+    return core::fail(std::move(v.error()));
   }
+  s.first_factor = *v;
   s.holds_identity = data.identity.has_value();
   return s;
 }
@@ -205,20 +197,7 @@ void save_sign_in_state(const SignInState& state, std::string& row_status, SignI
   if (state.status) {
     row_status = std::string(to_wire(*state.status));
   }
-  if (!state.first_factor) {
-    data.first_factor.reset();
-    return;
-  }
-  if (!data.first_factor) {
-    data.first_factor.emplace();
-  }
-  Verification& v = *data.first_factor;
-  v.status = std::string(to_wire(state.first_factor->status));
-  if (!state.first_factor->error) {
-    v.error.reset();
-  } else if (!v.error || v.error->code != *state.first_factor->error) {
-    v.error = VerificationError{*state.first_factor->error, {}, {}, {}};
-  }
+  save_verification(state.first_factor, data.first_factor);
 }
 
 std::string_view to_string(SignInOutcome outcome) {

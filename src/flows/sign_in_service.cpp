@@ -53,22 +53,9 @@ Result<Mutation> SignInService::create(const Caller& caller, const SignInParams&
     if (params.transfer) {
       // signIn.create({transfer:true}) after signUp.isTransferable: the sign-up found an
       // external account that already exists.
-      if (!client->sign_up_id) {
-        return fail(Error(Code::kInvalidState, "Nothing to transfer",
-                          "There is no sign-up on this client that can be transferred.")
-                        .with_meta("param_name", "transfer"));
-      }
-      auto su = load_attempt<store::SignUp>(tx, *client->sign_up_id);
+      auto su = transferable_sign_up(tx, *client);
       if (!su) {
         return fail(std::move(su.error()));
-      }
-      auto source = load_sign_up_state(su->row.status, su->data);
-      if (!source) {
-        return fail(std::move(source.error()));
-      }
-      // The source side: only a transferable sign-up holding an identity can be taken.
-      if (auto t = sign_up_transition(*source, sign_up_events::TransferredToSignIn{}); !t) {
-        return fail(std::move(t.error()));
       }
       const PendingIdentity& identity = *su->data.identity;
       auto facts = sign_in_facts(tx, d_, *client, identity, now);

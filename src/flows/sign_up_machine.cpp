@@ -194,19 +194,11 @@ core::Result<SignUpState> load_sign_up_state(std::string_view row_status, const 
         Error(Code::kInternal)
             .with_internal("sign_up: unknown status '" + std::string(row_status) + "'"));
   }
-  if (data.external_account) {
-    auto status = parse_verification_status(data.external_account->status);
-    if (!status) {
-      return core::fail(Error(Code::kInternal)
-                            .with_internal("sign_up: unknown external account status '" +
-                                           data.external_account->status + "'"));
-    }
-    s.external_account =
-        VerificationState{*status, strategy_family(data.external_account->strategy), std::nullopt};
-    if (data.external_account->error) {
-      s.external_account->error = data.external_account->error->code;
-    }
+  auto v = load_verification(data.external_account, "sign_up: external account");
+  if (!v) {
+    return core::fail(std::move(v.error()));
   }
+  s.external_account = *v;
   s.holds_identity = data.identity.has_value();
   return s;
 }
@@ -215,20 +207,7 @@ void save_sign_up_state(const SignUpState& state, std::string& row_status, SignU
   if (state.status) {
     row_status = std::string(to_wire(*state.status));
   }
-  if (!state.external_account) {
-    data.external_account.reset();
-    return;
-  }
-  if (!data.external_account) {
-    data.external_account.emplace();
-  }
-  Verification& v = *data.external_account;
-  v.status = std::string(to_wire(state.external_account->status));
-  if (!state.external_account->error) {
-    v.error.reset();
-  } else if (!v.error || v.error->code != *state.external_account->error) {
-    v.error = VerificationError{*state.external_account->error, {}, {}, {}};
-  }
+  save_verification(state.external_account, data.external_account);
 }
 
 std::string describe(const SignUpState& state) {

@@ -53,22 +53,9 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
 
     if (params.transfer) {
       // signUp.create({transfer:true}) after signIn.isTransferable.
-      if (!client->sign_in_id) {
-        return fail(Error(Code::kInvalidState, "Nothing to transfer",
-                          "There is no sign-in on this client that can be transferred.")
-                        .with_meta("param_name", "transfer"));
-      }
-      auto si = load_attempt<store::SignIn>(tx, *client->sign_in_id);
+      auto si = transferable_sign_in(tx, *client);
       if (!si) {
         return fail(std::move(si.error()));
-      }
-      auto source = load_sign_in_state(si->row.status, si->data);
-      if (!source) {
-        return fail(std::move(source.error()));
-      }
-      // The source side: only a transferable sign-in holding an identity can be taken.
-      if (auto t = sign_in_transition(*source, sign_in_events::TransferredToSignUp{}); !t) {
-        return fail(std::move(t.error()));
       }
       const PendingIdentity& identity = *si->data.identity;
       auto resolution = resolve_identity(tx, d_, identity);

@@ -214,6 +214,13 @@ struct SignUpInput {
   RedirectStart redirect{};
 };
 
+// The attempt of the other kind a transfer takes its identity from: the client's current one,
+// refused (Nothing to transfer) unless it is transferable and holds an identity.
+core::Result<Loaded<store::SignIn>> transferable_sign_in(store::Tx& tx,
+                                                         const store::Client& client);
+core::Result<Loaded<store::SignUp>> transferable_sign_up(store::Tx& tx,
+                                                         const store::Client& client);
+
 // Whether nothing would be missing once the identity's email and profile are taken (the
 // machine's missing_fields_empty for an identity).
 bool completes_with(const FlowDeps& d, const SignUpData& data, const PendingIdentity& identity);

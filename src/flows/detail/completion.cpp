@@ -114,6 +114,59 @@ Status begin_redirect(store::Tx& tx, FlowDeps& d, const store::Client& client,
 
 }  // namespace
 
+namespace {
+
+// The source side of a transfer goes through its own machine: TransferredToSignUp /
+// TransferredToSignIn refuse anything but a transferable attempt holding an identity (and, for
+// no attempt at all, say so), with the SDK-facing "Nothing to transfer" errors.
+template <typename Row>
+Status check_transfer_source(const std::optional<Loaded<Row>>& source) {
+  if constexpr (std::is_same_v<Row, store::SignIn>) {
+    auto state = source ? load_sign_in_state(source->row.status, source->data)
+                        : Result<SignInState>(SignInState{});
+    if (!state) {
+      return fail(std::move(state.error()));
+    }
+    if (auto t = sign_in_transition(*state, sign_in_events::TransferredToSignUp{}); !t) {
+      return fail(std::move(t.error()));
+    }
+  } else {
+    auto state = source ? load_sign_up_state(source->row.status, source->data)
+                        : Result<SignUpState>(SignUpState{});
+    if (!state) {
+      return fail(std::move(state.error()));
+    }
+    if (auto t = sign_up_transition(*state, sign_up_events::TransferredToSignIn{}); !t) {
+      return fail(std::move(t.error()));
+    }
+  }
+  return {};
+}
+
+template <typename Row>
+Result<Loaded<Row>> transfer_source(store::Tx& tx, const store::Client& client) {
+  std::optional<Loaded<Row>> source;
+  if (const auto& id = AttemptTraits<Row>::slot(client)) {
+    auto a = load_attempt<Row>(tx, *id);
+    if (!a) {
+      return fail(std::move(a.error()));
+    }
+    source = std::move(*a);
+  }
+  LK_TRY(check_transfer_source(source));
+  return std::move(*source);
+}
+
+}  // namespace
+
+Result<Loaded<store::SignIn>> transferable_sign_in(store::Tx& tx, const store::Client& client) {
+  return transfer_source<store::SignIn>(tx, client);
+}
+
+Result<Loaded<store::SignUp>> transferable_sign_up(store::Tx& tx, const store::Client& client) {
+  return transfer_source<store::SignUp>(tx, client);
+}
+
 bool completes_with(const FlowDeps& d, const SignUpData& data, const PendingIdentity& identity) {
   SignUpData preview = data;
   take_sign_up_email(preview, identity);
