@@ -1,7 +1,8 @@
 #pragma once
 // One error type for the whole request path (design.md §3.1-3). What the client sees (code, message,
-// long_message, meta) is separate from what is logged (internal). The mapping of Code to an HTTP status
-// and Clerk's error envelope lives in exactly one place: api/errors.cpp.
+// long_message, meta) is separate from what is logged (internal). The mapping of Code to an HTTP
+// status, Clerk's wire code and the default texts is the one table in core/error.cpp (error_info);
+// api/errors.cpp wraps it in Clerk's envelope.
 #include <expected>
 #include <optional>
 #include <string>
@@ -11,7 +12,7 @@
 
 namespace latchkey::core {
 
-// Clerk wire codes we emit. Add new ones here and to the table in api/errors.cpp.
+// Clerk wire codes we emit. Add new ones here and to the table in core/error.cpp.
 enum class Code {
   kMalformedRequest,        // 400 malformed_request
   kFormParamMissing,        // 422 form_param_missing
@@ -54,6 +55,17 @@ enum class Code {
 // attempt's verification error) stores, so adding or reordering codes never changes its meaning.
 std::string_view code_id(Code code);
 std::optional<Code> code_from_id(std::string_view name);
+
+// What a client is told for a Code. The one Code -> HTTP mapping: api/errors.cpp builds Clerk's
+// envelope from it, and the HTTP server's fallback answer (to a request it refuses before any route
+// runs: 400, 413, 414, 431, 404, 405, 503) reads it too, so the two cannot drift apart.
+struct ErrorInfo {
+  int status;
+  std::string_view wire_code;     // Clerk's `code`
+  std::string_view message;       // default short message
+  std::string_view long_message;  // default long message
+};
+const ErrorInfo& error_info(Code code);
 
 struct Error {
   Code code = Code::kInternal;

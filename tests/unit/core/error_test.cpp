@@ -25,5 +25,26 @@ TEST(CodeId, EveryCodeHasADistinctStableNameThatRoundTrips) {
   EXPECT_FALSE(code_from_id(""));
 }
 
+TEST(ErrorInfo, EveryCodeMapsToAnErrorStatusAndAWireCode) {
+  for (int i = 0; i <= static_cast<int>(Code::kInternal); ++i) {
+    const ErrorInfo& info = error_info(static_cast<Code>(i));
+    EXPECT_GE(info.status, 400) << i;
+    EXPECT_LE(info.status, 599) << i;
+    EXPECT_FALSE(info.wire_code.empty()) << i;
+    EXPECT_FALSE(info.message.empty()) << i;
+    EXPECT_FALSE(info.long_message.empty()) << i;
+  }
+  // The refusals the HTTP server makes itself, before any route runs.
+  EXPECT_EQ(error_info(Code::kMalformedRequest).status, 400);
+  EXPECT_EQ(error_info(Code::kRequestBodyTooLarge).status, 413);
+  EXPECT_EQ(error_info(Code::kRequestLineTooLong).status, 414);
+  EXPECT_EQ(error_info(Code::kRequestHeadersTooLarge).status, 431);
+  EXPECT_EQ(error_info(Code::kResourceNotFound).status, 404);
+  EXPECT_EQ(error_info(Code::kMethodNotAllowed).status, 405);
+  EXPECT_EQ(error_info(Code::kServiceUnavailable).status, 503);
+  EXPECT_EQ(error_info(Code::kInternal).status, 500);
+  EXPECT_EQ(error_info(Code::kInternal).wire_code, "internal_clerk_error");
+}
+
 }  // namespace
 }  // namespace latchkey::core
