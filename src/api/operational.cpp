@@ -10,7 +10,8 @@ Response healthz(Call&) { return json_response(200, R"({"status":"ok"})"); }
 
 Response readyz(Call& call) {
   if (auto st = call.ctx.operational.ready(); !st) {
-    return call.error(core::Error(core::Code::kServiceUnavailable));
+    return call.error(
+        core::Error(core::Code::kServiceUnavailable).with_reason(core::Reason::kStoreUnavailable));
   }
   return json_response(200, R"({"status":"ready"})");
 }

@@ -74,19 +74,21 @@ std::string referer_origin(std::string_view url) {
 // server, a native app): a forged cross-site request needs the victim's browser, which always
 // sends at least one of them, and the cookie is SameSite=Lax besides. docs/security.md.
 core::Status check_origin(const Context& ctx, const Request& req) {
-  auto refuse = [](std::string why) {
-    return core::fail(Error(Code::kOriginNotAllowed).with_internal(std::move(why)));
+  using core::Reason;
+  auto refuse = [](Reason reason, std::string why) {
+    return core::fail(
+        Error(Code::kOriginNotAllowed).with_reason(reason).with_internal(std::move(why)));
   };
   if (auto origin = req.header("origin")) {
     if (!ctx.cors.origin_allowed(*origin)) {
-      return refuse("origin not allowed");
+      return refuse(Reason::kOriginNotAllowed, "origin not allowed");
     }
     return {};
   }
   const auto referer = req.header("referer");
   const bool referer_allowed = referer && ctx.cors.origin_allowed(referer_origin(*referer));
   if (referer && !referer_allowed) {
-    return refuse("no Origin; Referer origin not allowed");
+    return refuse(Reason::kRefererNotAllowed, "no Origin; Referer origin not allowed");
   }
   if (auto site = req.header("sec-fetch-site")) {
     if (*site == "same-origin" || *site == "none") {
@@ -95,8 +97,11 @@ core::Status check_origin(const Context& ctx, const Request& req) {
     if (*site == "same-site" && referer_allowed) {
       return {};
     }
-    return refuse("no Origin; Sec-Fetch-Site " +
-                  std::string(*site == "same-site" || *site == "cross-site" ? *site : "invalid"));
+    const bool known = *site == "same-site" || *site == "cross-site";
+    return refuse(!known                ? Reason::kFetchSiteInvalid
+                  : *site == "same-site" ? Reason::kFetchSiteSameSite
+                                         : Reason::kFetchSiteCrossSite,
+                  "no Origin; Sec-Fetch-Site " + std::string(known ? *site : "invalid"));
   }
   return {};
 }
@@ -115,14 +120,18 @@ core::Result<http::Fields> parse_form_body(const Request& req) {
     if (h.name == "content-type") {
       if (ct) {
         // RFC 9110 §5.3: Content-Type is a singleton field; two are not one media type.
-        return core::fail(Error(Code::kMalformedRequest, "Content-Type is given more than once"));
+        return core::fail(Error(Code::kMalformedRequest, "Content-Type is given more than once")
+                              .with_reason(core::Reason::kContentTypeRepeated));
       }
       ct = h.value;
     }
   }
   if (!ct || !http::is_form_media_type(*ct)) {
     const char* why = ct ? "body is not a form" : "body without Content-Type";
-    return core::fail(Error(Code::kUnsupportedMediaType).with_internal(why));
+    return core::fail(
+        Error(Code::kUnsupportedMediaType)
+            .with_reason(ct ? core::Reason::kBodyNotForm : core::Reason::kBodyWithoutContentType)
+            .with_internal(why));
   }
   return http::parse_form(req.body);
 }

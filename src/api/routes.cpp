@@ -203,7 +203,9 @@ std::optional<Response> rate_limited(const Call& call, const Rules& rules,
   }
   spdlog::warn("rate limited: rule={} path={} request_id={}", d.rule, req.path, req.request_id);
   return call.error(Error(Code::kTooManyRequests)
-                        .with_meta("retry_after_seconds", std::to_string(d.retry_after.count())));
+                        .with_meta("retry_after_seconds", std::to_string(d.retry_after.count()))
+                        .with_reason(d.rule == rules.ip->name ? core::Reason::kRateLimitedIp
+                                                              : core::Reason::kRateLimitedClient));
 }
 
 Response refuse(const Call& call, Style style, const Error& e) {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/reason.hpp"
+
 namespace latchkey::core {
 
 // Clerk wire codes we emit. Add new ones here and to the table in core/error.cpp.
@@ -73,6 +75,7 @@ struct Error {
   std::string long_message;   // longer, safe for the client ("" -> default for the code)
   std::vector<std::pair<std::string, std::string>> meta;  // snake_case keys, e.g. param_name
   std::string internal;       // for logs only; never sent, never holds a secret
+  Reason reason = Reason::kUnspecified;  // for logs and metrics only; never sent
 
   Error() = default;
   Error(Code c, std::string msg = {}, std::string long_msg = {})
@@ -84,6 +87,10 @@ struct Error {
   }
   Error&& with_internal(std::string why) && {
     internal = std::move(why);
+    return std::move(*this);
+  }
+  Error&& with_reason(Reason why) && {
+    reason = why;
     return std::move(*this);
   }
   [[nodiscard]] const std::string* find_meta(std::string_view key) const {
