@@ -49,18 +49,23 @@ struct Call {
   flows::Caller caller;            // Auth::kClientCookie: who they make the caller
   const ratelimit::Rule* client_rule = nullptr;  // the row's per-client rule (Limit), if any
 
-  // Every error answer of a route is built here: Clerk's envelope, and the audit line of a
-  // refused credential.
+  // Every error answer of a route is built here: Clerk's envelope, the audit line of a refused
+  // credential, and one count in latchkey_request_failures_total{route,code,reason}.
   [[nodiscard]] http::Response error(const core::Error& e) const;
   // The callback's errors: a static page on our own origin for a browser, the envelope for
-  // anything else (Style::kNavigation). Audited like a failed callback.
+  // anything else (Style::kNavigation). Audited and counted like a failed callback.
   [[nodiscard]] http::Response callback_error(const core::Error& e) const;
-  // The audit line of a failed provider round trip or a refused callback (catalog §2.0).
-  void audit_callback_failure(const core::Error& e) const;
+  // A callback that failed at the provider yet answers with its redirect (the attempt records
+  // the failure): the audit line and the count an error answer would have had.
+  void callback_failed(const core::Error& e) const;
 
   // Storage for a response body: the connection's spare buffer (http::Request::body_buffer), so
   // a keep-alive connection does not allocate a body per request.
   [[nodiscard]] std::string body_storage();
+
+ private:
+  void audit_callback_failure(const core::Error& e) const;
+  void count_failure(const core::Error& e) const;
 };
 
 // ---- request side (api/request.cpp) ------------------------------------------------------------

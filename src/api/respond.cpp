@@ -54,7 +54,20 @@ std::string Call::body_storage() {
   return body;
 }
 
+// Bounded labels: route names come from the table, codes and reasons from their enums.
+void Call::count_failure(const Error& e) const {
+  ctx.metrics
+      .counter("latchkey_request_failures_total",
+               "Requests answered with an error, and OAuth callbacks that failed at the provider, "
+               "by route, error code and reason (the client sees only the code's answer).",
+               {{"route", std::string(route)},
+                {"code", std::string(core::code_id(e.code))},
+                {"reason", std::string(core::reason_name(e.reason))}})
+      .inc();
+}
+
 Response Call::error(const Error& e) const {
+  count_failure(e);
   if (e.code == Code::kAuthenticationInvalid && !e.internal.empty()) {
     // A refused credential (a stale copy of a rotated __client, no client): the audit event.
     spdlog::warn("authentication refused: {} path={} request_id={}", e.internal, req.path,
@@ -67,6 +80,11 @@ Response Call::error(const Error& e) const {
 void Call::audit_callback_failure(const Error& e) const {
   spdlog::warn("oauth callback failed: code={} {} request_id={}", error_info(e.code).wire_code,
                e.internal, req.request_id);
+}
+
+void Call::callback_failed(const Error& e) const {
+  audit_callback_failure(e);
+  count_failure(e);
 }
 
 // A callback that cannot be tied to an attempt of this browser: a static page on our own origin

@@ -19,6 +19,7 @@ enum class Reason : std::uint8_t {
 
   // The client credential (sessions/).
   kStaleClientCredential,  // a copy of a rotated-out __client value, within the grace period
+  kNoClient,               // a credential was needed and the request names no live client
 
   // CSRF: the origin check of a state-changing route (api/).
   kOriginNotAllowed,    // Origin present and not allowed ("null" included)
@@ -80,6 +81,8 @@ constexpr std::string_view reason_name(Reason reason) {
       return "unspecified";
     case Reason::kStaleClientCredential:
       return "stale_client_credential";
+    case Reason::kNoClient:
+      return "no_client";
     case Reason::kOriginNotAllowed:
       return "origin_not_allowed";
     case Reason::kRefererNotAllowed:

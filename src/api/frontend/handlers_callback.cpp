@@ -31,7 +31,7 @@ Response oauth_callback(Call& call) {
     return call.callback_error(out.error());
   }
   if (out->failure) {
-    call.audit_callback_failure(*out->failure);
+    call.callback_failed(*out->failure);
   }
   Response r;
   r.status = 303;
