@@ -2,6 +2,10 @@
 // Internal to api/: what a handler works with. The Context lives as long as the routes; the Call
 // is one request, filled in by the route table's pipeline (api/routes.cpp) before the handler
 // runs, so a handler never parses, limits or checks an origin itself.
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +26,24 @@
 
 namespace latchkey::api {
 
+// latchkey_request_failures_total{route,code,reason}. A series is created in the registry once
+// (under its mutex, with label strings) and found here afterwards without a lock, as the server
+// does for latchkey_http_requests_total: a flood of refusals stays cheap.
+class FailureCounters {
+ public:
+  explicit FailureCounters(http::Metrics& metrics) : metrics_(metrics) {}
+  // `route_index` identifies `route` (its row in the table).
+  void inc(std::size_t route_index, std::string_view route, const core::Error& e);
+
+ private:
+  http::Counter& series(std::string_view route, const core::Error& e);
+
+  static constexpr std::size_t kSlots = 256;  // distinct (route, code, reason) seen: a few dozen
+  http::Metrics& metrics_;
+  std::array<std::atomic<std::uint32_t>, kSlots> keys_{};
+  std::array<std::atomic<http::Counter*>, kSlots> counters_{};
+};
+
 struct Context {
   Context(flows::Frontend& f, const http::Cors& c, FrontendApiOptions o, Operational ops,
           http::Metrics& m);
@@ -32,22 +54,28 @@ struct Context {
   Operational operational;
   http::Metrics& metrics;
   http::Handler render_metrics;
+  mutable FailureCounters failures;
   std::string_view cookie_name;  // __client, or __Host-__client on https
   // Where a planted variant of the client cookie may live: the FAPI host and its parent domains.
   std::vector<std::string> cookie_domains;
 };
 
 struct Call {
-  Call(const Context& c, std::string_view r, http::Request& q) : ctx(c), route(r), req(q) {}
+  Call(const Context& c, std::size_t index, std::string_view name, http::Request& q)
+      : ctx(c), route_index(index), route(name), req(q) {}
 
   const Context& ctx;
-  std::string_view route;  // the table's name of the row whose handler runs
+  std::size_t route_index;  // the table's row whose handler runs
+  std::string_view route;   // and its name
   http::Request& req;
   http::Fields query;  // Input::kForm: the parsed query string
   http::Fields form;   // Input::kForm: the parsed body
-  std::size_t client_cookies = 0;  // Auth::kClientCookie: how many the request carries
-  flows::Caller caller;            // Auth::kClientCookie: who they make the caller
+  http::CookieMatch client_cookie;  // Auth::kClientCookie: the client cookies it carries
   const ratelimit::Rule* client_rule = nullptr;  // the row's per-client rule (Limit), if any
+
+  // Auth::kClientCookie: who the client cookie makes the caller. Built on first use: a handler
+  // that needs no client (the environment) pays nothing for it.
+  [[nodiscard]] const flows::Caller& caller();
 
   // Every error answer of a route is built here: Clerk's envelope, the audit line of a refused
   // credential, and one count in latchkey_request_failures_total{route,code,reason}.
@@ -66,6 +94,8 @@ struct Call {
  private:
   void audit_callback_failure(const core::Error& e) const;
   void count_failure(const core::Error& e) const;
+
+  std::optional<flows::Caller> caller_;
 };
 
 // ---- request side (api/request.cpp) ------------------------------------------------------------
@@ -74,7 +104,7 @@ struct Call {
 // at least two labels. None for an IP address or a single-label host.
 [[nodiscard]] std::vector<std::string> parent_domains(std::string_view origin);
 [[nodiscard]] flows::Caller make_caller(const Context& ctx, const http::Request& req,
-                                        http::CookieMatch cookie);
+                                        const http::CookieMatch& cookie);
 // CSRF: whether a state-changing request comes from an allowed origin (Origin::kAllowedOrigin).
 [[nodiscard]] core::Status check_origin(const Context& ctx, const http::Request& req);
 // The body as a form, only when it says it is one (Input::kForm).

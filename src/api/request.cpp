@@ -33,18 +33,26 @@ std::vector<std::string> parent_domains(std::string_view origin) {
   return out;
 }
 
-flows::Caller make_caller(const Context& ctx, const Request& req, http::CookieMatch cookie) {
+flows::Caller make_caller(const Context& ctx, const Request& req,
+                          const http::CookieMatch& cookie) {
   flows::Caller c;
   if (cookie.count > 1) {
     // Never resolved by order (a planted Domain= or Path= variant may come first): no client.
     c.ambiguous_client_cookie = true;
   } else {
-    c.client_token = std::move(cookie.first);
+    c.client_token = cookie.first;
   }
   if (auto origin = req.header("origin"); origin && ctx.cors.origin_allowed(*origin)) {
     c.origin = http::normalize_origin(*origin);
   }
   return c;
+}
+
+const flows::Caller& Call::caller() {
+  if (!caller_) {
+    caller_ = make_caller(ctx, req, client_cookie);
+  }
+  return *caller_;
 }
 
 namespace {

@@ -2,6 +2,7 @@
 // callback's page, JSON bodies, navigation headers and the client cookie.
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
 #include <iterator>
 #include <string>
 #include <utility>
@@ -55,16 +56,44 @@ std::string Call::body_storage() {
 }
 
 // Bounded labels: route names come from the table, codes and reasons from their enums.
-void Call::count_failure(const Error& e) const {
-  ctx.metrics
-      .counter("latchkey_request_failures_total",
-               "Requests answered with an error, and OAuth callbacks that failed at the provider, "
-               "by route, error code and reason (the client sees only the code's answer).",
-               {{"route", std::string(route)},
-                {"code", std::string(core::code_id(e.code))},
-                {"reason", std::string(core::reason_name(e.reason))}})
-      .inc();
+http::Counter& FailureCounters::series(std::string_view route, const Error& e) {
+  return metrics_.counter(
+      "latchkey_request_failures_total",
+      "Requests answered with an error, and OAuth callbacks that failed at the provider, by "
+      "route, error code and reason (the client sees only the code's answer).",
+      {{"route", std::string(route)},
+       {"code", std::string(core::code_id(e.code))},
+       {"reason", std::string(core::reason_name(e.reason))}});
 }
+
+void FailureCounters::inc(std::size_t route_index, std::string_view route, const Error& e) {
+  static_assert(static_cast<std::size_t>(Code::kInternal) < 256 && core::kReasonCount <= 256,
+                "a code and a reason fit a byte each in the key");
+  const auto key = static_cast<std::uint32_t>(((route_index + 1) << 16) |
+                                              (static_cast<std::uint32_t>(e.code) << 8) |
+                                              static_cast<std::uint32_t>(e.reason));
+  const std::size_t h = (key * 2654435761U) % kSlots;
+  for (std::size_t i = 0; i < kSlots; ++i) {
+    const std::size_t slot = (h + i) % kSlots;
+    std::uint32_t cur = keys_[slot].load(std::memory_order_acquire);
+    if (cur == 0 && keys_[slot].compare_exchange_strong(cur, key, std::memory_order_acq_rel)) {
+      http::Counter& c = series(route, e);
+      counters_[slot].store(&c, std::memory_order_release);
+      c.inc();
+      return;
+    }
+    if (cur == key) {
+      if (http::Counter* c = counters_[slot].load(std::memory_order_acquire); c != nullptr) {
+        c->inc();
+        return;
+      }
+      break;  // being published by another thread right now
+    }
+  }
+  series(route, e).inc();
+}
+
+void Call::count_failure(const Error& e) const { ctx.failures.inc(route_index, route, e); }
 
 Response Call::error(const Error& e) const {
   count_failure(e);
@@ -161,12 +190,12 @@ void clear_client_cookie(const Context& ctx, Response& r) {
 // most the one this response issues. The removals go first: a removal on the host's own (domain,
 // path) would otherwise delete the new cookie.
 void clear_ambiguous_cookies(const Call& call, Response& r) {
-  if (call.client_cookies <= 1) {
+  if (call.client_cookie.count <= 1) {
     return;
   }
   const Context& ctx = call.ctx;
   spdlog::warn("ambiguous client cookie: {} {} cookies, none used, all cleared request_id={}",
-               call.client_cookies, ctx.cookie_name, call.req.request_id);
+               call.client_cookie.count, ctx.cookie_name, call.req.request_id);
   std::vector<http::Header> removals;
   const std::string paths[] = {"/", ctx.options.prefix, ctx.options.prefix + "/v1"};
   for (const auto& path : paths) {

@@ -158,6 +158,8 @@ constexpr Row kRows[] = {
 };
 // clang-format on
 
+std::size_t index_of(const Row& row) { return static_cast<std::size_t>(&row - kRows); }
+
 // For a POST row with method overrides: the row each `_method` selects (by Method), else null.
 using Overrides = std::array<const Row*, http::kMethodCount>;
 
@@ -213,8 +215,7 @@ Response refuse(const Call& call, Style style, const Error& e) {
 }
 
 // The policy of `row`, then its handler (or, for a POST with `_method`, the selected row's).
-Response answer(Call& call, const Row& row, const Overrides& overrides,
-                http::CookieMatch& cookie) {
+Response answer(Call& call, const Row& row, const Overrides& overrides) {
   const Context& ctx = call.ctx;
   Request& req = call.req;
   const Style style = row.policy.style;
@@ -244,6 +245,7 @@ Response answer(Call& call, const Row& row, const Overrides& overrides,
       if (target == nullptr) {
         return call.error(Error(Code::kMethodNotAllowed));
       }
+      call.route_index = index_of(*target);
       call.route = target->name;
     }
   }
@@ -251,27 +253,22 @@ Response answer(Call& call, const Row& row, const Overrides& overrides,
   if (policy.limit != kNoLimit) {
     const Rules rules = rules_of(ctx.options.limits, policy.limit);
     call.client_rule = rules.client;
-    if (auto refused = rate_limited(call, rules, cookie.first)) {
+    if (auto refused = rate_limited(call, rules, call.client_cookie.first)) {
       if (policy.style == kNavigation) {
         navigation_headers(*refused);
       }
       return std::move(*refused);
     }
   }
-  if (policy.auth == kClientCookie) {
-    call.caller = make_caller(ctx, req, std::move(cookie));
-  }
   return target->handler(call);
 }
 
 Response run(const Context& ctx, const Row& row, const Overrides& overrides, Request& req) {
-  Call call{ctx, row.name, req};
-  http::CookieMatch cookie;
+  Call call(ctx, index_of(row), row.name, req);
   if (row.policy.auth == kClientCookie) {
-    cookie = http::match_cookie(req, ctx.cookie_name);
-    call.client_cookies = cookie.count;
+    call.client_cookie = http::match_cookie(req, ctx.cookie_name);
   }
-  Response r = answer(call, row, overrides, cookie);
+  Response r = answer(call, row, overrides);
   if (row.policy.auth == kClientCookie) {
     clear_ambiguous_cookies(call, r);
   }
@@ -341,6 +338,7 @@ Context::Context(flows::Frontend& f, const http::Cors& c, FrontendApiOptions o, 
       operational(std::move(ops)),
       metrics(m),
       render_metrics(http::metrics_handler(m)),
+      failures(m),
       cookie_name(options.secure_cookies ? "__Host-__client" : "__client"),
       cookie_domains(parent_domains(options.public_origin)) {}
 

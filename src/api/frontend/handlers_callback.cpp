@@ -26,7 +26,7 @@ Response oauth_callback(Call& call) {
   cb.error_description = field(params, "error_description").value_or("");
   cb.iss = field(params, "iss");
   const std::string state = field(params, "state").value_or("");
-  auto out = call.ctx.flows.callback.handle(call.caller, cb, state);
+  auto out = call.ctx.flows.callback.handle(call.caller(), cb, state);
   if (!out) {
     return call.callback_error(out.error());
   }

@@ -13,7 +13,7 @@ Response environment(Call& call) { return json_response(200, call.ctx.options.en
 // Also POST (Client.create: a client is created lazily by the first attempt, so this only
 // reports the current one) and PUT.
 Response get_client(Call& call) {
-  auto view = call.ctx.flows.clients.get_client(call.caller);
+  auto view = call.ctx.flows.clients.get_client(call.caller());
   if (!view) {
     return call.error(view.error());
   }
@@ -32,7 +32,7 @@ Response get_client(Call& call) {
 }
 
 Response destroy_client(Call& call) {
-  auto id = call.ctx.flows.clients.destroy_client(call.caller);
+  auto id = call.ctx.flows.clients.destroy_client(call.caller());
   if (!id) {
     return call.error(id.error());
   }
@@ -72,24 +72,23 @@ Response session_envelope(Call& call, const core::Result<flows::Mutation>& m,
 
 Response touch_session(Call& call) {
   const std::string id(call.req.param("id"));
-  return session_envelope(call, call.ctx.flows.clients.touch_session(call.caller, id), id);
+  return session_envelope(call, call.ctx.flows.clients.touch_session(call.caller(), id), id);
 }
 
 Response end_session(Call& call) {
   const std::string id(call.req.param("id"));
-  return session_envelope(
-      call, call.ctx.flows.clients.end_session(call.caller, id, sessions::SessionEnd::kEnded), id);
+  auto m = call.ctx.flows.clients.end_session(call.caller(), id, sessions::SessionEnd::kEnded);
+  return session_envelope(call, m, id);
 }
 
 Response remove_session(Call& call) {
   const std::string id(call.req.param("id"));
-  return session_envelope(
-      call, call.ctx.flows.clients.end_session(call.caller, id, sessions::SessionEnd::kRemoved),
-      id);
+  auto m = call.ctx.flows.clients.end_session(call.caller(), id, sessions::SessionEnd::kRemoved);
+  return session_envelope(call, m, id);
 }
 
 Response session_token(Call& call) {
-  auto jwt = call.ctx.flows.clients.session_token(call.caller, std::string(call.req.param("id")));
+  auto jwt = call.ctx.flows.clients.session_token(call.caller(), std::string(call.req.param("id")));
   if (!jwt) {
     return call.error(jwt.error());
   }
@@ -100,7 +99,7 @@ Response session_token(Call& call) {
 }
 
 Response sign_out(Call& call) {
-  auto r = call.ctx.flows.clients.sign_out(call.caller);
+  auto r = call.ctx.flows.clients.sign_out(call.caller());
   if (!r) {
     return call.error(r.error());
   }

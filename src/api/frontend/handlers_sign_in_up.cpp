@@ -81,7 +81,7 @@ Response create_sign_in(Call& call) {
                             "Signing in with a password is not enabled for this application.")
                           .with_meta("param_name", "password"));
   }
-  auto m = call.ctx.flows.sign_ins.create(call.caller, p);
+  auto m = call.ctx.flows.sign_ins.create(call.caller(), p);
   if (!m) {
     return call.error(m.error());
   }
@@ -90,7 +90,7 @@ Response create_sign_in(Call& call) {
 }
 
 Response get_sign_in(Call& call) {
-  auto m = call.ctx.flows.clients.get_sign_in(call.caller, std::string(call.req.param("id")));
+  auto m = call.ctx.flows.clients.get_sign_in(call.caller(), std::string(call.req.param("id")));
   if (!m) {
     return call.error(m.error());
   }
@@ -102,7 +102,7 @@ Response create_sign_up(Call& call) {
   if (!p) {
     return call.error(p.error());
   }
-  auto m = call.ctx.flows.sign_ups.create(call.caller, *p);
+  auto m = call.ctx.flows.sign_ups.create(call.caller(), *p);
   if (!m) {
     return call.error(m.error());
   }
@@ -111,7 +111,7 @@ Response create_sign_up(Call& call) {
 }
 
 Response get_sign_up(Call& call) {
-  auto m = call.ctx.flows.clients.get_sign_up(call.caller, std::string(call.req.param("id")));
+  auto m = call.ctx.flows.clients.get_sign_up(call.caller(), std::string(call.req.param("id")));
   if (!m) {
     return call.error(m.error());
   }
@@ -123,7 +123,7 @@ Response update_sign_up(Call& call) {
   if (!p) {
     return call.error(p.error());
   }
-  auto m = call.ctx.flows.sign_ups.update(call.caller, std::string(call.req.param("id")), *p);
+  auto m = call.ctx.flows.sign_ups.update(call.caller(), std::string(call.req.param("id")), *p);
   if (!m) {
     return call.error(m.error());
   }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "api/context.hpp"
+
 #include <set>
 #include <string>
 #include <utility>
@@ -110,6 +112,39 @@ TEST(RouteTable, MethodOverridesPointAtRowsOfTheSamePath) {
   const RouteInfo* client = find(table, Method::kPost, "/v1/client");
   ASSERT_NE(client, nullptr);
   EXPECT_EQ(client->method_overrides, (std::vector<Method>{Method::kPut, Method::kDelete}));
+}
+
+// latchkey_request_failures_total: one series per (route, code, reason), counted without the
+// registry's lock after the first hit, and still counted when the lock-free table is full.
+TEST(FailureCounters, CountPerRouteCodeAndReason) {
+  http::Metrics metrics(false);
+  FailureCounters counters(metrics);
+  const core::Error origin =
+      core::Error(core::Code::kOriginNotAllowed).with_reason(core::Reason::kFetchSiteCrossSite);
+  for (int i = 0; i < 3; ++i) {
+    counters.inc(2, "fapi_client_mutate", origin);
+  }
+  counters.inc(5, "fapi_sign_in_create", core::Error(core::Code::kTooManyRequests));
+  // More distinct series than the table has slots.
+  for (std::size_t route = 0; route < 300; ++route) {
+    counters.inc(100 + route, "r" + std::to_string(route), origin);
+    counters.inc(100 + route, "r" + std::to_string(route), origin);
+  }
+  const std::string text = metrics.render();
+  EXPECT_NE(text.find("# TYPE latchkey_request_failures_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("latchkey_request_failures_total{route=\"fapi_client_mutate\",code=\""
+                      "origin_not_allowed\",reason=\"fetch_site_cross_site\"} 3\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("latchkey_request_failures_total{route=\"fapi_sign_in_create\",code=\""
+                      "too_many_requests\",reason=\"unspecified\"} 1\n"),
+            std::string::npos);
+  for (const std::string route : {"r0", "r150", "r299"}) {
+    EXPECT_NE(text.find("{route=\"" + route + "\",code=\"origin_not_allowed\",reason=\""
+                        "fetch_site_cross_site\"} 2\n"),
+              std::string::npos)
+        << route;
+  }
 }
 
 }  // namespace
