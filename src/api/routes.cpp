@@ -55,8 +55,9 @@ constexpr bool kWorker = false;  // may block (store, provider, argon2id): on th
 
 // Every route the server has, in registration order (which is also the order of the per-route
 // series in /metrics). A row's policy runs in this order before its handler: origin (403) ->
-// query and body (400/415) -> rate limit (429 + Retry-After) -> caller -> handler; every answer
-// of a kClientCookie row, refusals included, deletes the variants of an ambiguous client cookie.
+// query and body (400/415) -> rate limit (429 + Retry-After) -> handler, which reads the caller
+// the row's Auth names; every answer of a kClientCookie row, refusals included, deletes the
+// variants of an ambiguous client cookie.
 // clang-format off
 constexpr Row kRows[] = {
     // Each row: {method, mount, path, name (the metrics and log label),

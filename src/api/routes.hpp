@@ -1,8 +1,9 @@
 #pragma once
 // The server's routes: one table (api/routes.cpp) that declares, for every route, where it lives
 // and the policy it runs under, and one pipeline that applies the policy in a fixed order before
-// the handler (origin -> query and body -> rate limit -> caller -> handler). Handlers only decode
-// what the pipeline parsed, call a service, and encode the answer.
+// the handler (origin -> query and body -> rate limit -> handler, the caller taken from the
+// row's authentication). Handlers only decode what the pipeline parsed, call a service, and
+// encode the answer.
 #include <cstdint>
 #include <functional>
 #include <memory>
