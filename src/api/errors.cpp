@@ -2,140 +2,10 @@
 
 #include <boost/json.hpp>
 
-#include <array>
 #include <utility>
 
 namespace latchkey::api {
 namespace {
-
-using core::Code;
-
-struct Row {
-  Code code;
-  ErrorInfo info;
-};
-
-// Keep in the order of core::Code; a static_assert below checks the row count and error_info
-// checks the order at first use.
-constexpr std::array kTable = {
-    Row{Code::kMalformedRequest,
-        {400, "malformed_request", "Malformed request",
-         "The request could not be parsed. Check its syntax, encoding and content type."}},
-    Row{Code::kFormParamMissing,
-        {422, "form_param_missing", "is missing", "A required parameter is missing."}},
-    Row{Code::kFormParamInvalid,
-        {422, "form_param_format_invalid", "is invalid", "A parameter has an invalid value."}},
-    Row{Code::kFormParamUnknown,
-        {422, "form_param_unknown", "is unknown", "A parameter is not recognised."}},
-    Row{Code::kFormParamDuplicate,
-        {400, "form_param_duplicate", "is given more than once",
-         "A parameter appears more than once in the query string or the form body; send each "
-         "parameter once."}},
-    Row{Code::kRequestBodyTooLarge,
-        {413, "request_body_too_large", "Request body too large",
-         "The request body exceeds the maximum size this server accepts."}},
-    Row{Code::kRequestHeadersTooLarge,
-        {431, "request_headers_too_large", "Request headers too large",
-         "The request's header fields exceed the size or count this server accepts."}},
-    Row{Code::kRequestLineTooLong,
-        {414, "request_line_too_long", "Request line too long",
-         "The request line (method and target) exceeds the size this server accepts."}},
-    Row{Code::kUnsupportedMediaType,
-        {415, "unsupported_media_type", "Unsupported content type",
-         "Send the request body as application/x-www-form-urlencoded (UTF-8)."}},
-    Row{Code::kResourceNotFound,
-        {404, "resource_not_found", "not found", "The requested resource was not found."}},
-    Row{Code::kMethodNotAllowed,
-        {405, "method_not_allowed", "Method not allowed",
-         "This HTTP method is not allowed on this resource."}},
-    Row{Code::kAuthenticationInvalid,
-        {401, "authentication_invalid", "Invalid authentication",
-         "The request could not be authenticated."}},
-    Row{Code::kClientNotFound,
-        {404, "client_not_found", "Client not found",
-         "No client is associated with this request. Start a sign-in or sign-up first."}},
-    Row{Code::kSessionNotFound,
-        {404, "resource_not_found", "Session not found",
-         "No session with this id exists on this client."}},
-    Row{Code::kSignInNotFound,
-        {404, "resource_not_found", "Sign in not found",
-         "No sign-in attempt with this id exists on this client."}},
-    Row{Code::kSignUpNotFound,
-        {404, "resource_not_found", "Sign up not found",
-         "No sign-up attempt with this id exists on this client."}},
-    Row{Code::kSessionEnded,
-        {401, "authentication_invalid", "Session is no longer active",
-         "This session has ended and can no longer be used."}},
-    Row{Code::kConflict,
-        {409, "conflict", "Conflict", "The request conflicts with the current state."}},
-    Row{Code::kInvalidState,
-        {400, "invalid_state", "Invalid state",
-         "This step is not allowed in the current state of the attempt."}},
-    Row{Code::kStrategyNotAllowed,
-        {422, "strategy_for_user_invalid", "Strategy not allowed",
-         "This verification strategy is not enabled for this application."}},
-    Row{Code::kRedirectUrlInvalid,
-        {422, "invalid_redirect_url", "Invalid redirect URL",
-         "The redirect URL is not allowed. It must be a relative path or an allowed origin."}},
-    Row{Code::kOriginNotAllowed,
-        {403, "origin_invalid", "Origin not allowed",
-         "Requests that change state must come from an allowed origin."}},
-    Row{Code::kOAuthAccessDenied,
-        {400, "oauth_access_denied", "Access denied",
-         "You did not grant access to your account with the identity provider."}},
-    Row{Code::kOAuthStateInvalid,
-        {400, "oauth_state_invalid", "Invalid OAuth state",
-         "The sign-in with the identity provider could not be matched to an attempt that is in "
-         "progress on this browser, or it was already used. Please try again."}},
-    Row{Code::kOAuthTokenExchangeFailed,
-        {400, "oauth_token_exchange_error", "OAuth token exchange failed",
-         "The identity provider did not accept the authorization code. Please try again."}},
-    Row{Code::kOAuthIdTokenInvalid,
-        {400, "oauth_id_token_invalid", "Invalid ID token",
-         "The identity provider's ID token failed validation."}},
-    Row{Code::kOAuthProviderUnavailable,
-        {502, "oauth_provider_unavailable", "Identity provider unavailable",
-         "The identity provider could not be reached. Please try again later."}},
-    Row{Code::kExternalAccountNotFound,
-        {422, "external_account_not_found", "The External Account was not found.",
-         "No account is linked to this external account. You can sign up with it instead."}},
-    Row{Code::kExternalAccountExists,
-        {422, "external_account_exists", "External account already exists",
-         "This external account is already linked to a user. Sign in instead."}},
-    Row{Code::kExternalAccountEmailUnverified,
-        {422, "external_account_email_unverified", "Email address not verified",
-         "An account with this email address already exists, but the identity provider does not "
-         "state that the address is verified, or the existing address is not verified. For your "
-         "safety the accounts were not linked. Sign in with your existing method and connect "
-         "this provider from your profile."}},
-    Row{Code::kIdentifierAlreadySignedIn,
-        {400, "identifier_already_signed_in", "You're already signed in.",
-         "You're already signed in with this account."}},
-    Row{Code::kSessionExists,
-        {400, "session_exists", "You're already signed in.",
-         "You're already signed in. Sign out before starting a new sign-in."}},
-    Row{Code::kTooManyRequests,
-        {429, "too_many_requests", "Too many requests",
-         "Too many requests. Please wait before trying again."}},
-    Row{Code::kServiceUnavailable,
-        {503, "service_unavailable", "Service unavailable",
-         "The service is temporarily unavailable. Please try again."}},
-    Row{Code::kInternal,
-        {500, "internal_clerk_error", "Something went wrong",
-         "Something went wrong on our side. Please try again."}},
-};
-static_assert(kTable.size() == static_cast<std::size_t>(Code::kInternal) + 1,
-              "every core::Code needs a row in api/errors.cpp");
-
-constexpr bool table_in_order() {
-  for (std::size_t i = 0; i < kTable.size(); ++i) {
-    if (static_cast<std::size_t>(kTable[i].code) != i) {
-      return false;
-    }
-  }
-  return true;
-}
-static_assert(table_in_order(), "rows must follow the order of core::Code");
 
 boost::json::object error_object(const core::Error& error) {
   const ErrorInfo& info = error_info(error.code);
@@ -153,10 +23,6 @@ boost::json::object error_object(const core::Error& error) {
 }
 
 }  // namespace
-
-const ErrorInfo& error_info(core::Code code) {
-  return kTable.at(static_cast<std::size_t>(code)).info;
-}
 
 std::string error_json(const core::Error& error) {
   return boost::json::serialize(error_object(error));

@@ -1,6 +1,6 @@
 #pragma once
-// THE one place that maps core::Error to an HTTP status and Clerk's error envelope
-// {"errors":[{"code","message","long_message","meta"}], "clerk_trace_id"} (design.md §3.2).
+// Clerk's error envelope {"errors":[{"code","message","long_message","meta"}], "clerk_trace_id"}
+// (design.md §3.2) around the one Code -> HTTP table (core::error_info).
 #include <string_view>
 
 #include "core/error.hpp"
@@ -8,15 +8,10 @@
 
 namespace latchkey::api {
 
-struct ErrorInfo {
-  int status;
-  std::string_view wire_code;      // Clerk's `code`
-  std::string_view message;        // default short message
-  std::string_view long_message;   // default long message
-};
-
-// The table row for a code (status, wire code and default texts).
-const ErrorInfo& error_info(core::Code code);
+// The table row for a code (status, wire code and default texts), kept in core so that the HTTP
+// server's own refusals use the same one.
+using core::error_info;
+using core::ErrorInfo;
 
 // {"code","message","long_message","meta"} — also used for verification errors embedded in
 // sign_in/sign_up objects.

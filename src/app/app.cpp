@@ -10,7 +10,7 @@
 
 #include "api/dto/encode.hpp"
 #include "api/errors.hpp"
-#include "api/frontend/frontend_api.hpp"
+#include "api/routes.hpp"
 #include "app/module_settings.hpp"
 #include "app/store_key_store.hpp"
 #include "core/clock.hpp"
@@ -35,7 +35,6 @@
 namespace latchkey::app {
 namespace {
 
-using http::Method;
 using http::Request;
 using http::Response;
 
@@ -344,27 +343,7 @@ int serve(const config::Config& c) {
     fo.limits.token_client = rule("token_client", rl.token_per_client);
     fo.limits.trusted_proxies = rl.trusted_proxies;
   }
-  api::FrontendApi fapi(frontend, cors, fo);
-
   http::Metrics metrics;
-  http::Router router;
-  auto json_ok = [](std::string body) {
-    Response r;
-    r.set("content-type", "application/json");
-    r.set("cache-control", "no-store");
-    r.body = std::move(body);
-    return r;
-  };
-  router.add(Method::kGet, "/healthz", [&](Request&) { return json_ok(R"({"status":"ok"})"); },
-             {"healthz", true});
-  router.add(Method::kGet, "/readyz",
-             [&](Request& req) {
-               if (auto st = store.ping(); !st) {
-                 return api::error_response(core::Error(core::Code::kServiceUnavailable), req.request_id);
-               }
-               return json_ok(R"({"status":"ready"})");
-             },
-             {"readyz"});
   // Provider round-trip failures by reason (design.md §3.13); reasons are a bounded set of our own
   // names, never provider text.
   metrics.add_collector([&oauth_service = **oauth](std::string& out) {
@@ -376,21 +355,12 @@ int serve(const config::Config& c) {
       out += "\"} " + std::to_string(n) + "\n";
     }
   });
-  router.add(Method::kGet, "/metrics", http::metrics_handler(metrics), {"metrics", true});
-  auto jwks = [&](Request&) {
-    Response r;
-    r.set("content-type", "application/json");
-    r.set("cache-control", "public, max-age=300");
-    r.body = *ring.jwks();
-    return r;
-  };
-  router.add(Method::kGet, "/.well-known/jwks.json", jwks, {"jwks", true});
-  router.add(Method::kGet, "/v1/jwks", jwks, {"jwks", true});
-  if (!c.frontend.path_prefix.empty()) {
-    router.add(Method::kGet, c.frontend.path_prefix + "/v1/jwks", jwks, {"jwks", true});
-  }
-  fapi.register_routes(router);
-  router.set_options_handler([&](Request& req) { return cors.preflight(req); });
+  api::Operational operational;
+  operational.ready = [&store] { return store.ping(); };
+  operational.jwks = [&ring] { return ring.jwks(); };
+  api::Routes routes(frontend, cors, fo, std::move(operational), metrics);
+  http::Router router;
+  routes.register_routes(router);
 
   http::ServerOptions so;
   if (auto st = http::parse_listen(c.server.listen, so); !st) {

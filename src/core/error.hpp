@@ -1,7 +1,8 @@
 #pragma once
 // One error type for the whole request path (design.md §3.1-3). What the client sees (code, message,
-// long_message, meta) is separate from what is logged (internal). The mapping of Code to an HTTP status
-// and Clerk's error envelope lives in exactly one place: api/errors.cpp.
+// long_message, meta) is separate from what is logged (internal). The mapping of Code to an HTTP
+// status, Clerk's wire code and the default texts is the one table in core/error.cpp (error_info);
+// api/errors.cpp wraps it in Clerk's envelope.
 #include <expected>
 #include <optional>
 #include <string>
@@ -9,9 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "core/reason.hpp"
+
 namespace latchkey::core {
 
-// Clerk wire codes we emit. Add new ones here and to the table in api/errors.cpp.
+// Clerk wire codes we emit. Add new ones here and to the table in core/error.cpp.
 enum class Code {
   kMalformedRequest,        // 400 malformed_request
   kFormParamMissing,        // 422 form_param_missing
@@ -55,12 +58,24 @@ enum class Code {
 std::string_view code_id(Code code);
 std::optional<Code> code_from_id(std::string_view name);
 
+// What a client is told for a Code. The one Code -> HTTP mapping: api/errors.cpp builds Clerk's
+// envelope from it, and the HTTP server's fallback answer (to a request it refuses before any route
+// runs: 400, 413, 414, 431, 404, 405, 503) reads it too, so the two cannot drift apart.
+struct ErrorInfo {
+  int status;
+  std::string_view wire_code;     // Clerk's `code`
+  std::string_view message;       // default short message
+  std::string_view long_message;  // default long message
+};
+const ErrorInfo& error_info(Code code);
+
 struct Error {
   Code code = Code::kInternal;
   std::string message;        // short, safe for the client ("" -> default for the code)
   std::string long_message;   // longer, safe for the client ("" -> default for the code)
   std::vector<std::pair<std::string, std::string>> meta;  // snake_case keys, e.g. param_name
   std::string internal;       // for logs only; never sent, never holds a secret
+  Reason reason = Reason::kUnspecified;  // for logs and metrics only; never sent
 
   Error() = default;
   Error(Code c, std::string msg = {}, std::string long_msg = {})
@@ -72,6 +87,10 @@ struct Error {
   }
   Error&& with_internal(std::string why) && {
     internal = std::move(why);
+    return std::move(*this);
+  }
+  Error&& with_reason(Reason why) && {
+    reason = why;
     return std::move(*this);
   }
   [[nodiscard]] const std::string* find_meta(std::string_view key) const {

@@ -50,8 +50,9 @@ Status read_pending(store::Tx& tx, const std::string& id, Pending& p,
     return fail(std::move(state.error()));
   }
   if (!awaits_callback(*state)) {
-    refusal =
-        Error(Code::kOAuthStateInvalid).with_internal("reason=attempt_done: attempt moved on");
+    refusal = Error(Code::kOAuthStateInvalid)
+                  .with_reason(core::Reason::kAttemptDone)
+                  .with_internal("reason=attempt_done: attempt moved on");
     return {};  // the attempt moved on; nothing to complete
   }
   p.redirect_url = a->data.redirect_url;
@@ -134,7 +135,9 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
       // A stale copy of a rotated credential (e.g. the loser of a double-submitted callback whose
       // winner just signed the browser in): nothing of this browser's can complete with it, and
       // nothing is consumed or failed.
-      refusal = Error(Code::kOAuthStateInvalid).with_internal(std::move(client.error().internal));
+      refusal = Error(Code::kOAuthStateInvalid)
+                    .with_reason(client.error().reason)
+                    .with_internal(std::move(client.error().internal));
       return {};
     }
     if (!client) {
@@ -156,7 +159,12 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
           : !row                          ? "reason=unknown: unknown, expired or replayed state"
           : !same_client ? "reason=client_mismatch: state bound to another browser"
                          : "reason=attempt_mismatch: state of a replaced attempt";
-      Error why = Error(Code::kOAuthStateInvalid).with_internal(reason);
+      const core::Reason kind = state.empty()                   ? core::Reason::kMissing
+                                : state.size() > kMaxStateBytes ? core::Reason::kMalformed
+                                : !row                          ? core::Reason::kUnknown
+                                : !same_client ? core::Reason::kClientMismatch
+                                               : core::Reason::kAttemptMismatch;
+      Error why = Error(Code::kOAuthStateInvalid).with_reason(kind).with_internal(reason);
       if (row && !same_client) {
         // Another browser's state (login CSRF / session swap, B6): the owner's attempt can never
         // complete now (its single-use state is spent), and the presenting browser's own OAuth
@@ -209,6 +217,7 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
   }
   if (!pending) {
     return fail(refusal.value_or(Error(Code::kOAuthStateInvalid)
+                                     .with_reason(core::Reason::kUnknown)
                                      .with_internal("reason=unknown: no attempt for this callback")));
   }
   // Validated when the attempt was created, and again at use (security catalog §2.C): the
@@ -217,6 +226,7 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
                                      d_.settings.allowed_origins, "redirect_url");
       !ok) {
     return fail(Error(Code::kRedirectUrlInvalid)
+                    .with_reason(core::Reason::kRedirectUrl)
                     .with_internal("reason=redirect_url: stored redirect_url no longer allowed"));
   }
 

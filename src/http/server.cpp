@@ -291,48 +291,6 @@ bool status_without_body(int status) {
   return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
 
-std::string_view code_name(core::Code c) {
-  switch (c) {
-    case core::Code::kMalformedRequest:
-      return "malformed_request";
-    case core::Code::kRequestBodyTooLarge:
-      return "request_body_too_large";
-    case core::Code::kRequestHeadersTooLarge:
-      return "request_headers_too_large";
-    case core::Code::kRequestLineTooLong:
-      return "request_line_too_long";
-    case core::Code::kResourceNotFound:
-      return "resource_not_found";
-    case core::Code::kMethodNotAllowed:
-      return "method_not_allowed";
-    case core::Code::kServiceUnavailable:
-      return "service_unavailable";
-    default:
-      return "internal_clerk_error";
-  }
-}
-
-int code_status(core::Code c) {
-  switch (c) {
-    case core::Code::kMalformedRequest:
-      return 400;
-    case core::Code::kRequestBodyTooLarge:
-      return 413;
-    case core::Code::kRequestHeadersTooLarge:
-      return 431;
-    case core::Code::kRequestLineTooLong:
-      return 414;
-    case core::Code::kResourceNotFound:
-      return 404;
-    case core::Code::kMethodNotAllowed:
-      return 405;
-    case core::Code::kServiceUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
-
 // ---- per-route statistics (lock-free after warm-up) --------------------------------------
 
 struct RouteStats {
@@ -443,11 +401,13 @@ core::Status parse_listen(std::string_view listen, ServerOptions& options) {
 }
 
 Response default_error_response(const core::Error& error, const Request& /*request*/) {
+  // Status and wire code from the one Code table (core::error_info); the envelope stays minimal.
+  const core::ErrorInfo& info = core::error_info(error.code);
   Response res;
-  res.status = code_status(error.code);
-  std::string msg = error.message.empty() ? std::string(code_name(error.code)) : error.message;
+  res.status = info.status;
+  std::string msg = error.message.empty() ? std::string(info.wire_code) : error.message;
   res.body = R"({"errors":[{"code":")";
-  res.body += code_name(error.code);
+  res.body += info.wire_code;
   res.body += R"(","message":")";
   append_json_escaped(res.body, msg);
   res.body += R"("}]})";

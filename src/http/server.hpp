@@ -46,8 +46,9 @@ using ErrorResponder = std::function<Response(const core::Error&, const Request&
 // that produced the response. May be empty.
 using ResponseHook = std::function<void(const Request&, Response&)>;
 
-// A minimal default ErrorResponder: {"errors":[{"code":...,"message":...}]} with a status for
-// the codes the server emits.
+// A minimal default ErrorResponder: {"errors":[{"code":...,"message":...}]} with the status and
+// wire code of core::error_info (the one Code table), so a server without the API's responder
+// still answers a malformed request correctly.
 [[nodiscard]] Response default_error_response(const core::Error& error, const Request& request);
 
 class Server {

@@ -15,9 +15,10 @@ namespace {
 constexpr std::size_t kMaxSubLength = 255;  // OIDC Core §2: sub MUST NOT exceed 255 ASCII chars
 constexpr std::size_t kMaxTidLength = 64;
 
-core::Error invalid(IdTokenFailure reason, std::string detail) {
+core::Error invalid(core::Reason reason, std::string detail) {
   return core::Error(core::Code::kOAuthIdTokenInvalid)
-      .with_internal("reason=" + std::string(to_string(reason)) + ": " + std::move(detail));
+      .with_reason(reason)
+      .with_internal("reason=" + std::string(core::reason_name(reason)) + ": " + std::move(detail));
 }
 
 // RFC 7519 §2 NumericDate: JSON number of seconds, possibly non-integer.
@@ -62,7 +63,7 @@ core::Status check_issuer(const boost::json::object& claims, const IdTokenExpect
                           std::string& out) {
   const auto* iss = string_claim(claims, "iss");
   if (iss == nullptr) {
-    return std::unexpected(invalid(IdTokenFailure::kIss, "iss absent"));
+    return std::unexpected(invalid(core::Reason::kIss, "iss absent"));
   }
   out = std::string(*iss);
   std::string expected = expect.issuer;
@@ -70,7 +71,7 @@ core::Status check_issuer(const boost::json::object& claims, const IdTokenExpect
     // Microsoft multi-tenant (catalog A34): iss must be the template with the token's own tid.
     const auto* tid = string_claim(claims, "tid");
     if (tid == nullptr || !valid_tid(*tid)) {
-      return std::unexpected(invalid(IdTokenFailure::kTid, "tid absent or malformed"));
+      return std::unexpected(invalid(core::Reason::kTid, "tid absent or malformed"));
     }
     const auto pos = expected.find(kTenantPlaceholder);
     if (pos != std::string::npos) {
@@ -87,13 +88,13 @@ core::Status check_issuer(const boost::json::object& claims, const IdTokenExpect
     }
   }
   return std::unexpected(
-      invalid(IdTokenFailure::kIss, "iss '" + out.substr(0, 200) + "' is not '" + expected + "'"));
+      invalid(core::Reason::kIss, "iss '" + out.substr(0, 200) + "' is not '" + expected + "'"));
 }
 
 core::Status check_audience(const boost::json::object& claims, const IdTokenExpectations& expect) {
   const auto* aud = claims.if_contains("aud");
   if (aud == nullptr) {
-    return std::unexpected(invalid(IdTokenFailure::kAud, "aud absent"));
+    return std::unexpected(invalid(core::Reason::kAud, "aud absent"));
   }
   std::size_t count = 0;
   bool ours = false;
@@ -104,16 +105,16 @@ core::Status check_audience(const boost::json::object& claims, const IdTokenExpe
     for (const auto& a : *arr) {
       const auto* s2 = a.if_string();
       if (s2 == nullptr) {
-        return std::unexpected(invalid(IdTokenFailure::kAud, "aud array holds a non-string"));
+        return std::unexpected(invalid(core::Reason::kAud, "aud array holds a non-string"));
       }
       ++count;
       ours = ours || *s2 == expect.client_id;
     }
   } else {
-    return std::unexpected(invalid(IdTokenFailure::kAud, "aud is neither string nor array"));
+    return std::unexpected(invalid(core::Reason::kAud, "aud is neither string nor array"));
   }
   if (!ours) {
-    return std::unexpected(invalid(IdTokenFailure::kAud, "aud does not contain our client_id"));
+    return std::unexpected(invalid(core::Reason::kAud, "aud does not contain our client_id"));
   }
   // OIDC Core 3.1.3.7 steps 4-5: with several audiences azp must be present; when present it must
   // be us (we treat the SHOULD as MUST).
@@ -121,10 +122,10 @@ core::Status check_audience(const boost::json::object& claims, const IdTokenExpe
   if (azp_value != nullptr) {
     const auto* azp = azp_value->if_string();
     if (azp == nullptr || *azp != expect.client_id) {
-      return std::unexpected(invalid(IdTokenFailure::kAzp, "azp is not our client_id"));
+      return std::unexpected(invalid(core::Reason::kAzp, "azp is not our client_id"));
     }
   } else if (count > 1) {
-    return std::unexpected(invalid(IdTokenFailure::kAzp, "several audiences and no azp"));
+    return std::unexpected(invalid(core::Reason::kAzp, "several audiences and no azp"));
   }
   return {};
 }
@@ -135,27 +136,27 @@ core::Status check_times(const boost::json::object& claims, const IdTokenExpecta
   const std::int64_t leeway = expect.leeway.count();
   const auto exp = numeric_date(claims, "exp");
   if (!exp) {
-    return std::unexpected(invalid(IdTokenFailure::kExp, "exp absent or not a NumericDate"));
+    return std::unexpected(invalid(core::Reason::kExp, "exp absent or not a NumericDate"));
   }
   // Leeway moves `now`, not the token's value: exp is any int64 the IdP sent (up to INT64_MAX),
   // and `*exp + leeway` would overflow (found by fuzz/fuzz_id_token).
   if (now - leeway >= *exp) {
-    return std::unexpected(invalid(IdTokenFailure::kExp, "expired"));
+    return std::unexpected(invalid(core::Reason::kExp, "expired"));
   }
   const auto iat = numeric_date(claims, "iat");
   if (!iat) {
-    return std::unexpected(invalid(IdTokenFailure::kIat, "iat absent or not a NumericDate"));
+    return std::unexpected(invalid(core::Reason::kIat, "iat absent or not a NumericDate"));
   }
   if (*iat > now + leeway) {
-    return std::unexpected(invalid(IdTokenFailure::kIat, "iat in the future (IdP clock skew)"));
+    return std::unexpected(invalid(core::Reason::kIat, "iat in the future (IdP clock skew)"));
   }
   if (*iat < now - expect.max_age.count() - leeway) {
-    return std::unexpected(invalid(IdTokenFailure::kIat, "issued too long ago"));
+    return std::unexpected(invalid(core::Reason::kIat, "issued too long ago"));
   }
   if (claims.contains("nbf")) {
     const auto nbf = numeric_date(claims, "nbf");
     if (!nbf || *nbf > now + leeway) {
-      return std::unexpected(invalid(IdTokenFailure::kNbf, "not yet valid"));
+      return std::unexpected(invalid(core::Reason::kNbf, "not yet valid"));
     }
   }
   return {};
@@ -198,11 +199,11 @@ core::Status verify_with_keys(const crypto::Jws& jws, const IdTokenExpectations&
         if (crypto::verify_signature(jwk.key, jws.alg, jws.signing_input, jws.signature)) {
           return {};
         }
-        return std::unexpected(invalid(IdTokenFailure::kSignature, "signature does not verify"));
+        return std::unexpected(invalid(core::Reason::kSignature, "signature does not verify"));
       }
       if (kid_known) {
         return std::unexpected(
-            invalid(IdTokenFailure::kAlg,
+            invalid(core::Reason::kAlg,
                     "key for kid does not fit alg " + std::string(crypto::to_string(jws.alg))));
       }
     } else {
@@ -220,11 +221,11 @@ core::Status verify_with_keys(const crypto::Jws& jws, const IdTokenExpectations&
         }
       }
       if (tried > 0) {
-        return std::unexpected(invalid(IdTokenFailure::kSignature, "no candidate key verifies"));
+        return std::unexpected(invalid(core::Reason::kSignature, "no candidate key verifies"));
       }
     }
     if (refreshed) {
-      return std::unexpected(invalid(IdTokenFailure::kKid, "no key for kid after JWKS refresh"));
+      return std::unexpected(invalid(core::Reason::kKid, "no key for kid after JWKS refresh"));
     }
     // Unknown kid: the IdP may have rotated keys (OIDC Core §10.1.1). One refresh, rate-limited
     // by the source.
@@ -252,52 +253,19 @@ bool header_alg_unknown(std::string_view compact) {
 
 }  // namespace
 
-std::string_view to_string(IdTokenFailure reason) {
-  switch (reason) {
-    case IdTokenFailure::kMalformed:
-      return "malformed";
-    case IdTokenFailure::kAlg:
-      return "alg";
-    case IdTokenFailure::kKid:
-      return "kid";
-    case IdTokenFailure::kSignature:
-      return "signature";
-    case IdTokenFailure::kIss:
-      return "iss";
-    case IdTokenFailure::kTid:
-      return "tid";
-    case IdTokenFailure::kAud:
-      return "aud";
-    case IdTokenFailure::kAzp:
-      return "azp";
-    case IdTokenFailure::kExp:
-      return "exp";
-    case IdTokenFailure::kIat:
-      return "iat";
-    case IdTokenFailure::kNbf:
-      return "nbf";
-    case IdTokenFailure::kNonce:
-      return "nonce";
-    case IdTokenFailure::kSub:
-      return "sub";
-  }
-  return "unknown";
-}
-
 std::string_view id_token_failure_reason(const core::Error& error) {
-  std::string_view s = error.internal;
-  if (error.code != core::Code::kOAuthIdTokenInvalid || !s.starts_with("reason=")) {
+  if (error.code != core::Code::kOAuthIdTokenInvalid ||
+      error.reason == core::Reason::kUnspecified) {
     return {};
   }
-  s.remove_prefix(7);
-  return s.substr(0, s.find(':'));
+  return core::reason_name(error.reason);
 }
 
 core::Result<ValidatedIdToken> validate_id_token(std::string_view compact,
                                                  const IdTokenExpectations& expect,
                                                  const KeySource& keys, const core::Clock& clock) {
   if (compact.size() > expect.max_bytes) {
-    return std::unexpected(invalid(IdTokenFailure::kMalformed, "token larger than the cap"));
+    return std::unexpected(invalid(core::Reason::kMalformed, "token larger than the cap"));
   }
   // The header's alg string must name an algorithm we implement. "none", "HS256" etc. are not
   // values of crypto::Alg, so decode_jws rejects them before any key is looked at.
@@ -306,7 +274,7 @@ core::Result<ValidatedIdToken> validate_id_token(std::string_view compact,
     // "alg":"none" comes with an empty signature, which the decoder reports first; name the
     // real problem in the log (catalog A13: reason=alg).
     const bool alg_problem = jws.error().internal.starts_with("alg") || header_alg_unknown(compact);
-    return std::unexpected(invalid(alg_problem ? IdTokenFailure::kAlg : IdTokenFailure::kMalformed,
+    return std::unexpected(invalid(alg_problem ? core::Reason::kAlg : core::Reason::kMalformed,
                                    jws.error().internal));
   }
   // decode_jws already refused "crit" (RFC 7515 §4.1.11) and header-supplied keys (jku, jwk, x5u):
@@ -314,13 +282,13 @@ core::Result<ValidatedIdToken> validate_id_token(std::string_view compact,
   if (std::find(expect.allowed_algs.begin(), expect.allowed_algs.end(), jws->alg) ==
       expect.allowed_algs.end()) {
     return std::unexpected(invalid(
-        IdTokenFailure::kAlg,
+        core::Reason::kAlg,
         "alg " + std::string(crypto::to_string(jws->alg)) + " not allowed for this provider"));
   }
   // Strict: duplicate claim names are rejected, not "last one wins" (parser-differential attacks).
   auto payload = crypto::parse_strict_object(jws->payload);
   if (!payload) {
-    return std::unexpected(invalid(IdTokenFailure::kMalformed,
+    return std::unexpected(invalid(core::Reason::kMalformed,
                                    "payload is not a JSON object: " + payload.error().internal));
   }
   // Signature first: no claim of an unverified token is trusted, or even looked at in detail.
@@ -342,15 +310,15 @@ core::Result<ValidatedIdToken> validate_id_token(std::string_view compact,
   if (!expect.nonce.empty()) {
     const auto* nonce = string_claim(claims, "nonce");
     if (nonce == nullptr) {
-      return std::unexpected(invalid(IdTokenFailure::kNonce, "nonce absent"));
+      return std::unexpected(invalid(core::Reason::kNonce, "nonce absent"));
     }
     if (*nonce != expect.nonce) {
-      return std::unexpected(invalid(IdTokenFailure::kNonce, "nonce does not match"));
+      return std::unexpected(invalid(core::Reason::kNonce, "nonce does not match"));
     }
   }
   const auto* sub = string_claim(claims, "sub");
   if (sub == nullptr || sub->empty() || sub->size() > kMaxSubLength) {
-    return std::unexpected(invalid(IdTokenFailure::kSub, "sub absent, empty or too long"));
+    return std::unexpected(invalid(core::Reason::kSub, "sub absent, empty or too long"));
   }
   out.subject = std::string(*sub);
   return out;

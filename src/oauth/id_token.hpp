@@ -1,7 +1,9 @@
 #pragma once
 // ID token validation for the authorization code flow (OIDC Core 1.0 §3.1.3.7, RFC 8725).
 // Every failure carries Code::kOAuthIdTokenInvalid (uniform external answer, design.md §3.3) and a
-// precise reason in Error::internal ("reason=<name>: detail") for logs and metrics.
+// precise core::Reason (kMalformed, kAlg, kKid, kSignature, kIss, kTid, kAud, kAzp, kExp, kIat,
+// kNbf, kNonce, kSub) for metrics, named again in Error::internal ("reason=<name>: detail") for
+// logs.
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstddef>
@@ -19,22 +21,6 @@
 
 namespace latchkey::oauth {
 
-enum class IdTokenFailure {
-  kMalformed,  // not a JWS compact serialisation, payload not a JSON object, too large
-  kAlg,        // alg not allowed for this provider, or does not fit the key
-  kKid,        // no key in the provider's JWKS (after one rate-limited refresh)
-  kSignature,
-  kIss,
-  kTid,  // multi-tenant: tid claim absent or malformed
-  kAud,
-  kAzp,
-  kExp,
-  kIat,
-  kNbf,
-  kNonce,
-  kSub,
-};
-std::string_view to_string(IdTokenFailure reason);
 
 struct IdTokenExpectations {
   // Exact expected `iss`, or (issuer_is_template) a template with "{tenantid}" replaced by the
@@ -65,7 +51,7 @@ core::Result<ValidatedIdToken> validate_id_token(std::string_view compact,
                                                  const IdTokenExpectations& expect,
                                                  const KeySource& keys, const core::Clock& clock);
 
-// Reads the reason back out of an error made by validate_id_token ("" if none): for tests/metrics.
+// The reason's name of an ID token error ("" if none): for tests.
 std::string_view id_token_failure_reason(const core::Error& error);
 
 }  // namespace latchkey::oauth

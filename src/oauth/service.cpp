@@ -25,6 +25,11 @@ core::Error err(Code code, std::string internal) {
   return core::Error(code).with_internal(std::move(internal));
 }
 
+// A failure with a typed reason (core/reason.hpp); `internal` names it again for the log.
+core::Error err(Code code, core::Reason reason, std::string internal) {
+  return core::Error(code).with_reason(reason).with_internal(std::move(internal));
+}
+
 // Provider-controlled text going to logs: truncated, control characters replaced (no log
 // injection, catalog H14).
 std::string sanitize(std::string_view text) {
@@ -426,12 +431,10 @@ void Service::count_failure(const core::Error& error) {
       key = "other";
       break;
   }
-  // Our own errors start with "reason=<name>:"; add the reason for a fine-grained counter.
-  std::string_view internal = error.internal;
-  if (internal.starts_with("reason=")) {
-    internal.remove_prefix(7);
+  // A typed reason makes the counter fine-grained ("id_token.kid").
+  if (error.reason != core::Reason::kUnspecified) {
     key += ".";
-    key += internal.substr(0, internal.find(':'));
+    key += core::reason_name(error.reason);
   }
   std::lock_guard lock(failures_mu_);
   ++failures_[key];
@@ -464,7 +467,7 @@ core::Result<ExternalIdentity> Service::complete_unmetered(std::string_view stra
                p->alternate_issuers.end();
     }
     if (!ok) {
-      return std::unexpected(err(Code::kOAuthTokenExchangeFailed,
+      return std::unexpected(err(Code::kOAuthTokenExchangeFailed, core::Reason::kIssuerMismatch,
                                  "reason=issuer_mismatch: authorization response iss '" +
                                      sanitize(*params.iss) + "' is not " + p->issuer));
     }
@@ -479,7 +482,7 @@ core::Result<ExternalIdentity> Service::complete_unmetered(std::string_view stra
     return std::unexpected(err(Code::kOAuthTokenExchangeFailed, why));
   }
   if (params.code.empty() || params.code.size() > kMaxCodeBytes) {
-    return std::unexpected(err(Code::kOAuthTokenExchangeFailed,
+    return std::unexpected(err(Code::kOAuthTokenExchangeFailed, core::Reason::kCodeMissing,
                                "reason=code_missing: authorization code absent or too long"));
   }
   if (pending.code_verifier.empty() || pending.redirect_uri.empty()) {
@@ -496,7 +499,7 @@ core::Result<ExternalIdentity> Service::complete_unmetered(std::string_view stra
   }
   // RFC 9207 §2.4: when the provider advertises iss support, a response without it is rejected.
   if (!params.iss && meta->iss_parameter_supported) {
-    return std::unexpected(err(Code::kOAuthTokenExchangeFailed,
+    return std::unexpected(err(Code::kOAuthTokenExchangeFailed, core::Reason::kIssuerMissing,
                                "reason=issuer_missing: provider advertises "
                                "authorization_response_iss_parameter_supported"));
   }
@@ -599,12 +602,12 @@ core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
     const auto* text = at_hash->if_string();
     if (!jws || text == nullptr || text->empty() ||
         left_half_hash(jws->alg, tokens->access_token) != std::string_view(*text)) {
-      return std::unexpected(err(Code::kOAuthIdTokenInvalid,
+      return std::unexpected(err(Code::kOAuthIdTokenInvalid, core::Reason::kAtHash,
                                  "reason=at_hash: at_hash does not match the access token"));
     }
   }
   if (params.iss && expect.issuer_is_template && *params.iss != token->issuer) {
-    return std::unexpected(err(Code::kOAuthIdTokenInvalid,
+    return std::unexpected(err(Code::kOAuthIdTokenInvalid, core::Reason::kIss,
                                "reason=iss: ID token iss differs from the authorization response"));
   }
   const auto& c = token->claims;
@@ -640,7 +643,7 @@ core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
     }
     // OIDC Core §5.3.4: a UserInfo sub that differs from the ID token's MUST NOT be used.
     if (str(*info, "sub") != token->subject) {
-      return std::unexpected(err(Code::kOAuthIdTokenInvalid,
+      return std::unexpected(err(Code::kOAuthIdTokenInvalid, core::Reason::kUserinfoSub,
                                  "reason=userinfo_sub: userinfo sub differs from the ID token"));
     }
     id.email = str(*info, "email");

@@ -25,7 +25,7 @@ std::string to_hex(std::string_view bytes) {
 }  // namespace
 
 bool is_stale_credential(const core::Error& e) {
-  return e.code == Code::kAuthenticationInvalid && e.internal.starts_with(kStaleReason);
+  return e.code == Code::kAuthenticationInvalid && e.reason == core::Reason::kStaleClientCredential;
 }
 
 Clients::Clients(ClientSettings settings, core::Random& random)
@@ -63,6 +63,7 @@ core::Result<std::optional<store::Client>> Clients::find(store::Tx& tx, const Ca
     return fail(Error(Code::kAuthenticationInvalid, "Client credential replaced",
                       "This browser's client credential was replaced by a newer one. Retry the "
                       "request.")
+                    .with_reason(core::Reason::kStaleClientCredential)
                     .with_internal(std::string(kStaleReason) + ": rotated-out __client value"));
   }
   return std::optional<store::Client>();

@@ -183,7 +183,9 @@ core::Result<store::Session> SessionService::authorize(store::Tx& tx, const Call
     return fail(std::move(client.error()));
   }
   if (!*client) {
-    return fail(Error(Code::kAuthenticationInvalid).with_internal("no client"));
+    return fail(Error(Code::kAuthenticationInvalid)
+                    .with_reason(core::Reason::kNoClient)
+                    .with_internal("no client"));
   }
   auto s = tx.get_session(session_id);
   if (!s) {

@@ -782,5 +782,23 @@ TEST(ServerStart, ReportsBindFailure) {
   EXPECT_EQ(s.error().code, core::Code::kServiceUnavailable);
 }
 
+// The fallback answer reads the one Code table: the same status and wire code as the API's
+// envelope, for every refusal the server makes before a route runs.
+TEST(DefaultErrorResponse, UsesTheCodeTable) {
+  const Request req;
+  for (auto code : {core::Code::kMalformedRequest, core::Code::kRequestBodyTooLarge,
+                    core::Code::kRequestLineTooLong, core::Code::kRequestHeadersTooLarge,
+                    core::Code::kResourceNotFound, core::Code::kMethodNotAllowed,
+                    core::Code::kServiceUnavailable, core::Code::kInternal}) {
+    const auto& info = core::error_info(code);
+    const Response r = default_error_response(core::Error(code), req);
+    EXPECT_EQ(r.status, info.status) << info.wire_code;
+    EXPECT_EQ(r.body, R"({"errors":[{"code":")" + std::string(info.wire_code) +
+                          R"(","message":")" + std::string(info.wire_code) + R"("}]})");
+  }
+  EXPECT_EQ(default_error_response(core::Error(core::Code::kRequestHeadersTooLarge), req).status,
+            431);
+}
+
 }  // namespace
 }  // namespace latchkey::http

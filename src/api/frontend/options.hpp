@@ -1,18 +1,15 @@
 #pragma once
-// The Frontend API routes (fapi README): thin adapters that parse cookies, origin and form
-// bodies, call the flows services, and encode {response, client} envelopes.
+// Options of the Frontend API routes (fapi README): cookie, prefix, environment, rate limits.
 #include <chrono>
-#include <memory>
 #include <string>
+#include <vector>
 
-#include "flows/frontend.hpp"
-#include "http/cors.hpp"
-#include "http/router.hpp"
 #include "ratelimit/limiter.hpp"
 
 namespace latchkey::api {
 
-// Per-IP and per-client limits (security catalog §2.G); a rule with limit 0 is off.
+// Per-IP and per-client limits (security catalog §2.G); a rule with limit 0 is off. Which routes
+// count against which pair is the route table's Limit column (api/routes.cpp).
 struct FrontendRateLimits {
   ratelimit::Rule sign_in_ip{"sign_in_ip", 0};  // sign-in / sign-up attempts
   ratelimit::Rule sign_in_client{"sign_in_client", 0};
@@ -33,17 +30,6 @@ struct FrontendApiOptions {
   std::string sign_in_url;       // absolute; the "start again" link of the callback error page
   ratelimit::Limiter* limiter = nullptr;  // null = no limits
   FrontendRateLimits limits;
-};
-
-class FrontendApi {
- public:
-  FrontendApi(flows::Frontend& flows, const http::Cors& cors, FrontendApiOptions options);
-  // Adds every FAPI route under options.prefix.
-  void register_routes(http::Router& router);
-
- private:
-  struct Impl;
-  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace latchkey::api

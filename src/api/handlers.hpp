@@ -1,0 +1,41 @@
+#pragma once
+// Internal to api/: the handlers the route table (api/routes.cpp) points at. Each decodes what
+// the pipeline parsed (Call::query, Call::form, Call::caller), calls one service and encodes its
+// answer; policy (origin, parsing, limits, cookie hygiene) is the table's.
+#include "api/context.hpp"
+#include "http/message.hpp"
+
+namespace latchkey::api {
+
+using HandlerFn = http::Response (*)(Call& call);
+
+// Operational endpoints (api/operational.cpp).
+http::Response healthz(Call& call);
+http::Response readyz(Call& call);
+http::Response prometheus_metrics(Call& call);
+http::Response jwks_document(Call& call);
+
+// A POST that only exists to carry `_method` (README §1.5): without one it is 405.
+http::Response method_not_allowed(Call& call);
+
+// The client and its sessions (api/frontend/handlers_client.cpp).
+http::Response environment(Call& call);
+http::Response get_client(Call& call);
+http::Response destroy_client(Call& call);
+http::Response touch_session(Call& call);
+http::Response end_session(Call& call);
+http::Response remove_session(Call& call);
+http::Response session_token(Call& call);
+http::Response sign_out(Call& call);
+
+// Sign-in and sign-up attempts (api/frontend/handlers_sign_in_up.cpp).
+http::Response create_sign_in(Call& call);
+http::Response get_sign_in(Call& call);
+http::Response create_sign_up(Call& call);
+http::Response get_sign_up(Call& call);
+http::Response update_sign_up(Call& call);
+
+// The OAuth callback (api/frontend/handlers_callback.cpp).
+http::Response oauth_callback(Call& call);
+
+}  // namespace latchkey::api
