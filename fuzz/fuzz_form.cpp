@@ -70,8 +70,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   http::FormLimits limits;
   if ((selector & 1U) != 0) {
-    limits = {.max_fields = 4, .max_key_bytes = 8, .max_value_bytes = 16, .max_input_bytes = 256,
-              .allow_nul = (selector & 4U) != 0, .require_utf8 = (selector & 8U) == 0};
+    limits = {.max_fields = 4,
+              .max_key_bytes = 8,
+              .max_value_bytes = 16,
+              .max_input_bytes = 256,
+              .allow_nul = (selector & 4U) != 0,
+              .require_utf8 = (selector & 8U) == 0};
   }
   const bool query = (selector & 2U) != 0;
   auto fields = query ? http::parse_query(input, limits) : http::parse_form(input, limits);

@@ -71,8 +71,8 @@ const Fixture& fixture() {
     // encryption key that parse_jwks must drop.
     auto rsa = make_key(crypto::Alg::kRS256);
     keys.push_back(crypto::public_jwk(rsa.public_key(), "rsa1", crypto::Alg::kRS256));
-    auto enc = crypto::public_jwk(make_key(crypto::Alg::kES256).public_key(), "enc1",
-                                  crypto::Alg::kES256);
+    auto enc =
+        crypto::public_jwk(make_key(crypto::Alg::kES256).public_key(), "enc1", crypto::Alg::kES256);
     enc["use"] = "enc";
     keys.push_back(enc);
     auto parsed = crypto::parse_jwks(json::serialize(json::object{{"keys", keys}}));
@@ -205,7 +205,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   int refreshes = 0;
-  const oauth::KeySource keys = [&](bool force_refresh) -> core::Result<std::shared_ptr<const oauth::JwkSet>> {
+  const oauth::KeySource keys =
+      [&](bool force_refresh) -> core::Result<std::shared_ptr<const oauth::JwkSet>> {
     if (force_refresh) {
       ++refreshes;
     }

@@ -20,8 +20,8 @@ using namespace latchkey;
 const std::vector<crypto::PrivateKey>& keys() {
   static const std::vector<crypto::PrivateKey> k = [] {
     std::vector<crypto::PrivateKey> out;
-    for (auto alg : {crypto::Alg::kRS256, crypto::Alg::kES256, crypto::Alg::kES384,
-                     crypto::Alg::kEdDSA}) {
+    for (auto alg :
+         {crypto::Alg::kRS256, crypto::Alg::kES256, crypto::Alg::kES384, crypto::Alg::kEdDSA}) {
       auto key = crypto::generate_key(alg);
       if (!key) {
         std::abort();
@@ -70,8 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The fuzzer cannot forge signatures of keys generated in this process.
   for (const auto& key : keys()) {
-    FUZZ_CHECK(!crypto::verify_signature(key.public_key(), jws->alg, jws->signing_input,
-                                         jws->signature));
+    FUZZ_CHECK(
+        !crypto::verify_signature(key.public_key(), jws->alg, jws->signing_input, jws->signature));
   }
   return 0;
 }

@@ -40,12 +40,14 @@ std::string whatwg_origin(std::string_view url) {
   std::string_view host = authority;
   std::string_view port;
   const std::size_t last_colon = authority.rfind(':');
-  if (last_colon != std::string_view::npos && authority.find(']', last_colon) == std::string_view::npos) {
+  if (last_colon != std::string_view::npos &&
+      authority.find(']', last_colon) == std::string_view::npos) {
     host = authority.substr(0, last_colon);
     port = authority.substr(last_colon + 1);
   }
   std::string origin = scheme + "://" + fuzz::ascii_lower(host);
-  if (!port.empty() && !(scheme == "http" && port == "80") && !(scheme == "https" && port == "443")) {
+  if (!port.empty() && !(scheme == "http" && port == "80") &&
+      !(scheme == "https" && port == "443")) {
     origin += ":" + std::string(port);
   }
   return origin;

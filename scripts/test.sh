@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: checks the layering, installs what is missing, builds with warnings as errors, runs
+# Every test: checks the layering, installs what is missing, checks the formatting, builds with warnings as errors, runs
 # the unit, contract and integration suites through ctest, then the end-to-end suite (real Clerk
 # SDK in Chromium against a real OpenID provider). `.ci/run` runs exactly this.
 set -euo pipefail
@@ -12,6 +12,10 @@ echo "== layering (cmake/layers.txt)"
 bash scripts/check-layers.sh
 
 bash scripts/install-deps.sh
+
+# The committed clang-format style (.clang-format: Google base, 100 columns) on every C++ file.
+echo "== format (clang-format-19)"
+bash scripts/check-format.sh
 
 preset=${LATCHKEY_TEST_PRESET:-ci}
 jobs=${LATCHKEY_JOBS:-$(nproc)}

@@ -8,13 +8,13 @@
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 
 #include "api/dto/encode.hpp"
 #include "app/store_key_store.hpp"
@@ -51,7 +51,8 @@ void must(const core::Status& s, const char* what) {
 
 // A realistic signing input: the header and claims of a session token, base64url encoded.
 std::string signing_input() {
-  const std::string header = R"({"alg":"RS256","kid":"ins_2abcdefghijklmnopqrstuvwxyz","typ":"JWT"})";
+  const std::string header =
+      R"({"alg":"RS256","kid":"ins_2abcdefghijklmnopqrstuvwxyz","typ":"JWT"})";
   const std::string claims =
       R"({"azp":"http://127.0.0.1:8080","exp":1800000060,"fva":[0,-1],"iat":1800000000,)"
       R"("iss":"http://127.0.0.1:8080/__clerk","nbf":1799999990,)"

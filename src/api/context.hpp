@@ -17,12 +17,12 @@
 #include "api/frontend/options.hpp"
 #include "api/routes.hpp"
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 #include "flows/frontend.hpp"
 #include "http/cookies.hpp"
 #include "http/cors.hpp"
 #include "http/form.hpp"
 #include "http/message.hpp"
-#include "core/metrics.hpp"
 
 namespace latchkey::api {
 
@@ -68,8 +68,8 @@ struct Call {
   std::size_t route_index;  // the table's row whose handler runs
   std::string_view route;   // and its name
   http::Request& req;
-  http::Fields query;  // Input::kForm: the parsed query string
-  http::Fields form;   // Input::kForm: the parsed body
+  http::Fields query;               // Input::kForm: the parsed query string
+  http::Fields form;                // Input::kForm: the parsed body
   http::CookieMatch client_cookie;  // Auth::kClientCookie: the client cookies it carries
   const ratelimit::Rule* client_rule = nullptr;  // the row's per-client rule (Limit), if any
 

@@ -33,8 +33,7 @@ std::vector<std::string> parent_domains(std::string_view origin) {
   return out;
 }
 
-flows::Caller make_caller(const Context& ctx, const Request& req,
-                          const http::CookieMatch& cookie) {
+flows::Caller make_caller(const Context& ctx, const Request& req, const http::CookieMatch& cookie) {
   flows::Caller c;
   if (cookie.count > 1) {
     // Never resolved by order (a planted Domain= or Path= variant may come first): no client.
@@ -106,7 +105,7 @@ core::Status check_origin(const Context& ctx, const Request& req) {
       return {};
     }
     const bool known = *site == "same-site" || *site == "cross-site";
-    return refuse(!known                ? Reason::kFetchSiteInvalid
+    return refuse(!known                 ? Reason::kFetchSiteInvalid
                   : *site == "same-site" ? Reason::kFetchSiteSameSite
                                          : Reason::kFetchSiteCrossSite,
                   "no Origin; Sec-Fetch-Site " + std::string(known ? *site : "invalid"));

@@ -128,12 +128,12 @@ Response Call::callback_error(const Error& e) const {
     const std::string& sign_in_url = ctx.options.sign_in_url;
     r.headers.clear();
     r.set("content-type", "text/html; charset=utf-8");
-    r.body = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign-in failed</title>"
-             "</head><body><h1>Sign-in failed</h1><p>" +
-             html_escape(info.long_message) + "</p><p>Error code: <code>" +
-             html_escape(info.wire_code) + "</code></p><p><a href=\"" +
-             html_escape(sign_in_url.empty() ? "/" : sign_in_url) +
-             "\">Start again</a></p></body></html>";
+    r.body =
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign-in failed</title>"
+        "</head><body><h1>Sign-in failed</h1><p>" +
+        html_escape(info.long_message) + "</p><p>Error code: <code>" + html_escape(info.wire_code) +
+        "</code></p><p><a href=\"" + html_escape(sign_in_url.empty() ? "/" : sign_in_url) +
+        "\">Start again</a></p></body></html>";
   }
   navigation_headers(r);
   return r;

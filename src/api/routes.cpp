@@ -194,9 +194,9 @@ std::optional<Response> rate_limited(const Call& call, const Rules& rules,
   }
   const Request& req = call.req;
   std::vector<ratelimit::Limiter::Check> checks;
-  checks.push_back({rules.ip, ratelimit::client_ip(req.remote_addr,
-                                                   req.header("x-forwarded-for").value_or(""),
-                                                   ctx.options.limits.trusted_proxies)});
+  checks.push_back(
+      {rules.ip, ratelimit::client_ip(req.remote_addr, req.header("x-forwarded-for").value_or(""),
+                                      ctx.options.limits.trusted_proxies)});
   if (client_token && !client_token->empty()) {
     // Keyed on the hash: the limiter (and a shared counter store) never holds the cookie.
     checks.push_back({rules.client, sessions::Clients::hash_token(*client_token)});
@@ -373,8 +373,8 @@ void Routes::register_routes(http::Router& router) const {
         }
         [[fallthrough]];
       case kFrontend:
-        router.group(ctx->options.prefix).add(row.method, row.path, std::move(handler),
-                                              std::move(options));
+        router.group(ctx->options.prefix)
+            .add(row.method, row.path, std::move(handler), std::move(options));
         break;
     }
   }

@@ -13,10 +13,10 @@
 
 #include "api/frontend/options.hpp"
 #include "core/error.hpp"
+#include "core/metrics.hpp"
 #include "flows/frontend.hpp"
 #include "http/cors.hpp"
 #include "http/message.hpp"
-#include "core/metrics.hpp"
 #include "http/router.hpp"
 
 namespace latchkey::api {

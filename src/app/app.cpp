@@ -310,7 +310,8 @@ int serve(const config::Config& c) {
   fo.prefix = c.frontend.path_prefix;
   fo.public_origin = public_origin;
   fo.secure_cookies = c.server.public_url.starts_with("https://");
-  fo.client_cookie_max_age = std::chrono::duration_cast<std::chrono::seconds>(c.frontend.client_lifetime);
+  fo.client_cookie_max_age =
+      std::chrono::duration_cast<std::chrono::seconds>(c.frontend.client_lifetime);
   fo.required_fields = c.frontend.required_fields;
   fo.environment_json = api::dto::environment_json(env);
   fo.sign_in_url = env.sign_in_url;
@@ -347,8 +348,9 @@ int serve(const config::Config& c) {
   // Provider round-trip failures by reason (design.md §3.13); reasons are a bounded set of our own
   // names, never provider text.
   metrics.add_collector([&oauth_service = **oauth](std::string& out) {
-    out += "# HELP latchkey_oauth_failures_total OAuth/OIDC callback failures by reason.\n"
-           "# TYPE latchkey_oauth_failures_total counter\n";
+    out +=
+        "# HELP latchkey_oauth_failures_total OAuth/OIDC callback failures by reason.\n"
+        "# TYPE latchkey_oauth_failures_total counter\n";
     for (const auto& [reason, n] : oauth_service.failure_counts()) {
       out += "latchkey_oauth_failures_total{reason=\"";
       http::append_label_value(out, reason);

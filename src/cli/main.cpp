@@ -1,7 +1,7 @@
 // The only place that parses argv (design.md §2). Exit codes: 0 success, 1 runtime failure,
 // 2 bad usage or bad configuration.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -40,7 +40,8 @@ std::optional<latchkey::config::Config> load_config(const std::string& path) {
 int main(int argc, char** argv) {
   CLI::App cli{"Latchkey: a self-hosted authentication server that speaks Clerk's Frontend API"};
   cli.require_subcommand(1);
-  cli.fallthrough(true);  // "latchkey serve --config f" works as well as "latchkey --config f serve"
+  cli.fallthrough(
+      true);  // "latchkey serve --config f" works as well as "latchkey --config f serve"
   std::string config_path;
   cli.add_option("-c,--config", config_path,
                  "TOML configuration file (default: $LATCHKEY_CONFIG, else built-in defaults)");
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   auto* keys = cli.add_subcommand("keys", "Manage session-token signing keys");
   keys->require_subcommand(1);
   auto* keys_list = keys->add_subcommand("list", "List signing keys (public information only)");
-  auto* keys_rotate = keys->add_subcommand("rotate", "Make a new active key; old ones stay published");
+  auto* keys_rotate =
+      keys->add_subcommand("rotate", "Make a new active key; old ones stay published");
   auto* config = cli.add_subcommand("config", "Configuration tools");
   config->require_subcommand(1);
   auto* config_check =

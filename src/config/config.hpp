@@ -19,10 +19,10 @@
 namespace latchkey::config {
 
 struct ServerConfig {
-  std::string listen = "127.0.0.1:8787";   // host:port; port 0 = any free port (tests)
+  std::string listen = "127.0.0.1:8787";             // host:port; port 0 = any free port (tests)
   std::string public_url = "http://127.0.0.1:8787";  // absolute base URL the world uses to reach us
-  unsigned threads = 1;                   // I/O threads; 0 = one per core
-  unsigned workers = 2;                   // handler worker threads (blocking work: store, outbound)
+  unsigned threads = 1;                              // I/O threads; 0 = one per core
+  unsigned workers = 2;  // handler worker threads (blocking work: store, outbound)
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds read_timeout{10'000};
@@ -33,7 +33,8 @@ struct ServerConfig {
 };
 
 struct StorageConfig {
-  std::string database_url;               // "" = sqlite file under data_dir; "sqlite:///path" or "postgres://..."
+  std::string
+      database_url;  // "" = sqlite file under data_dir; "sqlite:///path" or "postgres://..."
   std::filesystem::path data_dir = "latchkey-data";
   std::chrono::milliseconds busy_timeout{5'000};
 };
@@ -53,34 +54,35 @@ struct KeysConfig {
 };
 
 struct LoggingConfig {
-  std::string level = "info";             // trace, debug, info, warn, error, off
-  std::string format = "json";            // json | text
+  std::string level = "info";   // trace, debug, info, warn, error, off
+  std::string format = "json";  // json | text
   bool access_log = true;
 };
 
 struct OAuthProviderConfig {
-  std::string strategy;                   // oauth_google, oauth_github, oauth_microsoft, oauth_custom_<name>
-  std::string name;                       // display name
+  std::string strategy;  // oauth_google, oauth_github, oauth_microsoft, oauth_custom_<name>
+  std::string name;      // display name
   std::string client_id;
   core::Secret client_secret;
-  std::string issuer;                     // OIDC issuer (custom; microsoft tenant issuer override)
-  std::vector<std::string> scopes;        // empty = provider default
+  std::string issuer;               // OIDC issuer (custom; microsoft tenant issuer override)
+  std::vector<std::string> scopes;  // empty = provider default
   // Endpoint overrides (tests point Google/GitHub-shaped providers at a local IdP).
   std::string authorization_endpoint;
   std::string token_endpoint;
   std::string userinfo_endpoint;
   std::string jwks_uri;
-  std::string api_base;                   // GitHub API base (default https://api.github.com)
+  std::string api_base;  // GitHub API base (default https://api.github.com)
   std::string token_auth_method = "client_secret_post";  // or client_secret_basic
 };
 
 struct FrontendApiConfig {
-  std::string path_prefix = "/__clerk";   // FAPI base path (the SDK's proxyUrl)
+  std::string path_prefix = "/__clerk";  // FAPI base path (the SDK's proxyUrl)
   std::string application_name = "Latchkey";
   std::string sign_in_url = "/sign-in";
   std::string sign_up_url = "/sign-up";
   std::string home_url = "/";
-  std::vector<std::string> allowed_origins;  // CORS + redirect targets; public_url's origin always allowed
+  std::vector<std::string>
+      allowed_origins;  // CORS + redirect targets; public_url's origin always allowed
   std::vector<std::string> required_fields;  // of first_name, last_name, username, legal_accepted
   std::chrono::seconds session_token_lifetime{60};
   std::chrono::seconds session_lifetime{7 * 24 * 3600};
@@ -92,7 +94,8 @@ struct FrontendApiConfig {
   std::chrono::milliseconds outbound_timeout{10'000};
   std::size_t outbound_max_bytes = 1024 * 1024;
   bool single_session_mode = true;
-  std::filesystem::path static_dir;       // serve clerk-js dist under <prefix>/npm/@clerk/clerk-js@6/dist/
+  std::filesystem::path
+      static_dir;  // serve clerk-js dist under <prefix>/npm/@clerk/clerk-js@6/dist/
 };
 
 // Rate limits (security catalog §2.G; docs/security.md). Counts are per window, per key; 0 turns a
@@ -104,11 +107,11 @@ struct RateLimitConfig {
   // shares), or "auto" = database with PostgreSQL storage, memory with SQLite (one node).
   std::string counters = "auto";
   std::chrono::milliseconds window{60'000};
-  unsigned sign_in_per_ip = 60;        // POST sign_ins / sign_ups / PATCH sign_ups (attempts)
+  unsigned sign_in_per_ip = 60;  // POST sign_ins / sign_ups / PATCH sign_ups (attempts)
   unsigned sign_in_per_client = 20;
-  unsigned verification_per_ip = 60;   // OAuth callbacks (verification attempts)
+  unsigned verification_per_ip = 60;  // OAuth callbacks (verification attempts)
   unsigned verification_per_client = 20;
-  unsigned token_per_ip = 600;         // POST sessions/{id}/tokens (token minting)
+  unsigned token_per_ip = 600;  // POST sessions/{id}/tokens (token minting)
   unsigned token_per_client = 120;
   std::vector<std::string> trusted_proxies;  // exact IP addresses whose X-Forwarded-For is believed
 };
@@ -124,10 +127,10 @@ struct Config {
 };
 
 // Loads `path` (may be empty: defaults only), applies LATCHKEY_* overrides from `env`, validates.
-// Errors name the key (and the file line when it came from the file); the CLI turns them into exit 2.
-// Messages never contain a secret value (client_secret, encryption_key, database_url).
+// Errors name the key (and the file line when it came from the file); the CLI turns them into
+// exit 2. Messages never contain a secret value (client_secret, encryption_key, database_url).
 struct ConfigError {
-  std::string key;       // dotted key ("server.listen"), or the name of an unknown LATCHKEY_* variable
+  std::string key;  // dotted key ("server.listen"), or the name of an unknown LATCHKEY_* variable
   std::string message;   // "server.listen (line 3): expected host:port, got ..."
   std::size_t line = 0;  // 1-based line in the file when the value came from it, else 0
   std::string env_var;   // the LATCHKEY_* variable when the value came from the environment

@@ -685,9 +685,9 @@ std::expected<void, ConfigError> validate_ratelimit(const RateLimitConfig& r, co
     in_addr v4{};
     in6_addr v6{};
     if (::inet_pton(AF_INET, a.c_str(), &v4) != 1 && ::inet_pton(AF_INET6, a.c_str(), &v6) != 1) {
-      return Fail(v.error("ratelimit.trusted_proxies", "item " + std::to_string(i + 1) +
-                                                           ": expected an IPv4 or IPv6 address, got " +
-                                                           checks::quote(a)));
+      return Fail(v.error("ratelimit.trusted_proxies",
+                          "item " + std::to_string(i + 1) +
+                              ": expected an IPv4 or IPv6 address, got " + checks::quote(a)));
     }
   }
   return {};
@@ -836,10 +836,10 @@ std::expected<Config, ConfigError> build(const RawConfig& raw) {
   // Staged rotation: the key being replaced keeps signing until its successor activates, so it
   // must still be published then (it stays published for retire_after after the rotation).
   if (config.keys.activation_delay >= config.keys.retire_after) {
-    return Fail(v.error(
-        "keys.activation_delay",
-        "must be shorter than keys.retire_after (" +
-            schema::format_duration_ms(config.keys.retire_after.count() * 1000) + ")"));
+    return Fail(v.error("keys.activation_delay",
+                        "must be shorter than keys.retire_after (" +
+                            schema::format_duration_ms(config.keys.retire_after.count() * 1000) +
+                            ")"));
   }
 
   // Providers in strategy order (the map's order), so the result does not depend on whether a

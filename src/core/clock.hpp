@@ -27,8 +27,9 @@ class SystemClock final : public Clock {
 // For tests: a clock that only moves when told to.
 class ManualClock final : public Clock {
  public:
-  explicit ManualClock(std::chrono::system_clock::time_point t = std::chrono::system_clock::time_point(
-                           std::chrono::seconds(1'800'000'000)))
+  explicit ManualClock(
+      std::chrono::system_clock::time_point t =
+          std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)))
       : t_(t) {}
   [[nodiscard]] std::chrono::system_clock::time_point now() const override { return t_; }
   void advance(std::chrono::system_clock::duration d) { t_ += d; }

@@ -1,8 +1,8 @@
 #pragma once
-// One error type for the whole request path (design.md §3.1-3). What the client sees (code, message,
-// long_message, meta) is separate from what is logged (internal). The mapping of Code to an HTTP
-// status, Clerk's wire code and the default texts is the one table in core/error.cpp (error_info);
-// api/errors.cpp wraps it in Clerk's envelope.
+// One error type for the whole request path (design.md §3.1-3). What the client sees (code,
+// message, long_message, meta) is separate from what is logged (internal). The mapping of Code to
+// an HTTP status, Clerk's wire code and the default texts is the one table in core/error.cpp
+// (error_info); api/errors.cpp wraps it in Clerk's envelope.
 #include <expected>
 #include <optional>
 #include <string>
@@ -48,9 +48,9 @@ enum class Code {
   kExternalAccountEmailUnverified,  // linking refused: email not verified on both sides
   kIdentifierAlreadySignedIn,
   kSessionExists,
-  kTooManyRequests,         // 429 too_many_requests
-  kServiceUnavailable,      // 503 service_unavailable
-  kInternal,                // 500 internal_clerk_error
+  kTooManyRequests,     // 429 too_many_requests
+  kServiceUnavailable,  // 503 service_unavailable
+  kInternal,            // 500 internal_clerk_error
 };
 
 // A stable name for each Code ("oauth_access_denied", "session_exists"): what persisted data (an
@@ -71,10 +71,10 @@ const ErrorInfo& error_info(Code code);
 
 struct Error {
   Code code = Code::kInternal;
-  std::string message;        // short, safe for the client ("" -> default for the code)
-  std::string long_message;   // longer, safe for the client ("" -> default for the code)
+  std::string message;       // short, safe for the client ("" -> default for the code)
+  std::string long_message;  // longer, safe for the client ("" -> default for the code)
   std::vector<std::pair<std::string, std::string>> meta;  // snake_case keys, e.g. param_name
-  std::string internal;       // for logs only; never sent, never holds a secret
+  std::string internal;                  // for logs only; never sent, never holds a secret
   Reason reason = Reason::kUnspecified;  // for logs and metrics only; never sent
 
   Error() = default;
@@ -107,7 +107,8 @@ template <typename T>
 using Result = std::expected<T, Error>;
 using Status = std::expected<void, Error>;
 
-inline std::unexpected<Error> fail(Code code, std::string message = {}, std::string long_message = {}) {
+inline std::unexpected<Error> fail(Code code, std::string message = {},
+                                   std::string long_message = {}) {
   return std::unexpected<Error>(Error(code, std::move(message), std::move(long_message)));
 }
 inline std::unexpected<Error> fail(Error e) { return std::unexpected<Error>(std::move(e)); }
@@ -115,8 +116,8 @@ inline std::unexpected<Error> fail(Error e) { return std::unexpected<Error>(std:
 // Convenience for form validation errors: meta.param_name is what the SDK keys field errors on.
 inline std::unexpected<Error> param_error(Code code, std::string param, std::string message,
                                           std::string long_message = {}) {
-  return fail(Error(code, std::move(message), std::move(long_message)).with_meta("param_name",
-                                                                                 std::move(param)));
+  return fail(Error(code, std::move(message), std::move(long_message))
+                  .with_meta("param_name", std::move(param)));
 }
 
 }  // namespace latchkey::core

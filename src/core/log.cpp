@@ -60,9 +60,9 @@ std::atomic<bool> g_access_enabled{true};
 
 bool parse_level(std::string_view s, spdlog::level::level_enum& out) {
   static constexpr std::pair<std::string_view, spdlog::level::level_enum> kLevels[] = {
-      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},
-      {"info", spdlog::level::info},   {"warn", spdlog::level::warn},
-      {"warning", spdlog::level::warn}, {"error", spdlog::level::err},
+      {"trace", spdlog::level::trace},       {"debug", spdlog::level::debug},
+      {"info", spdlog::level::info},         {"warn", spdlog::level::warn},
+      {"warning", spdlog::level::warn},      {"error", spdlog::level::err},
       {"critical", spdlog::level::critical}, {"off", spdlog::level::off}};
   for (const auto& [name, lvl] : kLevels) {
     if (name == s) {
@@ -78,14 +78,16 @@ core::Status init_locked(std::string_view level, std::string_view format, std::o
   if (!parse_level(level, lvl)) {
     return core::fail(core::Error(core::Code::kInternal,
                                   "logging.level must be one of trace, debug, info, warn, error, "
-                                  "critical, off; got '" + std::string(level) + "'"));
+                                  "critical, off; got '" +
+                                      std::string(level) + "'"));
   }
   bool json = false;
   if (format == "json") {
     json = true;
   } else if (format != "text") {
-    return core::fail(core::Error(core::Code::kInternal, "logging.format must be json or text; got '" +
-                                                             std::string(format) + "'"));
+    return core::fail(
+        core::Error(core::Code::kInternal,
+                    "logging.format must be json or text; got '" + std::string(format) + "'"));
   }
   spdlog::sink_ptr sink;
   if (out != nullptr) {
@@ -273,8 +275,9 @@ void log_access(const AccessRecord& record) {
   if (l == nullptr || !l->should_log(spdlog::level::info)) {
     return;
   }
-  std::string line = g_access_json.load(std::memory_order_relaxed) ? format_access_json_fields(record)
-                                                                    : format_access_text(record);
+  std::string line = g_access_json.load(std::memory_order_relaxed)
+                         ? format_access_json_fields(record)
+                         : format_access_text(record);
   l->info(std::string_view(line));
 }
 

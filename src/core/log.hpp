@@ -28,10 +28,10 @@ void set_access_log_enabled(bool enabled);
 struct AccessRecord {
   std::string_view request_id;
   std::string_view method;
-  std::string_view route;     // route name (bounded), "unmatched" or "invalid"
-  std::string_view path;      // decoded path, NO query
+  std::string_view route;  // route name (bounded), "unmatched" or "invalid"
+  std::string_view path;   // decoded path, NO query
   int status = 0;
-  std::size_t bytes = 0;      // response body bytes
+  std::size_t bytes = 0;  // response body bytes
   double duration_ms = 0;
   std::string_view remote;
 };

@@ -63,7 +63,8 @@ class Histogram {
 // Seconds: 0.5 ms .. 10 s.
 [[nodiscard]] std::span<const double> default_latency_buckets();
 
-inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 class Metrics {
  public:

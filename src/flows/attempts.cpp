@@ -133,7 +133,8 @@ core::Result<json::object> parse_object(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) {
-    return core::fail(core::Error(core::Code::kInternal).with_internal("attempt data is not a JSON object"));
+    return core::fail(
+        core::Error(core::Code::kInternal).with_internal("attempt data is not a JSON object"));
   }
   return std::move(v.as_object());
 }

@@ -11,7 +11,6 @@
 
 namespace latchkey::flows {
 
-
 // A verification error as it appears inside sign_in/sign_up JSON.
 struct VerificationError {
   core::Code code = core::Code::kInternal;
@@ -40,8 +39,8 @@ struct Verification {
 // What an identity provider told us, kept between the callback and a transfer. Provider tokens
 // are sealed (encrypted at rest) before they get here.
 struct PendingIdentity {
-  std::string strategy;          // oauth_google
-  std::string provider;          // google
+  std::string strategy;  // oauth_google
+  std::string provider;  // google
   std::string provider_user_id;
   std::string email;
   bool email_verified = false;
@@ -54,12 +53,11 @@ struct PendingIdentity {
   std::string refresh_token_enc;
 };
 
-
 struct SignInData {
   std::string strategy;
   std::optional<std::string> identifier;
-  std::string redirect_url;                 // absolute, validated
-  std::string action_complete_redirect_url; // absolute, validated ("" if absent)
+  std::string redirect_url;                  // absolute, validated
+  std::string action_complete_redirect_url;  // absolute, validated ("" if absent)
   std::optional<Verification> first_factor;
   std::optional<PendingIdentity> identity;  // set when transferable
   std::optional<std::string> user_id;
@@ -74,9 +72,9 @@ struct SignUpData {
   std::optional<std::string> username;
   std::optional<std::int64_t> legal_accepted_at_ms;
   std::string unsafe_metadata = "{}";
-  std::string redirect_url;                 // for OAuth sign-ups
+  std::string redirect_url;  // for OAuth sign-ups
   std::string action_complete_redirect_url;
-  std::optional<PendingIdentity> identity;  // the external account this sign-up will create
+  std::optional<PendingIdentity> identity;       // the external account this sign-up will create
   std::optional<Verification> external_account;  // verifications.external_account
   std::optional<std::string> created_session_id;
   std::optional<std::string> created_user_id;

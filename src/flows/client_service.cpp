@@ -110,8 +110,7 @@ Result<Mutation> ClientService::mutate(const Caller& caller, const std::string& 
   return out;
 }
 
-Result<Mutation> ClientService::touch_session(const Caller& caller,
-                                              const std::string& session_id) {
+Result<Mutation> ClientService::touch_session(const Caller& caller, const std::string& session_id) {
   return mutate(caller, session_id,
                 [&](store::Tx& tx, store::Client& client, std::int64_t now, Mutation& out) {
                   return d_.sessions.touch(tx, client, session_id, now, out.new_client_token);
@@ -120,21 +119,21 @@ Result<Mutation> ClientService::touch_session(const Caller& caller,
 
 Result<Mutation> ClientService::end_session(const Caller& caller, const std::string& session_id,
                                             sessions::SessionEnd how) {
-  return mutate(caller, session_id,
-                [&](store::Tx& tx, store::Client& client, std::int64_t now,
-                    Mutation& out) -> Status {
-                  auto s = d_.sessions.end(tx, client, session_id, how, now, out.new_client_token);
-                  if (!s) {
-                    return fail(std::move(s.error()));
-                  }
-                  // The stopped session is listed only in `response`, never in client.sessions.
-                  auto user = sessions::load_user(tx, s->user_id);
-                  if (!user) {
-                    return fail(std::move(user.error()));
-                  }
-                  out.session = SessionView{std::move(*s), std::move(*user), std::nullopt};
-                  return {};
-                });
+  return mutate(
+      caller, session_id,
+      [&](store::Tx& tx, store::Client& client, std::int64_t now, Mutation& out) -> Status {
+        auto s = d_.sessions.end(tx, client, session_id, how, now, out.new_client_token);
+        if (!s) {
+          return fail(std::move(s.error()));
+        }
+        // The stopped session is listed only in `response`, never in client.sessions.
+        auto user = sessions::load_user(tx, s->user_id);
+        if (!user) {
+          return fail(std::move(user.error()));
+        }
+        out.session = SessionView{std::move(*s), std::move(*user), std::nullopt};
+        return {};
+      });
 }
 
 Result<Mutation> ClientService::sign_out(const Caller& caller) {

@@ -26,8 +26,8 @@ using sessions::SessionView;
 using sessions::UserView;
 
 struct FrontendSettings {
-  std::string public_origin;      // "http://localhost:5173"
-  std::string callback_url;       // <public_url><prefix>/v1/oauth_callback (exact redirect_uri)
+  std::string public_origin;  // "http://localhost:5173"
+  std::string callback_url;   // <public_url><prefix>/v1/oauth_callback (exact redirect_uri)
   std::vector<std::string> allowed_origins;  // normalised; includes public_origin
   std::vector<std::string> required_fields;  // configured (first_name, last_name, ...)
   std::chrono::milliseconds attempt_lifetime{std::chrono::hours(24)};
@@ -101,8 +101,7 @@ struct FlowDeps {
   [[nodiscard]] sessions::Clients& clients() const { return sessions.clients(); }
   // The authorized party of the caller's tokens: its allowed origin, else the public origin.
   [[nodiscard]] std::string_view azp(const Caller& c) const {
-    return c.origin.empty() ? std::string_view(settings.public_origin)
-                            : std::string_view(c.origin);
+    return c.origin.empty() ? std::string_view(settings.public_origin) : std::string_view(c.origin);
   }
 };
 

@@ -99,11 +99,11 @@ Status record_outcome(store::Tx& tx, FlowDeps& d, store::Client& client, const P
     if (!resolution) {
       return fail(std::move(resolution.error()));
     }
-    return run_sign_up(tx, d, client, a->row, a->data, *state,
-                       sign_up_events::IdentityResolved{sealed->strategy,
-                                                        identity_match(*resolution),
-                                                        completes_with(d, a->data, *sealed)},
-                       {.identity = &*sealed, .resolution = &*resolution}, now, issued);
+    return run_sign_up(
+        tx, d, client, a->row, a->data, *state,
+        sign_up_events::IdentityResolved{sealed->strategy, identity_match(*resolution),
+                                         completes_with(d, a->data, *sealed)},
+        {.identity = &*sealed, .resolution = &*resolution}, now, issued);
   }
 }
 
@@ -153,17 +153,16 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
     }
     const bool same_client = row && *client && row->client_id == (*client)->id;
     if (!same_client || !is_current(**client, *row)) {
-      std::string reason =
-          state.empty()                   ? "reason=missing: no state"
-          : state.size() > kMaxStateBytes ? "reason=malformed: state too long"
-          : !row                          ? "reason=unknown: unknown, expired or replayed state"
-          : !same_client ? "reason=client_mismatch: state bound to another browser"
-                         : "reason=attempt_mismatch: state of a replaced attempt";
+      std::string reason = state.empty()                   ? "reason=missing: no state"
+                           : state.size() > kMaxStateBytes ? "reason=malformed: state too long"
+                           : !row         ? "reason=unknown: unknown, expired or replayed state"
+                           : !same_client ? "reason=client_mismatch: state bound to another browser"
+                                          : "reason=attempt_mismatch: state of a replaced attempt";
       const core::Reason kind = state.empty()                   ? core::Reason::kMissing
                                 : state.size() > kMaxStateBytes ? core::Reason::kMalformed
                                 : !row                          ? core::Reason::kUnknown
-                                : !same_client ? core::Reason::kClientMismatch
-                                               : core::Reason::kAttemptMismatch;
+                                : !same_client                  ? core::Reason::kClientMismatch
+                                                                : core::Reason::kAttemptMismatch;
       Error why = Error(Code::kOAuthStateInvalid).with_reason(kind).with_internal(reason);
       if (row && !same_client) {
         // Another browser's state (login CSRF / session swap, B6): the owner's attempt can never
@@ -216,9 +215,10 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
     return fail(std::move(st.error()));
   }
   if (!pending) {
-    return fail(refusal.value_or(Error(Code::kOAuthStateInvalid)
-                                     .with_reason(core::Reason::kUnknown)
-                                     .with_internal("reason=unknown: no attempt for this callback")));
+    return fail(
+        refusal.value_or(Error(Code::kOAuthStateInvalid)
+                             .with_reason(core::Reason::kUnknown)
+                             .with_internal("reason=unknown: no attempt for this callback")));
   }
   // Validated when the attempt was created, and again at use (security catalog §2.C): the
   // allowlist may have changed since. Checked before the code is redeemed.

@@ -42,7 +42,11 @@ bool valid_utf8_no_controls(std::string_view s) {
     if (c < 0x20 || c == 0x7F) {
       return false;
     }
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    std::size_t len = c < 0x80           ? 1
+                      : (c >> 5) == 0x6  ? 2
+                      : (c >> 4) == 0xE  ? 3
+                      : (c >> 3) == 0x1E ? 4
+                                         : 0;
     if (len == 0 || i + len > s.size()) {
       return false;
     }
@@ -97,8 +101,11 @@ bool decoded_is_clean(std::string_view s) {
     if (c < 0x20 || c == 0x7F) {
       return false;
     }
-    std::size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-                                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    std::size_t len = c < 0x80                   ? 1
+                      : (c >= 0xC2 && c <= 0xDF) ? 2
+                      : (c >= 0xE0 && c <= 0xEF) ? 3
+                      : (c >= 0xF0 && c <= 0xF4) ? 4
+                                                 : 0;
     if (len == 0 || i + len > bytes.size()) {
       return false;
     }
@@ -235,8 +242,8 @@ core::Status validate_username(std::string_view username) {
 
 core::Status validate_name(std::string_view value, std::string_view param_name) {
   if (value.size() > 256 || !valid_utf8_no_controls(value)) {
-    return core::param_error(core::Code::kFormParamInvalid, std::string(param_name),
-                             "is invalid", "Names must be at most 256 characters of text.");
+    return core::param_error(core::Code::kFormParamInvalid, std::string(param_name), "is invalid",
+                             "Names must be at most 256 characters of text.");
   }
   return {};
 }

@@ -65,12 +65,11 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
       d.redirect_url = si->data.redirect_url;
       d.action_complete_redirect_url = si->data.action_complete_redirect_url;
       LK_TRY(tx.insert_sign_up(row));
-      LK_TRY(run_sign_up(tx, d_, *client, row, d, {},
-                         sign_up_events::TransferredFromSignIn{identity.strategy,
-                                                               identity_match(*resolution),
-                                                               completes_with(d_, d, identity)},
-                         {.identity = &identity, .resolution = &*resolution}, now,
-                         out.new_client_token));
+      LK_TRY(run_sign_up(
+          tx, d_, *client, row, d, {},
+          sign_up_events::TransferredFromSignIn{identity.strategy, identity_match(*resolution),
+                                                completes_with(d_, d, identity)},
+          {.identity = &identity, .resolution = &*resolution}, now, out.new_client_token));
       consumed_sign_in = si->row.id;
     } else {
       LK_TRY(tx.insert_sign_up(row));  // the state row references the attempt
@@ -151,10 +150,9 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
       return s;
     }
     const SignUpEvent event =
-        params.strategy
-            ? SignUpEvent(sign_up_events::OAuthStarted{*params.strategy})
-            : SignUpEvent(sign_up_events::FieldsUpdated{
-                  missing_fields(a->data, d_.settings.required_fields).empty()});
+        params.strategy ? SignUpEvent(sign_up_events::OAuthStarted{*params.strategy})
+                        : SignUpEvent(sign_up_events::FieldsUpdated{
+                              missing_fields(a->data, d_.settings.required_fields).empty()});
     SignUpInput in;
     if (params.strategy) {
       in.redirect = {*params.strategy, &*start};

@@ -16,7 +16,6 @@
 
 namespace latchkey::flows {
 
-
 // Several of these are never assigned today (only OAuth first factors exist); they are here so
 // that every status the SDK can be told is representable and has (illegal) rows in the machines.
 enum class SignInStatus : std::uint8_t {
@@ -45,7 +44,6 @@ enum class VerificationStatus : std::uint8_t {
   kFailed,
   kExpired,
 };
-
 
 // Every value, in declaration order: what the exhaustive tests iterate.
 inline constexpr std::array kAllSignInStatuses = {

@@ -42,8 +42,8 @@ struct SetCookie {
   std::string name;
   std::string value;
   std::string path = "/";
-  std::string domain;                                        // empty = host-only
-  std::optional<std::chrono::seconds> max_age;               // Max-Age (negative treated as 0)
+  std::string domain;                           // empty = host-only
+  std::optional<std::chrono::seconds> max_age;  // Max-Age (negative treated as 0)
   std::optional<std::chrono::system_clock::time_point> expires;
   bool http_only = false;
   bool secure = false;

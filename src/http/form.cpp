@@ -110,19 +110,21 @@ core::Result<Fields> parse_urlencoded(std::string_view in, const FormLimits& lim
       continue;
     }
     if (out.size() >= limits.max_fields) {
-      return core::fail(core::Code::kMalformedRequest, std::string("too many ") + std::string(what) +
-                                                           " fields");
+      return core::fail(core::Code::kMalformedRequest,
+                        std::string("too many ") + std::string(what) + " fields");
     }
     std::size_t eq = pair.find('=');
     std::string_view raw_key = pair.substr(0, eq);
-    std::string_view raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     // Decoded length <= raw length, so the raw length bounds the work before decoding.
     if (raw_key.size() > limits.max_key_bytes * 3) {
       return core::fail(core::Code::kMalformedRequest, std::string(what) + " field name too long");
     }
     std::string key;
     std::string value;
-    if (!percent_decode_append(raw_key, true, key) || !percent_decode_append(raw_value, true, value)) {
+    if (!percent_decode_append(raw_key, true, key) ||
+        !percent_decode_append(raw_value, true, value)) {
       return core::fail(core::Code::kMalformedRequest,
                         "invalid percent-encoding in " + std::string(what));
     }
@@ -137,8 +139,8 @@ core::Result<Fields> parse_urlencoded(std::string_view in, const FormLimits& lim
       return core::fail(core::Code::kMalformedRequest, "invalid UTF-8 in " + std::string(what));
     }
     if (value.size() > limits.max_value_bytes) {
-      return core::param_error(core::Code::kFormParamInvalid, key,
-                               "is too long", key + " is longer than allowed");
+      return core::param_error(core::Code::kFormParamInvalid, key, "is too long",
+                               key + " is longer than allowed");
     }
     out.emplace_back(std::move(key), std::move(value));
     if (amp == in.size()) {

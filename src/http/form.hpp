@@ -36,8 +36,8 @@ struct FormLimits {
   std::size_t max_key_bytes = 256;          // decoded
   std::size_t max_value_bytes = 64 * 1024;  // decoded
   std::size_t max_input_bytes = 1024 * 1024;
-  bool allow_nul = false;      // reject a decoded NUL byte in key or value (K4)
-  bool require_utf8 = true;    // reject keys/values that are not valid UTF-8 (K2)
+  bool allow_nul = false;    // reject a decoded NUL byte in key or value (K4)
+  bool require_utf8 = true;  // reject keys/values that are not valid UTF-8 (K2)
 };
 
 // application/x-www-form-urlencoded: '&'-separated pairs, '+' is a space, %XX escapes. Empty
@@ -58,7 +58,8 @@ struct FormLimits {
 [[nodiscard]] bool is_form_media_type(std::string_view content_type);
 
 // The value for `key`, or nullopt (parse_form/parse_query leave at most one).
-[[nodiscard]] std::optional<std::string_view> find_field(const Fields& fields, std::string_view key);
+[[nodiscard]] std::optional<std::string_view> find_field(const Fields& fields,
+                                                         std::string_view key);
 
 // Serialises fields as application/x-www-form-urlencoded (for outbound POSTs: IdP token calls).
 [[nodiscard]] std::string form_encode(const Fields& fields);

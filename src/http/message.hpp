@@ -13,15 +13,15 @@ namespace latchkey::http {
 enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
 
 struct Header {
-  std::string name;   // lower case
+  std::string name;  // lower case
   std::string value;
 };
 
 struct Request {
   Method method = Method::kGet;
-  std::string target;     // raw request target ("/v1/client?x=1")
-  std::string path;       // percent-decoded path, no query
-  std::string query;      // raw query string without '?'
+  std::string target;  // raw request target ("/v1/client?x=1")
+  std::string path;    // percent-decoded path, no query
+  std::string query;   // raw query string without '?'
   std::vector<Header> headers;
   std::string body;
   std::string remote_addr;

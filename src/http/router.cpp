@@ -17,7 +17,8 @@ bool valid_capture_name(std::string_view s) {
     return false;
   }
   for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ok) {
       return false;
     }
@@ -123,8 +124,8 @@ struct Router::Node {
 
   void rebuild_allow(bool options_fallback) {
     allow.clear();
-    static constexpr Method kOrder[] = {Method::kGet,   Method::kHead,   Method::kPost,
-                                        Method::kPut,   Method::kPatch,  Method::kDelete,
+    static constexpr Method kOrder[] = {Method::kGet,    Method::kHead,  Method::kPost,
+                                        Method::kPut,    Method::kPatch, Method::kDelete,
                                         Method::kOptions};
     for (Method m : kOrder) {
       bool has = by_method[method_index(m)] != nullptr;

@@ -28,12 +28,12 @@ struct RouteOptions {
 
 struct Route {
   Method method = Method::kGet;
-  std::string pattern;                   // full pattern including any prefix
-  std::string name;                      // metrics label
+  std::string pattern;  // full pattern including any prefix
+  std::string name;     // metrics label
   bool inline_ok = false;
   Handler handler;
   std::vector<std::string> capture_names;  // in path order
-  std::size_t index = 0;                 // dense index in Router::routes(), for per-route stats
+  std::size_t index = 0;                   // dense index in Router::routes(), for per-route stats
 };
 
 enum class MatchStatus { kFound, kNotFound, kMethodNotAllowed };

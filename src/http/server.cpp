@@ -6,6 +6,7 @@
 // system-header exemption, so it is silenced for this translation unit only.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -22,7 +23,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <atomic>
@@ -197,7 +197,7 @@ HeadScan scan_head(std::string_view data, std::size_t limit) {
     // RFC 9112 §3: a request line longer than we parse is 414; a longer head is 431 (RFC 6585
     // §5).
     return window.find("\r\n") == std::string_view::npos ? HeadScan::kLineTooLong
-                                                          : HeadScan::kTooLarge;
+                                                         : HeadScan::kTooLarge;
   }
   return HeadScan::kNeedMore;
 }
@@ -364,10 +364,13 @@ asio::awaitable<Response> run_on_pool(asio::thread_pool& pool, Fn fn) {
       [&pool](auto handler, Fn f) {
         auto work = asio::prefer(asio::get_associated_executor(handler),
                                  asio::execution::outstanding_work.tracked);
-        asio::post(pool, [h = std::move(handler), f = std::move(f), work = std::move(work)]() mutable {
-          Response r = f();
-          asio::post(work, [h = std::move(h), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
-        });
+        asio::post(pool,
+                   [h = std::move(handler), f = std::move(f), work = std::move(work)]() mutable {
+                     Response r = f();
+                     asio::post(work, [h = std::move(h), r = std::move(r)]() mutable {
+                       std::move(h)(std::move(r));
+                     });
+                   });
       },
       asio::use_awaitable, std::move(fn));
 }
@@ -422,13 +425,13 @@ struct Server::Impl {
         metrics(m),
         error_responder(std::move(e)),
         pool(opts.workers == 0 ? 1 : opts.workers) {
-    unsigned n = opts.io_threads == 0 ? std::max(1U, std::thread::hardware_concurrency())
-                                      : opts.io_threads;
+    unsigned n =
+        opts.io_threads == 0 ? std::max(1U, std::thread::hardware_concurrency()) : opts.io_threads;
     for (unsigned i = 0; i < n; ++i) {
       units.push_back(std::make_unique<IoUnit>());
     }
-    connections_active = &metrics.gauge("latchkey_http_connections_active",
-                                        "Open HTTP connections.");
+    connections_active =
+        &metrics.gauge("latchkey_http_connections_active", "Open HTTP connections.");
     auto add_stats = [&](const std::string& name) {
       auto s = std::make_unique<RouteStats>();
       s->name = name;
@@ -491,7 +494,8 @@ struct Server::Impl {
   }
 
   Counter& slow_counter(RouteStats& s, Method m, int status) {
-    return metrics.counter("latchkey_http_requests_total", "HTTP requests by route, method, status.",
+    return metrics.counter("latchkey_http_requests_total",
+                           "HTTP requests by route, method, status.",
                            {{"route", s.name},
                             {"method", std::string(method_name(m))},
                             {"code", std::to_string(status)}});
@@ -801,7 +805,8 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
       } else if (!percent_decode_append(raw_path, false, req.path) ||
                  req.path.find('\0') != std::string::npos) {
         req.path.clear();
-        parse_error = core::Error(core::Code::kMalformedRequest, "invalid percent-encoding in path");
+        parse_error =
+            core::Error(core::Code::kMalformedRequest, "invalid percent-encoding in path");
       }
       if (parse_error) {
         close_after = true;
@@ -972,9 +977,9 @@ core::Status Server::start() {
   auto results = resolver.resolve(d.opts.host, std::to_string(d.opts.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
-    return core::fail(core::Error(core::Code::kServiceUnavailable,
-                                  "cannot resolve listen host '" + d.opts.host + "': " +
-                                      ec.message()));
+    return core::fail(
+        core::Error(core::Code::kServiceUnavailable,
+                    "cannot resolve listen host '" + d.opts.host + "': " + ec.message()));
   }
   tcp::endpoint ep = results.begin()->endpoint();
   tcp::acceptor acc(*d.units[0]->ctx);

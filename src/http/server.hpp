@@ -23,17 +23,17 @@ namespace latchkey::http {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;            // 0 = ephemeral; see Server::port()
-  unsigned io_threads = 1;           // 0 = one per core
-  unsigned workers = 2;              // handler threads (>= 1)
+  std::uint16_t port = 0;                    // 0 = ephemeral; see Server::port()
+  unsigned io_threads = 1;                   // 0 = one per core
+  unsigned workers = 2;                      // handler threads (>= 1)
   std::size_t max_header_bytes = 16 * 1024;  // request line + headers (431-class error past it)
   std::size_t max_header_count = 100;
   std::size_t max_body_bytes = 64 * 1024;
-  std::chrono::milliseconds read_timeout{10'000};   // whole request (headers + body): slowloris
+  std::chrono::milliseconds read_timeout{10'000};  // whole request (headers + body): slowloris
   std::chrono::milliseconds write_timeout{10'000};
-  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
+  std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
   std::chrono::milliseconds shutdown_timeout{10'000};
-  std::size_t max_connections = 10'000;             // more are accepted and closed at once
+  std::size_t max_connections = 10'000;  // more are accepted and closed at once
   bool access_log = true;
 };
 

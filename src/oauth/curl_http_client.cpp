@@ -29,8 +29,8 @@ core::Status global_init_once() {
   std::call_once(once, [] {
     outcome = load_libcurl();
     if (outcome && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      outcome = core::fail(core::Error(core::Code::kServiceUnavailable)
-                               .with_internal("curl_global_init failed"));
+      outcome = core::fail(
+          core::Error(core::Code::kServiceUnavailable).with_internal("curl_global_init failed"));
     }
   });
   return outcome;

@@ -274,8 +274,8 @@ core::Result<ValidatedIdToken> validate_id_token(std::string_view compact,
     // "alg":"none" comes with an empty signature, which the decoder reports first; name the
     // real problem in the log (catalog A13: reason=alg).
     const bool alg_problem = jws.error().internal.starts_with("alg") || header_alg_unknown(compact);
-    return std::unexpected(invalid(alg_problem ? core::Reason::kAlg : core::Reason::kMalformed,
-                                   jws.error().internal));
+    return std::unexpected(
+        invalid(alg_problem ? core::Reason::kAlg : core::Reason::kMalformed, jws.error().internal));
   }
   // decode_jws already refused "crit" (RFC 7515 §4.1.11) and header-supplied keys (jku, jwk, x5u):
   // keys come only from the issuer's jwks_uri.

@@ -21,7 +21,6 @@
 
 namespace latchkey::oauth {
 
-
 struct IdTokenExpectations {
   // Exact expected `iss`, or (issuer_is_template) a template with "{tenantid}" replaced by the
   // token's own `tid` claim before the exact comparison.

@@ -26,20 +26,20 @@ Fn resolve(const char* name) {
 }  // namespace
 }  // namespace latchkey::oauth
 
-#define LATCHKEY_LIBCURL_FUNCTIONS(X)                                                  \
-  X(CURLcode, curl_global_init, (long flags), (flags))                                 \
-  X(CURL*, curl_easy_init, (void), ())                                                 \
-  X(CURLcode, curl_easy_perform, (CURL * curl), (curl))                                \
-  X(void, curl_easy_reset, (CURL * curl), (curl))                                      \
-  X(void, curl_easy_cleanup, (CURL * curl), (curl))                                    \
-  X(const char*, curl_easy_strerror, (CURLcode code), (code))                          \
+#define LATCHKEY_LIBCURL_FUNCTIONS(X)                                                    \
+  X(CURLcode, curl_global_init, (long flags), (flags))                                   \
+  X(CURL*, curl_easy_init, (void), ())                                                   \
+  X(CURLcode, curl_easy_perform, (CURL * curl), (curl))                                  \
+  X(void, curl_easy_reset, (CURL * curl), (curl))                                        \
+  X(void, curl_easy_cleanup, (CURL * curl), (curl))                                      \
+  X(const char*, curl_easy_strerror, (CURLcode code), (code))                            \
   X(curl_slist*, curl_slist_append, (curl_slist * list, const char* data), (list, data)) \
   X(void, curl_slist_free_all, (curl_slist * list), (list))
 
-#define LATCHKEY_LIBCURL_FORWARD(ret, name, params, args)                              \
-  extern "C" ret name params {                                                         \
-    static const auto fn = latchkey::oauth::resolve<ret(*) params>(#name);             \
-    return fn args;                                                                    \
+#define LATCHKEY_LIBCURL_FORWARD(ret, name, params, args)                  \
+  extern "C" ret name params {                                             \
+    static const auto fn = latchkey::oauth::resolve<ret(*) params>(#name); \
+    return fn args;                                                        \
   }
 LATCHKEY_LIBCURL_FUNCTIONS(LATCHKEY_LIBCURL_FORWARD)
 
@@ -47,8 +47,8 @@ LATCHKEY_LIBCURL_FUNCTIONS(LATCHKEY_LIBCURL_FORWARD)
 // a function pointer or a curl_off_t, as the option number's range says (CURLOPTTYPE_*, the same
 // rule libcurl applies when it reads it); curl_easy_getinfo's is always a pointer.
 extern "C" CURLcode curl_easy_setopt(CURL* curl, CURLoption option, ...) {
-  static const auto fn = latchkey::oauth::resolve<CURLcode (*)(CURL*, CURLoption, ...)>(
-      "curl_easy_setopt");
+  static const auto fn =
+      latchkey::oauth::resolve<CURLcode (*)(CURL*, CURLoption, ...)>("curl_easy_setopt");
   va_list ap;
   va_start(ap, option);
   CURLcode rc;
@@ -69,8 +69,8 @@ extern "C" CURLcode curl_easy_setopt(CURL* curl, CURLoption option, ...) {
 }
 
 extern "C" CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
-  static const auto fn = latchkey::oauth::resolve<CURLcode (*)(CURL*, CURLINFO, ...)>(
-      "curl_easy_getinfo");
+  static const auto fn =
+      latchkey::oauth::resolve<CURLcode (*)(CURL*, CURLINFO, ...)>("curl_easy_getinfo");
   va_list ap;
   va_start(ap, info);
   void* out = va_arg(ap, void*);
@@ -88,7 +88,8 @@ core::Status load_libcurl() {
 #define LATCHKEY_LIBCURL_NAME(ret, name, params, args) #name,
       LATCHKEY_LIBCURL_FUNCTIONS(LATCHKEY_LIBCURL_NAME)
 #undef LATCHKEY_LIBCURL_NAME
-      "curl_easy_setopt", "curl_easy_getinfo"};
+          "curl_easy_setopt",
+      "curl_easy_getinfo"};
   for (const char* name : kNames) {
     if (!libcurl().has_symbol(name)) {
       return core::fail(core::Error(core::Code::kServiceUnavailable)

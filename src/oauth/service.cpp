@@ -188,10 +188,11 @@ void clean_identity(ExternalIdentity& id) {
   id.name = clean_text(id.name, kMaxNameBytes);
   id.username = clean_text(id.username, kMaxNameBytes);
   // Only web URLs are kept as an avatar (no javascript:/data: URLs reaching an <img> or <a>).
-  const bool web_url = (id.image_url.starts_with("https://") || id.image_url.starts_with("http://")) &&
-                       id.image_url.size() <= kMaxUrlBytes &&
-                       clean_text(id.image_url, kMaxUrlBytes) == id.image_url &&
-                       id.image_url.find_first_of(" \"<>\\") == std::string::npos;
+  const bool web_url =
+      (id.image_url.starts_with("https://") || id.image_url.starts_with("http://")) &&
+      id.image_url.size() <= kMaxUrlBytes &&
+      clean_text(id.image_url, kMaxUrlBytes) == id.image_url &&
+      id.image_url.find_first_of(" \"<>\\") == std::string::npos;
   if (!web_url) {
     id.image_url.clear();
   }
@@ -660,7 +661,8 @@ core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
     fill(id.image_url, "picture");
     fill(id.username, "preferred_username");
   }
-  id.approved_scopes = clean_text(tokens->scope.empty() ? join(p.scopes, ' ') : tokens->scope, 1024);
+  id.approved_scopes =
+      clean_text(tokens->scope.empty() ? join(p.scopes, ' ') : tokens->scope, 1024);
   id.access_token = core::Secret(std::move(tokens->access_token));
   id.refresh_token = core::Secret(std::move(tokens->refresh_token));
   id.id_token = core::Secret(std::move(tokens->id_token));

@@ -104,8 +104,7 @@ class Service {
   // Starts an authorization code + PKCE request. `redirect_uri` is used verbatim and must be sent
   // again (PendingAuth) when completing.
   // `login_hint` (optional) is passed to the provider (OIDC Core 3.1.2.1).
-  core::Result<AuthorizationRequest> begin(std::string_view strategy,
-                                           std::string_view redirect_uri,
+  core::Result<AuthorizationRequest> begin(std::string_view strategy, std::string_view redirect_uri,
                                            std::string_view login_hint = {});
 
   // Finishes the flow. Nothing is sent to the provider after a front-channel error or an issuer

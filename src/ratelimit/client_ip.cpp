@@ -44,7 +44,8 @@ std::string normalise(const std::string& addr) {
   in6_addr v6{};
   if (::inet_pton(AF_INET6, addr.c_str(), &v6) == 1) {
     // IPv4-mapped (::ffff:a.b.c.d): key on the IPv4 address.
-    static constexpr std::array<unsigned char, 12> kMapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static constexpr std::array<unsigned char, 12> kMapped{0, 0, 0, 0, 0,    0,
+                                                           0, 0, 0, 0, 0xff, 0xff};
     if (std::equal(kMapped.begin(), kMapped.end(), v6.s6_addr)) {
       std::memcpy(&v4, v6.s6_addr + 12, 4);
       std::array<char, INET_ADDRSTRLEN> buf{};
@@ -76,8 +77,7 @@ std::string client_ip(std::string_view remote_addr, std::string_view x_forwarded
   std::string_view rest = x_forwarded_for;
   while (!rest.empty()) {
     const auto comma = rest.rfind(',');
-    const std::string_view item =
-        comma == std::string_view::npos ? rest : rest.substr(comma + 1);
+    const std::string_view item = comma == std::string_view::npos ? rest : rest.substr(comma + 1);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(0, comma);
     std::string addr = strip_port(item);
     if (addr.empty()) {

@@ -24,8 +24,8 @@ std::int64_t retry_after_ms(const WindowCounts& c, std::int64_t offset_ms, std::
   const auto w = static_cast<double>(window_ms);
   // Inside the current window: previous*(1 - t/w) + current <= target.
   if (static_cast<double>(c.current) <= target && c.previous > 0) {
-    const double t = w * (1.0 - (target - static_cast<double>(c.current)) /
-                                    static_cast<double>(c.previous));
+    const double t =
+        w * (1.0 - (target - static_cast<double>(c.current)) / static_cast<double>(c.previous));
     if (t >= static_cast<double>(offset_ms) && t <= w) {
       return static_cast<std::int64_t>(std::ceil(t)) - offset_ms;
     }

@@ -72,7 +72,7 @@ struct Rule {
 
 struct Decision {
   bool allowed = true;
-  std::string rule;                  // the rule that refused (when !allowed)
+  std::string rule;                     // the rule that refused (when !allowed)
   std::chrono::seconds retry_after{0};  // when !allowed: seconds until a hit would be allowed
 };
 

@@ -46,12 +46,11 @@ class Clients {
   core::Result<std::optional<store::Client>> find(store::Tx& tx, const Caller& caller,
                                                   std::int64_t now) const;
   // As find, but no client is 404 client_not_found.
-  core::Result<store::Client> require(store::Tx& tx, const Caller& caller,
-                                      std::int64_t now) const;
+  core::Result<store::Client> require(store::Tx& tx, const Caller& caller, std::int64_t now) const;
   // As find, but creates (and inserts) an anonymous client when there is none; its cookie value
   // goes to `issued`.
-  core::Result<store::Client> find_or_create(store::Tx& tx, const Caller& caller,
-                                             std::int64_t now, std::optional<std::string>& issued);
+  core::Result<store::Client> find_or_create(store::Tx& tx, const Caller& caller, std::int64_t now,
+                                             std::optional<std::string>& issued);
   // A new credential for `client` (the caller writes the client): the old one stops working at
   // once and is remembered as stale for the grace. Returns the cookie value.
   std::string rotate(store::Client& client, std::int64_t now);

@@ -44,9 +44,8 @@ class SessionService {
   // A new active session for `user_id` on `client`; in single-session mode every other live
   // session of the client is replaced. Rotates the credential into `issued`. The caller writes
   // the client (it is part of a larger change: the sign-in or sign-up that completed).
-  core::Result<std::string> create(store::Tx& tx, store::Client& client,
-                                   const std::string& user_id, std::int64_t now,
-                                   std::optional<std::string>& issued);
+  core::Result<std::string> create(store::Tx& tx, store::Client& client, const std::string& user_id,
+                                   std::int64_t now, std::optional<std::string>& issued);
 
   // session.touch(): the session becomes the client's active one. Switching from another
   // signed-in session rotates the credential. Writes the session and the client.
@@ -57,8 +56,8 @@ class SessionService {
   // credential); an already stopped one is left as it is. Writes the session and the client and
   // returns the session as it is now.
   core::Result<store::Session> end(store::Tx& tx, store::Client& client,
-                                   const std::string& session_id, SessionEnd how,
-                                   std::int64_t now, std::optional<std::string>& issued);
+                                   const std::string& session_id, SessionEnd how, std::int64_t now,
+                                   std::optional<std::string>& issued);
 
   // clerk.signOut(): every live session of the client is removed (rotating the credential when
   // there was one). Writes the sessions and the client.

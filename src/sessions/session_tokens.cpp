@@ -16,7 +16,8 @@ core::Result<std::string> SessionTokens::mint(const store::Session& session, std
   claims["exp"] = now_s + settings_.lifetime.count();
   // fva: minutes since the first factor was verified (the session's creation), second factor
   // never (-1).
-  const std::int64_t age_min = std::max<std::int64_t>(0, (now_s * 1000 - session.created_at_ms) / 60'000);
+  const std::int64_t age_min =
+      std::max<std::int64_t>(0, (now_s * 1000 - session.created_at_ms) / 60'000);
   claims["fva"] = boost::json::array{age_min, -1};
   claims["iat"] = now_s;
   claims["iss"] = settings_.issuer;

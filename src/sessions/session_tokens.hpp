@@ -21,9 +21,9 @@
 namespace latchkey::sessions {
 
 struct TokenSettings {
-  std::string issuer;                      // the FAPI URL: <public_url><prefix>
+  std::string issuer;  // the FAPI URL: <public_url><prefix>
   std::chrono::seconds lifetime{60};
-  std::chrono::seconds reuse_window{5};    // 0 disables reuse
+  std::chrono::seconds reuse_window{5};  // 0 disables reuse
   std::size_t max_cached = 100'000;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // The one storage interface (design.md §1, §2). Callers never see SQL, handles or transactions of a
-// particular engine: a PostgreSQL implementation satisfies the same interface without changing them.
+// particular engine: a PostgreSQL implementation satisfies the same interface without changing
+// them.
 //
 // Every data operation lives on Tx. A Tx exists only inside Store::transaction(): the callback's
 // writes commit together when it returns success and roll back together when it returns an error
@@ -42,11 +43,11 @@ using core::Status;
 
 struct SigningKey {
   std::string kid;
-  std::string algorithm;          // "RS256"
-  std::string public_jwk;         // JSON object text (RFC 7517), published as is
-  std::string private_key_enc;    // private key, encrypted at rest (opaque to the store)
+  std::string algorithm;        // "RS256"
+  std::string public_jwk;       // JSON object text (RFC 7517), published as is
+  std::string private_key_enc;  // private key, encrypted at rest (opaque to the store)
   std::int64_t created_at_ms = 0;
-  bool active = false;            // exactly one active key signs
+  bool active = false;                        // exactly one active key signs
   std::optional<std::int64_t> retired_at_ms;  // when it stopped signing; still published until
                                               // retired_at + retire_after
 
@@ -359,7 +360,8 @@ class Store {
   virtual Result<int> schema_version() = 0;
 };
 
-// "sqlite:///abs/path.db", "sqlite://relative.db", or a bare path. `busy_timeout_ms` bounds lock waits.
+// "sqlite:///abs/path.db", "sqlite://relative.db", or a bare path. `busy_timeout_ms` bounds lock
+// waits.
 Result<std::unique_ptr<Store>> open_sqlite(const std::string& path, int busy_timeout_ms = 5000);
 
 struct SqliteOptions {

@@ -33,7 +33,7 @@ struct KeyRing::LoadedKey {
 
 struct KeyRing::Snapshot {
   std::vector<std::shared_ptr<const LoadedKey>> keys;  // newest first, expired ones left out
-  std::shared_ptr<const LoadedKey> active;  // the key that signs until staged_from_ms
+  std::shared_ptr<const LoadedKey> active;             // the key that signs until staged_from_ms
   // A rotated-in key younger than keys.activation_delay: published, and signing from
   // staged_from_ms on (its private key is ready, so the switch needs no reload).
   std::shared_ptr<const LoadedKey> staged;

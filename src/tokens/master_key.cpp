@@ -91,7 +91,7 @@ std::optional<core::Result<core::Secret>> read_key_file(const fs::path& path) {
     return std::unexpected(
         startup_error("cannot open master key file " + path.string() + ": " + errno_text(err)));
   }
-  struct stat st {};
+  struct stat st{};
   if (::fstat(fd.get(), &st) != 0) {
     return std::unexpected(startup_error("cannot stat master key file " + path.string()));
   }
@@ -250,8 +250,8 @@ core::Result<core::Secret> load_or_create_master_key(const core::Secret& encrypt
     return std::unexpected(startup_error(
         "master key file " + path.string() +
         " is missing, but the database holds signing keys sealed with it; no new key was "
-        "created. Restore " + std::string(kMasterKeyFile) + " from a backup into " +
-        data_dir.string() +
+        "created. Restore " +
+        std::string(kMasterKeyFile) + " from a backup into " + data_dir.string() +
         " (mode 0600), or set keys.encryption_key (LATCHKEY_KEYS_ENCRYPTION_KEY) to the key "
         "that sealed them"));
   }

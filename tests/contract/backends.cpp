@@ -82,8 +82,9 @@ std::string pg_url_for(const std::filesystem::path& scratch) {
       schema = it->second;
     } else {
       // Scratch names are unique while they exist; a schema left by a crashed run is replaced.
-      schema = "lk_test_" + std::to_string(std::hash<std::string>{}(scratch.string()) % 1'000'000'007) +
-               "_" + std::to_string(m.size());
+      schema = "lk_test_" +
+               std::to_string(std::hash<std::string>{}(scratch.string()) % 1'000'000'007) + "_" +
+               std::to_string(m.size());
       pg_admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema);
       m.emplace(scratch.string(), schema);
     }

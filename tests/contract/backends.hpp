@@ -1,7 +1,8 @@
 #pragma once
-// The backends the store contract suite runs against: SQLite always; PostgreSQL when the environment
-// variable LATCHKEY_TEST_PG_URL names a database (scripts/pg-test-cluster.sh starts a throwaway
-// one). Each PostgreSQL "scratch database" is a schema of its own in that database, dropped at exit.
+// The backends the store contract suite runs against: SQLite always; PostgreSQL when the
+// environment variable LATCHKEY_TEST_PG_URL names a database (scripts/pg-test-cluster.sh starts a
+// throwaway one). Each PostgreSQL "scratch database" is a schema of its own in that database,
+// dropped at exit.
 #include <filesystem>
 #include <functional>
 #include <memory>

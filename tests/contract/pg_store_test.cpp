@@ -176,9 +176,8 @@ TEST_F(PostgresLive, RateCountersSurviveKilledConnectionsAndWaitForAnotherWriter
   };
   exec("BEGIN");
   exec("UPDATE rate_counters SET count = count + 100 WHERE key = 'r|k' AND window_number = 5");
-  auto blocked = std::async(std::launch::async, [&] {
-    return store->hit_counters({CounterHit{"r|k", 5, 1, 1'000}});
-  });
+  auto blocked = std::async(std::launch::async,
+                            [&] { return store->hit_counters({CounterHit{"r|k", 5, 1, 1'000}}); });
   EXPECT_EQ(blocked.wait_for(milliseconds(300)), std::future_status::timeout)
       << "the hit did not wait for the row lock";
   exec("COMMIT");
@@ -265,11 +264,12 @@ TEST_F(PostgresLive, MigrationsAreRecordedWithTheirNames) {
   const auto all = postgres_migrations();
   EXPECT_EQ(store->schema_version().value(), all.back().version);
   // The same schema_migrations rows the SQLite store keeps (schema is per test: see backends.cpp).
-  const std::string schema = url_.substr(url_.find("search_path%3D") + 14,
-                                         url_.find('&', url_.find("search_path%3D")) -
-                                             (url_.find("search_path%3D") + 14));
-  EXPECT_EQ(testing::pg_admin("SELECT name FROM " + schema + ".schema_migrations WHERE version = 1"),
-            std::string(all.front().name));
+  const std::string schema =
+      url_.substr(url_.find("search_path%3D") + 14,
+                  url_.find('&', url_.find("search_path%3D")) - (url_.find("search_path%3D") + 14));
+  EXPECT_EQ(
+      testing::pg_admin("SELECT name FROM " + schema + ".schema_migrations WHERE version = 1"),
+      std::string(all.front().name));
 }
 
 }  // namespace

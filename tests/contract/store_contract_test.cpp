@@ -400,16 +400,14 @@ TEST_P(StoreContract, ClientRoundTripsAndIsFoundByCookieHash) {
   rotated.previous_cookie_token_hash = "rotated";
   rotated.previous_cookie_valid_until_ms = kT0 + 60'000;
   write([&](Tx& tx) { return tx.update_client(rotated); });
-  EXPECT_EQ(get<std::optional<Client>>([](Tx& tx) {
-              return tx.find_client_by_previous_cookie_hash("rotated");
-            }),
+  EXPECT_EQ(get<std::optional<Client>>(
+                [](Tx& tx) { return tx.find_client_by_previous_cookie_hash("rotated"); }),
             rotated);
   EXPECT_FALSE(get<std::optional<Client>>([](Tx& tx) {
                  return tx.find_client_by_cookie_hash("rotated");
                }).has_value());
-  EXPECT_EQ(get<std::optional<Client>>([](Tx& tx) {
-              return tx.find_client_by_cookie_hash("rotated-again");
-            }),
+  EXPECT_EQ(get<std::optional<Client>>(
+                [](Tx& tx) { return tx.find_client_by_cookie_hash("rotated-again"); }),
             rotated);
   Client inserted = make_client("client_prev", "fresh");
   inserted.previous_cookie_token_hash = "older";

@@ -56,9 +56,7 @@ class Fapi : public ::testing::Test {
   }
 
   [[nodiscard]] std::string origin() const { return server->origin(); }
-  [[nodiscard]] std::string callback_uri() const {
-    return origin() + "/__clerk/v1/oauth_callback";
-  }
+  [[nodiscard]] std::string callback_uri() const { return origin() + "/__clerk/v1/oauth_callback"; }
   Browser browser() { return Browser(*server); }
 
   // signIn.sso(): POST /client/sign_ins as the SDK sends it (README §2.A).
@@ -73,8 +71,8 @@ class Fapi : public ::testing::Test {
   // The provider round trip of the sign-in just started: the user approves, the browser follows
   // the redirect back to the callback with its cookie.
   HttpResponse round_trip(Browser& b, const HttpResponse& started, const IdpUser& user) {
-    const std::string url =
-        str(started.json(), "response.first_factor_verification.external_verification_redirect_url");
+    const std::string url = str(
+        started.json(), "response.first_factor_verification.external_verification_redirect_url");
     auto grant = idp.authorize(url, user, callback_uri());
     return b.get("/__clerk/v1/oauth_callback?" +
                  form_encode({{"code", grant.code}, {"state", grant.state}}));
@@ -222,7 +220,8 @@ TEST_F(Fapi, NewUserSignInTransfersToSignUpAndGetsAVerifiableSessionToken) {
   EXPECT_EQ(str(touch.json(), "client.last_active_session_id"), sid);
   EXPECT_EQ(str(b.client(), "last_active_session_id"), sid);
 
-  auto tok = b.post(session_path(sid, "tokens"), {{"organization_id", ""}, {"tab_state", "focused"}});
+  auto tok =
+      b.post(session_path(sid, "tokens"), {{"organization_id", ""}, {"tab_state", "focused"}});
   ASSERT_EQ(tok.status, 200) << tok.body;
   EXPECT_EQ(str(tok.json(), "object"), "token");
   const std::string jwt = str(tok.json(), "jwt");
@@ -401,8 +400,8 @@ TEST_F(Fapi, StateFromAnotherClientsCookieIsRefused) {
   ASSERT_EQ(a_started.status, 200);
   // The victim approves at the provider; the attacker replays the victim's code+state with
   // its own cookie (login CSRF / session swap, RFC 9700 §4.7).
-  const std::string v_url =
-      str(v_started.json(), "response.first_factor_verification.external_verification_redirect_url");
+  const std::string v_url = str(
+      v_started.json(), "response.first_factor_verification.external_verification_redirect_url");
   auto grant = idp.authorize(v_url, IdpUser{}, callback_uri());
   auto cb = attacker.get("/__clerk/v1/oauth_callback?" +
                          form_encode({{"code", grant.code}, {"state", grant.state}}));
@@ -505,9 +504,9 @@ TEST_F(Fapi, ACodeTheProviderRejectsFailsTheVerificationWithoutSession) {
 
 TEST_F(Fapi, ProviderDownWhenSigningInIsAnErrorAndCreatesNoClient) {
   const int dead_port = free_port();
-  EnvVars env = {{"LATCHKEY_PROVIDERS_OAUTH_GOOGLE_ISSUER",
-                  "http://127.0.0.1:" + std::to_string(dead_port)},
-                 {"LATCHKEY_FRONTEND_OUTBOUND_TIMEOUT", "1s"}};
+  EnvVars env = {
+      {"LATCHKEY_PROVIDERS_OAUTH_GOOGLE_ISSUER", "http://127.0.0.1:" + std::to_string(dead_port)},
+      {"LATCHKEY_FRONTEND_OUTBOUND_TIMEOUT", "1s"}};
   start(env);
   Browser b = browser();
   auto r = start_sign_in(b);
@@ -607,8 +606,8 @@ TEST_F(FapiBadInput, UnknownStrategyIs422StrategyForUserInvalid) {
 }
 
 TEST_F(FapiBadInput, MissingRedirectUrlIs422FormParamMissing) {
-  expect_refused([&](Browser& b) { return b.post(kSignIns, {{"strategy", "oauth_google"}}); },
-                 422, "form_param_missing", "redirect_url");
+  expect_refused([&](Browser& b) { return b.post(kSignIns, {{"strategy", "oauth_google"}}); }, 422,
+                 "form_param_missing", "redirect_url");
 }
 
 TEST_F(FapiBadInput, ForeignRedirectUrlsAre422InvalidRedirectUrl) {
@@ -673,8 +672,8 @@ TEST_F(FapiBadInput, TransferWithNothingTransferableIs400InvalidState) {
 
 TEST_F(FapiBadInput, PatchOfAnUnknownSignUpIs404) {
   Browser fresh = browser();
-  auto r = fresh.post(std::string(kSignUps) + "/sua_doesnotexist?_method=PATCH",
-                      {{"first_name", "X"}});
+  auto r =
+      fresh.post(std::string(kSignUps) + "/sua_doesnotexist?_method=PATCH", {{"first_name", "X"}});
   EXPECT_EQ(r.status, 404) << r.raw;
   error_of(r);
   EXPECT_TRUE(r.all("set-cookie").empty());
@@ -700,12 +699,12 @@ TEST_F(Fapi, InvalidProfileFieldsOnPatchAre422AndChangeNothing) {
   const std::string sua = str(su.json(), "response.id");
   const std::string snap = client_snapshot(b.client());
   const std::string target = std::string(kSignUps) + "/" + sua + "?_method=PATCH";
-  for (const Form& form : {Form{{"first_name", std::string("A\x01" "B")}},
-                           Form{{"last_name", std::string(300, 'x')}},
-                           Form{{"unsafe_metadata", "[1,2]"}},
-                           Form{{"legal_accepted", "maybe"}},
-                           Form{{"email_address", "other@example.com"}},
-                           Form{{"strategy", "oauth_nope"}}}) {
+  for (const Form& form :
+       {Form{{"first_name", std::string("A\x01"
+                                        "B")}},
+        Form{{"last_name", std::string(300, 'x')}}, Form{{"unsafe_metadata", "[1,2]"}},
+        Form{{"legal_accepted", "maybe"}}, Form{{"email_address", "other@example.com"}},
+        Form{{"strategy", "oauth_nope"}}}) {
     auto r = b.post(target, form);
     EXPECT_EQ(r.status, 422) << form[0].first << " " << r.raw;
     EXPECT_EQ(str(error_of(r), "meta.param_name"), form[0].first) << r.body;
@@ -737,7 +736,8 @@ TEST_F(FapiBadInput, ForeignOriginIs403OriginInvalid) {
   expect_refused(
       [&](Browser& b) {
         b.origin_header = "http://evil.test";
-        auto r = b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", "/sso-callback"}});
+        auto r =
+            b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", "/sso-callback"}});
         b.origin_header = origin();
         return r;
       },
@@ -758,9 +758,9 @@ TEST_F(FapiBadInput, ForeignOriginIs403OriginInvalid) {
 
 TEST_F(FapiBadInput, CallbackWithUnknownStateAndNoClientIs400) {
   Browser fresh = browser();
-  for (const std::string& q : {std::string("code=abc&state=unknown-state-value"),
-                               std::string("code=abc"), std::string("error=access_denied"),
-                               std::string("state=") + std::string(600, 'x')}) {
+  for (const std::string& q :
+       {std::string("code=abc&state=unknown-state-value"), std::string("code=abc"),
+        std::string("error=access_denied"), std::string("state=") + std::string(600, 'x')}) {
     auto r = fresh.get("/__clerk/v1/oauth_callback?" + q);
     EXPECT_EQ(r.status, 400) << q << " " << r.raw;
     error_of(r);
@@ -823,8 +823,8 @@ TEST_F(Fapi, SignUpWithANewAccountCompletesOnTheCallback) {
   auto su = b.post(kSignUps, {{"strategy", "oauth_google"}, {"redirect_url", "/sso-callback"}});
   ASSERT_EQ(su.status, 200) << su.body;
   EXPECT_EQ(str(su.json(), "response.verifications.external_account.status"), "unverified");
-  const std::string url = str(
-      su.json(), "response.verifications.external_account.external_verification_redirect_url");
+  const std::string url =
+      str(su.json(), "response.verifications.external_account.external_verification_redirect_url");
   ASSERT_EQ(round_trip_url(b, url, IdpUser{}).status, 303);
   auto client = b.client();
   EXPECT_EQ(str(client, "sign_up.status"), "complete") << json::serialize(client);
@@ -840,8 +840,8 @@ TEST_F(Fapi, SignUpWithAnExistingAccountTransfersToSignIn) {
   Browser b = browser();
   auto su = b.post(kSignUps, {{"strategy", "oauth_google"}, {"redirect_url", "/sso-callback"}});
   ASSERT_EQ(su.status, 200) << su.body;
-  const std::string url = str(
-      su.json(), "response.verifications.external_account.external_verification_redirect_url");
+  const std::string url =
+      str(su.json(), "response.verifications.external_account.external_verification_redirect_url");
   ASSERT_EQ(round_trip_url(b, url, IdpUser{}).status, 303);
   auto client = b.client();
   // README §4: signUp.isTransferable.
@@ -938,8 +938,7 @@ TEST_F(Fapi, FormPostCallbackBecomesATopLevelGetThatCarriesTheCookie) {
   HttpRequest post;
   post.method = "POST";
   post.target = "/__clerk/v1/oauth_callback";
-  post.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
-                  {"Origin", idp.issuer()}};
+  post.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Origin", idp.issuer()}};
   post.body = form_encode({{"code", grant.code}, {"state", grant.state}});
   auto r = http_request(server->port(), post);
   ASSERT_EQ(r.status, 303) << r.raw;
@@ -952,7 +951,8 @@ TEST_F(Fapi, FormPostCallbackBecomesATopLevelGetThatCarriesTheCookie) {
   EXPECT_EQ(str(b.client(), "sign_in.first_factor_verification.status"), "transferable");
 }
 
-// ---- shutdown and secrets ------------------------------------------------------------------------
+// ---- shutdown and secrets
+// ------------------------------------------------------------------------
 
 TEST_F(Fapi, SigtermWhileACallbackIsInFlightFinishesItAndExitsZero) {
   start();

@@ -11,7 +11,9 @@ TEST_F(Sec, A1_iss_mismatch) {
   // Trailing slash and a suffix-extended host: byte-exact comparison, no normalisation.
   for (const std::string& suffix : std::vector<std::string>{"/", ".evil"}) {
     idp->script([&](ScriptIdp& i) {
-      i.id_token_hook = [iss = i.issuer() + suffix](json::object&, json::object& c) { c["iss"] = iss; };
+      i.id_token_hook = [iss = i.issuer() + suffix](json::object&, json::object& c) {
+        c["iss"] = iss;
+      };
     });
     server.reset();
     dir = std::make_unique<it::TempDir>();
@@ -179,12 +181,16 @@ TEST_F(Sec, A21_key_rotation_refetches_jwks_once) {
 
 TEST_F(Sec, A24_wrong_at_hash) {
   // Code flow: at_hash is optional, but when present it must match (OIDC Core 3.1.3.8).
-  idp->id_token_hook = [](json::object&, json::object& c) { c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA"; };
+  idp->id_token_hook = [](json::object&, json::object& c) {
+    c["at_hash"] = "AAAAAAAAAAAAAAAAAAAAAA";
+  };
   hostile_id_token("at_hash");
 }
 
 TEST_F(Sec, A25_aud_as_one_element_array_accepted) {
-  idp->id_token_hook = [](json::object&, json::object& c) { c["aud"] = json::array{ScriptIdp::kClientId}; };
+  idp->id_token_hook = [](json::object&, json::object& c) {
+    c["aud"] = json::array{ScriptIdp::kClientId};
+  };
   start();
   Browser b = browser();
   expect_accepted(b, round_trip(b, User{}));
@@ -228,8 +234,10 @@ TEST_F(Sec, A29_access_denied_with_script_description) {
   const Rows before = rows();
   auto started = start_sign_in(b);
   auto g = idp->authorize(auth_url_of(started), User{});
-  const std::string description = "<script>alert(1)</script>\r\nX-Injected: 1" + std::string(2000, 'x');
-  auto cb = callback(b, {{"error", "access_denied"}, {"error_description", description}, {"state", g.state}});
+  const std::string description =
+      "<script>alert(1)</script>\r\nX-Injected: 1" + std::string(2000, 'x');
+  auto cb = callback(
+      b, {{"error", "access_denied"}, {"error_description", description}, {"state", g.state}});
   expect_failed_attempt(b, cb, before, "oauth_access_denied", "code=oauth_access_denied");
   EXPECT_EQ(idp->token_calls(), 0);
   const std::string logs = server->logs();
@@ -242,9 +250,9 @@ TEST_F(Sec, A29_access_denied_with_script_description) {
 
 TEST_F(Sec, A32_malformed_jwt_shapes) {
   const std::vector<std::function<std::string(const std::string&)>> shapes = {
-      [](const std::string& t) { return t.substr(0, t.rfind('.')); },              // 2 segments
-      [](const std::string& t) { return t + ".extra"; },                           // 4 segments
-      [](const std::string& t) { return ".." + t.substr(t.rfind('.') + 1); },      // empty segments
+      [](const std::string& t) { return t.substr(0, t.rfind('.')); },          // 2 segments
+      [](const std::string& t) { return t + ".extra"; },                       // 4 segments
+      [](const std::string& t) { return ".." + t.substr(t.rfind('.') + 1); },  // empty segments
       [](const std::string& t) { return t.substr(0, 10) + "+/=" + t.substr(13); },  // non-base64url
       [](const std::string& t) {  // payload not a JSON object
         return t.substr(0, t.find('.')) + "." + b64("[1,2,3]") + t.substr(t.rfind('.'));
@@ -271,7 +279,8 @@ TEST_F(Sec, A33_email_verified_variants) {
   Browser owner = browser();
   sign_up_user(owner, User{"owner-sub", "victim@example.com", true});
   int n = 0;
-  for (const json::value& v : {json::value("false"), json::value(1), json::value("yes"), json::value(nullptr)}) {
+  for (const json::value& v :
+       {json::value("false"), json::value(1), json::value("yes"), json::value(nullptr)}) {
     SCOPED_TRACE(json::serialize(v));
     idp->script([&](ScriptIdp& i) {
       i.id_token_hook = [v](json::object&, json::object& c) {

@@ -45,7 +45,8 @@ TEST_F(Sec, B2_unknown_random_state) {
   Browser b = browser();
   auto g = pending(*this, *idp, b);
   const Rows before = rows();
-  auto r = callback(b, {{"code", g.code}, {"state", "Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXg"}});
+  auto r =
+      callback(b, {{"code", g.code}, {"state", "Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXg"}});
   expect_state_refused(r);
   EXPECT_EQ(idp->token_calls(), 0);
   EXPECT_EQ(rows(), before);
@@ -149,13 +150,19 @@ TEST_F(Sec, B9_code_replay_with_fresh_state) {
   const Rows before = rows();
   const int tokens = idp->token_calls();
   auto r = callback(second, {{"code", g1.code}, {"state", g2.state}});
-  expect_failed_attempt(second, r, before, "oauth_token_exchange_error", "oauth_token_exchange_error");
+  expect_failed_attempt(second, r, before, "oauth_token_exchange_error",
+                        "oauth_token_exchange_error");
   EXPECT_EQ(idp->token_calls(), tokens + 1) << "exactly one redemption attempt, no retry loop";
 }
 
 TEST_F(Sec, B11_pkce_rejected_description_not_reflected) {
-  idp->faults_["/token"] = Fault{Fault::kRaw, {}, 0, 400, "application/json",
-                                 R"({"error":"invalid_grant","error_description":"<b>code_verifier mismatch</b>"})"};
+  idp->faults_["/token"] =
+      Fault{Fault::kRaw,
+            {},
+            0,
+            400,
+            "application/json",
+            R"({"error":"invalid_grant","error_description":"<b>code_verifier mismatch</b>"})"};
   start();
   Browser b = browser();
   auto g = pending(*this, *idp, b);
@@ -178,7 +185,9 @@ TEST_F(Sec, B12_authorization_response_iss_mismatch) {
 }
 
 TEST_F(Sec, B12b_iss_missing_when_advertised) {
-  idp->discovery_hook = [](json::object& d) { d["authorization_response_iss_parameter_supported"] = true; };
+  idp->discovery_hook = [](json::object& d) {
+    d["authorization_response_iss_parameter_supported"] = true;
+  };
   start();
   Browser b = browser();
   auto g = pending(*this, *idp, b);
@@ -194,14 +203,18 @@ TEST_F(Sec, B15_front_channel_tokens_ignored) {
   Browser b = browser();
   auto g = pending(*this, *idp, b);
   const Rows before = rows();
-  auto r = callback(b, {{"state", g.state}, {"id_token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."},
-                        {"access_token", "at-injected"}, {"token_type", "Bearer"}});
+  auto r = callback(b, {{"state", g.state},
+                        {"id_token", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."},
+                        {"access_token", "at-injected"},
+                        {"token_type", "Bearer"}});
   expect_failed_attempt(b, r, before, "oauth_token_exchange_error", "reason=code_missing");
   EXPECT_EQ(idp->token_calls(), 0);
   // Alongside a real code: the identity comes only from the token endpoint's validated ID token.
   Browser c = browser();
   auto g2 = pending(*this, *idp, c, User{"real-sub", "real@example.com"});
-  auto r2 = callback(c, {{"code", g2.code}, {"state", g2.state}, {"id_token", "forged"},
+  auto r2 = callback(c, {{"code", g2.code},
+                         {"state", g2.state},
+                         {"id_token", "forged"},
                          {"access_token", "at-injected"}});
   ASSERT_EQ(r2.status, 303);
   auto su = c.post(kSignUps, {{"transfer", "true"}});
@@ -271,7 +284,8 @@ TEST_F(Sec, B19_concurrent_double_submit) {
   auto g = pending(*this, *idp, b);
   const int tokens = idp->token_calls();
   it::HttpRequest req;
-  req.target = std::string(kCallback) + "?" + it::form_encode({{"code", g.code}, {"state", g.state}});
+  req.target =
+      std::string(kCallback) + "?" + it::form_encode({{"code", g.code}, {"state", g.state}});
   req.headers = {{"Cookie", "__client=" + *b.cookie("__client")}};
   auto f1 = std::async(std::launch::async, [&] { return it::http_request(server->port(), req); });
   auto f2 = std::async(std::launch::async, [&] { return it::http_request(server->port(), req); });

@@ -17,7 +17,8 @@ class Redirects : public Sec {
   void expect_refused(const std::vector<std::string>& values) {
     for (const auto& v : values) {
       for (const std::string& path : std::vector<std::string>{kSignIns, kSignUps}) {
-        for (const std::string& param : std::vector<std::string>{"redirect_url", "action_complete_redirect_url"}) {
+        for (const std::string& param :
+             std::vector<std::string>{"redirect_url", "action_complete_redirect_url"}) {
           SCOPED_TRACE(path + " " + param + "=" + v);
           Browser b = browser();
           Form f{{"strategy", "oauth_google"}, {"redirect_url", "/ok"}};
@@ -72,7 +73,8 @@ TEST_F(Redirects, C3_scheme_without_slashes) {
 }
 
 TEST_F(Redirects, C4_backslashes) {
-  expect_refused({"/\\evil.com", "\\\\evil.com", "https:\\\\evil.com", "https://app.example.com\\@evil.com"});
+  expect_refused(
+      {"/\\evil.com", "\\\\evil.com", "https:\\\\evil.com", "https://app.example.com\\@evil.com"});
 }
 
 TEST_F(Redirects, C5_userinfo) {
@@ -97,8 +99,8 @@ TEST_F(Redirects, C8_javascript_urls) {
 }
 
 TEST_F(Redirects, C9_other_schemes) {
-  expect_refused({"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "vbscript:msgbox(1)",
-                  "file:///etc/passwd", "blob:https://evil.com/1234"});
+  expect_refused({"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+                  "vbscript:msgbox(1)", "file:///etc/passwd", "blob:https://evil.com/1234"});
 }
 
 TEST_F(Redirects, C10_crlf_injection) {
@@ -118,7 +120,8 @@ TEST_F(Redirects, C14_relative_forms_accepted) {
   // A path-relative "dashboard" is refused (stricter than the catalog: its meaning depends on the
   // page the browser is on; the SDK always sends absolute or root-relative URLs).
   Browser b = browser();
-  EXPECT_EQ(b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", "dashboard"}}).status, 422);
+  EXPECT_EQ(b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", "dashboard"}}).status,
+            422);
 }
 
 TEST_F(Redirects, C15_nul_huge_and_invalid_utf8) {

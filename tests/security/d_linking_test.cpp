@@ -24,7 +24,8 @@ TEST_F(Sec, D4_sub_of_u1_with_email_of_u2) {
   sign_up_user(u1, User{"sub-1", "one@example.com", true});
   Browser u2 = browser();
   sign_up_user(u2, User{"sub-2", "two@example.com", true});
-  const std::string u1_id = sql_scalar(db(), "SELECT user_id FROM external_accounts WHERE provider_user_id='sub-1'");
+  const std::string u1_id =
+      sql_scalar(db(), "SELECT user_id FROM external_accounts WHERE provider_user_id='sub-1'");
   const Rows before = rows();
   Browser b = browser();
   auto cb = round_trip(b, User{"sub-1", "two@example.com", true});
@@ -79,7 +80,8 @@ TEST_F(Sec, D6_noauth_microsoft_mutable_email) {
 
 TEST_F(Sec, D7_github_unverified_or_failing_emails) {
   idp->github_emails = [](const User& u) {
-    return json::value(json::array{json::object{{"email", u.email}, {"primary", true}, {"verified", false}}});
+    return json::value(
+        json::array{json::object{{"email", u.email}, {"primary", true}, {"verified", false}}});
   };
   it::EnvVars env = idp->google_env();
   for (auto& kv : idp->github_env()) {
@@ -95,7 +97,9 @@ TEST_F(Sec, D7_github_unverified_or_failing_emails) {
     expect_failed_attempt(attacker, cb, before, "external_account_email_unverified", "");
   }
   // /user/emails failing: fail closed, never "assume verified".
-  idp->script([](ScriptIdp& i) { i.faults_["/user/emails"] = Fault{Fault::kRaw, {}, 0, 500, "application/json", "{}"}; });
+  idp->script([](ScriptIdp& i) {
+    i.faults_["/user/emails"] = Fault{Fault::kRaw, {}, 0, 500, "application/json", "{}"};
+  });
   Browser attacker = browser();
   const Rows before = rows();
   auto cb = round_trip(attacker, User{"4243", "victim@example.com", true}, "oauth_github");

@@ -55,8 +55,8 @@ void expect_fapi_ignores(int port, const std::string& origin, const std::string&
   it::HttpRequest p;
   p.method = "POST";
   p.target = "/__clerk/v1/client/sessions/sess_x/tokens";
-  p.headers = {{"Authorization", "Bearer " + token}, {"Cookie", "__session=" + token},
-               {"Origin", origin}};
+  p.headers = {
+      {"Authorization", "Bearer " + token}, {"Cookie", "__session=" + token}, {"Origin", origin}};
   auto m = it::http_request(port, p);
   EXPECT_TRUE(m.status == 401 || m.status == 404) << m.raw;
   EXPECT_EQ(m.body.find("\"jwt\""), std::string::npos);
@@ -102,7 +102,8 @@ TEST_F(Sec, E3_minted_token_lifetime_and_leeway_claims) {
 
 TEST_F(Sec, E4_hostile_kid_values) {
   start();
-  for (const std::string& kid : std::vector<std::string>{"unknown", "../../etc/passwd", "x' OR '1'='1", std::string("a\0b", 3)}) {
+  for (const std::string& kid : std::vector<std::string>{"unknown", "../../etc/passwd",
+                                                         "x' OR '1'='1", std::string("a\0b", 3)}) {
     const std::string t = jwt({{"alg", "RS256"}, {"kid", kid}}, {{"sub", "user_x"}}, "sig");
     expect_fapi_ignores(server->port(), origin(), t);
   }
@@ -162,9 +163,9 @@ TEST_F(Sec, E9_tampered_client_cookie) {
   Browser b = browser();
   sign_in(*this, b);
   const std::string real = *b.cookie("__client");
-  for (const std::string& bad : std::vector<std::string>{real.substr(0, real.size() - 1), real + "x",
-                                                         std::string("%%%garbage"),
-                                                         std::string(255, 'A'), std::string(300, 'B')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           real.substr(0, real.size() - 1), real + "x", std::string("%%%garbage"),
+           std::string(255, 'A'), std::string(300, 'B')}) {
     Browser t = browser();
     t.set_cookie("__client", bad);
     auto r = t.get(kClientPath);
@@ -200,9 +201,10 @@ TEST_F(Sec, E13_forged_client_uat) {
 
 TEST_F(Sec, E14_handshake_redirect_to_foreign_origin) {
   start();
-  auto r = it::http_get(server->port(), "/__clerk/v1/client/handshake?redirect_url=" +
-                                            it::form_encode({{"u", "https://evil.com/"}}).substr(2) +
-                                            "&__clerk_handshake=x");
+  auto r =
+      it::http_get(server->port(), "/__clerk/v1/client/handshake?redirect_url=" +
+                                       it::form_encode({{"u", "https://evil.com/"}}).substr(2) +
+                                       "&__clerk_handshake=x");
   EXPECT_GE(r.status, 400) << r.raw;
   EXPECT_FALSE(r.header("location")) << "no handshake endpoint yet, and never an open redirect";
   EXPECT_TRUE(r.all("set-cookie").empty());

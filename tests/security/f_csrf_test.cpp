@@ -10,7 +10,8 @@ using ::testing::HasSubstr;
 
 TEST_F(Sec, F1_cross_site_form_post_login_csrf) {
   start();
-  for (const std::string& ct : std::vector<std::string>{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
+  for (const std::string& ct : std::vector<std::string>{
+           "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
     SCOPED_TRACE(ct);
     Browser evil = browser();
     evil.origin_header = "https://evil.com";
@@ -31,11 +32,12 @@ TEST_F(Sec, F2_cross_site_forced_logout) {
   const std::string sid = sign_up_user(b, User{});
   const Rows before = rows();
   b.origin_header = "https://evil.com";
-  for (const std::string& path : std::vector<std::string>{"/__clerk/v1/client/sessions/" + sid + "/end",
-                                 "/__clerk/v1/client/sessions/" + sid + "/remove",
-                                 std::string("/__clerk/v1/client/sessions?_method=DELETE"),
-                                 std::string("/__clerk/v1/client?_method=DELETE"),
-                                 "/__clerk/v1/client/sessions/" + sid + "/touch"}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/__clerk/v1/client/sessions/" + sid + "/end",
+                                "/__clerk/v1/client/sessions/" + sid + "/remove",
+                                std::string("/__clerk/v1/client/sessions?_method=DELETE"),
+                                std::string("/__clerk/v1/client?_method=DELETE"),
+                                "/__clerk/v1/client/sessions/" + sid + "/touch"}) {
     auto r = b.post(path);
     EXPECT_EQ(r.status, 403) << path << " " << r.body;
   }
@@ -53,12 +55,14 @@ TEST_F(Sec, F3_state_change_via_get_or_override_header) {
     auto r = b.get("/__clerk/v1/client/sessions/" + sid + "/" + action);
     EXPECT_TRUE(r.status == 405 || r.status == 404) << action << " " << r.raw;
   }
-  EXPECT_TRUE(b.get("/__clerk/v1/client/sign_ins?strategy=oauth_google&redirect_url=/x").status >= 404);
+  EXPECT_TRUE(b.get("/__clerk/v1/client/sign_ins?strategy=oauth_google&redirect_url=/x").status >=
+              404);
   // X-HTTP-Method-Override is not a thing here: a POST stays a (non-destructive) POST.
   it::HttpRequest req;
   req.method = "POST";
   req.target = kClientPath;
-  req.headers = {{"X-HTTP-Method-Override", "DELETE"}, {"Origin", origin()},
+  req.headers = {{"X-HTTP-Method-Override", "DELETE"},
+                 {"Origin", origin()},
                  {"Cookie", "__client=" + *b.cookie("__client")}};
   auto r = it::http_request(server->port(), req);
   EXPECT_EQ(r.status, 200) << r.body;
@@ -86,7 +90,8 @@ TEST_F(Sec, F6_cors_preflight_allowlist) {
     req.headers = {{"Origin", o}, {"Access-Control-Request-Method", "POST"}};
     return it::http_request(server->port(), req);
   };
-  for (const std::string& bad : std::vector<std::string>{"https://evil.com", "null", "https://app.example.com.evil.com",
+  for (const std::string& bad :
+       std::vector<std::string>{"https://evil.com", "null", "https://app.example.com.evil.com",
                                 "https://APP.example.com:8443"}) {
     auto r = preflight(bad);
     EXPECT_FALSE(r.header("access-control-allow-origin")) << bad << " " << r.raw;
@@ -112,7 +117,8 @@ TEST_F(Sec, F8_callback_and_error_pages_cannot_be_framed) {
   auto ok = callback(b, {{"code", g.code}, {"state", g.state}});
   auto bad = callback(b, {{"code", g.code}, {"state", "nope"}});
   for (const auto* r : {&ok, &bad}) {
-    EXPECT_THAT(r->header("content-security-policy").value_or(""), HasSubstr("frame-ancestors 'none'"))
+    EXPECT_THAT(r->header("content-security-policy").value_or(""),
+                HasSubstr("frame-ancestors 'none'"))
         << r->raw;
     EXPECT_EQ(r->header("x-frame-options").value_or(""), "DENY");
     EXPECT_EQ(r->header("referrer-policy").value_or(""), "no-referrer");
@@ -209,8 +215,10 @@ TEST_F(Sec, F_oauth_callback_cross_site_navigation_still_works) {
   it::HttpRequest nav;
   nav.target =
       std::string(kCallback) + "?" + it::form_encode({{"code", g.code}, {"state", g.state}});
-  nav.headers = {{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Mode", "navigate"},
-                 {"Sec-Fetch-Dest", "document"}, {"Referer", idp->issuer() + "/"},
+  nav.headers = {{"Sec-Fetch-Site", "cross-site"},
+                 {"Sec-Fetch-Mode", "navigate"},
+                 {"Sec-Fetch-Dest", "document"},
+                 {"Referer", idp->issuer() + "/"},
                  {"Accept", "text/html"}};
   auto cb = b.send(nav);
   expect_accepted(b, cb);

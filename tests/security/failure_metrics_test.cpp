@@ -22,10 +22,9 @@ long long series_value(const Sec& t, const std::string& series) {
   return -1;
 }
 
-std::string failures(const std::string& route, const std::string& code,
-                     const std::string& reason) {
-  return "latchkey_request_failures_total{route=\"" + route + "\",code=\"" + code +
-         "\",reason=\"" + reason + "\"}";
+std::string failures(const std::string& route, const std::string& code, const std::string& reason) {
+  return "latchkey_request_failures_total{route=\"" + route + "\",code=\"" + code + "\",reason=\"" +
+         reason + "\"}";
 }
 
 TEST_F(Sec, M1_refused_origin_is_counted_with_its_reason) {
@@ -67,8 +66,8 @@ TEST_F(Sec, M2_callback_refusal_and_provider_failure_are_counted) {
   EXPECT_EQ(r.status, 400) << r.raw;
   EXPECT_EQ(it::str(it::error_of(r), "code"), "oauth_state_invalid");
   EXPECT_EQ(r.body.find("client_mismatch"), std::string::npos) << "the reason leaked";
-  EXPECT_EQ(series_value(*this, failures("fapi_oauth_callback", "oauth_state_invalid",
-                                         "client_mismatch")),
+  EXPECT_EQ(series_value(*this,
+                         failures("fapi_oauth_callback", "oauth_state_invalid", "client_mismatch")),
             1);
   expect_log("reason=client_mismatch");
 
@@ -78,8 +77,7 @@ TEST_F(Sec, M2_callback_refusal_and_provider_failure_are_counted) {
   Browser b = browser();
   auto cb = round_trip(b, User{});
   EXPECT_EQ(cb.status, 303) << cb.raw;
-  EXPECT_EQ(series_value(*this, failures("fapi_oauth_callback", "oauth_id_token_invalid",
-                                         "nonce")),
+  EXPECT_EQ(series_value(*this, failures("fapi_oauth_callback", "oauth_id_token_invalid", "nonce")),
             1);
   EXPECT_EQ(series_value(*this, "latchkey_oauth_failures_total{reason=\"id_token.nonce\"}"), 1);
   expect_log("reason=nonce");
@@ -92,16 +90,16 @@ TEST_F(Sec, M3_rate_limit_and_missing_client_are_counted) {
   auto limited = start_sign_in(b);
   EXPECT_EQ(limited.status, 429) << limited.body;
   EXPECT_TRUE(limited.header("retry-after"));
-  EXPECT_EQ(series_value(*this, failures("fapi_sign_in_create", "too_many_requests",
-                                         "rate_limited_ip")),
-            1);
+  EXPECT_EQ(
+      series_value(*this, failures("fapi_sign_in_create", "too_many_requests", "rate_limited_ip")),
+      1);
   // Minting without a client: 401 authentication_invalid, reason no_client.
   Browser stranger = browser();
   auto t = stranger.post("/__clerk/v1/client/sessions/sess_x/tokens");
   EXPECT_EQ(t.status, 401) << t.body;
-  EXPECT_EQ(series_value(*this, failures("fapi_session_tokens", "authentication_invalid",
-                                         "no_client")),
-            1);
+  EXPECT_EQ(
+      series_value(*this, failures("fapi_session_tokens", "authentication_invalid", "no_client")),
+      1);
 }
 
 }  // namespace

@@ -65,12 +65,14 @@ TEST_F(Sec, G2b_forwarded_for_is_ignored_unless_from_a_trusted_proxy) {
 }
 
 TEST_F(Sec, G2c_trusted_proxy_forwarded_client_is_the_key) {
-  start({{"LATCHKEY_RATELIMIT_ENABLED", "true"}, {"LATCHKEY_RATELIMIT_SIGN_IN_PER_IP", "2"},
+  start({{"LATCHKEY_RATELIMIT_ENABLED", "true"},
+         {"LATCHKEY_RATELIMIT_SIGN_IN_PER_IP", "2"},
          {"LATCHKEY_RATELIMIT_TRUSTED_PROXIES", "127.0.0.1"}});
   it::HttpRequest req;
   req.method = "POST";
   req.target = kSignIns;
-  req.headers = {{"Origin", origin()}, {"Content-Type", "application/x-www-form-urlencoded"},
+  req.headers = {{"Origin", origin()},
+                 {"Content-Type", "application/x-www-form-urlencoded"},
                  {"X-Forwarded-For", "198.51.100.7"}};
   EXPECT_NE(it::http_request(server->port(), req).status, 429);
   EXPECT_NE(it::http_request(server->port(), req).status, 429);
@@ -106,8 +108,12 @@ TEST_F(Sec, G7_enumeration_sign_up_and_sign_in_with_existing_email) {
   // An OAuth start with an existing address as login hint looks like any other.
   Browser a = browser();
   Browser c = browser();
-  auto ra = a.post(kSignIns, {{"strategy", "oauth_google"}, {"identifier", "taken@example.com"}, {"redirect_url", "/x"}});
-  auto rc = c.post(kSignIns, {{"strategy", "oauth_google"}, {"identifier", "fresh@example.com"}, {"redirect_url", "/x"}});
+  auto ra = a.post(
+      kSignIns,
+      {{"strategy", "oauth_google"}, {"identifier", "taken@example.com"}, {"redirect_url", "/x"}});
+  auto rc = c.post(
+      kSignIns,
+      {{"strategy", "oauth_google"}, {"identifier", "fresh@example.com"}, {"redirect_url", "/x"}});
   EXPECT_EQ(ra.status, rc.status);
   EXPECT_EQ(it::str(ra.json(), "response.status"), it::str(rc.json(), "response.status"));
 }
@@ -120,14 +126,16 @@ TEST_F(Sec, G9_oauth_start_flood_per_client) {
   }
   expect_429(start_sign_in(b));
   EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM oauth_states"), "3");
-  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins"), "1") << "one pending attempt per client";
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins"), "1")
+      << "one pending attempt per client";
   // Another browser (own client) still gets through.
   Browser other = browser();
   EXPECT_EQ(start_sign_in(other).status, 200);
 }
 
 TEST_F(Sec, G10_verification_and_token_minting_limits) {
-  start({{"LATCHKEY_RATELIMIT_ENABLED", "true"}, {"LATCHKEY_RATELIMIT_VERIFICATION_PER_IP", "4"},
+  start({{"LATCHKEY_RATELIMIT_ENABLED", "true"},
+         {"LATCHKEY_RATELIMIT_VERIFICATION_PER_IP", "4"},
          {"LATCHKEY_RATELIMIT_TOKEN_PER_CLIENT", "3"}});
   Browser b = browser();
   const std::string sid = sign_up_user(b, User{});  // one callback

@@ -50,9 +50,8 @@ TEST_F(Sec, H2_token_endpoint_hangs_or_trickles) {
   Browser b = browser();
   auto started = start_sign_in(b);
   auto g = idp->authorize(auth_url_of(started), User{});
-  auto pending = std::async(std::launch::async, [&] {
-    return callback(b, {{"code", g.code}, {"state", g.state}});
-  });
+  auto pending = std::async(std::launch::async,
+                            [&] { return callback(b, {{"code", g.code}, {"state", g.state}}); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const auto t0 = Clock::now();
   Browser other = browser();
@@ -81,13 +80,15 @@ TEST_F(Sec, H4_token_response_not_json) {
            {"application/json", R"({"access_token":"x","token_type":"Bearer","id_tok)"},
            {"application/json", R"(["access_token","x"])"}}) {
     SCOPED_TRACE(body);
-    faulty_token_endpoint(*this, Fault{Fault::kRaw, {}, 0, 200, ct, body}, "oauth_token_exchange_error");
+    faulty_token_endpoint(*this, Fault{Fault::kRaw, {}, 0, 200, ct, body},
+                          "oauth_token_exchange_error");
   }
 }
 
 TEST_F(Sec, H5_oversized_or_endless_bodies) {
   start(kFastTimeout);
-  faulty_token_endpoint(*this, Fault{Fault::kOversized, {}, 2 * 1024 * 1024}, "oauth_provider_unavailable");
+  faulty_token_endpoint(*this, Fault{Fault::kOversized, {}, 2 * 1024 * 1024},
+                        "oauth_provider_unavailable");
   faulty_token_endpoint(*this, Fault{Fault::kEndlessChunked}, "oauth_provider_unavailable");
   faulty_token_endpoint(*this, Fault{Fault::kHugeLength}, "oauth_provider_unavailable");
   EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200);
@@ -130,8 +131,9 @@ TEST_F(Sec, H12_discovery_refresh_changes_endpoints) {
 }
 
 TEST_F(Sec, H14_hostile_profile_text) {
-  const std::string hostile = "\x1b[31mRed\x1b[0m\r\nX-Injected: 1</script><script>alert(1)</script>" +
-                              std::string(8000, 'n');
+  const std::string hostile =
+      "\x1b[31mRed\x1b[0m\r\nX-Injected: 1</script><script>alert(1)</script>" +
+      std::string(8000, 'n');
   idp->id_token_hook = [hostile](json::object&, json::object& c) {
     c["given_name"] = hostile;
     c["family_name"] = std::string("Null\0Byte", 9);
@@ -151,7 +153,8 @@ TEST_F(Sec, H14_hostile_profile_text) {
   Browser c = browser();
   auto started = start_sign_in(c);
   auto g = idp->authorize(auth_url_of(started), User{});
-  callback(c, {{"state", g.state}, {"error", "access_denied"},
+  callback(c, {{"state", g.state},
+               {"error", "access_denied"},
                {"error_description", "\x1b[2J" + std::string(4000, 'd')}});
   expect_log("code=oauth_access_denied");
   EXPECT_EQ(server->logs().find("\x1b[2J"), std::string::npos);
@@ -181,13 +184,14 @@ TEST_F(Sec, J1_database_unreachable) {
 
 TEST_F(Sec, J3_sigkill_between_token_exchange_and_commit) {
   start();
-  idp->script([](ScriptIdp& i) { i.faults_["/token"] = Fault{Fault::kNone, std::chrono::milliseconds(1500)}; });
+  idp->script([](ScriptIdp& i) {
+    i.faults_["/token"] = Fault{Fault::kNone, std::chrono::milliseconds(1500)};
+  });
   Browser b = browser();
   auto started = start_sign_in(b);
   auto g = idp->authorize(auth_url_of(started), User{});
-  auto inflight = std::async(std::launch::async, [&] {
-    return callback(b, {{"code", g.code}, {"state", g.state}});
-  });
+  auto inflight = std::async(std::launch::async,
+                             [&] { return callback(b, {{"code", g.code}, {"state", g.state}}); });
   const auto deadline = Clock::now() + std::chrono::seconds(5);
   while (idp->token_calls() == 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -219,14 +223,16 @@ TEST_F(Sec, J6_restart_with_flows_in_flight) {
   for (int i = 0; i < 5; ++i) {
     browsers.push_back(std::make_unique<Browser>(*server));
     auto started = start_sign_in(*browsers.back());
-    grants.push_back(idp->authorize(auth_url_of(started), User{"sub-" + std::to_string(i),
-                                                               "u" + std::to_string(i) + "@example.com"}));
+    grants.push_back(
+        idp->authorize(auth_url_of(started),
+                       User{"sub-" + std::to_string(i), "u" + std::to_string(i) + "@example.com"}));
   }
   restart();
   for (int i = 0; i < 5; ++i) {
     auto cb = callback(*browsers[i], {{"code", grants[i].code}, {"state", grants[i].state}});
     EXPECT_EQ(cb.status, 303) << cb.raw;
-    EXPECT_EQ(it::str(browsers[i]->client(), "sign_in.first_factor_verification.status"), "transferable");
+    EXPECT_EQ(it::str(browsers[i]->client(), "sign_in.first_factor_verification.status"),
+              "transferable");
   }
 }
 
@@ -274,7 +280,9 @@ TEST_F(Sec, J11_restore_an_older_backup) {
   server->stop();
   auto files = [&](const std::filesystem::path& base) {
     return std::vector<std::pair<std::string, std::filesystem::path>>{
-        {db(), base / "b.db"}, {db() + "-wal", base / "b.db-wal"}, {db() + "-shm", base / "b.db-shm"}};
+        {db(), base / "b.db"},
+        {db() + "-wal", base / "b.db-wal"},
+        {db() + "-shm", base / "b.db-shm"}};
   };
   const auto backup = dir->path() / "backup";
   std::filesystem::create_directories(backup);

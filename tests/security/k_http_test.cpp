@@ -39,7 +39,8 @@ TEST_F(Sec, K1_oversized_fields) {
   const Rows before = rows();
   auto huge = b.post(kSignIns, {{"identifier", std::string(1024 * 1024, 'a')}});
   EXPECT_EQ(huge.status, 413) << huge.body.substr(0, 200);
-  auto pw = b.post(kSignIns, {{"identifier", "a@example.com"}, {"password", std::string(1024 * 1024, 'p')}});
+  auto pw = b.post(kSignIns,
+                   {{"identifier", "a@example.com"}, {"password", std::string(1024 * 1024, 'p')}});
   EXPECT_EQ(pw.status, 413);
   auto name = b.post(kSignUps, {{"first_name", std::string(10 * 1024, 'n')}});
   EXPECT_EQ(name.status, 422) << name.body;
@@ -49,7 +50,8 @@ TEST_F(Sec, K1_oversized_fields) {
 
 TEST_F(Sec, K2_invalid_utf8) {
   start();
-  for (const std::string& bad : std::vector<std::string>{std::string("\xC0\xAF"), std::string("\xED\xA0\x80"),
+  for (const std::string& bad :
+       std::vector<std::string>{std::string("\xC0\xAF"), std::string("\xED\xA0\x80"),
                                 std::string("\xFF\xFE"), std::string("ab\xE2\x82")}) {
     Browser b = browser();
     auto r = b.post(kSignUps, {{"first_name", bad}});
@@ -66,7 +68,8 @@ TEST_F(Sec, K4_nul_bytes) {
   // Refused by the form decoder (400 malformed_request), never truncated at the NUL.
   auto r = b.post(kSignUps, {{"first_name", std::string("Al\0ice", 6)}});
   EXPECT_EQ(r.status, 400) << r.body;
-  auto s = b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", std::string("/a\0b", 4)}});
+  auto s =
+      b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", std::string("/a\0b", 4)}});
   EXPECT_EQ(s.status, 400) << s.body;
   auto i = b.post(kSignIns, {{"identifier", std::string("alice@example.com\0.evil.com", 27)}});
   EXPECT_EQ(i.status, 400) << i.body;
@@ -79,7 +82,8 @@ TEST_F(Sec, K4_nul_bytes) {
 TEST_F(Sec, K5_header_injection_through_echoed_values) {
   start();
   Browser b = browser();
-  for (const std::string& v : std::vector<std::string>{"/ok%0d%0aX-Injected:%201", "/ok\r\nX-Injected: 1", "/ok%00"}) {
+  for (const std::string& v :
+       std::vector<std::string>{"/ok%0d%0aX-Injected:%201", "/ok\r\nX-Injected: 1", "/ok%00"}) {
     auto r = b.post(kSignIns, {{"strategy", "oauth_google"}, {"redirect_url", v}});
     EXPECT_EQ(r.status, 422) << r.raw;
     EXPECT_EQ(r.raw.find("\r\nX-Injected"), std::string::npos);
@@ -99,11 +103,11 @@ TEST_F(Sec, K7_slowloris_header_deadline) {
 
 TEST_F(Sec, K8_slow_body_deadline) {
   start({{"LATCHKEY_SERVER_READ_TIMEOUT", "1s"}});
-  const auto held = drip_until_closed(
-      server->port(),
-      "POST /__clerk/v1/client/sign_ins HTTP/1.1\r\nHost: x\r\nContent-Type: "
-      "application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n",
-      'a', std::chrono::milliseconds(300), std::chrono::seconds(8));
+  const auto held =
+      drip_until_closed(server->port(),
+                        "POST /__clerk/v1/client/sign_ins HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                        "application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n",
+                        'a', std::chrono::milliseconds(300), std::chrono::seconds(8));
   EXPECT_LT(held, std::chrono::milliseconds(3000)) << "body read deadline did not close it";
   EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM clients"), "0");
 }
@@ -178,11 +182,11 @@ TEST_F(Sec, K_smuggling_ambiguous_framing_refused_and_closed) {
   start({{"LATCHKEY_LOGGING_ACCESS_LOG", "true"}});
   const Rows before = rows();
   const std::string form = "strategy=oauth_google&redirect_url=/smuggled";
-  const std::string smuggled = "POST /__clerk/v1/client/sign_ins HTTP/1.1\r\nHost: x\r\nOrigin: " +
-                               origin() +
-                               "\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                               "Content-Length: " +
-                               std::to_string(form.size()) + "\r\n\r\n" + form;
+  const std::string smuggled =
+      "POST /__clerk/v1/client/sign_ins HTTP/1.1\r\nHost: x\r\nOrigin: " + origin() +
+      "\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+      "Content-Length: " +
+      std::to_string(form.size()) + "\r\n\r\n" + form;
   const std::string chunk = "0\r\n\r\n";
   const std::string length = std::to_string(chunk.size() + smuggled.size());
   const std::vector<std::string> framings = {
@@ -190,7 +194,7 @@ TEST_F(Sec, K_smuggling_ambiguous_framing_refused_and_closed) {
       "Transfer-Encoding: xchunked\r\n",
       "Transfer-Encoding: xchunked\r\nContent-Length: " + length + "\r\n",
       "Transfer-Encoding: CHUNKED, identity\r\n",
-      "Transfer-Encoding:\r\n chunked\r\n",                     // obs-fold
+      "Transfer-Encoding:\r\n chunked\r\n",                             // obs-fold
       "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",  // two field lines
       "Transfer-Encoding: chunked\r\nContent-Length: " + length + "\r\n",
       "Content-Length: " + length + "\r\nContent-Length: 0\r\n",
@@ -210,7 +214,8 @@ TEST_F(Sec, K_smuggling_ambiguous_framing_refused_and_closed) {
   // HTTP/1.0 with Transfer-Encoding (RFC 9112 §6.1) is faulty framing as well.
   const auto old = send_until_closed(server->port(),
                                      "POST /__clerk/v1/environment HTTP/1.0\r\nHost: x\r\n"
-                                     "Transfer-Encoding: chunked\r\n\r\n" + chunk + smuggled);
+                                     "Transfer-Encoding: chunked\r\n\r\n" +
+                                         chunk + smuggled);
   EXPECT_TRUE(old.raw.starts_with("HTTP/1.1 400 ")) << old.raw;
   EXPECT_EQ(count_of(old.raw, "HTTP/1.1 "), 1U) << old.raw;
   EXPECT_TRUE(old.closed);
@@ -235,10 +240,11 @@ TEST_F(Sec, K11_encoded_path_tricks) {
   start();
   Browser b = browser();
   const std::string sid = sign_up_user(b, User{});
-  for (const std::string& p : std::vector<std::string>{"/__clerk/v1/client/sessions/..%2f..%2fadmin/tokens",
-                              "/__clerk/v1/client/sessions/" + sid + "%2ftokens",
-                              "//__clerk/v1/client", "/__clerk/v1/client;jsessionid=x",
-                              "/__CLERK/V1/CLIENT", "/__clerk/v1/client/sessions/%2e%2e/tokens"}) {
+  for (const std::string& p : std::vector<std::string>{
+           "/__clerk/v1/client/sessions/..%2f..%2fadmin/tokens",
+           "/__clerk/v1/client/sessions/" + sid + "%2ftokens", "//__clerk/v1/client",
+           "/__clerk/v1/client;jsessionid=x", "/__CLERK/V1/CLIENT",
+           "/__clerk/v1/client/sessions/%2e%2e/tokens"}) {
     auto r = b.post(p);
     EXPECT_TRUE(r.status == 404 || r.status == 400 || r.status == 405) << p << " " << r.raw;
     EXPECT_EQ(r.body.find("\"jwt\""), std::string::npos) << p;
@@ -264,7 +270,8 @@ TEST_F(Sec, K14_http2_preface_and_abuse) {
   auto r = it::http_raw(server->port(), std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") +
                                             std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9));
   EXPECT_TRUE(r.status == 0 || (r.status >= 400 && r.status < 600)) << r.raw;
-  EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200) << "HTTP/2 is not spoken; nothing to abuse";
+  EXPECT_EQ(it::http_get(server->port(), "/healthz").status, 200)
+      << "HTTP/2 is not spoken; nothing to abuse";
 }
 
 TEST_F(Sec, K15_content_type_tricks) {
@@ -323,11 +330,13 @@ TEST_F(Sec, K_duplicate_parameters_refused_on_every_route) {
   };
   const std::string session = "/__clerk/v1/client/sessions/" + sid;
   // Form bodies.
-  expect_duplicate(b.post_raw_body(kSignIns, "strategy=oauth_google&strategy=oauth_github&"
-                                             "redirect_url=/x"),
+  expect_duplicate(b.post_raw_body(kSignIns,
+                                   "strategy=oauth_google&strategy=oauth_github&"
+                                   "redirect_url=/x"),
                    "strategy");
-  expect_duplicate(b.post_raw_body(kSignIns, "strategy=oauth_google&redirect_url=/x&"
-                                             "redirect_url=https://evil.com"),
+  expect_duplicate(b.post_raw_body(kSignIns,
+                                   "strategy=oauth_google&redirect_url=/x&"
+                                   "redirect_url=https://evil.com"),
                    "redirect_url");
   expect_duplicate(b.post_raw_body(kSignUps, "strategy=oauth_google&first_name=a&first_name=b"),
                    "first_name");
@@ -349,9 +358,9 @@ TEST_F(Sec, K_duplicate_parameters_refused_on_every_route) {
   EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sign_ins"), sign_ins);
   EXPECT_EQ(it::at(b.client(), "sessions").as_array().size(), 1U);
   // Positive control: the SDK's query, each parameter once, is served.
-  EXPECT_EQ(b.get("/__clerk/v1/client?__clerk_api_version=2026-08-20&_clerk_js_version=6.40.0")
-                .status,
-            200);
+  EXPECT_EQ(
+      b.get("/__clerk/v1/client?__clerk_api_version=2026-08-20&_clerk_js_version=6.40.0").status,
+      200);
 }
 
 // The callback refuses a duplicated `code` or `state` in its own style (the static page for a
@@ -441,8 +450,9 @@ TEST_F(Sec, K17_error_bodies_leak_nothing_internal) {
   };
   for (const auto& r : errors) {
     EXPECT_GE(r.status, 400) << r.raw;
-    for (const std::string& leak : std::vector<std::string>{"sqlite", "SQLITE", "/tmp", ".cpp", "exception", "what()",
-                                   "boost", "Beast", "libcurl", "std::", "SELECT ", "latchkey.db"}) {
+    for (const std::string& leak :
+         std::vector<std::string>{"sqlite", "SQLITE", "/tmp", ".cpp", "exception", "what()",
+                                  "boost", "Beast", "libcurl", "std::", "SELECT ", "latchkey.db"}) {
       EXPECT_EQ(r.raw.find(leak), std::string::npos) << leak << " in " << r.raw;
     }
   }

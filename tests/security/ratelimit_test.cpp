@@ -11,7 +11,8 @@ namespace {
 using namespace std::chrono_literals;
 
 struct Rig {
-  core::ManualClock clock{std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000))};
+  core::ManualClock clock{
+      std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000))};
   std::unique_ptr<CounterStore> store = make_memory_counter_store();
   Limiter limiter{*store, clock};
   Rule rule{"r", 3, 60s};
@@ -49,7 +50,8 @@ TEST(RateLimiter, SlidingWindowForgetsGradually) {
     ASSERT_TRUE(s.limiter.hit({{&s.rule, "k"}}).allowed);
   }
   s.clock.advance(60s);
-  EXPECT_FALSE(s.limiter.hit({{&s.rule, "k"}}).allowed) << "a burst at a window edge doubled the budget";
+  EXPECT_FALSE(s.limiter.hit({{&s.rule, "k"}}).allowed)
+      << "a burst at a window edge doubled the budget";
   s.clock.advance(120s);
   EXPECT_TRUE(s.limiter.hit({{&s.rule, "k"}}).allowed);
 }

@@ -121,15 +121,15 @@ void Sec::start(it::EnvVars extra, std::optional<it::EnvVars> provider_env) {
   // Catalog entries other than G/K rate-limit tests must not trip a limit by accident.
   env_.emplace_back("LATCHKEY_RATELIMIT_ENABLED", "false");
   env_.insert(env_.end(), extra.begin(), extra.end());
-  server = std::make_unique<it::Server>(
-      it::ServerOptions{.env = env_, .fixed_port = false, .fast_keys = true, .data_dir = dir.get()});
+  server = std::make_unique<it::Server>(it::ServerOptions{
+      .env = env_, .fixed_port = false, .fast_keys = true, .data_dir = dir.get()});
 }
 
 void Sec::restart() {
   server->stop();
   server.reset();
-  server = std::make_unique<it::Server>(
-      it::ServerOptions{.env = env_, .fixed_port = false, .fast_keys = true, .data_dir = dir.get()});
+  server = std::make_unique<it::Server>(it::ServerOptions{
+      .env = env_, .fixed_port = false, .fast_keys = true, .data_dir = dir.get()});
 }
 
 HttpResponse Sec::start_sign_in(Browser& b, const std::string& strategy,
@@ -188,11 +188,12 @@ void Sec::expect_failed_attempt(Browser& b, const HttpResponse& cb, const Rows& 
   auto client = b.client();
   const std::string ff = it::str(client, "sign_in.first_factor_verification.status");
   const std::string ea = it::str(client, "sign_up.verifications.external_account.status");
-  EXPECT_TRUE(ff == "failed" || ea == "failed" || client.is_null()) << boost::json::serialize(client);
+  EXPECT_TRUE(ff == "failed" || ea == "failed" || client.is_null())
+      << boost::json::serialize(client);
   if (!code.empty() && !client.is_null()) {
-    const std::string got = ff == "failed"
-                                ? it::str(client, "sign_in.first_factor_verification.error.code")
-                                : it::str(client, "sign_up.verifications.external_account.error.code");
+    const std::string got =
+        ff == "failed" ? it::str(client, "sign_in.first_factor_verification.error.code")
+                       : it::str(client, "sign_up.verifications.external_account.error.code");
     EXPECT_EQ(got, code) << boost::json::serialize(client);
   }
   EXPECT_TRUE(it::at(client, "sessions").is_null() || it::at(client, "sessions").as_array().empty())

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "support/harness.hpp"
 #include "script_idp.hpp"
+#include "support/harness.hpp"
 
 namespace latchkey::sec {
 
@@ -69,9 +69,11 @@ class Sec : public ::testing::Test {
   static std::string auth_url_of(const HttpResponse& started);
   HttpResponse callback(Browser& b, const Form& params);
   // sign-in → provider approves `user` → callback. Returns the callback response.
-  HttpResponse round_trip(Browser& b, const User& user, const std::string& strategy = "oauth_google");
+  HttpResponse round_trip(Browser& b, const User& user,
+                          const std::string& strategy = "oauth_google");
   // A full new-user sign-up through the transfer; returns the created session id.
-  std::string sign_up_user(Browser& b, const User& user, const std::string& strategy = "oauth_google");
+  std::string sign_up_user(Browser& b, const User& user,
+                           const std::string& strategy = "oauth_google");
 
   // The audit line (catalog §2.0): waits up to 3 s for `needle` in the server's output.
   void expect_log(const std::string& needle);
@@ -81,8 +83,7 @@ class Sec : public ::testing::Test {
   // by the callback, no row changed since `before`, nothing transferable, the audit event logged
   // with `reason` (when not empty).
   void expect_failed_attempt(Browser& b, const HttpResponse& cb, const Rows& before,
-                             const std::string& code, const std::string& reason,
-                             int status = 303);
+                             const std::string& code, const std::string& reason, int status = 303);
 
   // Positive control: the attempt verified and transfers to a sign-up (a new user).
   void expect_accepted(Browser& b, const HttpResponse& cb);

@@ -287,10 +287,10 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
   w.begin_object();
   w.key("email_address");
   if (d.email_address) {
-    const std::string strategy =
-        d.email_verified && d.identity ? "from_" + d.identity->strategy
-        : d.email_verified && d.external_account ? "from_" + d.external_account->strategy
-                                                  : "email_code";
+    const std::string strategy = d.email_verified && d.identity ? "from_" + d.identity->strategy
+                                 : d.email_verified && d.external_account
+                                     ? "from_" + d.external_account->strategy
+                                     : "email_code";
     begin_simple_verification(w, d.email_verified ? "verified" : "unverified", strategy);
     w.members(R"("next_action":"","supported_strategies":[])");
     w.end_object();
@@ -408,23 +408,19 @@ std::string environment_json(const EnvironmentSettings& env) {
   };
   json::object social;
   for (const auto& p : env.social) {
-    social[p.strategy] = json::object{{"enabled", true},
-                                      {"required", false},
-                                      {"authenticatable", true},
-                                      {"strategy", p.strategy},
-                                      {"not_selectable", false},
-                                      {"deprecated", false},
-                                      {"name", p.name},
-                                      {"logo_url", nullptr},
-                                      {"block_email_subaddresses", false}};
+    social[p.strategy] = json::object{
+        {"enabled", true},        {"required", false},       {"authenticatable", true},
+        {"strategy", p.strategy}, {"not_selectable", false}, {"deprecated", false},
+        {"name", p.name},         {"logo_url", nullptr},     {"block_email_subaddresses", false}};
   }
-  json::object attributes{{"email_address", attribute(true, true, false)},
-                          {"first_name", attribute(true, required("first_name"), false)},
-                          {"last_name", attribute(true, required("last_name"), false)},
-                          {"username", attribute(required("username"), required("username"), false)},
-                          {"password", attribute(false, false, false)},
-                          {"phone_number", attribute(false, false, false)},
-                          {"web3_wallet", attribute(false, false, false)}};
+  json::object attributes{
+      {"email_address", attribute(true, true, false)},
+      {"first_name", attribute(true, required("first_name"), false)},
+      {"last_name", attribute(true, required("last_name"), false)},
+      {"username", attribute(required("username"), required("username"), false)},
+      {"password", attribute(false, false, false)},
+      {"phone_number", attribute(false, false, false)},
+      {"web3_wallet", attribute(false, false, false)}};
   json::object display{{"object", "display_config"},
                        {"id", "display_config_latchkey"},
                        {"instance_environment_type", "production"},

@@ -38,9 +38,9 @@ struct SocialProvider {
 
 struct EnvironmentSettings {
   std::string application_name;
-  std::string sign_in_url;   // absolute
-  std::string sign_up_url;   // absolute
-  std::string home_url;      // absolute
+  std::string sign_in_url;  // absolute
+  std::string sign_up_url;  // absolute
+  std::string home_url;     // absolute
   std::vector<SocialProvider> social;
   std::vector<std::string> required_fields;  // configured
   bool single_session_mode = true;

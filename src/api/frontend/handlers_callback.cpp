@@ -15,8 +15,7 @@ Response oauth_callback(Call& call) {
     // into a top-level GET navigation (which does) with the same parameters.
     Response r;
     r.status = 303;
-    r.set("location",
-          call.ctx.options.prefix + "/v1/oauth_callback?" + http::form_encode(params));
+    r.set("location", call.ctx.options.prefix + "/v1/oauth_callback?" + http::form_encode(params));
     r.set("cache-control", "no-store");
     return r;
   }

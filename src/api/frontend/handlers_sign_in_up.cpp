@@ -21,9 +21,8 @@ void charge_new_client(const Call& call, const flows::Mutation& m) {
 
 Response sign_in_envelope(Call& call, const flows::Mutation& m) {
   const auto& v = m.client;
-  return envelope(call, m, [&](dto::JsonWriter& w) {
-    dto::write_sign_in(w, *v.sign_in, *v.sign_in_data);
-  });
+  return envelope(call, m,
+                  [&](dto::JsonWriter& w) { dto::write_sign_in(w, *v.sign_in, *v.sign_in_data); });
 }
 
 core::Result<flows::SignUpParams> sign_up_params(const http::Fields& f) {

@@ -39,12 +39,12 @@ core::Result<T> require(core::Result<std::optional<T>> r, core::Code missing) {
   return std::move(**r);
 }
 
-#define LK_TRY(expr)                                      \
-  do {                                                    \
-    auto lk_status_ = (expr);                             \
-    if (!lk_status_) {                                    \
+#define LK_TRY(expr)                                                \
+  do {                                                              \
+    auto lk_status_ = (expr);                                       \
+    if (!lk_status_) {                                              \
       return ::latchkey::core::fail(std::move(lk_status_.error())); \
-    }                                                     \
+    }                                                               \
   } while (false)
 
 // ---- one mechanism for both attempt kinds ---------------------------------------------------

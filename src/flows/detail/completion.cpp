@@ -105,7 +105,10 @@ Status begin_redirect(store::Tx& tx, FlowDeps& d, const store::Client& client,
                       std::string& action_url, const RedirectStart& r, std::int64_t now) {
   const std::string strategy(r.strategy);
   LK_TRY(save_oauth_state(tx, d, client, type, attempt_id, strategy, r.start->request, now));
-  v = Verification{std::string(to_wire(VerificationStatus::kUnverified)), strategy, r.start->request.authorization_url, {},
+  v = Verification{std::string(to_wire(VerificationStatus::kUnverified)),
+                   strategy,
+                   r.start->request.authorization_url,
+                   {},
                    now + d.settings.oauth_state_lifetime.count()};
   redirect_url = r.start->redirect_url;
   action_url = r.start->action_complete_redirect_url;
@@ -204,8 +207,7 @@ Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
     data.identity = *in.identity;  // unknown account: the SDK transfers it to a sign-up
   }
   if (fx.has(Effect::kRefreshExternalAccount)) {
-    LK_TRY(refresh_external_account(tx, *in.facts->resolution.existing_account, *in.identity,
-                                    now));
+    LK_TRY(refresh_external_account(tx, *in.facts->resolution.existing_account, *in.identity, now));
   }
   if (fx.has(Effect::kLinkExternalAccount)) {
     LK_TRY(link_external_account(tx, d, *in.facts->resolution.user_id, *in.identity, now));

@@ -14,8 +14,7 @@ using core::Result;
 using core::Status;
 
 Result<std::string> resolve_redirect(const FlowDeps& d, const std::optional<std::string>& url,
-                                     const Caller& caller, std::string_view param,
-                                     bool required) {
+                                     const Caller& caller, std::string_view param, bool required) {
   if (!url || url->empty()) {
     if (required) {
       return core::param_error(Code::kFormParamMissing, std::string(param), "is missing",
@@ -32,9 +31,9 @@ Result<OAuthStart> start_oauth(FlowDeps& d, const Caller& caller, const std::str
                                const std::optional<std::string>& action_url,
                                std::string_view login_hint) {
   if (!is_oauth_strategy(strategy) || d.oauth.find(strategy) == nullptr) {
-    return core::param_error(Code::kStrategyNotAllowed, "strategy", "is invalid",
-                             "The strategy '" + strategy +
-                                 "' is not enabled for this application.");
+    return core::param_error(
+        Code::kStrategyNotAllowed, "strategy", "is invalid",
+        "The strategy '" + strategy + "' is not enabled for this application.");
   }
   OAuthStart out;
   auto r = resolve_redirect(d, redirect_url, caller, "redirect_url", true);

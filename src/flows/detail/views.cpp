@@ -39,7 +39,8 @@ namespace {
 // The current attempt of one kind, if it is still in progress (not abandoned).
 template <typename Row>
 Status load_current(store::Tx& tx, const std::optional<std::string>& id, std::int64_t now,
-                    std::optional<Row>& row, std::optional<typename AttemptTraits<Row>::Data>& data) {
+                    std::optional<Row>& row,
+                    std::optional<typename AttemptTraits<Row>::Data>& data) {
   if (!id) {
     return {};
   }

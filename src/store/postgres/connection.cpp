@@ -26,8 +26,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const Settings& s) {
                         "tcp_user_timeout",
                         "dbname",
                         nullptr};
-  const char* values[] = {"latchkey", "UTF8", "1",           "30", "10",
-                          "3",        tcp_user_timeout.c_str(), s.url.c_str(), nullptr};
+  const char* values[] = {"latchkey",    "UTF8", "1", "30", "10", "3", tcp_user_timeout.c_str(),
+                          s.url.c_str(), nullptr};
   ConnPtr conn(PQconnectStartParams(keys, values, 1));
   if (!conn) {
     return fail(Error(Code::kInternal).with_internal("libpq could not allocate a connection"));
@@ -42,8 +42,8 @@ Result<std::unique_ptr<Connection>> Connection::open(const Settings& s) {
       return fail(Error(Code::kServiceUnavailable)
                       .with_internal("postgres connect: " + trimmed(PQerrorMessage(conn.get()))));
     }
-    const auto wait = wait_socket(conn.get(), st == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                                  deadline);
+    const auto wait =
+        wait_socket(conn.get(), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
     if (!wait) {
       return fail(Error(Code::kServiceUnavailable)
                       .with_internal("postgres connect: no answer within the connect timeout"));
@@ -55,10 +55,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const Settings& s) {
   auto c = std::unique_ptr<Connection>(new Connection(std::move(conn), s));
   // statement_timeout bounds every statement and lock wait on the server side;
   // idle_in_transaction_session_timeout frees a transaction whose worker vanished.
-  const std::string set = "SET statement_timeout = " + std::to_string(s.statement_timeout.count()) +
-                          "; SET idle_in_transaction_session_timeout = " +
-                          std::to_string(std::max<std::int64_t>(
-                              60'000, 4 * s.io_timeout().count()));
+  const std::string set =
+      "SET statement_timeout = " + std::to_string(s.statement_timeout.count()) +
+      "; SET idle_in_transaction_session_timeout = " +
+      std::to_string(std::max<std::int64_t>(60'000, 4 * s.io_timeout().count()));
   Fault fault = Fault::kNone;
   if (auto r = c->exec_simple(set, "connection setup", c->deadline(), fault); !r) {
     return fail(std::move(r.error()));
@@ -74,8 +74,7 @@ Result<ResultPtr> Connection::exec_simple(const std::string& sql, std::string_vi
   return finish(what, deadline, fault);
 }
 
-Result<const char*> Connection::prepare(std::string_view sql, const Params& params,
-                                        Fault& fault) {
+Result<const char*> Connection::prepare(std::string_view sql, const Params& params, Fault& fault) {
   if (auto it = by_text_.find(sql); it != by_text_.end()) {
     return it->second.c_str();
   }
@@ -110,8 +109,8 @@ Status Connection::prepare_as(const std::string& name, const char* text, const P
   return {};
 }
 
-Result<ResultPtr> Connection::exec_prepared(const char* name, Params& params,
-                                            std::string_view what, Fault& fault) {
+Result<ResultPtr> Connection::exec_prepared(const char* name, Params& params, std::string_view what,
+                                            Fault& fault) {
   params.seal();
   if (PQsendQueryPrepared(conn_.get(), name, params.size(), params.values(), params.lengths(),
                           params.formats(), 1) == 0) {
@@ -120,16 +119,16 @@ Result<ResultPtr> Connection::exec_prepared(const char* name, Params& params,
   return finish(what, deadline(), fault);
 }
 
-Result<ResultPtr> Connection::exec_guarded(const char* name, Params& params,
-                                           std::string_view what, Fault& fault) {
+Result<ResultPtr> Connection::exec_guarded(const char* name, Params& params, std::string_view what,
+                                           Fault& fault) {
   params.seal();
   PGconn* c = conn_.get();
   if (PQenterPipelineMode(c) == 0 ||
       PQsendQueryParams(c, "SAVEPOINT lk_stmt", 0, nullptr, nullptr, nullptr, nullptr, 0) == 0 ||
       PQsendQueryPrepared(c, name, params.size(), params.values(), params.lengths(),
                           params.formats(), 1) == 0 ||
-      PQsendQueryParams(c, "RELEASE SAVEPOINT lk_stmt", 0, nullptr, nullptr, nullptr, nullptr,
-                        0) == 0 ||
+      PQsendQueryParams(c, "RELEASE SAVEPOINT lk_stmt", 0, nullptr, nullptr, nullptr, nullptr, 0) ==
+          0 ||
       PQpipelineSync(c) == 0) {
     poisoned_ = true;
     return fail(send_failed(what, fault));
@@ -203,8 +202,7 @@ void Connection::rollback() {
 
 bool Connection::wait_socket(PGconn* conn, short events, Deadline deadline) {
   for (;;) {
-    const auto left =
-        std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
       return false;
     }

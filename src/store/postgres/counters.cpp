@@ -25,7 +25,8 @@ using core::fail;
 // neither lose an update nor fail to serialize. The previous window's count comes from the same
 // statement's snapshot. Rows are sent in (key, window) order so two batches lock shared rows in
 // the same order (no deadlock between two requests that hit the same pair of counters).
-Result<std::vector<CounterCounts>> PostgresStore::hit_counters(const std::vector<CounterHit>& hits) {
+Result<std::vector<CounterCounts>> PostgresStore::hit_counters(
+    const std::vector<CounterHit>& hits) {
   std::vector<CounterCounts> out(hits.size());
   if (hits.empty()) {
     return out;
@@ -78,40 +79,41 @@ Result<std::vector<CounterCounts>> PostgresStore::hit_counters(const std::vector
   // nothing: run it again. A lost connection is retried like a transaction (a restarted server
   // kills every pooled connection); when it broke after the server ran the statement, the retry
   // counts these hits twice, which errs on the strict side.
-  auto st = retrying(pool_, deadline, kTransactionRetries, [&](Connection& conn, Fault& fault) -> Status {
-    auto name = conn.prepare(kSql, params, fault);
-    if (!name) {
-      return fail(std::move(name.error()));
-    }
-    auto r = conn.exec_prepared(*name, params, "rate counters", fault);
-    if (!r) {
-      return fail(std::move(r.error()));
-    }
-    const PGresult* res = r->get();
-    const int rows = PQntuples(res);
-    if (rows != static_cast<int>(keys.size())) {
-      return fail(Error(Code::kInternal)
-                      .with_internal("rate counters: " + std::to_string(rows) + " rows for " +
-                                     std::to_string(keys.size()) + " counters"));
-    }
-    std::vector<CounterCounts> rows_out(keys.size());
-    for (int i = 0; i < rows; ++i) {
-      const ResultRow row{res, i};
-      const std::int64_t ord = row.i64(0);
-      if (ord < 1 || ord > rows) {
-        return fail(Error(Code::kInternal).with_internal("rate counters: row out of range"));
-      }
-      rows_out[static_cast<std::size_t>(ord - 1)] = CounterCounts{row.i64(2), row.i64(1)};
-    }
-    // Hits of one counter count one after the other: the last one sees the total, each earlier
-    // one the total less the costs of those after it.
-    for (std::size_t i = hits.size(); i-- > 0;) {
-      CounterCounts& total = rows_out[slot[i]];
-      out[i] = total;
-      total.current -= hits[i].cost;
-    }
-    return {};
-  });
+  auto st =
+      retrying(pool_, deadline, kTransactionRetries, [&](Connection& conn, Fault& fault) -> Status {
+        auto name = conn.prepare(kSql, params, fault);
+        if (!name) {
+          return fail(std::move(name.error()));
+        }
+        auto r = conn.exec_prepared(*name, params, "rate counters", fault);
+        if (!r) {
+          return fail(std::move(r.error()));
+        }
+        const PGresult* res = r->get();
+        const int rows = PQntuples(res);
+        if (rows != static_cast<int>(keys.size())) {
+          return fail(Error(Code::kInternal)
+                          .with_internal("rate counters: " + std::to_string(rows) + " rows for " +
+                                         std::to_string(keys.size()) + " counters"));
+        }
+        std::vector<CounterCounts> rows_out(keys.size());
+        for (int i = 0; i < rows; ++i) {
+          const ResultRow row{res, i};
+          const std::int64_t ord = row.i64(0);
+          if (ord < 1 || ord > rows) {
+            return fail(Error(Code::kInternal).with_internal("rate counters: row out of range"));
+          }
+          rows_out[static_cast<std::size_t>(ord - 1)] = CounterCounts{row.i64(2), row.i64(1)};
+        }
+        // Hits of one counter count one after the other: the last one sees the total, each earlier
+        // one the total less the costs of those after it.
+        for (std::size_t i = hits.size(); i-- > 0;) {
+          CounterCounts& total = rows_out[slot[i]];
+          out[i] = total;
+          total.current -= hits[i].cost;
+        }
+        return {};
+      });
   if (!st) {
     return fail(std::move(st.error()));
   }

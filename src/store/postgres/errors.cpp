@@ -58,7 +58,8 @@ Error map_error(PGconn* conn, const PGresult* res, std::string_view what, Fault&
                        msg);
   }
   return Error(Code::kInternal)
-      .with_internal("postgres " + std::string(state) + " during " + std::string(what) + ": " + msg);
+      .with_internal("postgres " + std::string(state) + " during " + std::string(what) + ": " +
+                     msg);
 }
 
 }  // namespace latchkey::store::postgres

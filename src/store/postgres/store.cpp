@@ -26,52 +26,54 @@ Status PostgresStore::read(const std::function<Status(Tx&)>& fn) {
 
 Status PostgresStore::run(const char* begin, const std::function<Status(Tx&)>& fn) {
   const Deadline deadline = Clock::now() + pool_.settings().busy_timeout;
-  return retrying(pool_, deadline, kTransactionRetries, [&](Connection& conn, Fault& fault) -> Status {
-    if (auto b = conn.exec_simple(begin, "begin", conn.deadline(), fault); !b) {
-      if (fault != Fault::kLost) {
-        fault = Fault::kAborted;  // only a lost connection makes a failed BEGIN worth re-running
-      }
-      return fail(std::move(b.error()));
-    }
-    PgTx tx(conn);
-    Status st;
-    try {
-      st = fn(tx);
-    } catch (...) {
-      conn.rollback();
-      throw;
-    }
-    const Driver& d = tx.driver();
-    if (!st || d.fault() != Fault::kNone) {
-      conn.rollback();
-      fault = d.fault();
-      if (fault == Fault::kRetry || (fault == Fault::kLost && st)) {
-        // Re-run (or, out of attempts, report): the store's own error, not the callback's.
-        return fail(d.first_error().value_or(st ? Error(Code::kServiceUnavailable)
-                                                : std::move(st.error())));
-      }
-      if (!st) {
-        return st;
-      }
-      // The callback ignored a failed statement; PostgreSQL aborted the transaction, so
-      // reporting success would claim writes that never happened.
-      return fail(d.first_error().value_or(
-          Error(Code::kInternal).with_internal("statement failed inside the transaction")));
-    }
-    if (auto c = conn.exec_simple("COMMIT", "commit", conn.deadline(), fault); !c) {
-      if (fault == Fault::kRetry) {
-        // SERIALIZABLE may refuse at commit time; nothing was written: re-run.
-        return fail(std::move(c.error()));
-      }
-      if (fault == Fault::kLost) {
-        pool_.drop_idle();
-      }
-      conn.rollback();
-      fault = Fault::kAborted;  // lost during COMMIT: outcome unknown, never re-run
-      return fail(std::move(c.error()));
-    }
-    return {};
-  });
+  return retrying(
+      pool_, deadline, kTransactionRetries, [&](Connection& conn, Fault& fault) -> Status {
+        if (auto b = conn.exec_simple(begin, "begin", conn.deadline(), fault); !b) {
+          if (fault != Fault::kLost) {
+            fault =
+                Fault::kAborted;  // only a lost connection makes a failed BEGIN worth re-running
+          }
+          return fail(std::move(b.error()));
+        }
+        PgTx tx(conn);
+        Status st;
+        try {
+          st = fn(tx);
+        } catch (...) {
+          conn.rollback();
+          throw;
+        }
+        const Driver& d = tx.driver();
+        if (!st || d.fault() != Fault::kNone) {
+          conn.rollback();
+          fault = d.fault();
+          if (fault == Fault::kRetry || (fault == Fault::kLost && st)) {
+            // Re-run (or, out of attempts, report): the store's own error, not the callback's.
+            return fail(d.first_error().value_or(st ? Error(Code::kServiceUnavailable)
+                                                    : std::move(st.error())));
+          }
+          if (!st) {
+            return st;
+          }
+          // The callback ignored a failed statement; PostgreSQL aborted the transaction, so
+          // reporting success would claim writes that never happened.
+          return fail(d.first_error().value_or(
+              Error(Code::kInternal).with_internal("statement failed inside the transaction")));
+        }
+        if (auto c = conn.exec_simple("COMMIT", "commit", conn.deadline(), fault); !c) {
+          if (fault == Fault::kRetry) {
+            // SERIALIZABLE may refuse at commit time; nothing was written: re-run.
+            return fail(std::move(c.error()));
+          }
+          if (fault == Fault::kLost) {
+            pool_.drop_idle();
+          }
+          conn.rollback();
+          fault = Fault::kAborted;  // lost during COMMIT: outcome unknown, never re-run
+          return fail(std::move(c.error()));
+        }
+        return {};
+      });
 }
 
 Status PostgresStore::ping() {

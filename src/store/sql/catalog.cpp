@@ -138,8 +138,8 @@ constexpr auto kCatalog = [] {
   // ---- signing keys
   at(Query::kListSigningKeys) = shared<"SELECT " LK_SIGNING_KEY_COLS
                                        " FROM signing_keys ORDER BY created_at DESC, kid DESC">();
-  at(Query::kInsertSigningKey) = shared<"INSERT INTO signing_keys (" LK_SIGNING_KEY_COLS
-                                        ") VALUES (?, ?, ?, ?, ?, ?, ?)">();
+  at(Query::kInsertSigningKey) =
+      shared<"INSERT INTO signing_keys (" LK_SIGNING_KEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)">();
   // FALSE is 0 in SQLite (3.23+), boolean false in PostgreSQL.
   at(Query::kRetireSigningKey) =
       shared<"UPDATE signing_keys SET active = FALSE, retired_at = ? WHERE kid = ?">();
@@ -160,10 +160,10 @@ constexpr auto kCatalog = [] {
       per_dialect<"SELECT " LK_USER_COLS " FROM users u WHERE lower(u.username) = lower(?)",
                   "SELECT " LK_USER_COLS
                   " FROM users u WHERE lower(u.username COLLATE \"C\") = lower(? COLLATE \"C\")">();
-  at(Query::kUpdateUser) =
-      shared<"UPDATE users SET first_name = ?, last_name = ?, username = ?, image_url = ?, "
-             "primary_email_address_id = ?, public_metadata = ?, unsafe_metadata = ?, "
-             "legal_accepted_at = ?, last_sign_in_at = ?, updated_at = ? WHERE id = ?">();
+  at(Query::kUpdateUser) = shared<
+      "UPDATE users SET first_name = ?, last_name = ?, username = ?, image_url = ?, "
+      "primary_email_address_id = ?, public_metadata = ?, unsafe_metadata = ?, "
+      "legal_accepted_at = ?, last_sign_in_at = ?, updated_at = ? WHERE id = ?">();
   at(Query::kDeleteUser) = shared<"DELETE FROM users WHERE id = ?">();
 
   // ---- email addresses
@@ -176,9 +176,9 @@ constexpr auto kCatalog = [] {
   at(Query::kListEmailAddresses) = shared<"SELECT " LK_EMAIL_COLS
                                           " FROM email_addresses WHERE user_id = ? "
                                           "ORDER BY created_at, id">();
-  at(Query::kUpdateEmailAddress) =
-      shared<"UPDATE email_addresses SET email = ?, verified = ?, verification_strategy = ?, "
-             "updated_at = ? WHERE id = ?">();
+  at(Query::kUpdateEmailAddress) = shared<
+      "UPDATE email_addresses SET email = ?, verified = ?, verification_strategy = ?, "
+      "updated_at = ? WHERE id = ?">();
   at(Query::kDeleteEmailAddress) = shared<"DELETE FROM email_addresses WHERE id = ?">();
 
   // ---- external accounts
@@ -193,44 +193,44 @@ constexpr auto kCatalog = [] {
   at(Query::kListExternalAccounts) = shared<"SELECT " LK_EAC_COLS
                                             " FROM external_accounts WHERE user_id = ? "
                                             "ORDER BY created_at, id">();
-  at(Query::kUpdateExternalAccount) =
-      shared<"UPDATE external_accounts SET email = ?, email_verified = ?, first_name = ?, "
-             "last_name = ?, image_url = ?, username = ?, approved_scopes = ?, "
-             "access_token_enc = ?, refresh_token_enc = ?, access_token_expires_at = ?, "
-             "updated_at = ? WHERE id = ?">();
+  at(Query::kUpdateExternalAccount) = shared<
+      "UPDATE external_accounts SET email = ?, email_verified = ?, first_name = ?, "
+      "last_name = ?, image_url = ?, username = ?, approved_scopes = ?, "
+      "access_token_enc = ?, refresh_token_enc = ?, access_token_expires_at = ?, "
+      "updated_at = ? WHERE id = ?">();
   at(Query::kDeleteExternalAccount) = shared<"DELETE FROM external_accounts WHERE id = ?">();
 
   // ---- clients
-  at(Query::kInsertClient) = shared<"INSERT INTO clients (" LK_CLIENT_COLS
-                                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
+  at(Query::kInsertClient) =
+      shared<"INSERT INTO clients (" LK_CLIENT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
   at(Query::kGetClient) = shared<"SELECT " LK_CLIENT_COLS " FROM clients WHERE id = ?">();
   at(Query::kFindClientByCookieHash) =
       shared<"SELECT " LK_CLIENT_COLS " FROM clients WHERE cookie_token_hash = ?">();
   at(Query::kFindClientByPreviousCookieHash) =
       shared<"SELECT " LK_CLIENT_COLS " FROM clients WHERE previous_cookie_token_hash = ?">();
-  at(Query::kUpdateClient) =
-      shared<"UPDATE clients SET cookie_token_hash = ?, sign_in_id = ?, sign_up_id = ?, "
-             "last_active_session_id = ?, last_authentication_strategy = ?, expire_at = ?, "
-             "updated_at = ?, previous_cookie_token_hash = ?, previous_cookie_valid_until = ? "
-             "WHERE id = ?">();
+  at(Query::kUpdateClient) = shared<
+      "UPDATE clients SET cookie_token_hash = ?, sign_in_id = ?, sign_up_id = ?, "
+      "last_active_session_id = ?, last_authentication_strategy = ?, expire_at = ?, "
+      "updated_at = ?, previous_cookie_token_hash = ?, previous_cookie_valid_until = ? "
+      "WHERE id = ?">();
   at(Query::kDeleteClient) = shared<"DELETE FROM clients WHERE id = ?">();
 
   // ---- sign-ins and sign-ups (same columns)
-#define LK_ATTEMPT_STATEMENTS(kind, table)                                                      \
-  at(Query::kInsert##kind) =                                                                    \
-      shared<"INSERT INTO " table " (" LK_ATTEMPT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)">();     \
-  at(Query::kGet##kind) = shared<"SELECT " LK_ATTEMPT_COLS " FROM " table " WHERE id = ?">();  \
-  at(Query::kUpdate##kind) = shared<"UPDATE " table                                             \
+#define LK_ATTEMPT_STATEMENTS(kind, table)                                                       \
+  at(Query::kInsert##kind) =                                                                     \
+      shared<"INSERT INTO " table " (" LK_ATTEMPT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)">();      \
+  at(Query::kGet##kind) = shared<"SELECT " LK_ATTEMPT_COLS " FROM " table " WHERE id = ?">();    \
+  at(Query::kUpdate##kind) = shared<"UPDATE " table                                              \
                                     " SET status = ?, data = ?, abandon_at = ?, updated_at = ? " \
-                                    "WHERE id = ?">();                                          \
+                                    "WHERE id = ?">();                                           \
   at(Query::kDelete##kind) = shared<"DELETE FROM " table " WHERE id = ?">()
   LK_ATTEMPT_STATEMENTS(SignIn, "sign_ins");
   LK_ATTEMPT_STATEMENTS(SignUp, "sign_ups");
 #undef LK_ATTEMPT_STATEMENTS
 
   // ---- sessions
-  at(Query::kInsertSession) = shared<"INSERT INTO sessions (" LK_SESSION_COLS
-                                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
+  at(Query::kInsertSession) =
+      shared<"INSERT INTO sessions (" LK_SESSION_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
   at(Query::kGetSession) = shared<"SELECT " LK_SESSION_COLS " FROM sessions WHERE id = ?">();
   at(Query::kListSessionsByClient) = shared<"SELECT " LK_SESSION_COLS
                                             " FROM sessions WHERE client_id = ? "
@@ -238,9 +238,9 @@ constexpr auto kCatalog = [] {
   at(Query::kListSessionsByUser) = shared<"SELECT " LK_SESSION_COLS
                                           " FROM sessions WHERE user_id = ? "
                                           "ORDER BY created_at, id">();
-  at(Query::kUpdateSession) =
-      shared<"UPDATE sessions SET status = ?, tasks = ?, expire_at = ?, abandon_at = ?, "
-             "last_active_at = ?, updated_at = ? WHERE id = ?">();
+  at(Query::kUpdateSession) = shared<
+      "UPDATE sessions SET status = ?, tasks = ?, expire_at = ?, abandon_at = ?, "
+      "last_active_at = ?, updated_at = ? WHERE id = ?">();
   at(Query::kDeleteSession) = shared<"DELETE FROM sessions WHERE id = ?">();
 
   // ---- OAuth states. One DELETE ... RETURNING: whoever deletes the row owns it.

@@ -54,8 +54,7 @@ class SqlTx final : public Tx {
   Status insert_user(const User& u) override {
     return d_.write(Query::kInsertUser, u.id, u.first_name, u.last_name, u.username, u.image_url,
                     u.primary_email_address_id, u.public_metadata, u.unsafe_metadata,
-                    u.legal_accepted_at_ms, u.last_sign_in_at_ms, u.created_at_ms,
-                    u.updated_at_ms);
+                    u.legal_accepted_at_ms, u.last_sign_in_at_ms, u.created_at_ms, u.updated_at_ms);
   }
   Result<std::optional<User>> get_user(const std::string& id) override {
     return d_.query_one(Query::kGetUser, as<User>, id);
@@ -100,11 +99,10 @@ class SqlTx final : public Tx {
 
   // ---- external accounts
   Status insert_external_account(const ExternalAccount& a) override {
-    return d_.write(Query::kInsertExternalAccount, a.id, a.user_id, a.provider,
-                    a.provider_user_id, a.email, a.email_verified, a.first_name, a.last_name,
-                    a.image_url, a.username, a.approved_scopes, OptBlob{&a.access_token_enc},
-                    OptBlob{&a.refresh_token_enc}, a.access_token_expires_at_ms, a.created_at_ms,
-                    a.updated_at_ms);
+    return d_.write(Query::kInsertExternalAccount, a.id, a.user_id, a.provider, a.provider_user_id,
+                    a.email, a.email_verified, a.first_name, a.last_name, a.image_url, a.username,
+                    a.approved_scopes, OptBlob{&a.access_token_enc}, OptBlob{&a.refresh_token_enc},
+                    a.access_token_expires_at_ms, a.created_at_ms, a.updated_at_ms);
   }
   Result<std::optional<ExternalAccount>> get_external_account(const std::string& id) override {
     return d_.query_one(Query::kGetExternalAccount, as<ExternalAccount>, id);
@@ -118,11 +116,10 @@ class SqlTx final : public Tx {
     return d_.query_all(Query::kListExternalAccounts, as<ExternalAccount>, user_id);
   }
   Status update_external_account(const ExternalAccount& a) override {
-    return d_.write_one("external_accounts", Query::kUpdateExternalAccount, a.email,
-                        a.email_verified, a.first_name, a.last_name, a.image_url, a.username,
-                        a.approved_scopes, OptBlob{&a.access_token_enc},
-                        OptBlob{&a.refresh_token_enc}, a.access_token_expires_at_ms,
-                        a.updated_at_ms, a.id);
+    return d_.write_one(
+        "external_accounts", Query::kUpdateExternalAccount, a.email, a.email_verified, a.first_name,
+        a.last_name, a.image_url, a.username, a.approved_scopes, OptBlob{&a.access_token_enc},
+        OptBlob{&a.refresh_token_enc}, a.access_token_expires_at_ms, a.updated_at_ms, a.id);
   }
   Status delete_external_account(const std::string& id) override {
     return d_.delete_one("external_accounts", Query::kDeleteExternalAccount, id);

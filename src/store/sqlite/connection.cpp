@@ -64,8 +64,7 @@ Error db_error(sqlite3* db, int rc, std::string_view what) {
       .with_internal("sqlite error during " + std::string(what) + ": " + msg);
 }
 
-Result<std::unique_ptr<Connection>> Connection::open(const std::string& path,
-                                                     int busy_timeout_ms) {
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, int busy_timeout_ms) {
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,

@@ -116,8 +116,7 @@ TEST(FapiEncoder, CompleteSignUpListsNoMissingFields) {
 }
 
 TEST(FapiEncoder, EndedSessionResourceMatchesExpectedDocument) {
-  expect_document("session_ended",
-                  dto::session_json(samples::session_view("sess_3", "ended")));
+  expect_document("session_ended", dto::session_json(samples::session_view("sess_3", "ended")));
 }
 
 TEST(FapiEncoder, WrittenIntoAnEnvelopeStaysOneDocument) {

@@ -1,7 +1,7 @@
 #include "api/errors.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 using latchkey::core::Code;
 using latchkey::core::Error;

@@ -140,7 +140,8 @@ TEST(FailureCounters, CountPerRouteCodeAndReason) {
                       "too_many_requests\",reason=\"unspecified\"} 1\n"),
             std::string::npos);
   for (const std::string route : {"r0", "r150", "r299"}) {
-    EXPECT_NE(text.find("{route=\"" + route + "\",code=\"origin_not_allowed\",reason=\""
+    EXPECT_NE(text.find("{route=\"" + route +
+                        "\",code=\"origin_not_allowed\",reason=\""
                         "fetch_site_cross_site\"} 2\n"),
               std::string::npos)
         << route;

@@ -12,9 +12,9 @@
 namespace latchkey::config {
 namespace {
 
+using test::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using test::TempDir;
 
 using Env = std::map<std::string, std::string>;
 

@@ -10,9 +10,9 @@
 namespace latchkey::config {
 namespace {
 
+using test::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using test::TempDir;
 using namespace std::chrono_literals;
 
 using Env = std::map<std::string, std::string>;

@@ -9,9 +9,9 @@
 namespace latchkey::config {
 namespace {
 
+using test::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using test::TempDir;
 using namespace std::chrono_literals;
 
 std::expected<Config, ConfigError> load_text(std::string_view text,

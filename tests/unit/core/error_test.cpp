@@ -57,7 +57,8 @@ TEST(Reason, EveryReasonHasAUniqueSnakeCaseNameThatRoundTrips) {
     EXPECT_EQ(reason_from_name(name), reason) << name;
   }
   EXPECT_EQ(seen.size(), kReasonCount);
-  // Logs ("reason=<name>"), dashboards and the tests that grep logs use these: they must not change.
+  // Logs ("reason=<name>"), dashboards and the tests that grep logs use these: they must not
+  // change.
   EXPECT_EQ(reason_name(Reason::kUnspecified), "unspecified");
   EXPECT_EQ(reason_name(Reason::kStaleClientCredential), "stale_client_credential");
   EXPECT_EQ(reason_name(Reason::kClientMismatch), "client_mismatch");

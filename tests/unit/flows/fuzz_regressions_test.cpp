@@ -12,8 +12,7 @@ namespace {
 const std::vector<std::string> kAllowed = {"https://app.example.com", "http://[::1]:3000"};
 
 bool accepted(std::string_view url) {
-  return resolve_redirect_url(url, "https://app.example.com", kAllowed, "redirect_url")
-      .has_value();
+  return resolve_redirect_url(url, "https://app.example.com", kAllowed, "redirect_url").has_value();
 }
 
 // fuzz_redirect, corpus regress-ipv6-userinfo (the differential fuzz_discovery found first):

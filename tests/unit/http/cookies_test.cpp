@@ -118,9 +118,10 @@ TEST(SetCookie, BuildsAllAttributes) {
   c.same_site = SameSite::kLax;
   auto s = c.to_string();
   ASSERT_TRUE(s);
-  EXPECT_EQ(*s,
-            "__client=eyJhbGciOi.abc-_; Path=/; Max-Age=3600; Expires=Sun, 06 Nov 1994 08:49:37 GMT; "
-            "HttpOnly; Secure; SameSite=Lax");
+  EXPECT_EQ(
+      *s,
+      "__client=eyJhbGciOi.abc-_; Path=/; Max-Age=3600; Expires=Sun, 06 Nov 1994 08:49:37 GMT; "
+      "HttpOnly; Secure; SameSite=Lax");
 }
 
 TEST(SetCookie, DomainPartitionedAndRemoval) {
@@ -165,8 +166,9 @@ TEST(SetCookie, RejectsHeaderInjectionAndBadAttributes) {
 TEST(HttpDate, FormatsImfFixdate) {
   EXPECT_EQ(format_http_date(std::chrono::system_clock::time_point(std::chrono::seconds(0))),
             "Thu, 01 Jan 1970 00:00:00 GMT");
-  EXPECT_EQ(format_http_date(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000))),
-            "Fri, 15 Jan 2027 08:00:00 GMT");
+  EXPECT_EQ(
+      format_http_date(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000))),
+      "Fri, 15 Jan 2027 08:00:00 GMT");
 }
 
 }  // namespace

@@ -38,11 +38,11 @@ TEST(PercentEncode, EncodesAllButUnreserved) {
 TEST(Utf8, ValidatesStrictly) {
   EXPECT_TRUE(valid_utf8("plain ascii"));
   EXPECT_TRUE(valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));  // é € 😀
-  EXPECT_FALSE(valid_utf8("\xC0\xAF"));                              // overlong '/'
-  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));                          // surrogate U+D800
+  EXPECT_FALSE(valid_utf8("\xC0\xAF"));                             // overlong '/'
+  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));                         // surrogate U+D800
   EXPECT_FALSE(valid_utf8("\xFF\xFE"));
-  EXPECT_FALSE(valid_utf8("\xE2\x82"));                              // truncated
-  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));                      // > U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xE2\x82"));          // truncated
+  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));  // > U+10FFFF
 }
 
 TEST(ParseForm, ParsesFieldsInOrder) {
@@ -209,8 +209,7 @@ TEST(FormMediaType, OnlyTheExactMediaTypeWithUtf8) {
         "application/x-www-form-urlencoded;charset=UTF-8",
         "application/x-www-form-urlencoded; charset=utf-8", "application/x-www-form-urlencoded ;",
         "application/x-www-form-urlencoded; charset=\"utf-8\"",
-        " application/x-www-form-urlencoded",
-        "application/x-www-form-urlencoded; foo=bar"}) {
+        " application/x-www-form-urlencoded", "application/x-www-form-urlencoded; foo=bar"}) {
     EXPECT_TRUE(is_form_media_type(ok)) << ok;
   }
   for (std::string_view bad :

@@ -63,29 +63,35 @@ std::string get(const std::string& path, const std::string& extra = "") {
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    router_.add(Method::kGet, "/hello", [this](Request&) {
-      worker_thread_ = std::this_thread::get_id();
-      Response r;
-      r.body = "hello";
-      r.set("content-type", "text/plain");
-      return r;
-    }, {"hello", false});
-    router_.add(Method::kGet, "/inline", [this](Request&) {
-      inline_thread_ = std::this_thread::get_id();
-      Response r;
-      r.body = "inline";
-      return r;
-    }, {"inline", true});
+    router_.add(Method::kGet, "/hello",
+                [this](Request&) {
+                  worker_thread_ = std::this_thread::get_id();
+                  Response r;
+                  r.body = "hello";
+                  r.set("content-type", "text/plain");
+                  return r;
+                },
+                {"hello", false});
+    router_.add(Method::kGet, "/inline",
+                [this](Request&) {
+                  inline_thread_ = std::this_thread::get_id();
+                  Response r;
+                  r.body = "inline";
+                  return r;
+                },
+                {"inline", true});
     router_.add(Method::kPost, "/echo", [](Request& req) {
       Response r;
       r.body = req.body;
       return r;
     });
-    router_.add(Method::kGet, "/items/{id}", [](Request& req) {
-      Response r;
-      r.body = std::string(req.param("id")) + "|" + req.path + "|" + req.query;
-      return r;
-    }, {"item", false});
+    router_.add(Method::kGet, "/items/{id}",
+                [](Request& req) {
+                  Response r;
+                  r.body = std::string(req.param("id")) + "|" + req.path + "|" + req.query;
+                  return r;
+                },
+                {"item", false});
     router_.add(Method::kGet, "/slow", [](Request&) {
       std::this_thread::sleep_for(300ms);
       Response r;
@@ -97,9 +103,8 @@ class ServerTest : public ::testing::Test {
       r.body = req.request_id;
       return r;
     });
-    router_.add(Method::kGet, "/throws", [](Request&) -> Response {
-      throw std::runtime_error("boom");
-    });
+    router_.add(Method::kGet, "/throws",
+                [](Request&) -> Response { throw std::runtime_error("boom"); });
     router_.add(Method::kGet, "/bad-header", [](Request&) {
       Response r;
       r.set("x-injected", "a\r\nset-cookie: evil=1");
@@ -427,7 +432,7 @@ TEST_F(ServerTest, AmbiguousFramingGets400AndCloseAndNothingSmuggledIsServed) {
       "Transfer-Encoding: \r\n",
       "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
       "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
-      "Transfer-Encoding:\r\n chunked\r\n",             // obs-fold (RFC 9112 §5.2)
+      "Transfer-Encoding:\r\n chunked\r\n",            // obs-fold (RFC 9112 §5.2)
       "Transfer-Encoding: identity\r\n\tchunked\r\n",  // obs-fold with HTAB
       "X-Pad: a\r\n b\r\nTransfer-Encoding: chunked\r\n",
       "Transfer-Encoding: chunked\r\nContent-Length: " + length + "\r\n",
@@ -464,8 +469,9 @@ TEST_F(ServerTest, PlainChunkedAndSingleContentLengthStillWork) {
   start_server();
   Client c(server_->port());
   // Any letter case of the one coding we decode, then keep-alive carries on in sync.
-  auto r = c.request("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
-                     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  auto r = c.request(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "abcde");
   EXPECT_NE(r.header("connection"), "close");
@@ -723,8 +729,9 @@ TEST_F(ServerTest, MetricsCountRequestsByRoute) {
   EXPECT_NE(m.body.find(R"(latchkey_http_requests_total{route="hello",method="GET",code="200"} 2)"),
             std::string::npos)
       << m.body;
-  EXPECT_NE(m.body.find(R"(latchkey_http_requests_total{route="unmatched",method="GET",code="404"} 1)"),
-            std::string::npos);
+  EXPECT_NE(
+      m.body.find(R"(latchkey_http_requests_total{route="unmatched",method="GET",code="404"} 1)"),
+      std::string::npos);
   EXPECT_NE(m.body.find(R"(latchkey_http_request_duration_seconds_count{route="hello"} 2)"),
             std::string::npos);
   EXPECT_NE(m.body.find("latchkey_http_connections_active 1"), std::string::npos);
@@ -739,7 +746,8 @@ TEST_F(ServerTest, AccessLogHasRouteAndNoQuery) {
   start_server();
   {
     Client c(server_->port());
-    auto r = c.request(get("/items/9?code=SECRETCODE&state=SECRETSTATE", "X-Request-Id: rid-1\r\n"));
+    auto r =
+        c.request(get("/items/9?code=SECRETCODE&state=SECRETSTATE", "X-Request-Id: rid-1\r\n"));
     EXPECT_EQ(r.status, 200);
   }
   stop_server();
@@ -793,8 +801,8 @@ TEST(DefaultErrorResponse, UsesTheCodeTable) {
     const auto& info = core::error_info(code);
     const Response r = default_error_response(core::Error(code), req);
     EXPECT_EQ(r.status, info.status) << info.wire_code;
-    EXPECT_EQ(r.body, R"({"errors":[{"code":")" + std::string(info.wire_code) +
-                          R"(","message":")" + std::string(info.wire_code) + R"("}]})");
+    EXPECT_EQ(r.body, R"({"errors":[{"code":")" + std::string(info.wire_code) + R"(","message":")" +
+                          std::string(info.wire_code) + R"("}]})");
   }
   EXPECT_EQ(default_error_response(core::Error(core::Code::kRequestHeadersTooLarge), req).status,
             431);

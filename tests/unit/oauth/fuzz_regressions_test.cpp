@@ -38,8 +38,10 @@ class IdTokenFuzzRegression : public ::testing::Test {
   }
 
   core::Result<ValidatedIdToken> validate(const json::value& exp) {
-    json::object claims{{"iss", "https://issuer.example"}, {"aud", "client-123"},
-                        {"iat", clock_.now_s()},           {"sub", "user-1"},
+    json::object claims{{"iss", "https://issuer.example"},
+                        {"aud", "client-123"},
+                        {"iat", clock_.now_s()},
+                        {"sub", "user-1"},
                         {"exp", exp}};
     IdTokenExpectations expect;
     expect.issuer = "https://issuer.example";

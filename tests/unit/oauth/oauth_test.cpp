@@ -49,12 +49,24 @@ std::string claims_part(const std::string& token) {
 
 // The person at the provider: an OIDC profile with every optional claim, or GitHub's octocat.
 IdpUser oidc_user() {
-  return {"user-123",     "ada@example.com", true, "Ada", "Lovelace",
-          "Ada Lovelace", "https://img.example.com/ada.png", "ada"};
+  return {"user-123",
+          "ada@example.com",
+          true,
+          "Ada",
+          "Lovelace",
+          "Ada Lovelace",
+          "https://img.example.com/ada.png",
+          "ada"};
 }
 IdpUser github_user() {
-  return {"583231",      "public@example.com", true, "", "",
-          "The Octocat", "https://avatars.example.com/u/583231", "octocat"};
+  return {"583231",
+          "public@example.com",
+          true,
+          "",
+          "",
+          "The Octocat",
+          "https://avatars.example.com/u/583231",
+          "octocat"};
 }
 
 // The provider as these tests want it (the support library's FakeIdp): this file's client and
@@ -78,8 +90,8 @@ void script_defaults(FakeIdp& i) {
       body["access_token"] = "at-1";
       body["refresh_token"] = "rt-1";
     } else {
-      body = {{"access_token", "gho_abc"}, {"token_type", "bearer"},
-              {"scope", "read:user,user:email"}};
+      body = {
+          {"access_token", "gho_abc"}, {"token_type", "bearer"}, {"scope", "read:user,user:email"}};
     }
   };
   i.github_emails = [](const IdpUser&) {
@@ -393,15 +405,13 @@ TEST_F(OAuthFlow, RejectsWrongIssuer) {
 TEST_F(OAuthFlow, RejectsIssuerWithTrailingSlash) {
   make_google();
   const std::string slashed = idp_.base() + "/";
-  with_idp(
-      [&](FakeIdp& i) { i.claims_hook = [slashed](json::object& c) { c["iss"] = slashed; }; });
+  with_idp([&](FakeIdp& i) { i.claims_hook = [slashed](json::object& c) { c["iss"] = slashed; }; });
   expect_id_token_rejected("iss");
 }
 
 TEST_F(OAuthFlow, RejectsWrongAudience) {
   make_google();
-  with_idp(
-      [](FakeIdp& i) { i.claims_hook = [](json::object& c) { c["aud"] = "someone-else"; }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c["aud"] = "someone-else"; }; });
   expect_id_token_rejected("aud");
 }
 
@@ -460,11 +470,9 @@ TEST_F(OAuthFlow, RejectsExpiredToken) {
 TEST_F(OAuthFlow, IatBeyondLeewayRejectedWithinLeewayAccepted) {
   make_google();
   const auto now = clock_.now_s();
-  with_idp(
-      [now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["iat"] = now + 90; }; });
+  with_idp([now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["iat"] = now + 90; }; });
   expect_id_token_rejected("iat");
-  with_idp(
-      [now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["iat"] = now + 20; }; });
+  with_idp([now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["iat"] = now + 20; }; });
   EXPECT_TRUE(run().has_value());
   with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("iat"); }; });
   expect_id_token_rejected("iat");
@@ -473,8 +481,7 @@ TEST_F(OAuthFlow, IatBeyondLeewayRejectedWithinLeewayAccepted) {
 TEST_F(OAuthFlow, RejectsNotYetValidToken) {
   make_google();
   const auto now = clock_.now_s();
-  with_idp(
-      [now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["nbf"] = now + 300; }; });
+  with_idp([now](FakeIdp& i) { i.claims_hook = [now](json::object& c) { c["nbf"] = now + 300; }; });
   expect_id_token_rejected("nbf");
 }
 
@@ -513,15 +520,13 @@ TEST_F(OAuthFlow, EmailVerifiedOnlyForTrueOrStringTrue) {
       {json::value(true), true},     {json::value("true"), true}, {json::value(false), false},
       {json::value("false"), false}, {json::value(1), false},     {json::value("yes"), false}};
   for (const auto& [v, expected] : cases) {
-    with_idp([v = v](FakeIdp& i) {
-      i.claims_hook = [v](json::object& c) { c["email_verified"] = v; };
-    });
+    with_idp(
+        [v = v](FakeIdp& i) { i.claims_hook = [v](json::object& c) { c["email_verified"] = v; }; });
     auto r = run();
     ASSERT_TRUE(r.has_value()) << r.error().internal;
     EXPECT_EQ(r->email_verified, expected) << json::serialize(v);
   }
-  with_idp(
-      [](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("email_verified"); }; });
+  with_idp([](FakeIdp& i) { i.claims_hook = [](json::object& c) { c.erase("email_verified"); }; });
   auto r = run();
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(r->email_verified);
@@ -646,8 +651,8 @@ TEST_F(OAuthFlow, OversizedTokenResponseIsAbortedAtTheCap) {
   make_service({provider_config("oauth_google", idp_.base())}, std::chrono::milliseconds(3000),
                16 * 1024);
   with_idp([](FakeIdp& i) {
-    i.faults_["/token"] = Fault::raw(
-        200, "application/json", R"({"pad":")" + std::string(2 * 1024 * 1024, 'x') + R"("})");
+    i.faults_["/token"] = Fault::raw(200, "application/json",
+                                     R"({"pad":")" + std::string(2 * 1024 * 1024, 'x') + R"("})");
   });
   auto r = run();
   ASSERT_FALSE(r.has_value());

@@ -189,14 +189,16 @@ TEST_F(SessionsTest, TouchRotatesOnlyWhenAnotherSessionBecomesActive) {
   const std::string b = sign_in(client, "user_b", cookie);
   auto touch = [&](const std::string& sid) {
     std::optional<std::string> issued;
-    EXPECT_TRUE(write([&](store::Tx& tx) { return service_->touch(tx, client, sid, now(), issued); }));
+    EXPECT_TRUE(
+        write([&](store::Tx& tx) { return service_->touch(tx, client, sid, now(), issued); }));
     return issued;
   };
   EXPECT_FALSE(touch(b)) << "the first activation after a sign-in already had its rotation";
   EXPECT_FALSE(touch(b)) << "touching the active session changes nothing";
   EXPECT_TRUE(touch(a)) << "switching to another signed-in user rotates";
   std::optional<std::string> issued;
-  auto st = write([&](store::Tx& tx) { return service_->touch(tx, client, "sess_nope", now(), issued); });
+  auto st =
+      write([&](store::Tx& tx) { return service_->touch(tx, client, "sess_nope", now(), issued); });
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, Code::kSessionNotFound);
 }

@@ -20,7 +20,7 @@ using test::TempDir;
 namespace fs = std::filesystem;
 
 unsigned mode_of(const fs::path& p) {
-  struct stat st {};
+  struct stat st{};
   EXPECT_EQ(::stat(p.c_str(), &st), 0);
   return static_cast<unsigned>(st.st_mode & 07777);
 }
