@@ -84,15 +84,7 @@ Result<Mutation> SignInService::create(const Caller& caller, const SignInParams&
       LK_TRY(tx.delete_sign_in(*client->sign_in_id));
     }
     client->sign_in_id = row.id;
-    client->updated_at_ms = now;
-    LK_TRY(tx.update_client(*client));
-    auto view = load_view(tx, d_, *client, now);
-    if (!view) {
-      return fail(std::move(view.error()));
-    }
-    out.client = std::move(*view);
-    out.resource_id = row.id;
-    return {};
+    return finish_mutation(tx, d_, *client, row.id, now, out);
   });
   if (!st) {
     return fail(std::move(st.error()));

@@ -86,15 +86,7 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
       client->sign_in_id.reset();
       LK_TRY(tx.delete_sign_in(*consumed_sign_in));
     }
-    client->updated_at_ms = now;
-    LK_TRY(tx.update_client(*client));
-    auto view = load_view(tx, d_, *client, now);
-    if (!view) {
-      return fail(std::move(view.error()));
-    }
-    out.client = std::move(*view);
-    out.resource_id = row.id;
-    return {};
+    return finish_mutation(tx, d_, *client, row.id, now, out);
   });
   if (!st) {
     return fail(std::move(st.error()));
@@ -159,15 +151,7 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
     }
     LK_TRY(run_sign_up(tx, d_, *client, a->row, a->data, *state, event, in, now,
                        out.new_client_token));
-    client->updated_at_ms = now;
-    LK_TRY(tx.update_client(*client));
-    auto view = load_view(tx, d_, *client, now);
-    if (!view) {
-      return fail(std::move(view.error()));
-    }
-    out.client = std::move(*view);
-    out.resource_id = id;
-    return {};
+    return finish_mutation(tx, d_, *client, id, now, out);
   });
   if (!st) {
     return fail(std::move(st.error()));

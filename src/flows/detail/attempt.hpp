@@ -130,6 +130,10 @@ core::Status fail_oauth_verification(store::Tx& tx, FlowDeps& d, std::string_vie
 // The client with its live sessions (no tokens yet) and its current, unabandoned attempts.
 core::Result<ClientView> load_view(store::Tx& tx, FlowDeps& d, const store::Client& client,
                                    std::int64_t now);
+// The end of every mutation's transaction: the client is written and `out` gets the client as it
+// is now (tokens are attached after the commit) and the resource acted on.
+core::Status finish_mutation(store::Tx& tx, FlowDeps& d, store::Client& client,
+                             const std::string& resource_id, std::int64_t now, Mutation& out);
 // Mints the caller's token of every live session in the view (the encoders never mint).
 void attach_tokens(FlowDeps& d, ClientView& view, const Caller& caller);
 

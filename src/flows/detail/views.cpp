@@ -121,6 +121,19 @@ Result<ClientView> load_view(store::Tx& tx, FlowDeps& d, const store::Client& cl
   return view;
 }
 
+Status finish_mutation(store::Tx& tx, FlowDeps& d, store::Client& client,
+                       const std::string& resource_id, std::int64_t now, Mutation& out) {
+  client.updated_at_ms = now;
+  LK_TRY(tx.update_client(client));
+  auto view = load_view(tx, d, client, now);
+  if (!view) {
+    return fail(std::move(view.error()));
+  }
+  out.client = std::move(*view);
+  out.resource_id = resource_id;
+  return {};
+}
+
 void attach_tokens(FlowDeps& d, ClientView& view, const Caller& caller) {
   d.sessions.attach_tokens(view.sessions, d.azp(caller));
 }
