@@ -8,23 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include "support/prometheus.hpp"
+
 namespace latchkey::http {
 namespace {
-
-// Parses exposition lines "name{labels} value" into a map, checking the line grammar.
-std::map<std::string, std::string> samples(const std::string& text) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line.starts_with("# HELP ") || line.starts_with("# TYPE ")) {
-      continue;
-    }
-    auto sp = line.rfind(' ');
-    EXPECT_NE(sp, std::string::npos) << line;
-    out[line.substr(0, sp)] = line.substr(sp + 1);
-  }
-  return out;
-}
 
 TEST(Metrics, CounterExposition) {
   Metrics m(false);
@@ -41,7 +28,7 @@ TEST(Metrics, CounterExposition) {
   EXPECT_NE(text.find("# HELP latchkey_oauth_failures_total OAuth failures by reason.\n"
                       "# TYPE latchkey_oauth_failures_total counter\n"),
             std::string::npos);
-  auto s = samples(text);
+  auto s = testing::prometheus_samples(text);
   EXPECT_EQ(s[R"(latchkey_oauth_failures_total{reason="state_invalid"})"], "3");
   EXPECT_EQ(s[R"(latchkey_oauth_failures_total{reason="id_token_invalid"})"], "1");
   // HELP/TYPE only once per family.
@@ -56,7 +43,7 @@ TEST(Metrics, GaugeAndUnlabelled) {
   g.inc();
   g.dec();
   g.add(0.5);
-  auto s = samples(m.render());
+  auto s = testing::prometheus_samples(m.render());
   EXPECT_EQ(s["latchkey_things"], "1.5");
 }
 
@@ -70,7 +57,7 @@ TEST(Metrics, HistogramExposition) {
   h.observe(7);
   std::string text = m.render();
   EXPECT_NE(text.find("# TYPE latchkey_op_seconds histogram\n"), std::string::npos);
-  auto s = samples(text);
+  auto s = testing::prometheus_samples(text);
   EXPECT_EQ(s[R"(latchkey_op_seconds_bucket{route="a",le="0.1"})"], "2");
   EXPECT_EQ(s[R"(latchkey_op_seconds_bucket{route="a",le="1"})"], "3");
   EXPECT_EQ(s[R"(latchkey_op_seconds_bucket{route="a",le="+Inf"})"], "4");
@@ -118,7 +105,7 @@ TEST(Metrics, ConcurrentIncrementsAreNotLost) {
 
 TEST(Metrics, ProcessMetrics) {
   Metrics m(true);
-  auto s = samples(m.render());
+  auto s = testing::prometheus_samples(m.render());
   ASSERT_TRUE(s.contains("process_resident_memory_bytes"));
   EXPECT_GT(std::stod(s["process_resident_memory_bytes"]), 1e5);
   ASSERT_TRUE(s.contains("process_open_fds"));
