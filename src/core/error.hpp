@@ -48,9 +48,26 @@ enum class Code {
   kExternalAccountEmailUnverified,  // linking refused: email not verified on both sides
   kIdentifierAlreadySignedIn,
   kSessionExists,
-  kTooManyRequests,     // 429 too_many_requests
-  kServiceUnavailable,  // 503 service_unavailable
-  kInternal,            // 500 internal_clerk_error
+  // First factors, verifications and bot protection (issue 11).
+  kFormIdentifierNotFound,        // 422 form_identifier_not_found (param_name identifier)
+  kFormIdentifierExists,          // 422 form_identifier_exists (an address/number/username taken)
+  kFormPasswordIncorrect,         // 422 form_password_incorrect (param_name password)
+  kFormPasswordLengthTooShort,    // 422 form_password_length_too_short
+  kFormPasswordLengthTooLong,     // 422 form_password_length_too_long
+  kFormPasswordNotStrongEnough,   // 422 form_password_not_strong_enough
+  kFormPasswordPwned,             // 422 form_password_pwned (a known breached password)
+  kFormPasswordValidationFailed,  // 422 form_password_validation_failed (other policy rules)
+  kFormCodeIncorrect,             // 422 form_code_incorrect
+  kVerificationExpired,           // 400 verification_expired
+  kVerificationFailed,            // 400 verification_failed (too many attempts)
+  kVerificationAlreadyVerified,   // 400 verification_already_verified
+  kUserLocked,                    // 403 user_locked (meta lockout_expires_in_seconds)
+  kCaptchaInvalid,                // 400 captcha_invalid (absent, failed or replayed token)
+  kCaptchaUnavailable,            // 503 captcha_unavailable (siteverify unreachable)
+  kDeliveryRefused,               // 422 (a message may not be sent to this recipient)
+  kTooManyRequests,               // 429 too_many_requests
+  kServiceUnavailable,            // 503 service_unavailable
+  kInternal,                      // 500 internal_clerk_error
 };
 
 // A stable name for each Code ("oauth_access_denied", "session_exists"): what persisted data (an
