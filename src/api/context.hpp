@@ -31,28 +31,28 @@ namespace latchkey::api {
 // does for latchkey_http_requests_total: a flood of refusals stays cheap.
 class FailureCounters {
  public:
-  explicit FailureCounters(http::Metrics& metrics) : metrics_(metrics) {}
+  explicit FailureCounters(core::Metrics& metrics) : metrics_(metrics) {}
   // `route_index` identifies `route` (its row in the table).
   void inc(std::size_t route_index, std::string_view route, const core::Error& e);
 
  private:
-  http::Counter& series(std::string_view route, const core::Error& e);
+  core::Counter& series(std::string_view route, const core::Error& e);
 
   static constexpr std::size_t kSlots = 256;  // distinct (route, code, reason) seen: a few dozen
-  http::Metrics& metrics_;
+  core::Metrics& metrics_;
   std::array<std::atomic<std::uint32_t>, kSlots> keys_{};
-  std::array<std::atomic<http::Counter*>, kSlots> counters_{};
+  std::array<std::atomic<core::Counter*>, kSlots> counters_{};
 };
 
 struct Context {
   Context(flows::Frontend& f, const http::Cors& c, FrontendApiOptions o, Operational ops,
-          http::Metrics& m);
+          core::Metrics& m);
 
   flows::Frontend& flows;
   const http::Cors& cors;
   FrontendApiOptions options;
   Operational operational;
-  http::Metrics& metrics;
+  core::Metrics& metrics;
   http::Handler render_metrics;
   mutable FailureCounters failures;
   std::string_view cookie_name;  // __client, or __Host-__client on https

@@ -56,7 +56,7 @@ std::string Call::body_storage() {
 }
 
 // Bounded labels: route names come from the table, codes and reasons from their enums.
-http::Counter& FailureCounters::series(std::string_view route, const Error& e) {
+core::Counter& FailureCounters::series(std::string_view route, const Error& e) {
   return metrics_.counter(
       "latchkey_request_failures_total",
       "Requests answered with an error, and OAuth callbacks that failed at the provider, by "
@@ -77,13 +77,13 @@ void FailureCounters::inc(std::size_t route_index, std::string_view route, const
     const std::size_t slot = (h + i) % kSlots;
     std::uint32_t cur = keys_[slot].load(std::memory_order_acquire);
     if (cur == 0 && keys_[slot].compare_exchange_strong(cur, key, std::memory_order_acq_rel)) {
-      http::Counter& c = series(route, e);
+      core::Counter& c = series(route, e);
       counters_[slot].store(&c, std::memory_order_release);
       c.inc();
       return;
     }
     if (cur == key) {
-      if (http::Counter* c = counters_[slot].load(std::memory_order_acquire); c != nullptr) {
+      if (core::Counter* c = counters_[slot].load(std::memory_order_acquire); c != nullptr) {
         c->inc();
         return;
       }

@@ -333,7 +333,7 @@ std::vector<RouteInfo> route_table() {
 }
 
 Context::Context(flows::Frontend& f, const http::Cors& c, FrontendApiOptions o, Operational ops,
-                 http::Metrics& m)
+                 core::Metrics& m)
     : flows(f),
       cors(c),
       options(std::move(o)),
@@ -349,7 +349,7 @@ struct Routes::Impl : Context {
 };
 
 Routes::Routes(flows::Frontend& flows, const http::Cors& cors, FrontendApiOptions options,
-               Operational operational, http::Metrics& metrics)
+               Operational operational, core::Metrics& metrics)
     : impl_(std::make_shared<Impl>(flows, cors, std::move(options), std::move(operational),
                                    metrics)) {}
 

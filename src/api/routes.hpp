@@ -97,7 +97,7 @@ class Routes {
  public:
   // Everything passed by reference must outlive the router the routes are registered with.
   Routes(flows::Frontend& flows, const http::Cors& cors, FrontendApiOptions options,
-         Operational operational, http::Metrics& metrics);
+         Operational operational, core::Metrics& metrics);
   ~Routes();
   Routes(const Routes&) = delete;
   Routes& operator=(const Routes&) = delete;

@@ -23,7 +23,7 @@
 #include "http/metrics_handler.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
-#include "oauth/http_client.hpp"
+#include "net/http_client.hpp"
 #include "oauth/service.hpp"
 #include "ratelimit/limiter.hpp"
 #include "ratelimit/store_counters.hpp"
@@ -256,7 +256,7 @@ int serve(const config::Config& c) {
   store::Store& store = *keys->store;
   tokens::KeyRing& ring = *keys->ring;
 
-  auto http_client = oauth::make_curl_http_client();
+  auto http_client = net::make_curl_http_client();
   auto oauth = oauth::Service::create(oauth_settings(c), *http_client, clock, random);
   if (!oauth) {
     return report(oauth.error(), "oauth providers");
@@ -344,7 +344,7 @@ int serve(const config::Config& c) {
     fo.limits.token_client = rule("token_client", rl.token_per_client);
     fo.limits.trusted_proxies = rl.trusted_proxies;
   }
-  http::Metrics metrics;
+  core::Metrics metrics;
   // Provider round-trip failures by reason (design.md §3.13); reasons are a bounded set of our own
   // names, never provider text.
   metrics.add_collector([&oauth_service = **oauth](std::string& out) {
@@ -353,7 +353,7 @@ int serve(const config::Config& c) {
         "# TYPE latchkey_oauth_failures_total counter\n";
     for (const auto& [reason, n] : oauth_service.failure_counts()) {
       out += "latchkey_oauth_failures_total{reason=\"";
-      http::append_label_value(out, reason);
+      core::append_label_value(out, reason);
       out += "\"} " + std::to_string(n) + "\n";
     }
   });

@@ -79,11 +79,11 @@ int main(int argc, char** argv) {
     std::cerr << "configuration ok\n";
     return kExitOk;
   }
-  if (auto st = latchkey::http::init_logging(cfg->logging.level, cfg->logging.format); !st) {
+  if (auto st = latchkey::core::init_logging(cfg->logging.level, cfg->logging.format); !st) {
     std::cerr << "latchkey: " << st.error().message << "\n";
     return kExitUsage;
   }
-  latchkey::http::set_access_log_enabled(cfg->logging.access_log);
+  latchkey::core::set_access_log_enabled(cfg->logging.access_log);
   try {
     if (serve->parsed()) {
       return latchkey::app::serve(*cfg);

@@ -14,7 +14,7 @@
 
 #include "core/utf8.hpp"
 
-namespace latchkey::http {
+namespace latchkey::core {
 namespace {
 
 // One sink and one formatter for every logger (spdlog keeps formatters in the sinks). The %*
@@ -281,4 +281,4 @@ void log_access(const AccessRecord& record) {
   l->info(std::string_view(line));
 }
 
-}  // namespace latchkey::http
+}  // namespace latchkey::core

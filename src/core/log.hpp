@@ -8,7 +8,7 @@
 
 #include "core/error.hpp"
 
-namespace latchkey::http {
+namespace latchkey::core {
 
 enum class LogFormat { kJson, kText };
 
@@ -49,4 +49,4 @@ void log_access(const AccessRecord& record);
 void append_json_escaped(std::string& out, std::string_view s);
 [[nodiscard]] std::string json_escape(std::string_view s);
 
-}  // namespace latchkey::http
+}  // namespace latchkey::core

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-namespace latchkey::http {
+namespace latchkey::core {
 namespace {
 
 constexpr int kCounter = 0;
@@ -426,4 +426,4 @@ void render_process_metrics(std::string& out) {
   out += '\n';
 }
 
-}  // namespace latchkey::http
+}  // namespace latchkey::core

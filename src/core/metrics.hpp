@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace latchkey::http {
+namespace latchkey::core {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
@@ -105,4 +105,4 @@ void render_process_metrics(std::string& out);
 // Escapes a label value for the exposition format (\\, \", \n).
 void append_label_value(std::string& out, std::string_view v);
 
-}  // namespace latchkey::http
+}  // namespace latchkey::core

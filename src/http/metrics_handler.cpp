@@ -4,11 +4,11 @@
 
 namespace latchkey::http {
 
-Handler metrics_handler(const Metrics& metrics) {
+Handler metrics_handler(const core::Metrics& metrics) {
   return [&metrics](Request&) {
     Response res;
     res.body = metrics.render();
-    res.set("content-type", std::string(kPrometheusContentType));
+    res.set("content-type", std::string(core::kPrometheusContentType));
     res.set("cache-control", "no-store");
     return res;
   };

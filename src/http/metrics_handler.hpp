@@ -6,6 +6,6 @@
 namespace latchkey::http {
 
 // A handler for GET /metrics (register it with inline_ok: rendering is cheap and non-blocking).
-[[nodiscard]] Handler metrics_handler(const Metrics& metrics);
+[[nodiscard]] Handler metrics_handler(const core::Metrics& metrics);
 
 }  // namespace latchkey::http

@@ -295,10 +295,10 @@ bool status_without_body(int status) {
 
 struct RouteStats {
   std::string name;
-  Histogram* duration = nullptr;
+  core::Histogram* duration = nullptr;
   static constexpr std::size_t kSlots = 32;
   std::array<std::atomic<std::uint32_t>, kSlots> keys{};
-  std::array<std::atomic<Counter*>, kSlots> counters{};
+  std::array<std::atomic<core::Counter*>, kSlots> counters{};
 };
 
 // ---- connections ---------------------------------------------------------------------------
@@ -412,14 +412,14 @@ Response default_error_response(const core::Error& error, const Request& /*reque
   res.body = R"({"errors":[{"code":")";
   res.body += info.wire_code;
   res.body += R"(","message":")";
-  append_json_escaped(res.body, msg);
+  core::append_json_escaped(res.body, msg);
   res.body += R"("}]})";
   res.set("content-type", "application/json");
   return res;
 }
 
 struct Server::Impl {
-  Impl(ServerOptions o, const Router& r, Metrics& m, ErrorResponder e)
+  Impl(ServerOptions o, const Router& r, core::Metrics& m, ErrorResponder e)
       : opts(std::move(o)),
         router(r),
         metrics(m),
@@ -437,7 +437,7 @@ struct Server::Impl {
       s->name = name;
       s->duration = &metrics.histogram("latchkey_http_request_duration_seconds",
                                        "Time from first request byte to response written.",
-                                       default_latency_buckets(), {{"route", name}});
+                                       core::default_latency_buckets(), {{"route", name}});
       stats.push_back(std::move(s));
     };
     for (const auto& route : router.routes()) {
@@ -469,7 +469,7 @@ struct Server::Impl {
   std::size_t unmatched_slot() const { return router.routes().size() + 1; }
   std::size_t invalid_slot() const { return router.routes().size() + 2; }
 
-  Counter& requests_counter(RouteStats& s, Method m, int status) {
+  core::Counter& requests_counter(RouteStats& s, Method m, int status) {
     const auto key = static_cast<std::uint32_t>(static_cast<unsigned>(m) * 1000U +
                                                 static_cast<unsigned>(status) + 1U);
     std::size_t h = (key * 2654435761U) % RouteStats::kSlots;
@@ -478,13 +478,13 @@ struct Server::Impl {
       std::uint32_t cur = s.keys[slot].load(std::memory_order_acquire);
       if (cur == 0) {
         if (s.keys[slot].compare_exchange_strong(cur, key, std::memory_order_acq_rel)) {
-          Counter& c = slow_counter(s, m, status);
+          core::Counter& c = slow_counter(s, m, status);
           s.counters[slot].store(&c, std::memory_order_release);
           return c;
         }
       }
       if (cur == key) {
-        if (Counter* c = s.counters[slot].load(std::memory_order_acquire); c != nullptr) {
+        if (core::Counter* c = s.counters[slot].load(std::memory_order_acquire); c != nullptr) {
           return *c;
         }
         break;  // being published by another thread right now
@@ -493,7 +493,7 @@ struct Server::Impl {
     return slow_counter(s, m, status);
   }
 
-  Counter& slow_counter(RouteStats& s, Method m, int status) {
+  core::Counter& slow_counter(RouteStats& s, Method m, int status) {
     return metrics.counter("latchkey_http_requests_total",
                            "HTTP requests by route, method, status.",
                            {{"route", s.name},
@@ -563,10 +563,10 @@ struct Server::Impl {
 
   ServerOptions opts;
   const Router& router;
-  Metrics& metrics;
+  core::Metrics& metrics;
   ErrorResponder error_responder;
   ResponseHook hook;
-  Gauge* connections_active = nullptr;
+  core::Gauge* connections_active = nullptr;
   std::vector<std::unique_ptr<RouteStats>> stats;
   std::atomic<std::size_t> active{0};
   std::atomic<bool> stop_requested{false};
@@ -912,7 +912,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
     st.duration->observe(seconds);
     requests_counter(st, method, res.status).inc();
     if (opts.access_log) {
-      AccessRecord rec;
+      core::AccessRecord rec;
       rec.request_id = req.request_id;
       rec.method = method_text;
       rec.route = route_name;
@@ -921,7 +921,7 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
       rec.bytes = body_bytes;
       rec.duration_ms = seconds * 1000.0;
       rec.remote = remote;
-      log_access(rec);
+      core::log_access(rec);
     }
     if (wec) {
       break;
@@ -954,7 +954,7 @@ void Server::Impl::force_close() {
   }
 }
 
-Server::Server(ServerOptions options, const Router& router, Metrics& metrics,
+Server::Server(ServerOptions options, const Router& router, core::Metrics& metrics,
                ErrorResponder error_responder)
     : impl_(std::make_unique<Impl>(std::move(options), router, metrics,
                                    std::move(error_responder))) {}

@@ -54,7 +54,7 @@ using ResponseHook = std::function<void(const Request&, Response&)>;
 class Server {
  public:
   // `router` and `metrics` must outlive the server. Registers latchkey_http_* metrics.
-  Server(ServerOptions options, const Router& router, Metrics& metrics,
+  Server(ServerOptions options, const Router& router, core::Metrics& metrics,
          ErrorResponder error_responder = default_error_response);
   ~Server();
   Server(const Server&) = delete;

@@ -6,10 +6,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "oauth/http_client.hpp"
-#include "oauth/libcurl_loader.hpp"
+#include "net/http_client.hpp"
+#include "net/libcurl_loader.hpp"
 
-namespace latchkey::oauth {
+namespace latchkey::net {
 namespace {
 
 struct EasyDeleter {
@@ -223,4 +223,4 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
   return out;
 }
 
-}  // namespace latchkey::oauth
+}  // namespace latchkey::net

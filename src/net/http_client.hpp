@@ -12,7 +12,7 @@
 
 #include "core/error.hpp"
 
-namespace latchkey::oauth {
+namespace latchkey::net {
 
 struct HttpRequest {
   std::string method = "GET";  // GET or POST
@@ -48,4 +48,4 @@ std::unique_ptr<HttpClient> make_curl_http_client(std::string user_agent = "Latc
 std::string form_urlencode(std::string_view value);
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
-}  // namespace latchkey::oauth
+}  // namespace latchkey::net

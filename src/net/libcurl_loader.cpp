@@ -2,7 +2,7 @@
 // Each definition is checked against <curl/curl.h>; the call sites in curl_http_client.cpp stay
 // plain libcurl.
 #define CURL_DISABLE_TYPECHECK  // the type-checking macros would rename our definitions
-#include "oauth/libcurl_loader.hpp"
+#include "net/libcurl_loader.hpp"
 
 #include <curl/curl.h>
 
@@ -10,7 +10,7 @@
 
 #include "core/shared_library.hpp"
 
-namespace latchkey::oauth {
+namespace latchkey::net {
 namespace {
 
 core::SharedLibrary& libcurl() {
@@ -24,7 +24,7 @@ Fn resolve(const char* name) {
 }
 
 }  // namespace
-}  // namespace latchkey::oauth
+}  // namespace latchkey::net
 
 #define LATCHKEY_LIBCURL_FUNCTIONS(X)                                                    \
   X(CURLcode, curl_global_init, (long flags), (flags))                                   \
@@ -36,10 +36,10 @@ Fn resolve(const char* name) {
   X(curl_slist*, curl_slist_append, (curl_slist * list, const char* data), (list, data)) \
   X(void, curl_slist_free_all, (curl_slist * list), (list))
 
-#define LATCHKEY_LIBCURL_FORWARD(ret, name, params, args)                  \
-  extern "C" ret name params {                                             \
-    static const auto fn = latchkey::oauth::resolve<ret(*) params>(#name); \
-    return fn args;                                                        \
+#define LATCHKEY_LIBCURL_FORWARD(ret, name, params, args)                \
+  extern "C" ret name params {                                           \
+    static const auto fn = latchkey::net::resolve<ret(*) params>(#name); \
+    return fn args;                                                      \
   }
 LATCHKEY_LIBCURL_FUNCTIONS(LATCHKEY_LIBCURL_FORWARD)
 
@@ -48,7 +48,7 @@ LATCHKEY_LIBCURL_FUNCTIONS(LATCHKEY_LIBCURL_FORWARD)
 // rule libcurl applies when it reads it); curl_easy_getinfo's is always a pointer.
 extern "C" CURLcode curl_easy_setopt(CURL* curl, CURLoption option, ...) {
   static const auto fn =
-      latchkey::oauth::resolve<CURLcode (*)(CURL*, CURLoption, ...)>("curl_easy_setopt");
+      latchkey::net::resolve<CURLcode (*)(CURL*, CURLoption, ...)>("curl_easy_setopt");
   va_list ap;
   va_start(ap, option);
   CURLcode rc;
@@ -70,7 +70,7 @@ extern "C" CURLcode curl_easy_setopt(CURL* curl, CURLoption option, ...) {
 
 extern "C" CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
   static const auto fn =
-      latchkey::oauth::resolve<CURLcode (*)(CURL*, CURLINFO, ...)>("curl_easy_getinfo");
+      latchkey::net::resolve<CURLcode (*)(CURL*, CURLINFO, ...)>("curl_easy_getinfo");
   va_list ap;
   va_start(ap, info);
   void* out = va_arg(ap, void*);
@@ -78,7 +78,7 @@ extern "C" CURLcode curl_easy_getinfo(CURL* curl, CURLINFO info, ...) {
   return fn(curl, info, out);
 }
 
-namespace latchkey::oauth {
+namespace latchkey::net {
 
 core::Status load_libcurl() {
   if (auto st = libcurl().load(); !st) {
@@ -99,4 +99,4 @@ core::Status load_libcurl() {
   return {};
 }
 
-}  // namespace latchkey::oauth
+}  // namespace latchkey::net

@@ -3,10 +3,10 @@
 // tree (GnuTLS, Kerberos, LDAP, libssh2, ...), only once it first calls an identity provider.
 #include "core/error.hpp"
 
-namespace latchkey::oauth {
+namespace latchkey::net {
 
 // Loads libcurl.so.4 and checks it has every function we call. The HTTP client calls it before
 // its first request and turns a failure into "provider unavailable".
 core::Status load_libcurl();
 
-}  // namespace latchkey::oauth
+}  // namespace latchkey::net

@@ -11,10 +11,18 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "crypto/jwk.hpp"
+#include "net/http_client.hpp"
 #include "oauth/fetch_cache.hpp"
-#include "oauth/http_client.hpp"
 
 namespace latchkey::oauth {
+
+// Outbound HTTP is net/'s; oauth speaks it through these names.
+using net::form_encode;
+using net::form_urlencode;
+using net::HttpClient;
+using net::HttpRequest;
+using net::HttpResponse;
+using net::make_curl_http_client;
 
 struct ProviderMetadata {
   std::string issuer;

@@ -21,8 +21,8 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/secret.hpp"
+#include "net/http_client.hpp"
 #include "oauth/discovery.hpp"
-#include "oauth/http_client.hpp"
 #include "oauth/provider.hpp"
 
 namespace latchkey::oauth {

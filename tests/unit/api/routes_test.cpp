@@ -117,7 +117,7 @@ TEST(RouteTable, MethodOverridesPointAtRowsOfTheSamePath) {
 // latchkey_request_failures_total: one series per (route, code, reason), counted without the
 // registry's lock after the first hit, and still counted when the lock-free table is full.
 TEST(FailureCounters, CountPerRouteCodeAndReason) {
-  http::Metrics metrics(false);
+  core::Metrics metrics(false);
   FailureCounters counters(metrics);
   const core::Error origin =
       core::Error(core::Code::kOriginNotAllowed).with_reason(core::Reason::kFetchSiteCrossSite);

@@ -6,7 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <sstream>
 
-namespace latchkey::http {
+namespace latchkey::core {
 namespace {
 
 TEST(JsonEscape, EscapesEverythingThatBreaksJson) {
@@ -86,4 +86,4 @@ TEST(Logging, RejectsBadSettings) {
 }
 
 }  // namespace
-}  // namespace latchkey::http
+}  // namespace latchkey::core

@@ -10,7 +10,7 @@
 
 #include "support/prometheus.hpp"
 
-namespace latchkey::http {
+namespace latchkey::core {
 namespace {
 
 TEST(Metrics, CounterExposition) {
@@ -117,4 +117,4 @@ TEST(Metrics, ProcessMetrics) {
 }
 
 }  // namespace
-}  // namespace latchkey::http
+}  // namespace latchkey::core

@@ -12,11 +12,11 @@ namespace latchkey::http {
 namespace {
 
 TEST(Metrics, CustomCollectorAndHandler) {
-  Metrics m(false);
+  core::Metrics m(false);
   m.add_collector([](std::string& out) { out += "# TYPE custom gauge\ncustom 42\n"; });
   Request req;
   Response res = metrics_handler(m)(req);
-  EXPECT_EQ(res.header("content-type"), kPrometheusContentType);
+  EXPECT_EQ(res.header("content-type"), core::kPrometheusContentType);
   EXPECT_EQ(testing::prometheus_samples(res.body)["custom"], "42");
 }
 

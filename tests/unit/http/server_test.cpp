@@ -219,7 +219,7 @@ class ServerTest : public ::testing::Test {
   }
 
   Router router_;
-  Metrics metrics_{false};
+  core::Metrics metrics_{false};
   ServerOptions options_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
@@ -415,7 +415,7 @@ TEST_F(ServerTest, HeaderLimitIsEnforced) {
 // /smuggled) is neither answered nor logged.
 TEST_F(ServerTest, AmbiguousFramingGets400AndCloseAndNothingSmuggledIsServed) {
   std::ostringstream log;
-  ASSERT_TRUE(init_logging("info", "json", &log));
+  ASSERT_TRUE(core::init_logging("info", "json", &log));
   options_.access_log = true;
   start_server();
   const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -462,7 +462,7 @@ TEST_F(ServerTest, AmbiguousFramingGets400AndCloseAndNothingSmuggledIsServed) {
   EXPECT_EQ(smuggled_.load(), 0);
   EXPECT_EQ(log.str().find("/smuggled"), std::string::npos) << log.str();
   EXPECT_NE(log.str().find(R"("status":400)"), std::string::npos) << log.str();
-  ASSERT_TRUE(init_logging("warn", "json", nullptr));
+  ASSERT_TRUE(core::init_logging("warn", "json", nullptr));
 }
 
 TEST_F(ServerTest, PlainChunkedAndSingleContentLengthStillWork) {
@@ -741,7 +741,7 @@ TEST_F(ServerTest, MetricsCountRequestsByRoute) {
 
 TEST_F(ServerTest, AccessLogHasRouteAndNoQuery) {
   std::ostringstream out;
-  ASSERT_TRUE(init_logging("info", "json", &out));
+  ASSERT_TRUE(core::init_logging("info", "json", &out));
   options_.access_log = true;
   start_server();
   {
@@ -757,7 +757,7 @@ TEST_F(ServerTest, AccessLogHasRouteAndNoQuery) {
   EXPECT_NE(log.find(R"("path":"/items/9")"), std::string::npos) << log;
   EXPECT_NE(log.find(R"("status":200)"), std::string::npos) << log;
   EXPECT_EQ(log.find("SECRET"), std::string::npos) << log;
-  ASSERT_TRUE(init_logging("warn", "json", nullptr));
+  ASSERT_TRUE(core::init_logging("warn", "json", nullptr));
 }
 
 TEST(ParseListen, AcceptsHostPortForms) {
@@ -779,7 +779,7 @@ TEST(ParseListen, AcceptsHostPortForms) {
 
 TEST(ServerStart, ReportsBindFailure) {
   Router router;
-  Metrics metrics(false);
+  core::Metrics metrics(false);
   ServerOptions o;
   Server first(o, router, metrics);
   ASSERT_TRUE(first.start());
