@@ -1,5 +1,6 @@
 #pragma once
-// Outbound HTTP for talking to identity providers (design.md §1 "outbound HTTP", §3.6: injected).
+// Outbound HTTP: identity providers, and next siteverify and SMS gateways (design.md §1 "outbound
+// HTTP", §3.6: injected).
 // Every call has a deadline and a response size cap (design.md §3.12); redirects are never
 // followed and only http/https are spoken.
 #include <chrono>
@@ -35,7 +36,8 @@ class HttpClient {
  public:
   virtual ~HttpClient() = default;
   // Transport failures (DNS, connect, TLS, timeout, size cap) are errors with
-  // Code::kOAuthProviderUnavailable and the reason in `internal`. Any HTTP status is a response.
+  // Code::kOAuthProviderUnavailable (what oauth/ answers; a caller outside oauth/ maps it to its
+  // own code) and the reason in `internal`. Any HTTP status is a response.
   virtual core::Result<HttpResponse> send(const HttpRequest& request) = 0;
 };
 
