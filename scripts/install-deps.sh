@@ -10,6 +10,8 @@ packages=(
   # libraries (design.md §1)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsqlite3-dev libsodium-dev libcurl4-openssl-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev liboath-dev libpq-dev
+  # passwords: bcrypt import (libxcrypt), strength estimate (zxcvbn-c)
+  libcrypt-dev libzxcvbn-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl procps wrk hyperfine
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer + sanitizer runtimes. clang-19, not 14: the
