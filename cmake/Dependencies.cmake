@@ -14,15 +14,15 @@ find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
-# src/passwords: libcrypt (libcrypt-dev) verifies imported bcrypt digests; zxcvbn-c (libzxcvbn-dev)
-# estimates strength. Their static archives under LATCHKEY_STATIC_DEPS.
+# src/passwords: libcrypt (libcrypt-dev) verifies imported bcrypt digests, its static archive under
+# LATCHKEY_STATIC_DEPS; zxcvbn-c (libzxcvbn-dev) estimates strength, always the shared library
+# (Debian's libzxcvbn.a is not position-independent, and the executables are PIE).
 if(LATCHKEY_STATIC_DEPS)
   find_library(LATCHKEY_CRYPT_LIB NAMES libcrypt.a REQUIRED)
-  find_library(LATCHKEY_ZXCVBN_LIB NAMES libzxcvbn.a REQUIRED)
 else()
   find_library(LATCHKEY_CRYPT_LIB NAMES crypt REQUIRED)
-  find_library(LATCHKEY_ZXCVBN_LIB NAMES zxcvbn REQUIRED)
 endif()
+find_library(LATCHKEY_ZXCVBN_SO NAMES libzxcvbn.so zxcvbn REQUIRED)
 
 # LATCHKEY_STATIC_DEPS (the release preset and bench/run.sh): SQLite, libsodium, Boost.JSON/URL,
 # spdlog/fmt and toml++ go into the binary (the Debian packages' static archives and header-only
