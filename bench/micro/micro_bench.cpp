@@ -1,7 +1,8 @@
 // Micro benchmarks of the hot operations behind the Frontend API (issue 6, bench/micro):
 // JWS sign and verify per algorithm (and the raw OpenSSL EVP RS256 call they wrap), session token
 // minting (fresh signature and reuse), JSON encoding of the client and sign-in resources, and the
-// SQLite store operations a sign-in and a session check perform.
+// SQLite store operations a sign-in and a session check perform, and one argon2id hash and verify
+// at the default password cost.
 //
 // Run: build/<dir>/bench/micro/latchkey_micro [--benchmark_format=json]. bench/run.sh runs it
 // pinned to one core and folds the figures into docs/benchmarks.md.
@@ -27,6 +28,7 @@
 #include "flows/attempts.hpp"
 #include "flows/flow_types.hpp"
 #include "flows/status.hpp"
+#include "passwords/hasher.hpp"
 #include "sessions/session_tokens.hpp"
 #include "store/store.hpp"
 #include "tokens/key_ring.hpp"
@@ -117,6 +119,33 @@ void BM_OpenSslRawRS256Sign(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_OpenSslRawRS256Sign);
+
+// ---- password hashing ---------------------------------------------------------------------------
+
+// One argon2id hash and one verify at the default cost (passwords::HashSettings: OWASP's floor,
+// m=19 MiB, t=2, p=1): the ceiling of password sign-ins per core.
+void BM_Argon2idHashDefault(benchmark::State& state) {
+  const passwords::Hasher hasher(passwords::HashSettings{});
+  const core::Secret password("correct horse battery staple");
+  for (auto _ : state) {
+    auto digest = hasher.hash(password);
+    benchmark::DoNotOptimize(digest);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Argon2idHashDefault)->Unit(benchmark::kMillisecond);
+
+void BM_Argon2idVerifyDefault(benchmark::State& state) {
+  const passwords::Hasher hasher(passwords::HashSettings{});
+  const core::Secret password("correct horse battery staple");
+  const std::string digest = must(hasher.hash(password), "hash");
+  for (auto _ : state) {
+    auto v = hasher.verify(password, digest);
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Argon2idVerifyDefault)->Unit(benchmark::kMillisecond);
 
 // ---- store and key ring fixtures ----------------------------------------------------------------
 
