@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <random>
 #include <string>
 
 #include "passwords/common_passwords.hpp"
@@ -201,6 +202,29 @@ TEST(Policy, UserInputsLowerTheScore) {
   // Empty inputs and inputs with a NUL are harmless.
   const std::array<std::string_view, 2> odd = {"", std::string_view("a\0b", 3)};
   EXPECT_EQ(violated(p, "AliceLiddell1", odd), std::nullopt);
+}
+
+TEST(Policy, ArbitraryBytesGiveAnAnswerNeverACrash) {
+  // zxcvbn-c is C code fed user input: random bytes and random valid UTF-8 of every length up to
+  // past max_length, with every rule on. A fixed seed: the same inputs on every run.
+  PolicySettings p;
+  p.require_lowercase = p.require_uppercase = p.require_number = p.require_special = true;
+  p.min_zxcvbn_strength = 4;
+  p.max_length = 300;
+  std::mt19937 rng(20261203);
+  const std::array<std::string_view, 2> inputs = {"alice@example.com", "Alice"};
+  int accepted = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string pw(rng() % 320, '\0');
+    for (auto& c : pw) {
+      // Half the inputs ASCII printable (mostly valid), half any byte (mostly invalid UTF-8).
+      c = static_cast<char>(i % 2 == 0 ? 0x20 + rng() % 95 : rng() % 256);
+    }
+    const auto r = check_policy(p, secret(pw), inputs);
+    accepted += r ? 1 : 0;
+    EXPECT_TRUE(r || r.error().find_meta("param_name") != nullptr);
+  }
+  EXPECT_GT(accepted, 0);  // long random printable strings pass every rule
 }
 
 TEST(CommonPasswords, TableIsSortedLowerCaseAndBundled) {
