@@ -39,7 +39,7 @@ std::optional<std::uint64_t> take_param(std::string_view& s, std::string_view ke
 
 // The cost of an argon2 PHC string after its "$argon2id$"/"$argon2i$" prefix:
 // "v=19$m=<KiB>,t=<ops>,p=<lanes>$...". Bounds what a stored digest may make verify() spend.
-bool argon2_cost_acceptable(std::string_view rest) {
+bool argon2_cost_acceptable(std::string_view rest, std::uint64_t max_m_kib, std::uint64_t max_t) {
   if (!take_param(rest, "v") || !rest.starts_with('$')) {
     return false;
   }
@@ -55,8 +55,7 @@ bool argon2_cost_acceptable(std::string_view rest) {
   }
   rest.remove_prefix(1);
   const auto p = take_param(rest, "p");
-  return p && rest.starts_with('$') && *m <= Hasher::kMaxArgon2MemKiB &&
-         *t <= Hasher::kMaxArgon2Ops;
+  return p && rest.starts_with('$') && *m <= max_m_kib && *t <= max_t;
 }
 
 // "$2a$", "$2b$" or "$2y$", a two-digit cost, "$", 53 characters of bcrypt's base64 (22 of salt,
@@ -117,7 +116,11 @@ Verification Hasher::verify_argon2(const core::Secret& password, std::string_vie
     return {};
   }
   const auto prefix = argon2id ? kArgon2idPrefix : kArgon2iPrefix;
-  if (!argon2_cost_acceptable(digest.substr(prefix.size()))) {
+  // The bounds, or this Hasher's own cost when an operator configured more.
+  const std::uint64_t max_m_kib =
+      std::max<std::uint64_t>(kMaxArgon2MemKiB, settings_.memlimit_bytes / 1024);
+  const std::uint64_t max_t = std::max<std::uint64_t>(kMaxArgon2Ops, settings_.opslimit);
+  if (!argon2_cost_acceptable(digest.substr(prefix.size()), max_m_kib, max_t)) {
     return {};
   }
   std::memcpy(str.data(), digest.data(), digest.size());

@@ -96,6 +96,17 @@ TEST(Hasher, SettingsBelowLibsodiumFloorAreRaised) {
   EXPECT_TRUE(hasher.verify(secret("x"), *digest).match);
 }
 
+TEST(Hasher, OwnCostAboveTheBoundsStillVerifies) {
+  // t=70 is beyond kMaxArgon2Ops for a stored digest, but it is what this Hasher makes itself
+  // (at 8 KiB, so cheap). A digest asking for more than both is refused.
+  const Hasher hasher(HashSettings{.opslimit = 70, .memlimit_bytes = 8 * 1024});
+  const auto digest = hasher.hash(secret("pw"));
+  ASSERT_TRUE(digest);
+  EXPECT_TRUE(digest->starts_with("$argon2id$v=19$m=8,t=70,p=1$")) << *digest;
+  EXPECT_TRUE(hasher.verify(secret("pw"), *digest).match);
+  EXPECT_FALSE(Hasher(kCheap).verify(secret("pw"), *digest).match);
+}
+
 // Argon2i digests (another system's, imported) verify and are always rehashed to argon2id.
 // Made with libsodium's crypto_pwhash_argon2i_str at t=3, m=8 MiB when this test was written.
 TEST(Hasher, Argon2iDigestMatchesAndNeedsRehash) {
