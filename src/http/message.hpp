@@ -1,6 +1,6 @@
 #pragma once
-// Transport-neutral request and response. Only http/server.cpp includes Beast (design.md §3.14);
-// everything above it sees these plain structs.
+// Transport-neutral request and response. Only the server's files in http/ include Beast
+// (design.md §3.14); everything above them sees these plain structs.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,5 +1,6 @@
 #pragma once
-// The HTTP/1.1 server. Beast/Asio live only in server.cpp (design.md §3.14): this header is plain.
+// The HTTP/1.1 server. Beast/Asio live only in http/'s .cpp files and its private detail/ headers
+// (design.md §3.14): this header is plain.
 //
 // Threads: `io_threads` single-threaded io_contexts (one per core; no strands needed), one
 // acceptor handing connections round-robin. Handlers run on a pool of `workers` threads so a slow
