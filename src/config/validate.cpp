@@ -1,0 +1,263 @@
+// Semantic validation, after conversion: one function per section, all called from
+// validate_sections() (a new section adds its validate_<section>() here and one call), then the
+// checks between sections; one provider at a time by validate_provider().
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <set>
+
+#include "config/checks.hpp"
+#include "config/detail/loader.hpp"
+#include "config/schema.hpp"
+
+namespace latchkey::config::detail {
+namespace {
+
+class Validator {
+ public:
+  explicit Validator(const Origins& origins) : origins_(origins) {}
+
+  [[nodiscard]] std::optional<Origin> origin(const std::string& key) const {
+    const auto it = origins_.find(key);
+    if (it == origins_.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  }
+
+  [[nodiscard]] ConfigError error(const std::string& key, std::string_view reason) const {
+    return make_error(key, origin(key).value_or(Origin{}), reason);
+  }
+
+  [[nodiscard]] std::expected<void, ConfigError> check(const std::string& key,
+                                                       const checks::Reason& reason) const {
+    if (reason) {
+      return Fail(error(key, *reason));
+    }
+    return {};
+  }
+
+  template <typename Container>
+  [[nodiscard]] std::expected<void, ConfigError> one_of(const std::string& key,
+                                                        const std::string& value,
+                                                        const Container& allowed) const {
+    if (std::ranges::find(allowed, value) != std::ranges::end(allowed)) {
+      return {};
+    }
+    std::string list;
+    for (const auto& a : allowed) {
+      list += list.empty() ? "" : ", ";
+      list += a;
+    }
+    return Fail(error(key, "must be one of " + list + ", got " + checks::quote(value)));
+  }
+
+ private:
+  const Origins& origins_;
+};
+
+std::expected<void, ConfigError> validate_server(ServerConfig& s, const Validator& v) {
+  LATCHKEY_CONFIG_TRY(v.check("server.listen", checks::listen(s.listen)));
+  LATCHKEY_CONFIG_TRY(v.check("server.public_url", checks::public_url(s.public_url)));
+  // One spelling of the base URL: "https://auth.example.com/" and ".../" become "...com".
+  while (s.public_url.ends_with('/')) {
+    s.public_url.pop_back();
+  }
+  return {};
+}
+
+std::expected<void, ConfigError> validate_storage(const StorageConfig& s, const Validator& v) {
+  LATCHKEY_CONFIG_TRY(v.check("storage.database_url", checks::database_url(s.database_url)));
+  if (s.data_dir.empty()) {
+    return Fail(v.error("storage.data_dir", "must not be empty"));
+  }
+  return {};
+}
+
+std::expected<void, ConfigError> validate_keys(const KeysConfig& k, const Validator& v) {
+  LATCHKEY_CONFIG_TRY(
+      v.check("keys.encryption_key", checks::encryption_key(k.encryption_key.reveal())));
+  constexpr std::array<std::string_view, 3> kAlgorithms{"RS256", "ES256", "EdDSA"};
+  LATCHKEY_CONFIG_TRY(v.one_of("keys.algorithm", k.algorithm, kAlgorithms));
+  if (k.rsa_bits != 2048 && k.rsa_bits != 3072 && k.rsa_bits != 4096) {
+    return Fail(
+        v.error("keys.rsa_bits", "must be 2048, 3072 or 4096, got " + std::to_string(k.rsa_bits)));
+  }
+  return {};
+}
+
+std::expected<void, ConfigError> validate_logging(const LoggingConfig& l, const Validator& v) {
+  constexpr std::array<std::string_view, 6> kLevels{"trace", "debug", "info",
+                                                    "warn",  "error", "off"};
+  LATCHKEY_CONFIG_TRY(v.one_of("logging.level", l.level, kLevels));
+  constexpr std::array<std::string_view, 2> kFormats{"json", "text"};
+  LATCHKEY_CONFIG_TRY(v.one_of("logging.format", l.format, kFormats));
+  return {};
+}
+
+std::expected<void, ConfigError> validate_ratelimit(const RateLimitConfig& r, const Validator& v) {
+  constexpr std::array<std::string_view, 3> kCounters{"auto", "memory", "database"};
+  LATCHKEY_CONFIG_TRY(v.one_of("ratelimit.counters", r.counters, kCounters));
+  // Trusted proxies are exact IP addresses: a name or a range would silently widen who may set the
+  // address a rate limit is keyed on (RFC 9700 §4.13).
+  for (std::size_t i = 0; i < r.trusted_proxies.size(); ++i) {
+    const std::string& a = r.trusted_proxies[i];
+    in_addr v4{};
+    in6_addr v6{};
+    if (::inet_pton(AF_INET, a.c_str(), &v4) != 1 && ::inet_pton(AF_INET6, a.c_str(), &v6) != 1) {
+      return Fail(v.error("ratelimit.trusted_proxies",
+                          "item " + std::to_string(i + 1) +
+                              ": expected an IPv4 or IPv6 address, got " + checks::quote(a)));
+    }
+  }
+  return {};
+}
+
+std::expected<void, ConfigError> validate_frontend(FrontendApiConfig& f, const Validator& v) {
+  LATCHKEY_CONFIG_TRY(v.check("frontend.path_prefix", checks::path_prefix(f.path_prefix)));
+  if (f.application_name.empty() || f.application_name.size() > 128) {
+    return Fail(v.error("frontend.application_name", "must be 1 to 128 characters"));
+  }
+  if (std::ranges::any_of(f.application_name,
+                          [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return Fail(v.error("frontend.application_name", "must not contain control characters"));
+  }
+  LATCHKEY_CONFIG_TRY(v.check("frontend.sign_in_url", checks::app_url(f.sign_in_url)));
+  LATCHKEY_CONFIG_TRY(v.check("frontend.sign_up_url", checks::app_url(f.sign_up_url)));
+  LATCHKEY_CONFIG_TRY(v.check("frontend.home_url", checks::app_url(f.home_url)));
+
+  std::vector<std::string> origins;
+  for (std::size_t i = 0; i < f.allowed_origins.size(); ++i) {
+    const auto& o = f.allowed_origins[i];
+    if (auto reason = checks::origin(o)) {
+      return Fail(
+          v.error("frontend.allowed_origins", "item " + std::to_string(i + 1) + ": " + *reason));
+    }
+    std::string normalized = checks::normalize_origin(o);
+    if (std::ranges::find(origins, normalized) == origins.end()) {
+      origins.push_back(std::move(normalized));
+    }
+  }
+  f.allowed_origins = std::move(origins);
+
+  constexpr std::array<std::string_view, 4> kFields{"first_name", "last_name", "username",
+                                                    "legal_accepted"};
+  std::set<std::string> seen;
+  for (const auto& field : f.required_fields) {
+    LATCHKEY_CONFIG_TRY(v.one_of("frontend.required_fields", field, kFields));
+    if (!seen.insert(field).second) {
+      return Fail(v.error("frontend.required_fields", "lists " + checks::quote(field) + " twice"));
+    }
+  }
+  // A client (the __client cookie) that dies before its sessions would orphan them.
+  if (f.client_lifetime < f.session_lifetime) {
+    return Fail(v.error("frontend.client_lifetime",
+                        "must be at least frontend.session_lifetime (" +
+                            schema::format_duration_ms(f.session_lifetime.count() * 1000) + ")"));
+  }
+  return {};
+}
+
+// Between sections, after each section's own checks.
+std::expected<void, ConfigError> validate_key_lifetimes(const Config& config, const Validator& v) {
+  // A signing key must stay published for as long as a token it signed can still be presented.
+  if (config.keys.retire_after < config.frontend.session_token_lifetime) {
+    return Fail(v.error(
+        "keys.retire_after",
+        "must be at least frontend.session_token_lifetime (" +
+            schema::format_duration_ms(config.frontend.session_token_lifetime.count() * 1000) +
+            ")"));
+  }
+  // Staged rotation: the key being replaced keeps signing until its successor activates, so it
+  // must still be published then (it stays published for retire_after after the rotation).
+  if (config.keys.activation_delay >= config.keys.retire_after) {
+    return Fail(v.error("keys.activation_delay",
+                        "must be shorter than keys.retire_after (" +
+                            schema::format_duration_ms(config.keys.retire_after.count() * 1000) +
+                            ")"));
+  }
+  return {};
+}
+
+std::expected<void, ConfigError> check_provider(OAuthProviderConfig& p, const Origin& table,
+                                                const Validator& v) {
+  const std::string prefix = "providers." + p.strategy + ".";
+  const std::string section = "[providers." + p.strategy + "]";
+  auto required = [&](std::string_view key, bool secret) {
+    const std::string full = prefix + std::string(key);
+    const std::string env = schema::env_var_name("providers." + p.strategy, key);
+    std::string reason;
+    if (secret) {
+      reason = "missing required secret; set the environment variable " + env +
+               " (preferred: keeps the secret out of the file) or " + std::string(key) + " in " +
+               section;
+    } else {
+      reason = "required; set " + std::string(key) + " in " + section +
+               " or the environment variable " + env;
+    }
+    // When the key was never set, point at the provider's table (or the variable that made it).
+    return make_error(full, v.origin(full).value_or(table), reason);
+  };
+  if (p.client_id.empty()) {
+    return Fail(required("client_id", false));
+  }
+  if (p.client_secret.empty()) {
+    return Fail(required("client_secret", true));
+  }
+  if (p.name.empty()) {
+    p.name = schema::default_provider_name(p.strategy);
+  }
+  if (p.name.size() > 64 ||
+      std::ranges::any_of(p.name, [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return Fail(v.error(prefix + "name", "must be 1 to 64 characters without control characters"));
+  }
+  if (p.strategy.starts_with("oauth_custom_") && p.issuer.empty()) {
+    ConfigError e = required("issuer", false);
+    e.message += " (a custom OIDC provider is found through its issuer's discovery document)";
+    return Fail(std::move(e));
+  }
+  if (!p.issuer.empty()) {
+    LATCHKEY_CONFIG_TRY(v.check(prefix + "issuer", checks::issuer(p.issuer)));
+  }
+  const std::array<std::pair<std::string_view, const std::string*>, 5> endpoints{{
+      {"authorization_endpoint", &p.authorization_endpoint},
+      {"token_endpoint", &p.token_endpoint},
+      {"userinfo_endpoint", &p.userinfo_endpoint},
+      {"jwks_uri", &p.jwks_uri},
+      {"api_base", &p.api_base},
+  }};
+  for (const auto& [key, value] : endpoints) {
+    if (!value->empty()) {
+      LATCHKEY_CONFIG_TRY(v.check(prefix + std::string(key), checks::endpoint_url(*value)));
+    }
+  }
+  for (const auto& s : p.scopes) {
+    LATCHKEY_CONFIG_TRY(v.check(prefix + "scopes", checks::scope(s)));
+  }
+  constexpr std::array<std::string_view, 2> kMethods{"client_secret_post", "client_secret_basic"};
+  LATCHKEY_CONFIG_TRY(v.one_of(prefix + "token_auth_method", p.token_auth_method, kMethods));
+  return {};
+}
+
+}  // namespace
+
+std::expected<void, ConfigError> validate_sections(Config& config, const Origins& origins) {
+  const Validator v(origins);
+  LATCHKEY_CONFIG_TRY(validate_server(config.server, v));
+  LATCHKEY_CONFIG_TRY(validate_storage(config.storage, v));
+  LATCHKEY_CONFIG_TRY(validate_keys(config.keys, v));
+  LATCHKEY_CONFIG_TRY(validate_logging(config.logging, v));
+  LATCHKEY_CONFIG_TRY(validate_frontend(config.frontend, v));
+  LATCHKEY_CONFIG_TRY(validate_ratelimit(config.ratelimit, v));
+  LATCHKEY_CONFIG_TRY(validate_key_lifetimes(config, v));
+  return {};
+}
+
+std::expected<void, ConfigError> validate_provider(OAuthProviderConfig& p, const Origin& table,
+                                                   const Origins& origins) {
+  return check_provider(p, table, Validator(origins));
+}
+
+}  // namespace latchkey::config::detail
