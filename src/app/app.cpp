@@ -256,12 +256,12 @@ int serve(const config::Config& c) {
   store::Store& store = *keys->store;
   tokens::KeyRing& ring = *keys->ring;
 
+  crypto::Sealer sealer(master);
   auto http_client = net::make_curl_http_client();
-  auto oauth = oauth::Service::create(oauth_settings(c), *http_client, clock, random);
+  auto oauth = oauth::Service::create(oauth_settings(c), *http_client, sealer, clock, random);
   if (!oauth) {
     return report(oauth.error(), "oauth providers");
   }
-  crypto::Sealer sealer(master);
 
   const std::string public_origin = origin_of(c.server.public_url);
   const std::string fapi_url = c.server.public_url + c.frontend.path_prefix;

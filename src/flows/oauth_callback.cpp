@@ -1,7 +1,5 @@
 #include "flows/oauth_callback.hpp"
 
-#include <boost/json.hpp>
-
 #include "flows/detail/attempt.hpp"
 #include "flows/policy.hpp"
 
@@ -24,7 +22,7 @@ struct Pending {
   std::string attempt_id;
   std::string strategy;
   std::string redirect_url;
-  oauth::PendingAuth auth;
+  oauth::PendingAuthorization authorization;  // oauth/'s, handed back to it as stored
 };
 
 // The state machine of either kind: its state, and whether it still waits for the callback.
@@ -184,25 +182,11 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
       refusal = std::move(why);
       return {};
     }
-    boost::system::error_code ec;
-    auto data = boost::json::parse(row->data, ec);
-    if (ec || !data.is_object()) {
-      return fail(Error(Code::kInternal).with_internal("oauth state data corrupt"));
-    }
-    const auto& o = data.as_object();
-    auto str = [&](std::string_view k) -> std::string {
-      const auto* v = o.if_contains(k);
-      return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    auto verifier = d_.sealer.open(str("code_verifier_enc"), "pkce:" + row->state_hash);
-    if (!verifier) {
-      return fail(std::move(verifier.error()));
-    }
     Pending p;
     p.attempt_type = row->attempt_type;
     p.attempt_id = row->attempt_id;
     p.strategy = row->strategy;
-    p.auth = oauth::PendingAuth{std::move(*verifier), str("nonce"), str("redirect_uri")};
+    p.authorization = oauth::PendingAuthorization(std::move(row->data));
     LK_TRY(row->attempt_type == kSignInType
                ? read_pending<store::SignIn>(tx, row->attempt_id, p, refusal)
                : read_pending<store::SignUp>(tx, row->attempt_id, p, refusal));
@@ -231,7 +215,12 @@ Result<CallbackOutcome> OAuthCallback::handle(const Caller& caller,
   }
 
   // Step 2: talk to the provider, outside any transaction.
-  auto identity = d_.oauth.complete(pending->strategy, params, pending->auth);
+  auto identity = d_.oauth.complete(pending->strategy, params, state, pending->authorization);
+  if (!identity && identity.error().code == Code::kInternal) {
+    // Not the provider's answer but a fault of ours (a stored value that no longer opens: another
+    // master key, a tampered row): the request fails, the attempt is left to expire.
+    return fail(std::move(identity.error()));
+  }
   std::optional<PendingIdentity> sealed;
   if (identity) {
     sealed = seal_identity(d_, *identity);

@@ -4,8 +4,10 @@
 // validation, userinfo / GitHub profile) into an ExternalIdentity. HTTP-free towards our own
 // clients; outbound HTTP, time and randomness are injected (design.md §3.6).
 //
-// Persisting the pending attempt (state, verifier, nonce, redirect_uri) and making `state`
-// single-use are the caller's job (flows/ + store/); this service is stateless apart from caches.
+// The pending authorization (state, PKCE verifier, nonce, redirect_uri) is oauth/'s own: begin()
+// seals it into one opaque value, and complete() opens it again. Storing that value next to the
+// single-use `state` and making `state` single-use are the caller's job (flows/ + store/); this
+// service is stateless apart from caches.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -21,17 +23,37 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/secret.hpp"
+#include "crypto/sealer.hpp"
 #include "net/http_client.hpp"
 #include "oauth/discovery.hpp"
 #include "oauth/provider.hpp"
 
 namespace latchkey::oauth {
 
+namespace detail {
+struct PendingFields;
+}  // namespace detail
+
+// What begin() keeps for complete(): the state, the PKCE verifier, the nonce and the redirect_uri,
+// sealed as one value (crypto::Sealer, bound to the strategy). Opaque to everyone but oauth/: the
+// caller stores sealed() as-is with the single-use state and hands it back to complete().
+class PendingAuthorization {
+ public:
+  PendingAuthorization() = default;
+  // A value read back from storage (what sealed() gave).
+  explicit PendingAuthorization(std::string sealed) : sealed_(std::move(sealed)) {}
+
+  // Text-safe, for any column type.
+  [[nodiscard]] const std::string& sealed() const { return sealed_; }
+
+ private:
+  std::string sealed_;
+};
+
 struct AuthorizationRequest {
   std::string authorization_url;  // where to send the browser
-  std::string state;              // 32 random bytes, base64url
-  std::string code_verifier;      // RFC 7636 §4.1: 43 chars; keep server-side only
-  std::string nonce;              // OIDC providers only ("" for GitHub)
+  core::Secret state;             // 32 random bytes, base64url (also in authorization_url)
+  PendingAuthorization pending;   // everything else complete() needs, sealed
 };
 
 // What the provider sent to our redirect URI (query parameters).
@@ -40,13 +62,6 @@ struct CallbackParams {
   std::string error;
   std::string error_description;
   std::optional<std::string> iss;  // RFC 9207
-};
-
-// What the caller stored when the attempt began.
-struct PendingAuth {
-  std::string code_verifier;
-  std::string nonce;
-  std::string redirect_uri;
 };
 
 struct ExternalIdentity {
@@ -89,11 +104,14 @@ class Service {
  public:
   // Builds the catalog; fails with the offending strategy named for invalid provider settings or
   // a strategy listed twice.
+  // `sealer` seals the pending authorizations; it must outlive the service.
   static core::Result<std::unique_ptr<Service>> create(const Settings& settings, HttpClient& http,
+                                                       const crypto::Sealer& sealer,
                                                        const core::Clock& clock,
                                                        core::Random& random);
   static core::Result<std::unique_ptr<Service>> create(std::vector<Provider> providers,
                                                        ServiceOptions options, HttpClient& http,
+                                                       const crypto::Sealer& sealer,
                                                        const core::Clock& clock,
                                                        core::Random& random);
 
@@ -101,16 +119,20 @@ class Service {
   [[nodiscard]] std::vector<std::string> enabled_strategies() const;
   [[nodiscard]] const Provider* find(std::string_view strategy) const;
 
-  // Starts an authorization code + PKCE request. `redirect_uri` is used verbatim and must be sent
-  // again (PendingAuth) when completing.
+  // Starts an authorization code + PKCE request. `redirect_uri` is used verbatim; it is kept in
+  // the pending authorization and sent again when completing.
   // `login_hint` (optional) is passed to the provider (OIDC Core 3.1.2.1).
   core::Result<AuthorizationRequest> begin(std::string_view strategy, std::string_view redirect_uri,
                                            std::string_view login_hint = {});
 
-  // Finishes the flow. Nothing is sent to the provider after a front-channel error or an issuer
-  // mismatch; no claim is used before the ID token is fully validated.
+  // Finishes the flow begun for `strategy` with the `state` the callback presented, given back
+  // the pending authorization begin() made for it. The pending value must open for `strategy`
+  // (kInternal otherwise: another master key or a tampered row, not the provider's answer) and
+  // hold this `state`. Nothing is sent to the provider after a front-channel error or an issuer
+  // mismatch; no claim is used before the ID token is fully validated (nonce included).
   core::Result<ExternalIdentity> complete(std::string_view strategy, const CallbackParams& params,
-                                          const PendingAuth& pending);
+                                          std::string_view state,
+                                          const PendingAuthorization& pending);
 
   // Failures by reason since start ("id_token.nonce", "token_exchange", "access_denied", ...):
   // design.md §3.13, every failure branch is counted; the metrics endpoint reads this.
@@ -121,26 +143,31 @@ class Service {
 
  private:
   Service(std::vector<Provider> providers, ServiceOptions options, HttpClient& http,
-          const core::Clock& clock, core::Random& random);
+          const crypto::Sealer& sealer, const core::Clock& clock, core::Random& random);
 
+  // service.cpp: the checks that need no network, then the provider kind's completion.
   core::Result<ExternalIdentity> complete_unmetered(std::string_view strategy,
                                                     const CallbackParams& params,
-                                                    const PendingAuth& pending);
+                                                    std::string_view state,
+                                                    const detail::PendingFields& pending);
   void count_failure(const core::Error& error);
+  // redeem.cpp: the code exchange and what the provider says about the user.
   core::Result<ExternalIdentity> complete_oidc(const Provider& p, const ProviderMetadata& meta,
                                                const CallbackParams& params,
-                                               const PendingAuth& pending);
+                                               const detail::PendingFields& pending);
   core::Result<ExternalIdentity> complete_github(const Provider& p, const CallbackParams& params,
-                                                 const PendingAuth& pending);
+                                                 const detail::PendingFields& pending);
   struct TokenResponse;
   core::Result<TokenResponse> exchange_code(const Provider& p, const std::string& token_endpoint,
                                             const CallbackParams& params,
-                                            const PendingAuth& pending, bool require_id_token);
+                                            const detail::PendingFields& pending,
+                                            bool require_id_token);
   HttpRequest base_request(std::string method, std::string url) const;
 
   std::vector<Provider> providers_;
   ServiceOptions options_;
   HttpClient& http_;
+  const crypto::Sealer& sealer_;
   const core::Clock& clock_;
   core::Random& random_;
   MetadataCache cache_;

@@ -180,7 +180,7 @@ struct OAuthState {
   std::string attempt_type;  // "sign_in" | "sign_up"
   std::string attempt_id;    // sia_... | sua_...
   std::string strategy;      // "oauth_google"
-  std::string data = "{}";   // JSON: sealed PKCE verifier, nonce, redirect_uri, ...
+  std::string data = "{}";   // oauth/'s sealed pending authorization, stored as given
   std::int64_t expire_at_ms = 0;
   std::int64_t created_at_ms = 0;
 

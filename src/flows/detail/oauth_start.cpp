@@ -1,7 +1,5 @@
 // Starting an OAuth verification (sign-in, sign-up, signUp.sso's PATCH) and sealing what the
 // provider returns.
-#include <boost/json.hpp>
-
 #include "flows/detail/attempt.hpp"
 #include "flows/policy.hpp"
 #include "sessions/clients.hpp"
@@ -59,17 +57,13 @@ Status save_oauth_state(store::Tx& tx, FlowDeps& d, const store::Client& client,
                         const std::string& strategy, const oauth::AuthorizationRequest& req,
                         std::int64_t now) {
   store::OAuthState st;
-  st.state_hash = sessions::Clients::hash_token(req.state);
+  st.state_hash = sessions::Clients::hash_token(req.state.reveal());
   st.client_id = client.id;
   st.attempt_type = std::string(attempt_type);
   st.attempt_id = attempt_id;
   st.strategy = strategy;
-  // The PKCE verifier is a credential for the code: sealed at rest, bound to this state row.
-  boost::json::object data{
-      {"code_verifier_enc", d.sealer.seal(req.code_verifier, "pkce:" + st.state_hash)},
-      {"nonce", req.nonce},
-      {"redirect_uri", d.settings.callback_url}};
-  st.data = boost::json::serialize(data);
+  // What oauth/ needs back at the callback, sealed by it: stored as-is with this single-use state.
+  st.data = req.pending.sealed();
   st.expire_at_ms = now + d.settings.oauth_state_lifetime.count();
   st.created_at_ms = now;
   return tx.insert_oauth_state(st);

@@ -13,6 +13,8 @@
 #include "core/random.hpp"
 #include "crypto/jwk.hpp"
 #include "crypto/jws.hpp"
+#include "crypto/sealer.hpp"
+#include "oauth/detail/pending.hpp"
 #include "oauth/id_token.hpp"
 #include "oauth/service.hpp"
 #include "support/fake_idp.hpp"
@@ -161,7 +163,7 @@ class OAuthFlow : public ::testing::Test {
     options.limits.timeout = timeout;
     options.limits.connect_timeout = std::chrono::milliseconds(1000);
     options.limits.max_response_bytes = max_bytes;
-    auto s = Service::create(std::move(providers), options, *http_, clock_, random_);
+    auto s = Service::create(std::move(providers), options, *http_, sealer_, clock_, random_);
     ASSERT_TRUE(s.has_value());
     service_ = std::move(*s);
   }
@@ -169,18 +171,23 @@ class OAuthFlow : public ::testing::Test {
 
   // begin + complete, the user approving at the IdP in between (which binds the nonce).
   core::Result<ExternalIdentity> run(std::string_view strategy = "oauth_google",
-                                     CallbackParams params = cb("code-1"),
-                                     std::optional<std::string> nonce_override = {}) {
+                                     CallbackParams params = cb("code-1")) {
     auto req = service_->begin(strategy, kRedirect);
     if (!req) {
       return std::unexpected(req.error());
     }
     idp_.authorize(req->authorization_url,
                    strategy == "oauth_github" ? github_user() : oidc_user());
-    last_request_ = *req;
-    PendingAuth pending{req->code_verifier, nonce_override.value_or(req->nonce),
-                        std::string(kRedirect)};
-    return service_->complete(strategy, params, pending);
+    last_pending_ = opened(*req, strategy);
+    return service_->complete(strategy, params, req->state.reveal(), req->pending);
+  }
+
+  // What a request left pending, opened the way complete() opens it (a test sees inside).
+  detail::PendingFields opened(const AuthorizationRequest& req,
+                               std::string_view strategy = "oauth_google") const {
+    auto fields = detail::open_pending(sealer_, req.pending, strategy);
+    EXPECT_TRUE(fields.has_value()) << fields.error().internal;
+    return fields ? std::move(*fields) : detail::PendingFields{};
   }
 
   template <typename F>
@@ -198,10 +205,11 @@ class OAuthFlow : public ::testing::Test {
 
   core::ManualClock clock_;
   core::SystemRandom random_;
+  crypto::Sealer sealer_{core::Secret(std::string(crypto::Sealer::kKeyBytes, 'k'))};
   FakeIdp idp_;
   std::unique_ptr<HttpClient> http_;
   std::unique_ptr<Service> service_;
-  AuthorizationRequest last_request_;
+  detail::PendingFields last_pending_;  // of the last run()
 };
 
 TEST_F(OAuthFlow, OidcHappyPathMapsClaims) {
@@ -236,7 +244,7 @@ TEST_F(OAuthFlow, OidcHappyPathMapsClaims) {
   EXPECT_EQ(form.at("grant_type"), "authorization_code");
   EXPECT_EQ(form.at("code"), "code-1");
   EXPECT_EQ(form.at("redirect_uri"), form_urlencode(kRedirect));
-  EXPECT_EQ(form.at("code_verifier"), last_request_.code_verifier);
+  EXPECT_EQ(form.at("code_verifier"), last_pending_.code_verifier.reveal());
   EXPECT_EQ(form.at("client_id"), kClientId);
   EXPECT_EQ(form.at("client_secret"), kClientSecret);
   EXPECT_EQ(token_req.headers.count("authorization"), 0U);
@@ -259,19 +267,78 @@ TEST_F(OAuthFlow, AuthorizationRequestCarriesPkceS256StateAndNonce) {
   EXPECT_EQ(q.at("client_id"), kClientId);
   EXPECT_EQ(q.at("redirect_uri"), form_urlencode(kRedirect));
   EXPECT_EQ(q.at("scope"), "openid+email+profile");
-  EXPECT_EQ(q.at("state"), req->state);
-  EXPECT_EQ(q.at("nonce"), req->nonce);
+  const auto pending = opened(*req);
+  EXPECT_EQ(q.at("state"), req->state.reveal());
+  EXPECT_TRUE(pending.state.equals(req->state.reveal()));
+  EXPECT_EQ(q.at("nonce"), pending.nonce.reveal());
   EXPECT_EQ(q.at("code_challenge_method"), "S256");
   // RFC 7636 §4.2, computed independently of the code under test.
-  EXPECT_EQ(q.at("code_challenge"), core::base64url_encode(crypto::sha256(req->code_verifier)));
-  EXPECT_EQ(req->state.size(), 43U);  // 32 bytes
-  EXPECT_GE(req->code_verifier.size(), 43U);
-  EXPECT_LE(req->code_verifier.size(), 128U);
+  EXPECT_EQ(q.at("code_challenge"),
+            core::base64url_encode(crypto::sha256(pending.code_verifier.reveal())));
+  EXPECT_EQ(req->state.reveal().size(), 43U);  // 32 bytes
+  EXPECT_GE(pending.code_verifier.reveal().size(), 43U);
+  EXPECT_LE(pending.code_verifier.reveal().size(), 128U);
+  EXPECT_EQ(pending.redirect_uri, kRedirect);
+  // What the caller stores is sealed: none of the request's secrets shows in it.
+  const std::string& sealed = req->pending.sealed();
+  EXPECT_TRUE(sealed.starts_with("v1.")) << sealed;
+  for (const auto* secret : {&pending.state, &pending.code_verifier, &pending.nonce}) {
+    EXPECT_EQ(sealed.find(secret->reveal()), std::string::npos);
+  }
   auto again = service_->begin("oauth_google", kRedirect);
   ASSERT_TRUE(again.has_value());
-  EXPECT_NE(again->state, req->state);
-  EXPECT_NE(again->nonce, req->nonce);
-  EXPECT_NE(again->code_verifier, req->code_verifier);
+  const auto again_pending = opened(*again);
+  EXPECT_NE(again->state.reveal(), req->state.reveal());
+  EXPECT_NE(again_pending.nonce.reveal(), pending.nonce.reveal());
+  EXPECT_NE(again_pending.code_verifier.reveal(), pending.code_verifier.reveal());
+}
+
+// The pending authorization completes only the request it was made for: its own state, its own
+// strategy, sealed under this key and unaltered. None of these reaches the provider.
+TEST_F(OAuthFlow, PendingAuthorizationCompletesOnlyItsOwnRequest) {
+  make_service({provider_config("oauth_google", idp_.base()), github_config(idp_.base())});
+  auto req = service_->begin("oauth_google", kRedirect);
+  ASSERT_TRUE(req.has_value()) << req.error().internal;
+  idp_.authorize(req->authorization_url, oidc_user());
+  auto other = service_->begin("oauth_google", kRedirect);
+  ASSERT_TRUE(other.has_value());
+
+  // Another request's state (a pending value copied to another state's row).
+  auto r = service_->complete("oauth_google", cb("code-1"), other->state.reveal(), req->pending);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::Code::kOAuthStateInvalid) << r.error().internal;
+  EXPECT_EQ(service_->failure_counts()["state"], 1U);
+  r = service_->complete("oauth_google", cb("code-1"), "", req->pending);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, core::Code::kOAuthStateInvalid);
+
+  // Another strategy, a tampered or truncated value, another key: it does not open (a fault of
+  // ours, not the provider's: kInternal, and not counted as a provider failure).
+  std::string tampered = req->pending.sealed();
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  const crypto::Sealer other_key(core::Secret(std::string(crypto::Sealer::kKeyBytes, 'o')));
+  const std::vector<std::pair<std::string, PendingAuthorization>> cases = {
+      {"oauth_github", req->pending},
+      {"oauth_google", PendingAuthorization(tampered)},
+      {"oauth_google", PendingAuthorization(req->pending.sealed().substr(0, 20))},
+      {"oauth_google", PendingAuthorization("{}")},
+      {"oauth_google", PendingAuthorization()},
+      {"oauth_google", detail::seal_pending(other_key, opened(*req))},
+  };
+  for (const auto& [strategy, pending] : cases) {
+    SCOPED_TRACE(strategy + " " + pending.sealed());
+    r = service_->complete(strategy, cb("code-1"), req->state.reveal(), pending);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, core::Code::kInternal) << r.error().internal;
+  }
+  auto counts = service_->failure_counts();
+  EXPECT_EQ(counts.size(), 1U);
+  EXPECT_EQ(idp_.server().count("/token"), 0);
+
+  // The value as sealed, with its own state: completes.
+  r = service_->complete("oauth_google", cb("code-1"), req->state.reveal(), req->pending);
+  ASSERT_TRUE(r.has_value()) << r.error().internal;
+  EXPECT_EQ(idp_.server().count("/token"), 1);
 }
 
 TEST(OAuthPkce, ChallengeMatchesRfc7636AppendixB) {
@@ -720,7 +787,7 @@ TEST_F(OAuthFlow, GithubHappyPathUsesPrimaryVerifiedEmail) {
   make_service({github_config(idp_.base())});
   auto req = service_->begin("oauth_github", kRedirect);
   ASSERT_TRUE(req.has_value());
-  EXPECT_TRUE(req->nonce.empty());
+  EXPECT_TRUE(opened(*req, "oauth_github").nonce.empty());
   EXPECT_EQ(query_params(req->authorization_url).at("scope"), "read%3Auser+user%3Aemail");
   auto r = run("oauth_github");
   ASSERT_TRUE(r.has_value()) << r.error().internal;
@@ -736,7 +803,7 @@ TEST_F(OAuthFlow, GithubHappyPathUsesPrimaryVerifiedEmail) {
   EXPECT_EQ(r->access_token.reveal(), "gho_abc");
   EXPECT_EQ(idp_.server().last("/api/user").headers.at("authorization"), "Bearer gho_abc");
   const auto form = query_params("?" + idp_.server().last("/login/oauth/access_token").body);
-  EXPECT_EQ(form.at("code_verifier"), last_request_.code_verifier);
+  EXPECT_EQ(form.at("code_verifier"), last_pending_.code_verifier.reveal());
 }
 
 TEST_F(OAuthFlow, GithubEmailUnverifiedUnlessPrimaryAndVerified) {
