@@ -71,6 +71,64 @@ TEST_F(Sec, B3_tampered_state) {
   EXPECT_EQ(it::str(b.client(), "sign_in.first_factor_verification.status"), "transferable");
 }
 
+// B3 at rest: what a start leaves pending (state, nonce, PKCE verifier) is one sealed value in
+// the state row. None of it is readable there; a row given another row's value does not complete
+// (the value carries its own state), and a value that does not open fails the request. The
+// token endpoint is called in neither case.
+TEST_F(Sec, B3b_pending_authorization_sealed_in_the_state_row) {
+  start();
+  Browser a = browser();
+  Browser b = browser();
+  auto ga = pending(*this, *idp, a);
+  auto gb = pending(*this, *idp, b);
+  const std::string attempt_a = it::str(a.client(), "sign_in.id");
+  const std::string attempt_b = it::str(b.client(), "sign_in.id");
+  auto data_of = [&](const std::string& attempt) {
+    return sql_scalar(db(), "SELECT data FROM oauth_states WHERE attempt_id = '" + attempt + "'");
+  };
+  auto set_data = [&](const std::string& attempt, const std::string& data) {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &h), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    const std::string sql =
+        "UPDATE oauth_states SET data = '" + data + "' WHERE attempt_id = '" + attempt + "'";
+    EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+  };
+  const std::string sealed_a = data_of(attempt_a);
+  const std::string sealed_b = data_of(attempt_b);
+  for (const auto& [sealed, g] : {std::pair{sealed_a, ga}, std::pair{sealed_b, gb}}) {
+    EXPECT_TRUE(sealed.starts_with("v1.")) << sealed;
+    ASSERT_FALSE(g.state.empty());
+    ASSERT_FALSE(g.nonce.empty());
+    EXPECT_EQ(sealed.find(g.state), std::string::npos);
+    EXPECT_EQ(sealed.find(g.nonce), std::string::npos);
+  }
+  EXPECT_NE(sealed_a, sealed_b);
+
+  // A's row holding B's value: it opens, but was made for B's state.
+  set_data(attempt_a, sealed_b);
+  Rows before = rows();
+  auto r = callback(a, {{"code", ga.code}, {"state", ga.state}});
+  expect_failed_attempt(a, r, before, "oauth_state_invalid",
+                        "pending authorization was made for another state");
+  EXPECT_EQ(idp->token_calls(), 0);
+
+  // B's row altered: it does not open (a fault of ours, as with a changed master key).
+  std::string tampered = sealed_b;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  set_data(attempt_b, tampered);
+  before = rows();
+  r = callback(b, {{"code", gb.code}, {"state", gb.state}});
+  EXPECT_EQ(r.status, 500) << r.raw;
+  EXPECT_FALSE(r.header("location"));
+  EXPECT_FALSE(set_cookie_named(r, "__client"));
+  EXPECT_EQ(idp->token_calls(), 0);
+  EXPECT_EQ(rows(), before);
+  EXPECT_EQ(it::str(b.client(), "sign_in.first_factor_verification.status"), "unverified");
+  expect_log("oauth callback failed: code=internal_clerk_error");
+}
+
 TEST_F(Sec, B4_replay_after_success) {
   start();
   Browser setup = browser();
