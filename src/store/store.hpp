@@ -187,6 +187,30 @@ struct OAuthState {
   bool operator==(const OAuthState&) const = default;
 };
 
+// A message waiting in (or gone through) the outbox (migration 0005; delivery/ owns its meaning).
+// Written in the caller's transaction, so it exists exactly when the code it carries does.
+struct OutboxMessage {
+  std::string id;           // msg_...
+  std::string channel;      // "email" | "sms"
+  std::string purpose;      // "verification_code", "sign_in_code", ...
+  std::string recipient;    // email address or E.164 number (as given; the store does not fold it)
+  std::string country;      // calling code of an SMS recipient ("44"), "" for email
+  std::string remote_ip;    // who asked, for the per-IP limit ("" when unknown)
+  std::string payload_enc;  // sealed (opaque to the store); "" once sent or given up
+  std::string status = "pending";  // pending | sent | failed
+  std::int64_t attempts = 0;       // claims so far (claim_outbox_messages adds one)
+  std::int64_t next_attempt_at_ms = 0;
+  std::int64_t lease_until_ms = 0;        // a claimed row is not claimed again before this
+  std::optional<std::string> last_error;  // our own words, never a code
+  std::optional<std::int64_t> sent_at_ms;
+  std::int64_t created_at_ms = 0;
+
+  bool operator==(const OutboxMessage&) const = default;
+};
+
+// Which column count_outbox_messages() counts by.
+enum class OutboxKey : std::uint8_t { kRecipient, kRemoteIp, kCountry };
+
 // What purge_expired() deleted, per table.
 struct PurgeCounts {
   std::int64_t oauth_states = 0;
@@ -233,6 +257,7 @@ inline constexpr std::string_view kSignUpPkey = "sign_ups_pkey";
 inline constexpr std::string_view kSessionPkey = "sessions_pkey";
 inline constexpr std::string_view kOAuthStatePkey = "oauth_states_pkey";
 inline constexpr std::string_view kSigningKeyPkey = "signing_keys_pkey";
+inline constexpr std::string_view kOutboxPkey = "outbox_pkey";
 inline constexpr std::string_view kForeignKey = "foreign_key";  // a referenced row is missing
 
 // True when `e` is a kConflict caused by `constraint` (one of the constants above).
@@ -323,6 +348,24 @@ class Tx {
   // hash, or a row with expire_at <= now_ms gives std::nullopt (an expired row is deleted too).
   virtual Result<std::optional<OAuthState>> consume_oauth_state(const std::string& state_hash,
                                                                 std::int64_t now_ms) = 0;
+
+  // Outbox (delivery/). Mutable: status, payload_enc, attempts, next_attempt_at, lease_until,
+  // last_error, sent_at.
+  virtual Status insert_outbox_message(const OutboxMessage& message) = 0;
+  virtual Result<std::optional<OutboxMessage>> get_outbox_message(const std::string& id) = 0;
+  virtual Status update_outbox_message(const OutboxMessage& message) = 0;
+  // Rows (any status) whose `key` column equals `value` and created_at >= since_ms.
+  virtual Result<std::int64_t> count_outbox_messages(OutboxKey key, const std::string& value,
+                                                     std::int64_t since_ms) = 0;
+  // Claims up to `limit` pending rows with next_attempt_at <= now_ms and lease_until <= now_ms,
+  // oldest due first: sets their lease_until to `lease_until_ms` and adds one to their attempts,
+  // and returns them as updated. Two claims (threads or nodes) never return the same row while its
+  // lease runs (PostgreSQL: FOR UPDATE SKIP LOCKED).
+  virtual Result<std::vector<OutboxMessage>> claim_outbox_messages(std::int64_t now_ms,
+                                                                   std::int64_t lease_until_ms,
+                                                                   std::int64_t limit) = 0;
+  // Deletes sent and failed rows created before `before_ms`; returns how many. Pending rows stay.
+  virtual Result<std::int64_t> purge_outbox(std::int64_t before_ms) = 0;
 
   // Housekeeping: deletes OAuth states with expire_at <= now, sign-ins/sign-ups with
   // abandon_at <= now, sessions with expire_at <= now or abandon_at <= now, clients with

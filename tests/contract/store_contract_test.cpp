@@ -1251,6 +1251,189 @@ TEST_P(StoreContract, PurgeExpiredDeletesRateCountersPastTheirTime) {
   EXPECT_EQ(hit(store(), {counter_hit("r|live", 2)}), (Counts{{4, 2}}));
 }
 
+// ---- outbox (migration 0005) -----------------------------------------------------------------
+
+OutboxMessage make_outbox(const std::string& id, std::int64_t due_ms = kT0) {
+  OutboxMessage m;
+  m.id = id;
+  m.channel = "email";
+  m.purpose = "verification_code";
+  m.recipient = "ada@example.com";
+  m.remote_ip = "203.0.113.7";
+  m.payload_enc = "v1.sealed";
+  m.next_attempt_at_ms = due_ms;
+  m.created_at_ms = kT0;
+  return m;
+}
+
+TEST_P(StoreContract, OutboxMessageRoundTripsEveryField) {
+  OutboxMessage m = make_outbox("msg_1");
+  m.channel = "sms";
+  m.recipient = "+447700900123";
+  m.country = "44";
+  m.last_error = "smtp: connection refused";
+  m.sent_at_ms = kT0 + 5;
+  m.attempts = 2;
+  m.lease_until_ms = kT0 + 7;
+  write([&](Tx& tx) { return tx.insert_outbox_message(m); });
+  EXPECT_EQ(
+      get<std::optional<OutboxMessage>>([](Tx& tx) { return tx.get_outbox_message("msg_1"); }), m);
+  m.status = "sent";
+  m.payload_enc = "";
+  m.attempts = 3;
+  m.next_attempt_at_ms = kT0 + 100;
+  m.lease_until_ms = 0;
+  m.last_error = std::nullopt;
+  m.sent_at_ms = kT0 + 99;
+  write([&](Tx& tx) { return tx.update_outbox_message(m); });
+  EXPECT_EQ(
+      get<std::optional<OutboxMessage>>([](Tx& tx) { return tx.get_outbox_message("msg_1"); }), m);
+  auto missing = try_write([](Tx& tx) { return tx.update_outbox_message(make_outbox("msg_no")); });
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Code::kResourceNotFound);
+  auto dup = try_write([](Tx& tx) { return tx.insert_outbox_message(make_outbox("msg_1")); });
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_TRUE(is_conflict(dup.error(), kOutboxPkey)) << dup.error().internal;
+}
+
+TEST_P(StoreContract, OutboxClaimTakesDueUnleasedPendingRowsOnceAndCountsTheAttempt) {
+  write([](Tx& tx) -> Status {
+    for (auto m : {make_outbox("msg_a", kT0 - 2), make_outbox("msg_b", kT0 - 1),
+                   make_outbox("msg_late", kT0 + 1000)}) {
+      if (auto st = tx.insert_outbox_message(m); !st) {
+        return st;
+      }
+    }
+    OutboxMessage sent = make_outbox("msg_sent", kT0 - 5);
+    sent.status = "sent";
+    return tx.insert_outbox_message(sent);
+  });
+  auto claim = [&](std::int64_t now, std::int64_t limit) {
+    std::vector<OutboxMessage> out;
+    write([&](Tx& tx) -> Status {
+      auto r = tx.claim_outbox_messages(now, now + 30'000, limit);
+      if (!r) {
+        return core::fail(std::move(r.error()));
+      }
+      out = std::move(*r);
+      return {};
+    });
+    std::ranges::sort(out, {}, &OutboxMessage::id);
+    return out;
+  };
+  auto first = claim(kT0, 1);
+  ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(first[0].id, "msg_a");  // oldest due first
+  EXPECT_EQ(first[0].attempts, 1);
+  EXPECT_EQ(first[0].lease_until_ms, kT0 + 30'000);
+  auto second = claim(kT0, 10);  // msg_a is leased, msg_late not due, msg_sent not pending
+  ASSERT_EQ(second.size(), 1U);
+  EXPECT_EQ(second[0].id, "msg_b");
+  EXPECT_TRUE(claim(kT0, 10).empty());
+  // Once the leases run out, both come back (a worker that died mid-send loses nothing), with
+  // msg_late, due by then.
+  auto again = claim(kT0 + 30'000, 10);
+  ASSERT_EQ(again.size(), 3U);
+  EXPECT_EQ(again[0].id, "msg_a");
+  EXPECT_EQ(again[0].attempts, 2);
+  EXPECT_EQ(again[1].id, "msg_b");
+  EXPECT_EQ(again[1].attempts, 2);
+  EXPECT_EQ(again[2].id, "msg_late");
+  EXPECT_EQ(again[2].attempts, 1);
+}
+
+TEST_P(StoreContract, OutboxConcurrentClaimsNeverReturnTheSameRow) {
+  constexpr int kRows = 40;
+  write([](Tx& tx) -> Status {
+    for (int i = 0; i < kRows; ++i) {
+      if (auto st = tx.insert_outbox_message(make_outbox("msg_" + std::to_string(100 + i))); !st) {
+        return st;
+      }
+    }
+    return {};
+  });
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::string>> claimed(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        std::vector<std::string> ids;
+        auto st = store().transaction([&](Tx& tx) -> Status {
+          ids.clear();  // the transaction may be re-run
+          auto r = tx.claim_outbox_messages(kT0, kT0 + 60'000, 3);
+          if (!r) {
+            return core::fail(std::move(r.error()));
+          }
+          for (const auto& m : *r) {
+            ids.push_back(m.id);
+          }
+          return {};
+        });
+        if (st) {
+          claimed[t].insert(claimed[t].end(), ids.begin(), ids.end());
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  std::vector<std::string> all;
+  for (const auto& c : claimed) {
+    all.insert(all.end(), c.begin(), c.end());
+  }
+  std::ranges::sort(all);
+  EXPECT_EQ(std::ranges::adjacent_find(all), all.end()) << "a row was claimed twice";
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kRows));
+}
+
+TEST_P(StoreContract, OutboxCountsByRecipientIpAndCountrySinceATimeAndPurgesFinishedRows) {
+  write([](Tx& tx) -> Status {
+    OutboxMessage old = make_outbox("msg_old");
+    old.created_at_ms = kT0 - 10'000;
+    old.status = "sent";
+    OutboxMessage sms = make_outbox("msg_sms");
+    sms.channel = "sms";
+    sms.recipient = "+447700900123";
+    sms.country = "44";
+    OutboxMessage other_ip = make_outbox("msg_ip");
+    other_ip.remote_ip = "198.51.100.1";
+    other_ip.status = "failed";
+    for (const auto& m : {old, sms, other_ip, make_outbox("msg_now")}) {
+      if (auto st = tx.insert_outbox_message(m); !st) {
+        return st;
+      }
+    }
+    return {};
+  });
+  auto count = [&](OutboxKey key, const std::string& value, std::int64_t since) {
+    return get<std::int64_t>([&](Tx& tx) { return tx.count_outbox_messages(key, value, since); });
+  };
+  EXPECT_EQ(count(OutboxKey::kRecipient, "ada@example.com", kT0 - 10'000), 3);
+  EXPECT_EQ(count(OutboxKey::kRecipient, "ada@example.com", kT0), 2);
+  EXPECT_EQ(count(OutboxKey::kRemoteIp, "203.0.113.7", kT0), 2);
+  EXPECT_EQ(count(OutboxKey::kRemoteIp, "198.51.100.1", kT0), 1);
+  EXPECT_EQ(count(OutboxKey::kCountry, "44", kT0), 1);
+  EXPECT_EQ(count(OutboxKey::kCountry, "1", 0), 0);
+  std::int64_t purged = 0;
+  write([&](Tx& tx) -> Status {
+    auto r = tx.purge_outbox(kT0 + 1);
+    if (!r) {
+      return core::fail(std::move(r.error()));
+    }
+    purged = *r;
+    return {};
+  });
+  EXPECT_EQ(purged, 2);  // msg_old (sent) and msg_ip (failed); the pending rows stay
+  EXPECT_TRUE(get<std::optional<OutboxMessage>>([](Tx& tx) {
+                return tx.get_outbox_message("msg_now");
+              }).has_value());
+  EXPECT_FALSE(get<std::optional<OutboxMessage>>([](Tx& tx) {
+                 return tx.get_outbox_message("msg_old");
+               }).has_value());
+}
+
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::ValuesIn(testing::all_backends()),

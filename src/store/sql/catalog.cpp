@@ -249,6 +249,31 @@ constexpr auto kCatalog = [] {
   at(Query::kConsumeOAuthState) =
       shared<"DELETE FROM oauth_states WHERE state_hash = ? RETURNING " LK_OAUTH_STATE_COLS>();
 
+  // ---- outbox. A claim is one UPDATE ... RETURNING over the due rows; on PostgreSQL the inner
+  // SELECT locks them FOR UPDATE SKIP LOCKED, so concurrent claimers on other nodes take other rows
+  // instead of waiting (or failing to serialize) on the same ones.
+  at(Query::kInsertOutboxMessage) = shared<"INSERT INTO outbox (" LK_OUTBOX_COLS
+                                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
+  at(Query::kGetOutboxMessage) = shared<"SELECT " LK_OUTBOX_COLS " FROM outbox WHERE id = ?">();
+  at(Query::kUpdateOutboxMessage) = shared<
+      "UPDATE outbox SET status = ?, payload_enc = ?, attempts = ?, next_attempt_at = ?, "
+      "lease_until = ?, last_error = ?, sent_at = ? WHERE id = ?">();
+  at(Query::kCountOutboxByRecipient) =
+      shared<"SELECT COUNT(*) FROM outbox WHERE recipient = ? AND created_at >= ?">();
+  at(Query::kCountOutboxByRemoteIp) =
+      shared<"SELECT COUNT(*) FROM outbox WHERE remote_ip = ? AND created_at >= ?">();
+  at(Query::kCountOutboxByCountry) =
+      shared<"SELECT COUNT(*) FROM outbox WHERE country = ? AND created_at >= ?">();
+  at(Query::kClaimOutboxMessages) = per_dialect<
+      "UPDATE outbox SET lease_until = ?1, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
+      "outbox WHERE status = 'pending' AND next_attempt_at <= ?2 AND lease_until <= ?2 "
+      "ORDER BY next_attempt_at, id LIMIT ?3) RETURNING " LK_OUTBOX_COLS,
+      "UPDATE outbox SET lease_until = ?1, attempts = attempts + 1 WHERE id IN (SELECT id FROM "
+      "outbox WHERE status = 'pending' AND next_attempt_at <= ?2 AND lease_until <= ?2 "
+      "ORDER BY next_attempt_at, id LIMIT ?3 FOR UPDATE SKIP LOCKED) RETURNING " LK_OUTBOX_COLS>();
+  at(Query::kPurgeOutbox) =
+      shared<"DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?">();
+
   // ---- housekeeping (each takes now_ms)
   at(Query::kPurgeOAuthStates) = shared<"DELETE FROM oauth_states WHERE expire_at <= ?1">();
   at(Query::kPurgeSignIns) = shared<"DELETE FROM sign_ins WHERE abandon_at <= ?1">();

@@ -67,6 +67,15 @@ enum class Query : std::uint8_t {
   kInsertOAuthState,
   kConsumeOAuthState,
 
+  kInsertOutboxMessage,
+  kGetOutboxMessage,
+  kUpdateOutboxMessage,
+  kCountOutboxByRecipient,
+  kCountOutboxByRemoteIp,
+  kCountOutboxByCountry,
+  kClaimOutboxMessages,
+  kPurgeOutbox,
+
   kPurgeOAuthStates,
   kPurgeSignIns,
   kPurgeSignUps,

@@ -43,6 +43,10 @@
 #define LK_OAUTH_STATE_COLS \
   "state_hash, client_id, attempt_type, attempt_id, strategy, data, expire_at, created_at"
 
+#define LK_OUTBOX_COLS                                                                   \
+  "id, channel, purpose, recipient, country, remote_ip, payload_enc, status, attempts, " \
+  "next_attempt_at, lease_until, last_error, sent_at, created_at"
+
 namespace latchkey::store::sql {
 
 // One result row of an engine, read by column index. text() gives raw bytes (also right for
@@ -170,6 +174,24 @@ void read_row(const R& r, OAuthState& o) {
   o.data = r.text(5);
   o.expire_at_ms = r.i64(6);
   o.created_at_ms = r.i64(7);
+}
+
+template <RowReader R>
+void read_row(const R& r, OutboxMessage& m) {
+  m.id = r.text(0);
+  m.channel = r.text(1);
+  m.purpose = r.text(2);
+  m.recipient = r.text(3);
+  m.country = r.text(4);
+  m.remote_ip = r.text(5);
+  m.payload_enc = r.text(6);
+  m.status = r.text(7);
+  m.attempts = r.i64(8);
+  m.next_attempt_at_ms = r.i64(9);
+  m.lease_until_ms = r.i64(10);
+  m.last_error = r.opt_text(11);
+  m.sent_at_ms = r.opt_i64(12);
+  m.created_at_ms = r.i64(13);
 }
 
 // A single BIGINT column (counters).

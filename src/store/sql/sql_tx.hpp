@@ -221,6 +221,40 @@ class SqlTx final : public Tx {
     return row;
   }
 
+  // ---- outbox
+  Status insert_outbox_message(const OutboxMessage& m) override {
+    return d_.write(Query::kInsertOutboxMessage, m.id, m.channel, m.purpose, m.recipient, m.country,
+                    m.remote_ip, m.payload_enc, m.status, m.attempts, m.next_attempt_at_ms,
+                    m.lease_until_ms, m.last_error, m.sent_at_ms, m.created_at_ms);
+  }
+  Result<std::optional<OutboxMessage>> get_outbox_message(const std::string& id) override {
+    return d_.query_one(Query::kGetOutboxMessage, as<OutboxMessage>, id);
+  }
+  Status update_outbox_message(const OutboxMessage& m) override {
+    return d_.write_one("outbox", Query::kUpdateOutboxMessage, m.status, m.payload_enc, m.attempts,
+                        m.next_attempt_at_ms, m.lease_until_ms, m.last_error, m.sent_at_ms, m.id);
+  }
+  Result<std::int64_t> count_outbox_messages(OutboxKey key, const std::string& value,
+                                             std::int64_t since_ms) override {
+    const Query q = key == OutboxKey::kRecipient  ? Query::kCountOutboxByRecipient
+                    : key == OutboxKey::kRemoteIp ? Query::kCountOutboxByRemoteIp
+                                                  : Query::kCountOutboxByCountry;
+    auto row = d_.query_one(q, as<Count>, value, since_ms);
+    if (!row) {
+      return core::fail(std::move(row.error()));
+    }
+    return *row ? (*row)->value : 0;
+  }
+  Result<std::vector<OutboxMessage>> claim_outbox_messages(std::int64_t now_ms,
+                                                           std::int64_t lease_until_ms,
+                                                           std::int64_t limit) override {
+    return d_.query_all(Query::kClaimOutboxMessages, as<OutboxMessage>, lease_until_ms, now_ms,
+                        limit);
+  }
+  Result<std::int64_t> purge_outbox(std::int64_t before_ms) override {
+    return d_.changes(Query::kPurgeOutbox, before_ms);
+  }
+
   // ---- housekeeping
   Result<PurgeCounts> purge_expired(std::int64_t now_ms) override {
     PurgeCounts n;

@@ -28,6 +28,7 @@ std::string_view constraint_name(std::string_view what) {
       {"sign_ups.id", kSignUpPkey},
       {"sessions.id", kSessionPkey},
       {"oauth_states.state_hash", kOAuthStatePkey},
+      {"outbox.id", kOutboxPkey},
       {"signing_keys.kid", kSigningKeyPkey},
   };
   for (const auto& [msg, name] : kMap) {
