@@ -2,7 +2,6 @@
 
 #include <cctype>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -20,21 +19,6 @@ struct SlistDeleter {
 };
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
-
-// libcurl is loaded on the first call to a provider (libcurl_loader.hpp); curl_global_init must
-// then run once per process before any handle exists.
-core::Status global_init_once() {
-  static std::once_flag once;
-  static core::Status outcome;
-  std::call_once(once, [] {
-    outcome = load_libcurl();
-    if (outcome && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      outcome = core::fail(
-          core::Error(core::Code::kServiceUnavailable).with_internal("curl_global_init failed"));
-    }
-  });
-  return outcome;
-}
 
 struct Sink {
   std::string body;
@@ -87,7 +71,7 @@ class CurlHttpClient final : public HttpClient {
   explicit CurlHttpClient(std::string user_agent) : user_agent_(std::move(user_agent)) {}
 
   core::Result<HttpResponse> send(const HttpRequest& req) override {
-    if (auto st = global_init_once(); !st) {
+    if (auto st = init_libcurl(); !st) {
       return std::unexpected(unavailable(st.error().internal));
     }
     // One easy handle per thread, reset between calls: curl_easy_reset clears every option but

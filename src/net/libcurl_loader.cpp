@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include <cstdarg>
+#include <mutex>
 
 #include "core/shared_library.hpp"
 
@@ -97,6 +98,19 @@ core::Status load_libcurl() {
     }
   }
   return {};
+}
+
+core::Status init_libcurl() {
+  static std::once_flag once;
+  static core::Status outcome;
+  std::call_once(once, [] {
+    outcome = load_libcurl();
+    if (outcome && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      outcome = core::fail(
+          core::Error(core::Code::kServiceUnavailable).with_internal("curl_global_init failed"));
+    }
+  });
+  return outcome;
 }
 
 }  // namespace latchkey::net

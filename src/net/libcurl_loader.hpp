@@ -9,4 +9,8 @@ namespace latchkey::net {
 // its first request and turns a failure into "provider unavailable".
 core::Status load_libcurl();
 
+// load_libcurl() and then curl_global_init, once per process (thread-safe); every client calls it
+// before its first handle. The outcome of the first call is returned to every later one.
+core::Status init_libcurl();
+
 }  // namespace latchkey::net
