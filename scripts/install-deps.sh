@@ -14,6 +14,8 @@ packages=(
   libcrypt-dev libzxcvbn-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev sqlite3 curl procps wrk hyperfine
+  # a real SMTP server on 127.0.0.1 for the delivery tests (tests/support/smtp_sink.py)
+  python3-aiosmtpd
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer + sanitizer runtimes. clang-19, not 14: the
   # code uses std::expected, and libstdc++ 12's <expected> needs clang >= 16 (docs/fuzzing.md)
   clang-19 libclang-rt-19-dev
