@@ -116,6 +116,40 @@ struct RateLimitConfig {
   std::vector<std::string> trusted_proxies;  // exact IP addresses whose X-Forwarded-For is believed
 };
 
+// Email and SMS delivery (issue 11 item 4; docs/configuration.md): sending limits and retries.
+struct DeliveryConfig {
+  std::chrono::milliseconds limit_window{3'600'000};
+  unsigned per_ip = 20;                    // messages asked for by one IP per window (0 = off)
+  unsigned per_recipient = 10;             // messages to one address or number per window
+  unsigned per_country = 500;              // SMS to one calling code per window (all requesters)
+  std::vector<std::string> sms_countries;  // calling codes SMS may go to; empty = all
+  unsigned max_attempts = 10;
+  std::chrono::milliseconds max_age{24 * 3'600'000};
+  std::chrono::milliseconds backoff_base{5'000};
+  std::chrono::milliseconds backoff_max{900'000};
+  std::chrono::milliseconds poll_interval{5'000};
+};
+
+// The SMTP submission server; host "" = none: messages go to the mail drop <data_dir>/mail/.
+struct SmtpConfig {
+  std::string host;
+  unsigned port = 587;
+  std::string tls = "starttls";  // starttls | implicit | none
+  std::string username;
+  core::Secret password;
+  std::string from;  // "Name <address>" or an address; "" = <application_name> <no-reply@host>
+  std::chrono::milliseconds timeout{30'000};
+};
+
+// The SMS gateway; provider "" = none: SMS go to the mail drop too.
+struct SmsConfig {
+  std::string provider;  // "" | twilio | webhook
+  std::string url;       // twilio: API base (default https://api.twilio.com); webhook: required
+  std::string account_sid;
+  core::Secret auth_token;
+  std::string from;
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -123,6 +157,9 @@ struct Config {
   LoggingConfig logging;
   FrontendApiConfig frontend;
   RateLimitConfig ratelimit;
+  DeliveryConfig delivery;
+  SmtpConfig smtp;
+  SmsConfig sms;
   std::vector<OAuthProviderConfig> providers;
 };
 

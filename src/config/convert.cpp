@@ -242,6 +242,12 @@ std::expected<void, ConfigError> convert_sections(const RawConfig& raw, Config& 
                                     schema::frontend_fields(), config.frontend, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kRateLimits, section(schema::kRateLimits),
                                     schema::rate_limit_fields(), config.ratelimit, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kDelivery, section(schema::kDelivery),
+                                    schema::delivery_fields(), config.delivery, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kSmtp, section(schema::kSmtp), schema::smtp_fields(),
+                                    config.smtp, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kSms, section(schema::kSms), schema::sms_fields(),
+                                    config.sms, origins));
   return {};
 }
 

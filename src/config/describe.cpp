@@ -132,6 +132,9 @@ std::string describe(const Config& config) {
   render(out, schema::kLogging, config.logging, schema::logging_fields());
   render(out, schema::kFrontend, config.frontend, schema::frontend_fields());
   render(out, schema::kRateLimits, config.ratelimit, schema::rate_limit_fields());
+  render(out, schema::kDelivery, config.delivery, schema::delivery_fields());
+  render(out, schema::kSmtp, config.smtp, schema::smtp_fields());
+  render(out, schema::kSms, config.sms, schema::sms_fields());
   for (const auto& provider : config.providers) {
     render(out, "providers." + provider.strategy, provider, schema::provider_fields());
   }

@@ -88,6 +88,40 @@ const std::array<Field<R>, 10> kRateLimitFields{{
     {"trusted_proxies", &R::trusted_proxies},
 }};
 
+using D = DeliveryConfig;
+const std::array<Field<D>, 10> kDeliveryFields{{
+    {"limit_window", &D::limit_window, 1 * kMin, 7 * kDay},
+    {"per_ip", &D::per_ip, 0, 1'000'000},
+    {"per_recipient", &D::per_recipient, 0, 1'000'000},
+    {"per_country", &D::per_country, 0, 100'000'000},
+    {"sms_countries", &D::sms_countries},
+    {"max_attempts", &D::max_attempts, 1, 100},
+    {"max_age", &D::max_age, 1 * kMin, 30 * kDay},
+    {"backoff_base", &D::backoff_base, 100 * kMs, 1 * kHour},
+    {"backoff_max", &D::backoff_max, 100 * kMs, 1 * kDay},
+    {"poll_interval", &D::poll_interval, 100 * kMs, 10 * kMin},
+}};
+
+using M = SmtpConfig;
+const std::array<Field<M>, 7> kSmtpFields{{
+    {"host", &M::host},
+    {"port", &M::port, 1, 65535},
+    {"tls", &M::tls},
+    {"username", &M::username},
+    {"password", &M::password},
+    {"from", &M::from},
+    {"timeout", &M::timeout, 1 * kSec, 10 * kMin},
+}};
+
+using T = SmsConfig;
+const std::array<Field<T>, 5> kSmsFields{{
+    {"provider", &T::provider},
+    {"url", &T::url},
+    {"account_sid", &T::account_sid},
+    {"auth_token", &T::auth_token},
+    {"from", &T::from},
+}};
+
 using P = OAuthProviderConfig;
 const std::array<Field<P>, 11> kProviderFields{{
     {"name", &P::name},
@@ -103,8 +137,8 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 6> kSections{kServer,  kStorage,  kKeys,
-                                                kLogging, kFrontend, kRateLimits};
+const std::array<std::string_view, 9> kSections{kServer,     kStorage,  kKeys, kLogging, kFrontend,
+                                                kRateLimits, kDelivery, kSmtp, kSms};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -149,6 +183,9 @@ std::span<const Field<KeysConfig>> keys_fields() { return kKeysFields; }
 std::span<const Field<LoggingConfig>> logging_fields() { return kLoggingFields; }
 std::span<const Field<FrontendApiConfig>> frontend_fields() { return kFrontendFields; }
 std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitFields; }
+std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryFields; }
+std::span<const Field<SmtpConfig>> smtp_fields() { return kSmtpFields; }
+std::span<const Field<SmsConfig>> sms_fields() { return kSmsFields; }
 std::span<const Field<OAuthProviderConfig>> provider_fields() { return kProviderFields; }
 std::span<const std::string_view> sections() { return kSections; }
 
@@ -170,6 +207,15 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kRateLimits) {
     return names_of(rate_limit_fields());
+  }
+  if (section == kDelivery) {
+    return names_of(delivery_fields());
+  }
+  if (section == kSmtp) {
+    return names_of(smtp_fields());
+  }
+  if (section == kSms) {
+    return names_of(sms_fields());
   }
   if (section == kProviders) {
     return names_of(provider_fields());

@@ -37,6 +37,9 @@ inline constexpr std::string_view kKeys = "keys";
 inline constexpr std::string_view kLogging = "logging";
 inline constexpr std::string_view kFrontend = "frontend";
 inline constexpr std::string_view kRateLimits = "ratelimit";
+inline constexpr std::string_view kDelivery = "delivery";
+inline constexpr std::string_view kSmtp = "smtp";
+inline constexpr std::string_view kSms = "sms";
 inline constexpr std::string_view kProviders = "providers";
 
 std::span<const Field<ServerConfig>> server_fields();
@@ -45,6 +48,9 @@ std::span<const Field<KeysConfig>> keys_fields();
 std::span<const Field<LoggingConfig>> logging_fields();
 std::span<const Field<FrontendApiConfig>> frontend_fields();
 std::span<const Field<RateLimitConfig>> rate_limit_fields();
+std::span<const Field<DeliveryConfig>> delivery_fields();
+std::span<const Field<SmtpConfig>> smtp_fields();
+std::span<const Field<SmsConfig>> sms_fields();
 // Every provider key except `strategy`, which is the name of the provider's table.
 std::span<const Field<OAuthProviderConfig>> provider_fields();
 

@@ -115,6 +115,68 @@ std::expected<void, ConfigError> validate_ratelimit(const RateLimitConfig& r, co
   return {};
 }
 
+// [delivery], [smtp] and [sms] together (issue 11 item 4).
+std::expected<void, ConfigError> validate_delivery(const DeliveryConfig& d, const SmtpConfig& m,
+                                                   const SmsConfig& t, const Validator& v) {
+  if (d.backoff_max < d.backoff_base) {
+    return Fail(v.error("delivery.backoff_max", "must be at least delivery.backoff_base"));
+  }
+  for (std::size_t i = 0; i < d.sms_countries.size(); ++i) {
+    const std::string& c = d.sms_countries[i];
+    if (c.empty() || c.size() > 3 || c[0] == '0' ||
+        !std::ranges::all_of(c, [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      return Fail(v.error("delivery.sms_countries",
+                          "item " + std::to_string(i + 1) +
+                              ": expected a calling code of 1 to 3 digits (\"1\", \"44\"), got " +
+                              checks::quote(c)));
+    }
+  }
+  constexpr std::array<std::string_view, 3> kTls{"starttls", "implicit", "none"};
+  LATCHKEY_CONFIG_TRY(v.one_of("smtp.tls", m.tls, kTls));
+  auto no_controls = [](const std::string& s) {
+    return std::ranges::none_of(s, [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  };
+  if (!no_controls(m.host) || m.host.find_first_of(" /:@") != std::string::npos) {
+    return Fail(v.error("smtp.host", "must be a host name or address, without port or scheme"));
+  }
+  if (!no_controls(m.from)) {
+    return Fail(v.error("smtp.from", "must not contain control characters"));
+  }
+  if (!no_controls(m.username)) {
+    return Fail(v.error("smtp.username", "must not contain control characters"));
+  }
+  if (!m.from.empty() && m.from.find('@') == std::string::npos) {
+    return Fail(v.error("smtp.from", "must contain an address, e.g. \"Acme <no-reply@acme.com>\""));
+  }
+  if (!m.username.empty() && m.password.empty()) {
+    return Fail(v.error("smtp.password",
+                        "required with smtp.username; set the environment variable "
+                        "LATCHKEY_SMTP_PASSWORD (preferred: keeps the secret out of the file)"));
+  }
+  constexpr std::array<std::string_view, 3> kProviders{"", "twilio", "webhook"};
+  LATCHKEY_CONFIG_TRY(v.one_of("sms.provider", t.provider, kProviders));
+  if (!t.url.empty()) {
+    LATCHKEY_CONFIG_TRY(v.check("sms.url", checks::endpoint_url(t.url)));
+  }
+  if (t.provider == "webhook" && t.url.empty()) {
+    return Fail(v.error("sms.url", "required with sms.provider = \"webhook\""));
+  }
+  if (t.provider == "twilio") {
+    if (t.account_sid.empty()) {
+      return Fail(v.error("sms.account_sid", "required with sms.provider = \"twilio\""));
+    }
+    if (t.auth_token.empty()) {
+      return Fail(v.error("sms.auth_token",
+                          "required with sms.provider = \"twilio\"; set the environment variable "
+                          "LATCHKEY_SMS_AUTH_TOKEN"));
+    }
+    if (t.from.empty()) {
+      return Fail(v.error("sms.from", "required with sms.provider = \"twilio\""));
+    }
+  }
+  return {};
+}
+
 std::expected<void, ConfigError> validate_frontend(FrontendApiConfig& f, const Validator& v) {
   LATCHKEY_CONFIG_TRY(v.check("frontend.path_prefix", checks::path_prefix(f.path_prefix)));
   if (f.application_name.empty() || f.application_name.size() > 128) {
@@ -251,6 +313,7 @@ std::expected<void, ConfigError> validate_sections(Config& config, const Origins
   LATCHKEY_CONFIG_TRY(validate_logging(config.logging, v));
   LATCHKEY_CONFIG_TRY(validate_frontend(config.frontend, v));
   LATCHKEY_CONFIG_TRY(validate_ratelimit(config.ratelimit, v));
+  LATCHKEY_CONFIG_TRY(validate_delivery(config.delivery, config.smtp, config.sms, v));
   LATCHKEY_CONFIG_TRY(validate_key_lifetimes(config, v));
   return {};
 }

@@ -488,5 +488,85 @@ TEST(ConfigFile, ErrorsNeverQuoteSecrets) {
   EXPECT_THAT(config.error().message, Not(HasSubstr(secret)));
 }
 
+TEST(ConfigDelivery, DefaultsMeanTheMailDropAndNoSmsGateway) {
+  const auto config = load({}, {});
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->smtp.host, "");
+  EXPECT_EQ(config->smtp.tls, "starttls");
+  EXPECT_EQ(config->smtp.port, 587U);
+  EXPECT_EQ(config->sms.provider, "");
+  EXPECT_EQ(config->delivery.per_recipient, 10U);
+  EXPECT_EQ(config->delivery.limit_window, 1h);
+}
+
+TEST(ConfigDelivery, ParsesTheThreeSectionsAndTakesSecretsFromTheEnvironment) {
+  const auto config =
+      load_text(R"(
+[delivery]
+limit_window = "30m"
+per_ip = 5
+per_recipient = 3
+per_country = 100
+sms_countries = ["1", "44"]
+max_attempts = 4
+max_age = "2h"
+backoff_base = "1s"
+backoff_max = "1m"
+poll_interval = "2s"
+
+[smtp]
+host = "smtp.example.com"
+port = 465
+tls = "implicit"
+username = "mailer"
+from = "Acme <no-reply@acme.example>"
+timeout = "15s"
+
+[sms]
+provider = "twilio"
+account_sid = "AC123"
+from = "+15005550006"
+)",
+                {{"LATCHKEY_SMTP_PASSWORD", "pw"}, {"LATCHKEY_SMS_AUTH_TOKEN", "tok"}});
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->delivery.limit_window, 30min);
+  EXPECT_EQ(config->delivery.per_ip, 5U);
+  EXPECT_EQ(config->delivery.sms_countries, (std::vector<std::string>{"1", "44"}));
+  EXPECT_EQ(config->delivery.backoff_max, 1min);
+  EXPECT_EQ(config->smtp.port, 465U);
+  EXPECT_EQ(config->smtp.tls, "implicit");
+  EXPECT_EQ(config->smtp.password.reveal(), "pw");
+  EXPECT_EQ(config->sms.auth_token.reveal(), "tok");
+  EXPECT_EQ(config->sms.account_sid, "AC123");
+  EXPECT_THAT(describe(*config), Not(HasSubstr("\"pw\"")));
+  EXPECT_THAT(describe(*config), Not(HasSubstr("\"tok\"")));
+}
+
+TEST(ConfigDelivery, RefusesWhatCannotWork) {
+  struct Case {
+    std::string toml;
+    std::string key;
+  };
+  const std::vector<Case> cases{
+      {"[smtp]\ntls = \"ssl\"\n", "smtp.tls"},
+      {"[smtp]\nhost = \"smtp.example.com:587\"\n", "smtp.host"},
+      {"[smtp]\nhost = \"h\"\nusername = \"u\"\n", "smtp.password"},
+      {"[smtp]\nfrom = \"nobody\"\n", "smtp.from"},
+      {"[smtp]\nport = 0\n", "smtp.port"},
+      {"[sms]\nprovider = \"carrier-pigeon\"\n", "sms.provider"},
+      {"[sms]\nprovider = \"webhook\"\n", "sms.url"},
+      {"[sms]\nprovider = \"twilio\"\nauth_token = \"t\"\nfrom = \"+1\"\n", "sms.account_sid"},
+      {"[sms]\nurl = \"ftp://x\"\n", "sms.url"},
+      {"[delivery]\nsms_countries = [\"+44\"]\n", "delivery.sms_countries"},
+      {"[delivery]\nbackoff_base = \"1m\"\nbackoff_max = \"10s\"\n", "delivery.backoff_max"},
+      {"[delivery]\nmax_attempts = 0\n", "delivery.max_attempts"},
+  };
+  for (const auto& c : cases) {
+    const auto config = load_text(c.toml);
+    ASSERT_FALSE(config.has_value()) << "accepted: " << c.toml;
+    EXPECT_EQ(config.error().key, c.key) << c.toml << " -> " << config.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace latchkey::config
