@@ -18,6 +18,7 @@
 #include "core/metrics.hpp"
 #include "core/random.hpp"
 #include "crypto/sealer.hpp"
+#include "delivery/delivery.hpp"
 #include "flows/frontend.hpp"
 #include "http/cors.hpp"
 #include "http/metrics_handler.hpp"
@@ -263,6 +264,21 @@ int serve(const config::Config& c) {
     return report(oauth.error(), "oauth providers");
   }
 
+  // Delivery (issue 11 item 4): the outbox the flows enqueue codes into, inside their own
+  // transaction (flows::FlowDeps takes `outbox` once the first factors use it), and the worker
+  // that sends them, started below and joined on shutdown (it is destroyed before the store).
+  const delivery::Settings delivery_options = delivery_settings(c);
+  delivery::Outbox outbox(delivery_options, sealer, random);
+  delivery::Worker delivery_worker(
+      store, outbox, delivery::make_transports(delivery_options, *http_client), clock);
+  if (delivery_options.smtp.server.host.empty()) {
+    spdlog::info("email delivery: no [smtp] host configured; messages go to the mail drop {}",
+                 delivery_options.mail_dir.string());
+  } else {
+    spdlog::info("email delivery: SMTP {}:{}", delivery_options.smtp.server.host,
+                 delivery_options.smtp.server.port);
+  }
+
   const std::string public_origin = origin_of(c.server.public_url);
   const std::string fapi_url = c.server.public_url + c.frontend.path_prefix;
   std::vector<std::string> origins{public_origin};
@@ -357,6 +373,18 @@ int serve(const config::Config& c) {
       out += "\"} " + std::to_string(n) + "\n";
     }
   });
+  metrics.add_collector([&delivery_worker](std::string& out) {
+    const auto st = delivery_worker.stats();
+    out +=
+        "# HELP latchkey_delivery_messages_total Email and SMS delivery attempts by outcome (sent; "
+        "retried = failed and rescheduled; failed = given up).\n"
+        "# TYPE latchkey_delivery_messages_total counter\n";
+    out += "latchkey_delivery_messages_total{outcome=\"sent\"} " + std::to_string(st.sent) + "\n";
+    out += "latchkey_delivery_messages_total{outcome=\"retried\"} " + std::to_string(st.retried) +
+           "\n";
+    out +=
+        "latchkey_delivery_messages_total{outcome=\"failed\"} " + std::to_string(st.failed) + "\n";
+  });
   api::Operational operational;
   operational.ready = [&store] { return store.ping(); };
   operational.jwks = [&ring] { return ring.jwks(); };
@@ -395,9 +423,11 @@ int serve(const config::Config& c) {
   spdlog::info("latchkey listening on {}:{} (public URL {}, frontend API {})", so.host,
                server.port(), c.server.public_url, fapi_url);
   Housekeeper housekeeper(store, ring, clock);
+  delivery_worker.start();
   if (auto st = server.run_until_signal(); !st) {
     return report(st.error(), "server");
   }
+  delivery_worker.stop();
   spdlog::info("latchkey stopped");
   return kExitOk;
 }

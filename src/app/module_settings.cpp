@@ -1,5 +1,7 @@
 #include "app/module_settings.hpp"
 
+#include <algorithm>
+
 namespace latchkey::app {
 
 oauth::Settings oauth_settings(const config::Config& c) {
@@ -29,6 +31,60 @@ tokens::KeyRingOptions key_ring_options(const config::KeysConfig& k) {
                                 .rsa_bits = k.rsa_bits,
                                 .retire_after = k.retire_after,
                                 .activation_delay = k.activation_delay};
+}
+
+namespace {
+
+// The host of public_url for the default sender address; "localhost" when it is an IP address or
+// a single label (neither makes a usable mail domain).
+std::string mail_domain(const std::string& public_url) {
+  std::string host = public_url.substr(
+      public_url.find("://") == std::string::npos ? 0 : public_url.find("://") + 3);
+  host = host.substr(0, host.find_first_of(":/"));
+  const bool ip = host.starts_with('[') || std::ranges::all_of(host, [](char ch) {
+                    return (ch >= '0' && ch <= '9') || ch == '.';
+                  });
+  return ip || host.find('.') == std::string::npos ? "localhost" : host;
+}
+
+}  // namespace
+
+delivery::Settings delivery_settings(const config::Config& c) {
+  delivery::Settings s;
+  s.application_name = c.frontend.application_name;
+  s.from = c.smtp.from.empty() ? c.frontend.application_name + " <no-reply@" +
+                                     mail_domain(c.server.public_url) + ">"
+                               : c.smtp.from;
+  s.mail_dir = c.storage.data_dir / "mail";
+  s.smtp.server.host = c.smtp.host;
+  s.smtp.server.port = static_cast<int>(c.smtp.port);
+  s.smtp.server.tls = c.smtp.tls == "implicit" ? net::SmtpTls::kImplicit
+                      : c.smtp.tls == "none"   ? net::SmtpTls::kNone
+                                               : net::SmtpTls::kStartTls;
+  s.smtp.server.username = c.smtp.username;
+  s.smtp.server.password = c.smtp.password;
+  s.smtp.server.timeout = c.smtp.timeout;
+  s.smtp.server.connect_timeout = std::min(c.smtp.timeout, std::chrono::milliseconds(10'000));
+  s.sms.provider = c.sms.provider;
+  s.sms.url = c.sms.url;
+  s.sms.account_sid = c.sms.account_sid;
+  s.sms.auth_token = c.sms.auth_token;
+  s.sms.from = c.sms.from;
+  const auto& d = c.delivery;
+  s.limits.window = d.limit_window;
+  s.limits.per_ip = d.per_ip;
+  s.limits.per_recipient = d.per_recipient;
+  s.limits.per_country = d.per_country;
+  s.limits.sms_countries = d.sms_countries;
+  s.max_attempts = static_cast<int>(d.max_attempts);
+  s.max_age = d.max_age;
+  s.backoff_base = d.backoff_base;
+  s.backoff_max = d.backoff_max;
+  s.poll_interval = d.poll_interval;
+  // A claimed message is not claimed again before one send's deadline has surely passed.
+  s.lease = std::max(std::chrono::milliseconds(120'000), 4 * c.smtp.timeout);
+  s.outbound_timeout = c.frontend.outbound_timeout;
+  return s;
 }
 
 }  // namespace latchkey::app
