@@ -64,6 +64,7 @@ delivery::Settings delivery_settings(const config::Config& c) {
   s.smtp.server.username = c.smtp.username;
   s.smtp.server.password = c.smtp.password;
   s.smtp.server.timeout = c.smtp.timeout;
+  s.smtp.server.ca_file = c.smtp.ca_file.string();
   s.smtp.server.connect_timeout = std::min(c.smtp.timeout, std::chrono::milliseconds(10'000));
   s.sms.provider = c.sms.provider;
   s.sms.url = c.sms.url;

@@ -139,6 +139,7 @@ struct SmtpConfig {
   core::Secret password;
   std::string from;  // "Name <address>" or an address; "" = <application_name> <no-reply@host>
   std::chrono::milliseconds timeout{30'000};
+  std::filesystem::path ca_file;  // PEM bundle to verify the server; "" = the system trust store
 };
 
 // The SMS gateway; provider "" = none: SMS go to the mail drop too.

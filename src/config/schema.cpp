@@ -103,7 +103,7 @@ const std::array<Field<D>, 10> kDeliveryFields{{
 }};
 
 using M = SmtpConfig;
-const std::array<Field<M>, 7> kSmtpFields{{
+const std::array<Field<M>, 8> kSmtpFields{{
     {"host", &M::host},
     {"port", &M::port, 1, 65535},
     {"tls", &M::tls},
@@ -111,6 +111,7 @@ const std::array<Field<M>, 7> kSmtpFields{{
     {"password", &M::password},
     {"from", &M::from},
     {"timeout", &M::timeout, 1 * kSec, 10 * kMin},
+    {"ca_file", &M::ca_file},
 }};
 
 using T = SmsConfig;

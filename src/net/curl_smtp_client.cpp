@@ -79,6 +79,9 @@ class CurlSmtpClient final : public SmtpClient {
     set(curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L));
     set(curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L));
     set(curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L));
+    if (!s_.ca_file.empty()) {
+      set(curl_easy_setopt(c, CURLOPT_CAINFO, s_.ca_file.c_str()));
+    }
     if (s_.tls == SmtpTls::kStartTls) {
       set(curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL)));
     }

@@ -24,6 +24,7 @@ struct SmtpSettings {
   SmtpTls tls = SmtpTls::kStartTls;
   std::string username;  // empty = no AUTH
   core::Secret password;
+  std::string ca_file;  // PEM bundle to verify the server with; \"\" = the system's trust store
   std::chrono::milliseconds timeout{30'000};          // whole exchange
   std::chrono::milliseconds connect_timeout{10'000};  // TCP + TLS handshake
 };

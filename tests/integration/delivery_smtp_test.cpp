@@ -106,7 +106,7 @@ TEST_F(DeliverySmtp, AServerThatIsDownAtFirstDelaysTheMessageThenGetsItNothingLo
   ASSERT_EQ(run(*worker), 1U);  // connection refused: rescheduled
   EXPECT_EQ(worker->stats().retried, 1U);
   EXPECT_EQ(worker->stats().sent, 0U);
-  test::SmtpSink sink({.port = port, .auth = ""});
+  test::SmtpSink sink({.port = port, .auth = "", .tls = "none"});
   EXPECT_EQ(run(*worker), 0U);  // not due before its backoff
   EXPECT_TRUE(sink.messages().empty());
   clock.advance(5s);
@@ -118,7 +118,7 @@ TEST_F(DeliverySmtp, AServerThatIsDownAtFirstDelaysTheMessageThenGetsItNothingLo
 }
 
 TEST_F(DeliverySmtp, AuthIsUsedWhenConfiguredAndAWrongPasswordIsRetriedNotLost) {
-  test::SmtpSink sink({.port = 0, .auth = "mailer:s3cret"});
+  test::SmtpSink sink({.port = 0, .auth = "mailer:s3cret", .tls = "none"});
   smtp_on(sink.port());
   settings_.smtp.server.username = "mailer";
   settings_.smtp.server.password = core::Secret("wrong");
@@ -170,6 +170,55 @@ TEST_F(DeliverySmtp, TheWorkerThreadDeliversAfterNotify) {
   const std::string both = mail[0] + mail[1];
   EXPECT_NE(both.find("111111 is your verification code"), std::string::npos);
   EXPECT_NE(both.find("222222 is your verification code"), std::string::npos);
+}
+
+TEST_F(DeliverySmtp, StartTlsIsUsedAndTheServerCertificateIsVerified) {
+  test::SmtpSink sink({.port = 0, .auth = "mailer:s3cret", .tls = "starttls"});
+  ASSERT_FALSE(sink.cert_file().empty());
+  smtp_on(sink.port());
+  settings_.smtp.server.tls = net::SmtpTls::kStartTls;
+  settings_.smtp.server.username = "mailer";
+  settings_.smtp.server.password = core::Secret("s3cret");
+  core::ManualClock clock;
+  {
+    // A certificate nobody vouches for is refused: the message waits.
+    auto worker = start_worker(clock);
+    ASSERT_TRUE(enqueue("ada@example.com", clock.now_ms()).has_value());
+    ASSERT_EQ(run(*worker), 1U);
+    EXPECT_EQ(worker->stats().retried, 1U);
+    EXPECT_TRUE(sink.messages().empty());
+  }
+  settings_.smtp.server.ca_file = sink.cert_file();
+  auto worker = start_worker(clock);
+  clock.advance(5s);
+  ASSERT_EQ(run(*worker), 1U);
+  const auto mail = sink.messages();
+  ASSERT_EQ(mail.size(), 1U);
+  EXPECT_NE(mail[0].find("615243 is your verification code"), std::string::npos);
+}
+
+TEST_F(DeliverySmtp, StartTlsIsRequiredSoAServerWithoutItGetsNothing) {
+  test::SmtpSink sink;  // plain text only
+  smtp_on(sink.port());
+  settings_.smtp.server.tls = net::SmtpTls::kStartTls;
+  core::ManualClock clock;
+  auto worker = start_worker(clock);
+  ASSERT_TRUE(enqueue("ada@example.com", clock.now_ms()).has_value());
+  ASSERT_EQ(run(*worker), 1U);
+  EXPECT_EQ(worker->stats().retried, 1U);
+  EXPECT_TRUE(sink.messages().empty());
+}
+
+TEST_F(DeliverySmtp, ImplicitTlsDelivers) {
+  test::SmtpSink sink({.port = 0, .auth = "", .tls = "implicit"});
+  smtp_on(sink.port());
+  settings_.smtp.server.tls = net::SmtpTls::kImplicit;
+  settings_.smtp.server.ca_file = sink.cert_file();
+  core::ManualClock clock;
+  auto worker = start_worker(clock);
+  ASSERT_TRUE(enqueue("ada@example.com", clock.now_ms()).has_value());
+  ASSERT_EQ(run(*worker), 1U);
+  ASSERT_EQ(sink.messages().size(), 1U);
 }
 
 }  // namespace

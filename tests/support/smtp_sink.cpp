@@ -26,6 +26,8 @@ SmtpSink::SmtpSink(Options options) {
   }
   std::vector<std::string> args{LATCHKEY_PYTHON, LATCHKEY_SMTP_SINK_SCRIPT,   "--dir", dir_.str(),
                                 "--port",        std::to_string(options.port)};
+  args.push_back("--tls");
+  args.push_back(options.tls);
   if (!options.auth.empty()) {
     args.push_back("--auth");
     args.push_back(options.auth);
@@ -45,10 +47,14 @@ SmtpSink::SmtpSink(Options options) {
     ::_exit(127);
   }
   ::close(fds[1]);
-  // Read "PORT <n>\n" within a deadline.
+  // Read ["CERT <path>\n"] "PORT <n>\n" within a deadline.
   std::string line;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+  while (line.find("PORT ") == std::string::npos ||
+         line.find('\n', line.find("PORT ")) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
     pollfd p{fds[0], POLLIN, 0};
     if (::poll(&p, 1, 200) > 0) {
       char buf[64];
@@ -60,6 +66,10 @@ SmtpSink::SmtpSink(Options options) {
     }
   }
   ::close(fds[0]);
+  if (line.starts_with("CERT ")) {
+    cert_ = line.substr(5, line.find('\n') - 5);
+    line = line.substr(line.find('\n') + 1);
+  }
   if (!line.starts_with("PORT ")) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);

@@ -17,8 +17,9 @@ namespace latchkey::test {
 class SmtpSink {
  public:
   struct Options {
-    int port = 0;      // 0 = any free port
-    std::string auth;  // "user:password" = AUTH required
+    int port = 0;              // 0 = any free port
+    std::string auth;          // "user:password" = AUTH required
+    std::string tls = "none";  // none | starttls (offered and required) | implicit
   };
   // Throws std::runtime_error when the server does not come up.
   SmtpSink();
@@ -28,6 +29,8 @@ class SmtpSink {
   SmtpSink& operator=(const SmtpSink&) = delete;
 
   [[nodiscard]] int port() const { return port_; }
+  // The PEM certificate the server presents (tls starttls|implicit), for the client to trust.
+  [[nodiscard]] const std::string& cert_file() const { return cert_; }
   // Every message received so far (envelope lines first), oldest first.
   [[nodiscard]] std::vector<std::string> messages() const;
   // Waits until at least `n` messages arrived; false on timeout.
@@ -41,6 +44,7 @@ class SmtpSink {
   TempDir dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  std::string cert_;
 };
 
 }  // namespace latchkey::test
