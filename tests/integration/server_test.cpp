@@ -64,6 +64,8 @@ TEST(Server, HealthzReadyzAndPrometheusMetrics) {
   EXPECT_THAT(m.header("content-type").value_or(""), StartsWith("text/plain"));
   EXPECT_THAT(m.body, HasSubstr("# TYPE latchkey_http_requests_total counter"));
   EXPECT_THAT(m.body, HasSubstr("process_resident_memory_bytes "));
+  // The delivery worker runs and reports (nothing sent yet).
+  EXPECT_THAT(m.body, HasSubstr("latchkey_delivery_messages_total{outcome=\"sent\"} 0\n"));
   // The earlier /healthz request is counted.
   EXPECT_THAT(m.body, HasSubstr("latchkey_http_requests_total{"));
   // Exposition format 0.0.4: every sample line is "name[{labels}] value".

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/clock.hpp"
+#include "core/log.hpp"
 #include "core/random.hpp"
 #include "crypto/sealer.hpp"
 #include "delivery/delivery.hpp"
@@ -393,6 +394,47 @@ TEST_F(OutboxTest, TheThreadSendsOnNotifyAndAlsoFindsMessagesWithoutOne) {
   EXPECT_TRUE(wait_for(2));
   worker.stop();
   EXPECT_EQ(worker.stats().sent, 2U);
+}
+
+TEST_F(OutboxTest, NoLogLineCarriesTheCodeAndTheMailDropLineNamesTheFile) {
+  // Every line the delivery code writes, at debug level, for a message that fails, is retried,
+  // goes to the mail drop, and one that is given up. The stream outlives the test (the logger
+  // keeps it until the next init_logging).
+  static std::ostringstream log;
+  ASSERT_TRUE(core::init_logging("debug", "text", &log).has_value());
+  test::TempDir dir;
+  Settings s = settings_;
+  s.mail_dir = dir.path();
+  s.max_attempts = 2;
+  outbox_ = std::make_unique<Outbox>(s, sealer_, random_);
+  auto failing = std::make_unique<FakeEmail>();
+  failing->failures_left = 5;
+  {
+    Worker worker(*store_, *outbox_, Transports{std::move(failing), std::make_unique<FakeSms>()},
+                  clock_);
+    ASSERT_TRUE(enqueue(code_message("given-up@example.com")).has_value());
+    ASSERT_TRUE(worker.run_once().has_value());
+    clock_.advance(10s);
+    ASSERT_TRUE(worker.run_once().has_value());
+    ASSERT_EQ(worker.stats().failed, 1U);
+  }
+  Worker worker(*store_, *outbox_,
+                Transports{make_mail_drop(s.mail_dir), make_sms_drop(s.mail_dir)}, clock_);
+  ASSERT_TRUE(enqueue(code_message()).has_value());
+  Message link = code_message();
+  link.purpose = Purpose::kEmailLink;
+  link.code = core::Secret();
+  link.link = core::Secret("https://app.example/verify?token=SECRETTOKEN");
+  ASSERT_TRUE(enqueue(link).has_value());
+  ASSERT_EQ(worker.run_once().value_or(0), 2U);
+  ASSERT_TRUE(core::init_logging("info", "text", nullptr).has_value());
+  const std::string text = log.str();
+  EXPECT_NE(text.find("giving up"), std::string::npos) << text;
+  EXPECT_NE(text.find(".eml"), std::string::npos) << text;
+  EXPECT_NE(text.find(dir.str()), std::string::npos) << text;
+  EXPECT_EQ(text.find("482913"), std::string::npos) << text;
+  EXPECT_EQ(text.find("SECRETTOKEN"), std::string::npos) << text;
+  EXPECT_EQ(text.find("example.com"), std::string::npos) << "recipients are not logged: " << text;
 }
 
 }  // namespace
