@@ -199,6 +199,7 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
+  // Starts the thread / stops and joins it; both from the owner's thread (app/), not concurrently.
   void start();
   void stop();
   // One round on the calling thread: claims up to `batch` due messages and handles each. Returns

@@ -189,13 +189,11 @@ core::Status Outbox::enqueue(store::Tx& tx, const Message& m, std::int64_t now_m
 }
 
 void Outbox::notify() {
-  std::function<void()> listener;
-  {
-    std::lock_guard lock(mu_);
-    listener = listener_;
-  }
-  if (listener) {
-    listener();
+  // Called under the lock, so once set_listener({}) returns (Worker::stop) no call is still
+  // running into a worker that is going away.
+  std::lock_guard lock(mu_);
+  if (listener_) {
+    listener_();
   }
 }
 

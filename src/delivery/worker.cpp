@@ -22,11 +22,15 @@ Worker::Worker(store::Store& store, Outbox& outbox, Transports transports, const
 Worker::~Worker() { stop(); }
 
 void Worker::start() {
-  std::lock_guard lock(mu_);
+  // start() and stop() are called by the owner's thread. The listener is set outside mu_:
+  // Outbox::notify() holds the outbox's lock while it takes mu_, so the other order would deadlock.
   if (thread_.joinable()) {
     return;
   }
-  stop_ = false;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = false;
+  }
   outbox_.set_listener([this] {
     {
       std::lock_guard inner(mu_);
