@@ -28,6 +28,7 @@
 #include "oauth/service.hpp"
 #include "ratelimit/limiter.hpp"
 #include "ratelimit/store_counters.hpp"
+#include "sessions/session_service.hpp"
 #include "sessions/session_tokens.hpp"
 #include "store/store.hpp"
 #include "tokens/key_ring.hpp"
@@ -94,11 +95,15 @@ std::string absolute(const std::string& public_url, const std::string& path_or_u
   return origin_of(public_url) + (path_or_url.starts_with('/') ? "" : "/") + path_or_url;
 }
 
-// Housekeeping off the request path: expired rows, keys rotated by another process.
+// Housekeeping off the request path: expired rows, keys rotated by another process, the
+// sessions' batched last_active_at (frontend.last_active_write_interval).
 class Housekeeper {
  public:
-  Housekeeper(store::Store& store, tokens::KeyRing& keys, const core::Clock& clock)
-      : store_(store), keys_(keys), clock_(clock), thread_([this] { loop(); }) {}
+  Housekeeper(store::Store& store, tokens::KeyRing& keys, sessions::SessionService& sessions,
+              const core::Clock& clock)
+      : store_(store), keys_(keys), sessions_(sessions), clock_(clock), thread_([this] {
+          loop();
+        }) {}
   ~Housekeeper() {
     {
       std::lock_guard lock(mu_);
@@ -106,6 +111,8 @@ class Housekeeper {
     }
     cv_.notify_all();
     thread_.join();
+    // The server has stopped: what is still remembered is written now, not lost.
+    flush_last_active(true);
   }
   Housekeeper(const Housekeeper&) = delete;
   Housekeeper& operator=(const Housekeeper&) = delete;
@@ -121,6 +128,7 @@ class Housekeeper {
       if (auto st = keys_.reload(); !st) {
         spdlog::warn("key reload failed: {}", st.error().internal);
       }
+      flush_last_active(false);
       if (++tick % 60 == 0) {
         store::PurgeCounts counts;
         auto r = store_.transaction([&](store::Tx& tx) -> core::Status {
@@ -139,8 +147,15 @@ class Housekeeper {
     }
   }
 
+  void flush_last_active(bool all) {
+    if (auto n = sessions_.flush_last_active(store_, clock_.now_ms(), all); !n) {
+      spdlog::warn("last_active_at flush failed: {}", n.error().internal);
+    }
+  }
+
   store::Store& store_;
   tokens::KeyRing& keys_;
+  sessions::SessionService& sessions_;
   const core::Clock& clock_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -296,9 +311,11 @@ int serve(const config::Config& c) {
   sessions::Clients clients({.client_lifetime = c.frontend.client_lifetime,
                              .rotation_grace = c.frontend.client_rotation_grace},
                             random);
-  sessions::SessionService session_service({.session_lifetime = c.frontend.session_lifetime,
-                                            .single_session_mode = c.frontend.single_session_mode},
-                                           clients, session_tokens, random);
+  sessions::SessionService session_service(
+      {.session_lifetime = c.frontend.session_lifetime,
+       .single_session_mode = c.frontend.single_session_mode,
+       .last_active_write_interval = c.frontend.last_active_write_interval},
+      clients, session_tokens, random);
 
   flows::FrontendSettings fs;
   fs.public_origin = public_origin;
@@ -422,7 +439,7 @@ int serve(const config::Config& c) {
   }
   spdlog::info("latchkey listening on {}:{} (public URL {}, frontend API {})", so.host,
                server.port(), c.server.public_url, fapi_url);
-  Housekeeper housekeeper(store, ring, clock);
+  Housekeeper housekeeper(store, ring, session_service, clock);
   delivery_worker.start();
   if (auto st = server.run_until_signal(); !st) {
     return report(st.error(), "server");

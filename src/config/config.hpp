@@ -91,6 +91,9 @@ struct FrontendApiConfig {
   std::chrono::seconds oauth_state_lifetime{600};
   // A rotated-out __client value is recognised as a stale copy (401, no new client) this long.
   std::chrono::seconds client_rotation_grace{60};
+  // A session's last_active_at is written at most this often (0 = on every touch); within it the
+  // node remembers and answers the exact value.
+  std::chrono::seconds last_active_write_interval{60};
   std::chrono::milliseconds outbound_timeout{10'000};
   std::size_t outbound_max_bytes = 1024 * 1024;
   bool single_session_mode = true;

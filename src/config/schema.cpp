@@ -54,7 +54,7 @@ const std::array<Field<L>, 3> kLoggingFields{{
 }};
 
 using F = FrontendApiConfig;
-const std::array<Field<F>, 17> kFrontendFields{{
+const std::array<Field<F>, 18> kFrontendFields{{
     {"path_prefix", &F::path_prefix},
     {"application_name", &F::application_name},
     {"sign_in_url", &F::sign_in_url},
@@ -68,6 +68,7 @@ const std::array<Field<F>, 17> kFrontendFields{{
     {"attempt_lifetime", &F::attempt_lifetime, 1 * kMin, 30 * kDay},
     {"oauth_state_lifetime", &F::oauth_state_lifetime, 1 * kMin, 1 * kHour},
     {"client_rotation_grace", &F::client_rotation_grace, 1 * kSec, 1 * kHour},
+    {"last_active_write_interval", &F::last_active_write_interval, 0, 1 * kHour},
     {"outbound_timeout", &F::outbound_timeout, 100 * kMs, 5 * kMin},
     {"outbound_max_bytes", &F::outbound_max_bytes, 1 * kKiB, 64 * kMiB},
     {"single_session_mode", &F::single_session_mode},

@@ -15,7 +15,11 @@ Error session_not_found() {
 
 SessionService::SessionService(SessionSettings settings, Clients& clients, SessionTokens& tokens,
                                core::Random& random)
-    : settings_(settings), clients_(clients), tokens_(tokens), random_(random) {}
+    : settings_(settings),
+      clients_(clients),
+      tokens_(tokens),
+      random_(random),
+      last_active_(settings.last_active_write_interval) {}
 
 core::Result<std::vector<store::Session>> SessionService::live(store::Tx& tx,
                                                                const std::string& client_id,
@@ -25,6 +29,9 @@ core::Result<std::vector<store::Session>> SessionService::live(store::Tx& tx,
     return fail(std::move(all.error()));
   }
   std::erase_if(*all, [&](const store::Session& s) { return !is_live(s, now); });
+  for (auto& s : *all) {
+    last_active_.overlay(s);
+  }
   return std::move(*all);
 }
 
@@ -54,6 +61,8 @@ core::Status SessionService::stop(store::Tx& tx, store::Session& s, std::string_
   // A cached token of a stopped session must never be handed out again (it would be refused
   // anyway: minting checks liveness first).
   tokens_.forget(s.id);
+  // `s` carries the remembered last activity (overlaid when it was read): written now.
+  last_active_.forget(s.id);
   return tx.update_session(s);
 }
 
@@ -113,10 +122,15 @@ core::Status SessionService::touch(store::Tx& tx, store::Client& client,
   if (!*s || (*s)->client_id != client.id || !is_live(**s, now)) {
     return fail(session_not_found());
   }
-  (*s)->last_active_at_ms = now;
-  (*s)->updated_at_ms = now;
-  if (auto st = tx.update_session(**s); !st) {
-    return st;
+  if (last_active_.write_due(**s, now)) {
+    (*s)->last_active_at_ms = now;
+    (*s)->updated_at_ms = now;
+    if (auto st = tx.update_session(**s); !st) {
+      return st;
+    }
+  } else {
+    // Written within the interval: remembered, answered, and written by a later touch or flush.
+    last_active_.remember(**s, now);
   }
   if (client.last_active_session_id && *client.last_active_session_id != session_id) {
     // Another signed-in session becomes the active one (multi-session switch). A session that is
@@ -139,6 +153,7 @@ core::Result<store::Session> SessionService::end(store::Tx& tx, store::Client& c
   if (!*s || (*s)->client_id != client.id) {
     return fail(session_not_found());
   }
+  last_active_.overlay(**s);
   if (is_live(**s, now)) {
     if (auto st = stop(tx, **s, how == SessionEnd::kEnded ? "ended" : "removed", now); !st) {
       return fail(std::move(st.error()));
@@ -198,6 +213,7 @@ core::Result<store::Session> SessionService::authorize(store::Tx& tx, const Call
     // 401: the SDK signs out locally (fapi README §2.D).
     return fail(Error(Code::kSessionEnded).with_internal("session " + (*s)->status));
   }
+  last_active_.overlay(**s);
   return std::move(**s);
 }
 
@@ -215,6 +231,11 @@ void SessionService::attach_tokens(std::vector<SessionView>& views, std::string_
       v.token = std::move(*jwt);
     }
   }
+}
+
+core::Result<std::size_t> SessionService::flush_last_active(store::Store& store, std::int64_t now,
+                                                            bool all) {
+  return last_active_.flush(store, now, all);
 }
 
 }  // namespace latchkey::sessions

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "sessions/clients.hpp"
+#include "sessions/last_active.hpp"
 #include "sessions/session_tokens.hpp"
 #include "sessions/views.hpp"
 #include "store/store.hpp"
@@ -24,6 +25,9 @@ namespace latchkey::sessions {
 struct SessionSettings {
   std::chrono::milliseconds session_lifetime{std::chrono::hours(24 * 7)};
   bool single_session_mode = true;
+  // frontend.last_active_write_interval: a touch writes the session's last_active_at at most
+  // this often (0 = every touch); see LastActive.
+  std::chrono::milliseconds last_active_write_interval{std::chrono::seconds(60)};
 };
 
 // How a session stops: session.end() or session.remove() (the SDK's signOut of one session).
@@ -48,7 +52,9 @@ class SessionService {
                                    std::int64_t now, std::optional<std::string>& issued);
 
   // session.touch(): the session becomes the client's active one. Switching from another
-  // signed-in session rotates the credential. Writes the session and the client.
+  // signed-in session rotates the credential. Writes the client, and the session's
+  // last_active_at at most once per settings.last_active_write_interval (within it the touch is
+  // remembered in memory and answered: see LastActive).
   core::Status touch(store::Tx& tx, store::Client& client, const std::string& session_id,
                      std::int64_t now, std::optional<std::string>& issued);
 
@@ -74,6 +80,12 @@ class SessionService {
   // Mints the token of every live session in `views` (a failure leaves that token null).
   void attach_tokens(std::vector<SessionView>& views, std::string_view azp);
 
+  // Writes the batched last_active_at of the sessions whose interval has passed (every one when
+  // `all`, at shutdown), in its own transaction. The app calls it every few seconds. Returns the
+  // number of sessions written.
+  core::Result<std::size_t> flush_last_active(store::Store& store, std::int64_t now,
+                                              bool all = false);
+
   [[nodiscard]] Clients& clients() { return clients_; }
   [[nodiscard]] const SessionSettings& settings() const { return settings_; }
 
@@ -84,6 +96,7 @@ class SessionService {
   Clients& clients_;
   SessionTokens& tokens_;
   core::Random& random_;
+  LastActive last_active_;
 };
 
 }  // namespace latchkey::sessions

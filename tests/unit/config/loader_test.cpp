@@ -36,6 +36,7 @@ TEST(ConfigDefaults, NoFileGivesServableDefaults) {
   EXPECT_EQ(config->logging.format, "json");
   EXPECT_EQ(config->frontend.path_prefix, "/__clerk");
   EXPECT_EQ(config->frontend.session_token_lifetime, 60s);
+  EXPECT_EQ(config->frontend.last_active_write_interval, 60s);
   EXPECT_TRUE(config->frontend.allowed_origins.empty());
   EXPECT_TRUE(config->providers.empty());
 }
@@ -92,6 +93,7 @@ session_lifetime = "1d"
 client_lifetime = "30d"
 attempt_lifetime = "1h"
 oauth_state_lifetime = "5m"
+last_active_write_interval = "2m"
 outbound_timeout = "3s"
 outbound_max_bytes = 65536
 single_session_mode = false
@@ -157,6 +159,7 @@ userinfo_endpoint = "http://127.0.0.1:4000/me"
   EXPECT_EQ(c.frontend.client_lifetime, 30 * 24h);
   EXPECT_EQ(c.frontend.attempt_lifetime, 1h);
   EXPECT_EQ(c.frontend.oauth_state_lifetime, 5min);
+  EXPECT_EQ(c.frontend.last_active_write_interval, 2min);
   EXPECT_EQ(c.frontend.outbound_timeout, 3s);
   EXPECT_EQ(c.frontend.outbound_max_bytes, 65536U);
   EXPECT_FALSE(c.frontend.single_session_mode);
@@ -182,6 +185,12 @@ userinfo_endpoint = "http://127.0.0.1:4000/me"
   EXPECT_EQ(google.strategy, "oauth_google");
   EXPECT_EQ(google.name, "Google");
   EXPECT_EQ(google.scopes, (std::vector<std::string>{"openid", "email", "profile"}));
+}
+
+TEST(ConfigFile, LastActiveWriteIntervalZeroWritesEveryTouch) {
+  const auto config = load_text("[frontend]\nlast_active_write_interval = \"0s\"\n");
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_EQ(config->frontend.last_active_write_interval, 0s);
 }
 
 TEST(ConfigFile, DefaultProviderNames) {
@@ -368,6 +377,8 @@ const BadCase kBadCases[] = {
      "frontend.session_token_lifetime", 2, "between 10s and 1h"},
     {"SecondsFieldWithMillis", "[frontend]\nsession_token_lifetime = \"1500ms\"\n",
      "frontend.session_token_lifetime", 2, "whole number of seconds"},
+    {"LastActiveIntervalTooLong", "[frontend]\nlast_active_write_interval = \"61m\"\n",
+     "frontend.last_active_write_interval", 2, "between 0s and 1h"},
     {"ClientShorterThanSession",
      "[frontend]\nsession_lifetime = \"30d\"\nclient_lifetime = \"7d\"\n",
      "frontend.client_lifetime", 3, "at least frontend.session_lifetime"},

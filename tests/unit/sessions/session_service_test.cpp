@@ -277,5 +277,173 @@ TEST_F(SessionsTest, TokensAreAttachedToLiveSessionsOnly) {
   EXPECT_FALSE(views[1].token);
 }
 
+// ---- batched last_active_at writes (frontend.last_active_write_interval) ---------------------
+
+class LastActiveTest : public SessionsTest {
+ protected:
+  void SetUp() override {
+    SessionsTest::SetUp();
+    use_interval(60s);
+  }
+
+  void use_interval(std::chrono::milliseconds interval) {
+    service_ = std::make_unique<SessionService>(
+        SessionSettings{.single_session_mode = false, .last_active_write_interval = interval},
+        *clients_, *tokens_, random_);
+  }
+
+  Status touch(store::Client& client, const std::string& sid) {
+    std::optional<std::string> issued;
+    return write([&](store::Tx& tx) { return service_->touch(tx, client, sid, now(), issued); });
+  }
+
+  // The row as the database has it.
+  store::Session stored(const std::string& sid) {
+    store::Session out;
+    EXPECT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+      auto s = tx.get_session(sid);
+      EXPECT_TRUE(s && s->has_value());
+      if (s && *s) {
+        out = **s;
+      }
+      return {};
+    }));
+    return out;
+  }
+
+  // The session as the service answers it (what the session JSON is written from).
+  store::Session answered(const store::Client& client, const std::string& sid) {
+    store::Session out;
+    EXPECT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+      auto views = service_->live_views(tx, client.id, now());
+      EXPECT_TRUE(views);
+      for (auto& v : *views) {
+        if (v.session.id == sid) {
+          out = v.session;
+        }
+      }
+      return {};
+    }));
+    EXPECT_EQ(out.id, sid) << "not among the client's live sessions";
+    return out;
+  }
+
+  std::size_t flush(bool all = false) {
+    auto n = service_->flush_last_active(*store_, now(), all);
+    EXPECT_TRUE(n) << n.error().internal;
+    return n.value_or(0);
+  }
+};
+
+TEST_F(LastActiveTest, ATouchWithinTheIntervalIsAnsweredButNotWrittenAfterItIsWritten) {
+  store::Client client;
+  new_client(client);
+  std::string cookie;
+  const std::string sid = sign_in(client, "user_a", cookie);
+  const std::int64_t signed_in = now();
+  ASSERT_EQ(stored(sid).last_active_at_ms, signed_in);
+
+  clock_.advance(10s);
+  ASSERT_TRUE(touch(client, sid));
+  EXPECT_EQ(stored(sid).last_active_at_ms, signed_in) << "within the interval: no write";
+  EXPECT_EQ(stored(sid).updated_at_ms, signed_in);
+  EXPECT_EQ(answered(client, sid).last_active_at_ms, now()) << "but the exact value is answered";
+  EXPECT_EQ(answered(client, sid).updated_at_ms, now());
+
+  clock_.advance(20s);
+  const std::int64_t second_touch = now();
+  ASSERT_TRUE(touch(client, sid));
+  EXPECT_EQ(stored(sid).last_active_at_ms, signed_in);
+  clock_.advance(5s);
+  EXPECT_EQ(answered(client, sid).last_active_at_ms, second_touch);
+
+  clock_.advance(25s);  // 60 s after the row was written
+  ASSERT_TRUE(touch(client, sid));
+  EXPECT_EQ(stored(sid).last_active_at_ms, now()) << "the interval has passed: written";
+  EXPECT_EQ(stored(sid).updated_at_ms, now());
+  EXPECT_EQ(answered(client, sid).last_active_at_ms, now());
+}
+
+TEST_F(LastActiveTest, IntervalZeroWritesEveryTouch) {
+  use_interval(0s);
+  store::Client client;
+  new_client(client);
+  std::string cookie;
+  const std::string sid = sign_in(client, "user_a", cookie);
+  for (int i = 0; i < 3; ++i) {
+    clock_.advance(1s);
+    ASSERT_TRUE(touch(client, sid));
+    EXPECT_EQ(stored(sid).last_active_at_ms, now());
+  }
+  EXPECT_EQ(flush(true), 0U) << "nothing was left to write";
+}
+
+TEST_F(LastActiveTest, FlushWritesTheRememberedTouchOnceTheIntervalHasPassed) {
+  store::Client client;
+  new_client(client);
+  std::string cookie;
+  const std::string sid = sign_in(client, "user_a", cookie);
+  const std::int64_t signed_in = now();
+  clock_.advance(10s);
+  const std::int64_t touched = now();
+  ASSERT_TRUE(touch(client, sid));
+
+  clock_.advance(20s);
+  EXPECT_EQ(flush(), 0U) << "30 s after the row's write: not yet";
+  EXPECT_EQ(stored(sid).last_active_at_ms, signed_in);
+  clock_.advance(30s);
+  EXPECT_EQ(flush(), 1U);
+  EXPECT_EQ(stored(sid).last_active_at_ms, touched) << "the real last activity, not the flush time";
+  EXPECT_EQ(stored(sid).updated_at_ms, now());
+  EXPECT_EQ(flush(true), 0U) << "written once, then forgotten";
+
+  // The flush was a write: the next touch within the interval is remembered again, and a
+  // shutdown flush writes it at once.
+  clock_.advance(5s);
+  ASSERT_TRUE(touch(client, sid));
+  EXPECT_EQ(flush(), 0U);
+  EXPECT_EQ(flush(true), 1U);
+  EXPECT_EQ(stored(sid).last_active_at_ms, now());
+}
+
+TEST_F(LastActiveTest, AStoppedSessionIsWrittenWithItsLastActivityAndForgotten) {
+  store::Client client;
+  new_client(client);
+  std::string cookie;
+  const std::string sid = sign_in(client, "user_a", cookie);
+  clock_.advance(10s);
+  const std::int64_t touched = now();
+  ASSERT_TRUE(touch(client, sid));
+  clock_.advance(5s);
+  std::optional<std::string> issued;
+  ASSERT_TRUE(write([&](store::Tx& tx) -> Status {
+    auto s = service_->end(tx, client, sid, SessionEnd::kEnded, now(), issued);
+    EXPECT_TRUE(s);
+    EXPECT_EQ(s->last_active_at_ms, touched) << "the answered session carries the last touch";
+    return {};
+  }));
+  EXPECT_EQ(stored(sid).status, "ended");
+  EXPECT_EQ(stored(sid).last_active_at_ms, touched) << "stopping wrote the remembered value";
+  clock_.advance(2min);
+  EXPECT_EQ(flush(true), 0U) << "nothing left for a stopped session";
+}
+
+TEST_F(LastActiveTest, ARowWrittenElsewhereWithinTheIntervalIsNotWrittenAgain) {
+  store::Client client;
+  new_client(client);
+  std::string cookie;
+  const std::string sid = sign_in(client, "user_a", cookie);
+  clock_.advance(10s);
+  ASSERT_TRUE(touch(client, sid));  // remembered
+  clock_.advance(45s);
+  // Another node writes the row (its own touch) after this node remembered.
+  store::Session row = stored(sid);
+  row.last_active_at_ms = row.updated_at_ms = now() - 1000;
+  ASSERT_TRUE(write([&](store::Tx& tx) { return tx.update_session(row); }));
+  clock_.advance(10s);
+  EXPECT_EQ(flush(), 0U) << "the row already has a later last_active_at";
+  EXPECT_EQ(stored(sid).last_active_at_ms, row.last_active_at_ms);
+}
+
 }  // namespace
 }  // namespace latchkey::sessions
