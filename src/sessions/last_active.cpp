@@ -35,11 +35,6 @@ void LastActive::overlay(store::Session& s) const {
   s.updated_at_ms = std::max(s.updated_at_ms, it->second.last_active_ms);
 }
 
-void LastActive::forget(const std::string& session_id) {
-  std::lock_guard lock(mu_);
-  pending_.erase(session_id);
-}
-
 std::size_t LastActive::pending() const {
   std::lock_guard lock(mu_);
   return pending_.size();

@@ -40,14 +40,12 @@ class LastActive {
   // the last remembered touch (never lowered).
   void overlay(store::Session& s) const;
 
-  // Forgets `session_id` (its row was just written with the overlaid value, or it stopped).
-  void forget(const std::string& session_id);
-
   // Writes, in one transaction, the remembered activity of every session whose row was last
   // written at least one interval before `now` (every remembered session when `all`: at
   // shutdown). A session that stopped, went away or already has a later last_active_at is just
-  // forgotten. On failure what was taken is remembered again (the next flush retries). Returns
-  // the number of rows written.
+  // forgotten (only a flush forgets: a rolled-back write never loses what was remembered). On
+  // failure what was taken is remembered again (the next flush retries). Returns the number of rows
+  // written.
   core::Result<std::size_t> flush(store::Store& store, std::int64_t now, bool all);
 
   // How many sessions have remembered activity not yet written (tests, metrics).

@@ -61,8 +61,8 @@ core::Status SessionService::stop(store::Tx& tx, store::Session& s, std::string_
   // A cached token of a stopped session must never be handed out again (it would be refused
   // anyway: minting checks liveness first).
   tokens_.forget(s.id);
-  // `s` carries the remembered last activity (overlaid when it was read): written now.
-  last_active_.forget(s.id);
+  // `s` carries the remembered last activity (overlaid when it was read), written now; the next
+  // flush forgets it (a stopped session is never written by a flush).
   return tx.update_session(s);
 }
 
