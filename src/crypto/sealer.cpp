@@ -33,6 +33,33 @@ Sealer::Sealer(const core::Secret& key32) : key_(key32) {
   if (sodium_init() < 0) {
     throw std::runtime_error("libsodium initialisation failed");
   }
+  static_assert(crypto_auth_hmacsha256_KEYBYTES == crypto_generichash_BYTES);
+  std::string sub(crypto_auth_hmacsha256_KEYBYTES, '\0');
+  constexpr std::string_view kLabel = "latchkey sealer mac key v1";
+  crypto_generichash(reinterpret_cast<unsigned char*>(sub.data()), sub.size(), uc(kLabel),
+                     kLabel.size(), uc(key_.reveal()), key_.reveal().size());
+  mac_key_ = core::Secret(std::move(sub));
+}
+
+std::string Sealer::mac(std::string_view context, std::string_view message) const {
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, uc(mac_key_.reveal()), mac_key_.reveal().size());
+  // Length-prefixed context, so ("ab","c") and ("a","bc") differ.
+  const std::string len = std::to_string(context.size()) + ":";
+  crypto_auth_hmacsha256_update(&st, uc(len), len.size());
+  crypto_auth_hmacsha256_update(&st, uc(context), context.size());
+  crypto_auth_hmacsha256_update(&st, uc(message), message.size());
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_final(&st, reinterpret_cast<unsigned char*>(out.data()));
+  sodium_memzero(&st, sizeof st);
+  return core::base64url_encode(out);
+}
+
+bool Sealer::mac_equals(std::string_view expected_mac, std::string_view context,
+                        std::string_view message) const {
+  const std::string actual = mac(context, message);
+  return actual.size() == expected_mac.size() &&
+         sodium_memcmp(actual.data(), expected_mac.data(), actual.size()) == 0;
 }
 
 std::string Sealer::seal(std::string_view plaintext, std::string_view aad) const {

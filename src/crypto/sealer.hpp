@@ -30,8 +30,17 @@ class Sealer {
   // tampering, wrong key or wrong aad. Thread-safe.
   [[nodiscard]] core::Result<std::string> open(std::string_view sealed, std::string_view aad) const;
 
+  // A keyed MAC (HMAC-SHA-256 under a subkey derived from the key, so it never equals a seal's
+  // key) of `context` and `message`, base64url: what is stored instead of a short secret such as a
+  // one-time code, so that a database read does not reveal it. mac_equals compares in constant
+  // time.
+  [[nodiscard]] std::string mac(std::string_view context, std::string_view message) const;
+  [[nodiscard]] bool mac_equals(std::string_view expected_mac, std::string_view context,
+                                std::string_view message) const;
+
  private:
   core::Secret key_;
+  core::Secret mac_key_;
 };
 
 }  // namespace latchkey::crypto

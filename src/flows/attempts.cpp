@@ -82,7 +82,26 @@ json::object verification_to_json(const Verification& v) {
   if (v.expire_at_ms) {
     o["expire_at"] = *v.expire_at_ms;
   }
+  put_opt(o, "code_mac", v.code_mac);
+  o["attempts"] = v.attempts;
+  if (v.sent_at_ms) {
+    o["sent_at"] = *v.sent_at_ms;
+  }
+  put_opt(o, "email_address_id", v.email_address_id);
   return o;
+}
+
+json::object factor_to_json(const Factor& f) {
+  return json::object{{"strategy", f.strategy},
+                      {"safe_identifier", f.safe_identifier},
+                      {"email_address_id", f.email_address_id},
+                      {"email", f.email},
+                      {"primary", f.primary}};
+}
+
+Factor factor_from_json(const json::object& o) {
+  return Factor{get_str(o, "strategy"), get_str(o, "safe_identifier"),
+                get_str(o, "email_address_id"), get_str(o, "email"), get_bool(o, "primary")};
 }
 
 Verification verification_from_json(const json::object& o) {
@@ -94,6 +113,10 @@ Verification verification_from_json(const json::object& o) {
     v.error = error_from_json(e->as_object());
   }
   v.expire_at_ms = get_int(o, "expire_at");
+  v.code_mac = get_opt(o, "code_mac");
+  v.attempts = static_cast<int>(get_int(o, "attempts").value_or(0));
+  v.sent_at_ms = get_int(o, "sent_at");
+  v.email_address_id = get_opt(o, "email_address_id");
   return v;
 }
 
@@ -155,6 +178,18 @@ std::string to_json(const SignInData& d) {
   }
   put_opt(o, "user_id", d.user_id);
   put_opt(o, "created_session_id", d.created_session_id);
+  if (!d.factors.empty()) {
+    json::array factors;
+    for (const auto& f : d.factors) {
+      factors.push_back(factor_to_json(f));
+    }
+    o["factors"] = std::move(factors);
+  }
+  if (d.user_data) {
+    o["user_data"] = json::object{{"first_name", d.user_data->first_name},
+                                  {"last_name", d.user_data->last_name},
+                                  {"image_url", d.user_data->image_url}};
+  }
   return json::serialize(o);
 }
 
@@ -179,6 +214,10 @@ std::string to_json(const SignUpData& d) {
   }
   put_opt(o, "created_session_id", d.created_session_id);
   put_opt(o, "created_user_id", d.created_user_id);
+  put_opt(o, "password_digest", d.password_digest);
+  if (d.email_verification) {
+    o["email_verification"] = verification_to_json(*d.email_verification);
+  }
   return json::serialize(o);
 }
 
@@ -201,6 +240,18 @@ core::Result<SignInData> parse_sign_in_data(std::string_view text) {
   }
   d.user_id = get_opt(o, "user_id");
   d.created_session_id = get_opt(o, "created_session_id");
+  if (const auto* v = o.if_contains("factors"); v != nullptr && v->is_array()) {
+    for (const auto& f : v->as_array()) {
+      if (f.is_object()) {
+        d.factors.push_back(factor_from_json(f.as_object()));
+      }
+    }
+  }
+  if (const auto* v = o.if_contains("user_data"); v != nullptr && v->is_object()) {
+    const auto& u = v->as_object();
+    d.user_data =
+        UserData{get_str(u, "first_name"), get_str(u, "last_name"), get_str(u, "image_url")};
+  }
   return d;
 }
 
@@ -228,6 +279,10 @@ core::Result<SignUpData> parse_sign_up_data(std::string_view text) {
   }
   d.created_session_id = get_opt(o, "created_session_id");
   d.created_user_id = get_opt(o, "created_user_id");
+  d.password_digest = get_opt(o, "password_digest");
+  if (const auto* v = o.if_contains("email_verification"); v != nullptr && v->is_object()) {
+    d.email_verification = verification_from_json(v->as_object());
+  }
   return d;
 }
 

@@ -34,6 +34,30 @@ struct Verification {
   std::optional<std::string> external_verification_redirect_url;
   std::optional<VerificationError> error;
   std::optional<std::int64_t> expire_at_ms;
+  // One-time codes (email_code, reset_password_email_code): the code's MAC (never the code),
+  // wrong attempts so far, when it was sent (the resend cooldown) and the email address it went
+  // to (idn_...; sign-in factors only). Never written to the wire but `attempts`.
+  std::optional<std::string> code_mac;
+  int attempts = 0;
+  std::optional<std::int64_t> sent_at_ms;
+  std::optional<std::string> email_address_id;
+};
+
+// A first factor a sign-in offers (supported_first_factors): `password`, or a code / reset code
+// sent to one of the user's email addresses (safe_identifier is the masked address).
+struct Factor {
+  std::string strategy;
+  std::string safe_identifier;
+  std::string email_address_id;
+  std::string email;  // where a code goes; never written to the wire
+  bool primary = false;
+};
+
+// The signing-in user's public profile (sign_in.user_data), once the identifier is known.
+struct UserData {
+  std::string first_name;
+  std::string last_name;
+  std::string image_url;
 };
 
 // What an identity provider told us, kept between the callback and a transfer. Provider tokens
@@ -62,6 +86,8 @@ struct SignInData {
   std::optional<PendingIdentity> identity;  // set when transferable
   std::optional<std::string> user_id;
   std::optional<std::string> created_session_id;
+  std::vector<Factor> factors;        // supported_first_factors (identifier sign-ins)
+  std::optional<UserData> user_data;  // the identified user's profile
 };
 
 struct SignUpData {
@@ -78,6 +104,10 @@ struct SignUpData {
   std::optional<Verification> external_account;  // verifications.external_account
   std::optional<std::string> created_session_id;
   std::optional<std::string> created_user_id;
+  // A password sign-up: the digest (hashed before the transaction; never the password) and the
+  // email_code verification of email_address (verifications.email_address).
+  std::optional<std::string> password_digest;
+  std::optional<Verification> email_verification;
 };
 
 std::string to_json(const SignInData& d);

@@ -11,6 +11,15 @@ StrategyFamily strategy_family(std::string_view strategy) {
   if (strategy.starts_with("oauth_")) {
     return StrategyFamily::kOAuth;
   }
+  if (strategy == "password") {
+    return StrategyFamily::kPassword;
+  }
+  if (strategy == "email_code") {
+    return StrategyFamily::kEmailCode;
+  }
+  if (strategy == "reset_password_email_code") {
+    return StrategyFamily::kResetCode;
+  }
   return StrategyFamily::kUnsupported;
 }
 
@@ -20,6 +29,12 @@ std::string_view to_string(StrategyFamily family) {
       return "none";
     case StrategyFamily::kOAuth:
       return "oauth";
+    case StrategyFamily::kPassword:
+      return "password";
+    case StrategyFamily::kEmailCode:
+      return "email_code";
+    case StrategyFamily::kResetCode:
+      return "reset_code";
     case StrategyFamily::kUnsupported:
       return "unsupported";
   }
@@ -36,6 +51,22 @@ std::string_view to_string(IdentityMatch match) {
       return "link_refused";
     case IdentityMatch::kNoMatch:
       return "no_match";
+  }
+  return "?";
+}
+
+std::string_view to_string(FactorOutcome outcome) {
+  switch (outcome) {
+    case FactorOutcome::kVerified:
+      return "verified";
+    case FactorOutcome::kIncorrect:
+      return "incorrect";
+    case FactorOutcome::kTooManyAttempts:
+      return "too_many_attempts";
+    case FactorOutcome::kExpired:
+      return "expired";
+    case FactorOutcome::kMustReset:
+      return "must_reset";
   }
   return "?";
 }
@@ -64,6 +95,12 @@ std::string_view to_string(Effect effect) {
       return "kDropIdentity";
     case Effect::kConsumeAttempt:
       return "kConsumeAttempt";
+    case Effect::kSendCode:
+      return "kSendCode";
+    case Effect::kSetPassword:
+      return "kSetPassword";
+    case Effect::kRejectAttempt:
+      return "kRejectAttempt";
   }
   return "?";
 }
@@ -138,6 +175,29 @@ bool awaits_provider(const std::optional<VerificationState>& v) {
 
 VerificationState oauth_verification(VerificationStatus status, std::optional<core::Code> error) {
   return VerificationState{status, StrategyFamily::kOAuth, error};
+}
+
+core::Error factor_error(StrategyFamily family, FactorOutcome outcome) {
+  switch (outcome) {
+    case FactorOutcome::kIncorrect:
+      return family == StrategyFamily::kPassword
+                 ? core::Error(core::Code::kFormPasswordIncorrect)
+                       .with_meta("param_name", "password")
+                 : core::Error(core::Code::kFormCodeIncorrect).with_meta("param_name", "code");
+    case FactorOutcome::kTooManyAttempts:
+      return core::Error(core::Code::kVerificationFailed);
+    case FactorOutcome::kExpired:
+      return core::Error(core::Code::kVerificationExpired);
+    case FactorOutcome::kVerified:
+    case FactorOutcome::kMustReset:
+      break;
+  }
+  return core::Error(core::Code::kInternal).with_internal("factor_error: not a failure");
+}
+
+bool awaits_code(const std::optional<VerificationState>& v, StrategyFamily family) {
+  return v && v->status == VerificationStatus::kUnverified && v->strategy == family &&
+         (family == StrategyFamily::kEmailCode || family == StrategyFamily::kResetCode);
 }
 
 core::Error strategy_not_enabled(std::string_view strategy) {

@@ -22,12 +22,28 @@ namespace latchkey::flows {
 enum class StrategyFamily : std::uint8_t {
   kNone,         // "": no strategy
   kOAuth,        // oauth_<provider>: the catalog's shape (frontend_service.cpp is_oauth_strategy)
+  kPassword,     // password: checked at once, nothing to prepare
+  kEmailCode,    // email_code: a one-time code sent to an email address (sign-in or sign-up)
+  kResetCode,    // reset_password_email_code: a code that leads to needs_new_password
   kUnsupported,  // any other name: no row accepts it until its family is added
 };
 inline constexpr std::array kAllStrategyFamilies = {
-    StrategyFamily::kNone,
-    StrategyFamily::kOAuth,
-    StrategyFamily::kUnsupported,
+    StrategyFamily::kNone,      StrategyFamily::kOAuth,     StrategyFamily::kPassword,
+    StrategyFamily::kEmailCode, StrategyFamily::kResetCode, StrategyFamily::kUnsupported,
+};
+
+// What checking a password or a one-time code found (the services decide it; the machines say
+// what it leads to).
+enum class FactorOutcome : std::uint8_t {
+  kVerified,         // right password / code
+  kIncorrect,        // wrong; attempts remain (a code) or the lockout has not started (a password)
+  kTooManyAttempts,  // a code's attempts are used up: the verification fails
+  kExpired,          // a code past its lifetime
+  kMustReset,        // right password, but it must be replaced (needs_new_password)
+};
+inline constexpr std::array kAllFactorOutcomes = {
+    FactorOutcome::kVerified, FactorOutcome::kIncorrect, FactorOutcome::kTooManyAttempts,
+    FactorOutcome::kExpired,  FactorOutcome::kMustReset,
 };
 StrategyFamily strategy_family(std::string_view strategy);
 
@@ -93,12 +109,21 @@ enum class Effect : std::uint8_t {
   kDropIdentity,
   // Transfer source: delete this attempt and clear the client's pointer to it.
   kConsumeAttempt,
+  // A new one-time code for the verification (its MAC, lifetime, attempts reset) is queued for
+  // delivery in this transaction.
+  kSendCode,
+  // The user's password becomes the one the request carried (reset_password).
+  kSetPassword,
+  // The attempt is written (a wrong attempt counted, a verification failed) and the request then
+  // fails with the outcome's error: the count survives the refusal.
+  kRejectAttempt,
 };
 inline constexpr std::array kAllEffects = {
     Effect::kBeginRedirect,       Effect::kClearExpiry,    Effect::kTakeEmail,
     Effect::kTakeProfile,         Effect::kKeepIdentity,   Effect::kRefreshExternalAccount,
     Effect::kLinkExternalAccount, Effect::kCreateUser,     Effect::kCreateSession,
-    Effect::kDropIdentity,        Effect::kConsumeAttempt,
+    Effect::kDropIdentity,        Effect::kConsumeAttempt, Effect::kSendCode,
+    Effect::kSetPassword,         Effect::kRejectAttempt,
 };
 
 // A set of effects; iterate kAllEffects and ask has() to execute them in order.
@@ -148,6 +173,7 @@ using Transition = std::expected<Step<State, Fx>, core::Error>;
 // Names for logs, internal reasons and test output (not wire strings).
 std::string_view to_string(StrategyFamily family);
 std::string_view to_string(IdentityMatch match);
+std::string_view to_string(FactorOutcome outcome);
 std::string_view to_string(Effect effect);
 std::string describe(Effects effects);                            // "{kTakeEmail, ...}"
 std::string describe(const std::optional<VerificationState>& v);  // "failed/oauth/error=24"
@@ -171,6 +197,11 @@ namespace machine_internal {
 bool awaits_provider(const std::optional<VerificationState>& v);
 VerificationState oauth_verification(VerificationStatus status,
                                      std::optional<core::Code> error = std::nullopt);
+// A one-time-code or password verification: the error a failed attempt answers with, and the
+// state the verification is left in by each outcome (nullopt: unchanged).
+core::Error factor_error(StrategyFamily family, FactorOutcome outcome);
+// A prepared code verification that an attempt may still verify.
+bool awaits_code(const std::optional<VerificationState>& v, StrategyFamily family);
 // start_oauth's refusal of a strategy that is not an enabled OAuth strategy, word for word.
 core::Error strategy_not_enabled(std::string_view strategy);
 // Code::kInvalidState, internal "<machine>: <event> is not allowed in <state>".

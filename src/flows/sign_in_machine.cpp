@@ -66,17 +66,38 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::Started& started
   if (!is_fresh(s)) {
     return std::unexpected(illegal(s, e));  // a new sign-in is a new attempt (a new row)
   }
-  switch (strategy_family(started.strategy)) {
+  const StrategyFamily family = strategy_family(started.strategy);
+  switch (family) {
     case StrategyFamily::kNone:
-      if (started.has_identifier) {
-        // create_sign_in: only OAuth strategies are enabled (no password, codes or links yet).
-        return std::unexpected(
-            Error(Code::kStrategyNotAllowed, "is invalid",
-                  "Signing in with an identifier is not enabled for this application. Use one of "
-                  "the enabled social connections.")
-                .with_meta("param_name", "identifier"));
+    case StrategyFamily::kPassword:
+    case StrategyFamily::kEmailCode:
+    case StrategyFamily::kResetCode:
+      if (started.lookup == IdentifierLookup::kNotEnabled) {
+        if (family != StrategyFamily::kNone) {
+          break;  // the strategy is not enabled
+        }
+        if (started.has_identifier) {
+          // An OAuth-only instance: no identifier can sign in.
+          return std::unexpected(
+              Error(Code::kStrategyNotAllowed, "is invalid",
+                    "Signing in with an identifier is not enabled for this application. Use one "
+                    "of the enabled social connections.")
+                  .with_meta("param_name", "identifier"));
+        }
+        return Next{SignInState{SignInStatus::kNeedsIdentifier, std::nullopt, false}, {}};
       }
-      return Next{SignInState{SignInStatus::kNeedsIdentifier, std::nullopt, false}, {}};
+      if (!started.has_identifier) {
+        if (family == StrategyFamily::kNone) {
+          return Next{SignInState{SignInStatus::kNeedsIdentifier, std::nullopt, false}, {}};
+        }
+        return std::unexpected(
+            Error(Code::kFormParamMissing).with_meta("param_name", "identifier"));
+      }
+      if (started.lookup == IdentifierLookup::kNotFound) {
+        return std::unexpected(
+            Error(Code::kFormIdentifierNotFound).with_meta("param_name", "identifier"));
+      }
+      return Next{SignInState{SignInStatus::kNeedsFirstFactor, std::nullopt, false}, {}};
     case StrategyFamily::kOAuth:
       return Next{
           SignInState{SignInStatus::kNeedsFirstFactor, oauth_verification(VS::kUnverified), false},
@@ -137,6 +158,83 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::IdentityResolved
     return std::unexpected(illegal(s, e));
   }
   return finish(r.outcome);
+}
+
+// A first factor may be chosen, prepared and attempted while the attempt needs one and holds no
+// provider identity (a transferable sign-in is needs_identifier anyway).
+bool choosing_first_factor(const SignInState& s) {
+  return s.status == SignInStatus::kNeedsFirstFactor && !s.holds_identity;
+}
+
+VerificationState factor(StrategyFamily family, VS status, std::optional<Code> error = {}) {
+  return VerificationState{status, family, error};
+}
+
+Result on(const SignInState& s, const SignInEvent& e, const ev::FirstFactorPrepared& p) {
+  const StrategyFamily family = strategy_family(p.strategy);
+  if (!choosing_first_factor(s) ||
+      (family != StrategyFamily::kEmailCode && family != StrategyFamily::kResetCode)) {
+    return std::unexpected(illegal(s, e));
+  }
+  return Next{SignInState{SignInStatus::kNeedsFirstFactor, factor(family, VS::kUnverified), false},
+              {Effect::kSendCode}};
+}
+
+Result on(const SignInState& s, const SignInEvent& e, const ev::FirstFactorAttempted& a) {
+  const StrategyFamily family = strategy_family(a.strategy);
+  if (!choosing_first_factor(s)) {
+    return std::unexpected(illegal(s, e));
+  }
+  if (family == StrategyFamily::kPassword) {
+    switch (a.outcome) {
+      case FactorOutcome::kVerified:
+        return Next{SignInState{SignInStatus::kComplete, factor(family, VS::kVerified), false},
+                    {Effect::kCreateSession}};
+      case FactorOutcome::kMustReset:
+        return Next{
+            SignInState{SignInStatus::kNeedsNewPassword, factor(family, VS::kVerified), false}, {}};
+      case FactorOutcome::kIncorrect:
+        return Next{s, {Effect::kRejectAttempt}};
+      case FactorOutcome::kTooManyAttempts:
+      case FactorOutcome::kExpired:
+        break;
+    }
+    return std::unexpected(illegal(s, e));
+  }
+  if (!machine_internal::awaits_code(s.first_factor, family)) {
+    return std::unexpected(illegal(s, e));  // nothing prepared for this strategy
+  }
+  switch (a.outcome) {
+    case FactorOutcome::kVerified:
+      if (family == StrategyFamily::kResetCode) {
+        return Next{
+            SignInState{SignInStatus::kNeedsNewPassword, factor(family, VS::kVerified), false}, {}};
+      }
+      return Next{SignInState{SignInStatus::kComplete, factor(family, VS::kVerified), false},
+                  {Effect::kCreateSession}};
+    case FactorOutcome::kIncorrect:
+      return Next{s, {Effect::kRejectAttempt}};
+    case FactorOutcome::kTooManyAttempts:
+      return Next{SignInState{SignInStatus::kNeedsFirstFactor,
+                              factor(family, VS::kFailed, Code::kVerificationFailed), false},
+                  {Effect::kRejectAttempt}};
+    case FactorOutcome::kExpired:
+      return Next{SignInState{SignInStatus::kNeedsFirstFactor,
+                              factor(family, VS::kExpired, Code::kVerificationExpired), false},
+                  {Effect::kRejectAttempt}};
+    case FactorOutcome::kMustReset:
+      break;
+  }
+  return std::unexpected(illegal(s, e));
+}
+
+Result on(const SignInState& s, const SignInEvent& e, const ev::PasswordReset&) {
+  if (s.status != SignInStatus::kNeedsNewPassword || s.holds_identity) {
+    return std::unexpected(illegal(s, e));
+  }
+  SignInState next = s;
+  next.status = SignInStatus::kComplete;
+  return Next{next, {Effect::kSetPassword, Effect::kCreateSession}};
 }
 
 }  // namespace
@@ -218,6 +316,18 @@ std::string_view to_string(SignInOutcome outcome) {
   return "?";
 }
 
+std::string_view to_string(IdentifierLookup lookup) {
+  switch (lookup) {
+    case IdentifierLookup::kNotEnabled:
+      return "not_enabled";
+    case IdentifierLookup::kNotFound:
+      return "not_found";
+    case IdentifierLookup::kFound:
+      return "found";
+  }
+  return "?";
+}
+
 std::string describe(const SignInState& state) {
   std::string out = "status ";
   out += state.status ? to_wire(*state.status) : std::string_view("(no attempt)");
@@ -231,8 +341,17 @@ std::string describe(const SignInEvent& event) {
   struct Describe {
     std::string operator()(const ev::Started& e) const {
       return "Started{strategy=" + std::string(e.strategy) +
-             (e.has_identifier ? ", identifier}" : "}");
+             (e.has_identifier ? ", identifier" : "") +
+             ", lookup=" + std::string(to_string(e.lookup)) + "}";
     }
+    std::string operator()(const ev::FirstFactorPrepared& e) const {
+      return "FirstFactorPrepared{strategy=" + std::string(e.strategy) + "}";
+    }
+    std::string operator()(const ev::FirstFactorAttempted& e) const {
+      return "FirstFactorAttempted{strategy=" + std::string(e.strategy) +
+             ", outcome=" + std::string(to_string(e.outcome)) + "}";
+    }
+    std::string operator()(const ev::PasswordReset&) const { return "PasswordReset{}"; }
     std::string operator()(const ev::TransferredFromSignUp& e) const {
       return "TransferredFromSignUp{strategy=" + std::string(e.strategy) +
              ", outcome=" + std::string(to_string(e.outcome)) + "}";

@@ -30,8 +30,27 @@
 //        kAlreadySignedIn                  -> needs_first_factor, ff failed
 //                                             (identifier_already_signed_in + meta session_id)
 //        kOtherUserSignedIn                -> needs_first_factor, ff failed (session_exists)
-// needs_second_factor, needs_client_trust, needs_new_password and needs_protect_check have no
-// rows yet: no strategy reaches them.
+// First factors other than OAuth ("N" = needs_first_factor with no identity held; "fam" = the
+// event's strategy family):
+//   F  Started{"" | password | email_code | reset, identifier, lookup}:
+//        lookup kNotEnabled                -> refused as before (identifier / strategy invalid)
+//        lookup kNotFound                  -> refused: form_identifier_not_found
+//        lookup kFound                     -> needs_first_factor, no ff
+//      (no identifier with a first-factor strategy: form_param_missing identifier)
+//   N  FirstFactorPrepared{email_code | reset}  -> N, ff unverified(fam)  {SendCode}
+//   N  FirstFactorAttempted{password, o}:
+//        kVerified                         -> complete, ff verified(password)  {CreateSession}
+//        kMustReset                        -> needs_new_password, ff verified(password)
+//        kIncorrect                        -> unchanged  {RejectAttempt}
+//   N, ff unverified(fam) FirstFactorAttempted{email_code | reset, o}:
+//        kVerified                         -> email_code: complete, ff verified {CreateSession};
+//                                             reset: needs_new_password, ff verified
+//        kIncorrect                        -> unchanged  {RejectAttempt}
+//        kTooManyAttempts                  -> ff failed(verification_failed)  {RejectAttempt}
+//        kExpired                          -> ff expired(verification_expired)  {RejectAttempt}
+//   needs_new_password PasswordReset       -> complete  {SetPassword, CreateSession}
+// needs_second_factor, needs_client_trust and needs_protect_check have no rows yet: no strategy
+// reaches them.
 //
 // How a first-factor strategy plugs in (password, email_code, email_link, passkey, ...):
 //  1. Give it a family: an enumerator of StrategyFamily and its names in strategy_family(). Until
@@ -90,6 +109,15 @@ inline constexpr std::array kAllSignInOutcomes = {
 SignInOutcome sign_in_outcome(IdentityMatch match, bool same_user_signed_in, bool any_session_live,
                               bool single_session_mode);
 
+// What looking the identifier up found (create_sign_in), when identifiers can sign in at all.
+enum class IdentifierLookup : std::uint8_t {
+  kNotEnabled,  // no identifier first factor is enabled (an OAuth-only instance)
+  kNotFound,    // nobody has it
+  kFound,       // a user has it: the attempt offers that user's factors
+};
+inline constexpr std::array kAllIdentifierLookups = {
+    IdentifierLookup::kNotEnabled, IdentifierLookup::kNotFound, IdentifierLookup::kFound};
+
 namespace sign_in_events {
 
 // signIn.create() without transfer. `strategy` is the request's ("" when absent or empty);
@@ -99,7 +127,23 @@ namespace sign_in_events {
 struct Started {
   std::string_view strategy;
   bool has_identifier = false;
+  IdentifierLookup lookup = IdentifierLookup::kNotEnabled;
   friend bool operator==(const Started&, const Started&) = default;
+};
+// prepare_first_factor: a one-time code is (re)sent for `strategy`.
+struct FirstFactorPrepared {
+  std::string_view strategy;
+  friend bool operator==(const FirstFactorPrepared&, const FirstFactorPrepared&) = default;
+};
+// attempt_first_factor (or create with a password): what checking it found.
+struct FirstFactorAttempted {
+  std::string_view strategy;
+  FactorOutcome outcome = FactorOutcome::kIncorrect;
+  friend bool operator==(const FirstFactorAttempted&, const FirstFactorAttempted&) = default;
+};
+// reset_password with a password that passed the policy.
+struct PasswordReset {
+  friend bool operator==(const PasswordReset&, const PasswordReset&) = default;
 };
 // signIn.create({transfer: true}): a new attempt for the transferable sign-up's identity.
 // `strategy` is that identity's; `outcome` from sign_in_outcome().
@@ -137,7 +181,9 @@ struct IdentityResolved {
 using SignInEvent =
     std::variant<sign_in_events::Started, sign_in_events::TransferredFromSignUp,
                  sign_in_events::TransferredToSignUp, sign_in_events::ProviderFailed,
-                 sign_in_events::StateRejected, sign_in_events::IdentityResolved>;
+                 sign_in_events::StateRejected, sign_in_events::IdentityResolved,
+                 sign_in_events::FirstFactorPrepared, sign_in_events::FirstFactorAttempted,
+                 sign_in_events::PasswordReset>;
 
 // Pure: no I/O, no clock; allocates only to describe an illegal transition.
 Transition<SignInState, Effects> sign_in_transition(const SignInState& state,
@@ -159,6 +205,7 @@ void save_sign_in_state(const SignInState& state, std::string& row_status, SignI
 
 // For logs, internal reasons and test output.
 std::string_view to_string(SignInOutcome outcome);
+std::string_view to_string(IdentifierLookup lookup);
 std::string describe(const SignInState& state);
 std::string describe(const SignInEvent& event);
 

@@ -39,6 +39,11 @@ Next try_complete(SignUpState s, bool missing_fields_empty, Effects effects) {
     s.status = SignUpStatus::kComplete;
     s.holds_identity = false;
     effects = effects | Effects{Effect::kCreateUser, Effect::kCreateSession, Effect::kDropIdentity};
+  } else if (!s.holds_identity && !s.external_account && s.email_address &&
+             s.email_address->status == VS::kVerified && missing_fields_empty) {
+    // A password sign-up whose address was verified by a code.
+    s.status = SignUpStatus::kComplete;
+    effects = effects | Effects{Effect::kCreateUser, Effect::kCreateSession};
   } else {
     s.status = SignUpStatus::kMissingRequirements;
   }
@@ -46,9 +51,9 @@ Next try_complete(SignUpState s, bool missing_fields_empty, Effects effects) {
 }
 
 Next failed(Code code) {
-  return {
-      SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kFailed, code), false},
-      {}};
+  return {SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kFailed, code),
+                      false, std::nullopt},
+          {}};
 }
 
 // apply_sign_up_identity: every match clears the verification's expire_at (keeping its
@@ -65,15 +70,16 @@ Next apply_identity(IdentityMatch match, bool missing_fields_empty) {
     case IdentityMatch::kVerifiedEmail:
       // signUp.isTransferable: the SDK creates a sign-in with transfer: true. email_verified is
       // not taken (the email is the existing user's).
-      return Next{
-          SignUpState{SignUpStatus::kMissingRequirements,
-                      oauth_verification(VS::kTransferable, Code::kExternalAccountExists), true},
-          {Effect::kClearExpiry, Effect::kTakeEmail, Effect::kKeepIdentity}};
+      return Next{SignUpState{SignUpStatus::kMissingRequirements,
+                              oauth_verification(VS::kTransferable, Code::kExternalAccountExists),
+                              true, std::nullopt},
+                  {Effect::kClearExpiry, Effect::kTakeEmail, Effect::kKeepIdentity}};
     case IdentityMatch::kNoMatch:
       break;
   }
   return try_complete(
-      SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kVerified), true},
+      SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kVerified), true,
+                  std::nullopt},
       missing_fields_empty,
       {Effect::kClearExpiry, Effect::kTakeEmail, Effect::kTakeProfile, Effect::kKeepIdentity});
 }
@@ -84,12 +90,16 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::Started& started
   }
   switch (strategy_family(started.strategy)) {
     case StrategyFamily::kNone:
+    case StrategyFamily::kPassword:
       // Nothing to complete with: a sign-up without an identity waits in missing_requirements.
-      return Next{SignUpState{SignUpStatus::kMissingRequirements, std::nullopt, false}, {}};
+      return Next{
+          SignUpState{SignUpStatus::kMissingRequirements, std::nullopt, false, std::nullopt}, {}};
     case StrategyFamily::kOAuth:
       return Next{SignUpState{SignUpStatus::kMissingRequirements,
-                              oauth_verification(VS::kUnverified), false},
+                              oauth_verification(VS::kUnverified), false, std::nullopt},
                   {Effect::kBeginRedirect}};
+    case StrategyFamily::kEmailCode:
+    case StrategyFamily::kResetCode:
     case StrategyFamily::kUnsupported:
       break;
   }
@@ -108,7 +118,7 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::TransferredFromS
 Result on(const SignUpState& s, const SignUpEvent&, const ev::TransferredToSignIn&) {
   // create_sign_in(transfer) checks identity + external account transferable; a transferable
   // sign-up is always missing_requirements with an OAuth account (apply_sign_up_identity).
-  if (in_progress(s) && s.holds_identity && s.external_account &&
+  if (in_progress(s) && s.holds_identity && !s.email_address && s.external_account &&
       s.external_account->status == VS::kTransferable &&
       s.external_account->strategy == StrategyFamily::kOAuth) {
     return Next{s, {Effect::kConsumeAttempt}};
@@ -137,9 +147,9 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::OAuthStarted& o)
   }
   // Whatever external account verification there was (failed, expired, a superseded unverified
   // one) is replaced by a fresh one.
-  return Next{
-      SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kUnverified), false},
-      {Effect::kBeginRedirect}};
+  return Next{SignUpState{SignUpStatus::kMissingRequirements, oauth_verification(VS::kUnverified),
+                          false, std::nullopt},
+              {Effect::kBeginRedirect}};
 }
 
 Result on(const SignUpState& s, const SignUpEvent& e, const ev::FieldsUpdated& f) {
@@ -173,12 +183,67 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::IdentityResolved
   return apply_identity(r.match, r.missing_fields_empty);
 }
 
+// A sign-up verified by codes rather than by a provider.
+bool without_provider(const SignUpState& s) {
+  return in_progress(s) && !s.holds_identity && !s.external_account;
+}
+
+VerificationState email_code(VS status, std::optional<Code> error = std::nullopt) {
+  return VerificationState{status, StrategyFamily::kEmailCode, error};
+}
+
+Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationPrepared& p) {
+  if (!in_progress(s)) {
+    return std::unexpected(not_in_progress(s, e));
+  }
+  if (strategy_family(p.strategy) != StrategyFamily::kEmailCode) {
+    return std::unexpected(machine_internal::strategy_not_enabled(p.strategy));
+  }
+  if (!without_provider(s)) {
+    return std::unexpected(illegal(s, e));
+  }
+  if (!p.has_email) {
+    return std::unexpected(Error(Code::kFormParamMissing).with_meta("param_name", "email_address"));
+  }
+  if (s.email_address && s.email_address->status == VS::kVerified) {
+    return std::unexpected(Error(Code::kVerificationAlreadyVerified));
+  }
+  SignUpState next = s;
+  next.email_address = email_code(VS::kUnverified);
+  return Next{next, {Effect::kSendCode}};
+}
+
+Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationAttempted& a) {
+  if (!without_provider(s) || strategy_family(a.strategy) != StrategyFamily::kEmailCode ||
+      !machine_internal::awaits_code(s.email_address, StrategyFamily::kEmailCode)) {
+    return std::unexpected(illegal(s, e));
+  }
+  SignUpState next = s;
+  switch (a.outcome) {
+    case FactorOutcome::kVerified:
+      next.email_address = email_code(VS::kVerified);
+      return try_complete(next, a.missing_fields_empty, {});
+    case FactorOutcome::kIncorrect:
+      return Next{s, {Effect::kRejectAttempt}};
+    case FactorOutcome::kTooManyAttempts:
+      next.email_address = email_code(VS::kFailed, Code::kVerificationFailed);
+      return Next{next, {Effect::kRejectAttempt}};
+    case FactorOutcome::kExpired:
+      next.email_address = email_code(VS::kExpired, Code::kVerificationExpired);
+      return Next{next, {Effect::kRejectAttempt}};
+    case FactorOutcome::kMustReset:
+      break;
+  }
+  return std::unexpected(illegal(s, e));
+}
+
 }  // namespace
 
 // Only create_sign_up's and update_sign_up's OAuth branches leave an external account
 // `unverified`, and update_sign_up refuses them while an identity is held (see sign-in's).
 bool awaits_callback(const SignUpState& s) {
-  return in_progress(s) && !s.holds_identity && awaits_provider(s.external_account);
+  return in_progress(s) && !s.holds_identity && !s.email_address &&
+         awaits_provider(s.external_account);
 }
 
 Transition<SignUpState, Effects> sign_up_transition(const SignUpState& state,
@@ -200,6 +265,11 @@ core::Result<SignUpState> load_sign_up_state(std::string_view row_status, const 
   }
   s.external_account = *v;
   s.holds_identity = data.identity.has_value();
+  auto ev = load_verification(data.email_verification, "sign_up: email address");
+  if (!ev) {
+    return core::fail(std::move(ev.error()));
+  }
+  s.email_address = *ev;
   return s;
 }
 
@@ -208,6 +278,10 @@ void save_sign_up_state(const SignUpState& state, std::string& row_status, SignU
     row_status = std::string(to_wire(*state.status));
   }
   save_verification(state.external_account, data.external_account);
+  save_verification(state.email_address, data.email_verification);
+  if (data.email_verification) {
+    data.email_verification->strategy = "email_code";
+  }
 }
 
 std::string describe(const SignUpState& state) {
@@ -215,7 +289,11 @@ std::string describe(const SignUpState& state) {
   out += state.status ? to_wire(*state.status) : std::string_view("(no attempt)");
   out += " (external_account ";
   out += describe(state.external_account);
-  out += state.holds_identity ? ", identity held)" : ", no identity)";
+  out += state.holds_identity ? ", identity held" : ", no identity";
+  if (state.email_address) {
+    out += ", email_address " + describe(state.email_address);
+  }
+  out += ")";
   return out;
 }
 
@@ -253,6 +331,15 @@ std::string describe(const SignUpEvent& event) {
     std::string operator()(const ev::IdentityResolved& e) const {
       return "IdentityResolved{strategy=" + std::string(e.strategy) +
              ", match=" + std::string(to_string(e.match)) +
+             std::string(tail(e.missing_fields_empty));
+    }
+    std::string operator()(const ev::VerificationPrepared& e) const {
+      return "VerificationPrepared{strategy=" + std::string(e.strategy) +
+             (e.has_email ? ", email}" : ", no email}");
+    }
+    std::string operator()(const ev::VerificationAttempted& e) const {
+      return "VerificationAttempted{strategy=" + std::string(e.strategy) +
+             ", outcome=" + std::string(to_string(e.outcome)) +
              std::string(tail(e.missing_fields_empty));
     }
   };

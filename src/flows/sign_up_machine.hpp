@@ -36,6 +36,20 @@
 //        kNoMatch, nothing missing         -> complete, ea verified  {TakeEmail, TakeProfile,
 //                                             KeepIdentity, CreateUser, CreateSession,
 //                                             DropIdentity}
+// Sign-ups without a provider ("P" = MR, no identity held, no external account;
+// "ev" = verifications.email_address):
+//   F  Started{password}                   -> as Started{""} (the SDK's signUp.password() sends it)
+//   P  VerificationPrepared{email_code, has_email}:
+//        no email                          -> refused: form_param_missing (email_address)
+//        ev verified                       -> refused: verification_already_verified
+//        otherwise                         -> P, ev unverified(email_code)  {SendCode}
+//      (status not MR: "Sign up is not in progress"; another strategy: not enabled)
+//   P, ev unverified VerificationAttempted{email_code, o, missing_fields_empty}:
+//        kVerified, nothing missing        -> complete, ev verified  {CreateUser, CreateSession}
+//        kVerified, something missing      -> P, ev verified
+//        kIncorrect                        -> unchanged  {RejectAttempt}
+//        kTooManyAttempts / kExpired       -> ev failed / expired  {RejectAttempt}
+//   P, ev verified FieldsUpdated{nothing missing} -> complete  {CreateUser, CreateSession}
 // `abandoned` has no rows: nothing writes it today.
 //
 // A new sign-up strategy (email_code, phone_code, web3, ...) plugs in as for sign-in (see
@@ -61,6 +75,9 @@ struct SignUpState {
   // SignUpData::identity: the provider identity this sign-up will create its user from (or hand
   // to a sign-in when the account exists).
   bool holds_identity = false;
+  // verifications.email_address when it is verified by a code (a password sign-up); nullopt
+  // when no code was prepared.
+  std::optional<VerificationState> email_address;
 
   friend bool operator==(const SignUpState&, const SignUpState&) = default;
 };
@@ -99,6 +116,20 @@ struct FieldsUpdated {
   bool missing_fields_empty = false;
   friend bool operator==(const FieldsUpdated&, const FieldsUpdated&) = default;
 };
+// prepare_verification: a code is (re)sent to the sign-up's email address.
+struct VerificationPrepared {
+  std::string_view strategy;
+  bool has_email = false;
+  friend bool operator==(const VerificationPrepared&, const VerificationPrepared&) = default;
+};
+// attempt_verification: what checking the code found; `missing_fields_empty` as for
+// FieldsUpdated.
+struct VerificationAttempted {
+  std::string_view strategy;
+  FactorOutcome outcome = FactorOutcome::kIncorrect;
+  bool missing_fields_empty = false;
+  friend bool operator==(const VerificationAttempted&, const VerificationAttempted&) = default;
+};
 // The callback's provider round trip failed; `strategy` is the state row's.
 struct ProviderFailed {
   std::string_view strategy;
@@ -121,10 +152,12 @@ struct IdentityResolved {
 
 }  // namespace sign_up_events
 
-using SignUpEvent = std::variant<sign_up_events::Started, sign_up_events::TransferredFromSignIn,
-                                 sign_up_events::TransferredToSignIn, sign_up_events::OAuthStarted,
-                                 sign_up_events::FieldsUpdated, sign_up_events::ProviderFailed,
-                                 sign_up_events::StateRejected, sign_up_events::IdentityResolved>;
+using SignUpEvent =
+    std::variant<sign_up_events::Started, sign_up_events::TransferredFromSignIn,
+                 sign_up_events::TransferredToSignIn, sign_up_events::OAuthStarted,
+                 sign_up_events::FieldsUpdated, sign_up_events::ProviderFailed,
+                 sign_up_events::StateRejected, sign_up_events::IdentityResolved,
+                 sign_up_events::VerificationPrepared, sign_up_events::VerificationAttempted>;
 
 // Pure: no I/O, no clock; allocates only to describe a refused or illegal transition.
 Transition<SignUpState, Effects> sign_up_transition(const SignUpState& state,

@@ -65,6 +65,11 @@ struct User {
   std::string unsafe_metadata = "{}";                   // JSON object text
   std::optional<std::int64_t> legal_accepted_at_ms;
   std::optional<std::int64_t> last_sign_in_at_ms;
+  // The password (0004): an argon2id PHC string or an imported bcrypt hash; nullopt = none.
+  std::optional<std::string> password_digest;
+  bool password_reset_required = false;  // the next correct password leads to needs_new_password
+  int failed_password_attempts = 0;      // consecutive wrong passwords
+  std::optional<std::int64_t> locked_until_ms;  // temporary lockout after too many of them
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 

@@ -237,6 +237,10 @@ TEST_P(StoreContract, UserRoundTripsEveryField) {
   u.unsafe_metadata = R"({"theme":"dark"})";
   u.legal_accepted_at_ms = kT0 - 5;
   u.last_sign_in_at_ms = kT0 - 7;
+  u.password_digest = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
+  u.password_reset_required = true;
+  u.failed_password_attempts = 3;
+  u.locked_until_ms = kT0 + 3'600'000;
   u.created_at_ms = kT0 - 9;
   u.updated_at_ms = kT0 - 8;
   write([&](Tx& tx) { return tx.insert_user(u); });
@@ -252,6 +256,10 @@ TEST_P(StoreContract, UserRoundTripsEveryField) {
   changed.unsafe_metadata = R"({"a":[1,2]})";
   changed.legal_accepted_at_ms = std::nullopt;
   changed.last_sign_in_at_ms = kT0 + 1;
+  changed.password_digest = "$2b$10$abcdefghijklmnopqrstuuNIDKPIzYxI1aSdNMTbuJnpZ6Q6UXgWe";
+  changed.password_reset_required = false;
+  changed.failed_password_attempts = 0;
+  changed.locked_until_ms = std::nullopt;
   changed.updated_at_ms = kT0 + 2;
   write([&](Tx& tx) { return tx.update_user(changed); });
   EXPECT_EQ(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_rt"); }), changed);

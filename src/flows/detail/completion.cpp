@@ -109,7 +109,11 @@ Status begin_redirect(store::Tx& tx, FlowDeps& d, const store::Client& client,
                    strategy,
                    r.start->request.authorization_url,
                    {},
-                   now + d.settings.oauth_state_lifetime.count()};
+                   now + d.settings.oauth_state_lifetime.count(),
+                   {},
+                   0,
+                   {},
+                   {}};
   redirect_url = r.start->redirect_url;
   action_url = r.start->action_complete_redirect_url;
   return {};

@@ -149,7 +149,9 @@ constexpr auto kCatalog = [] {
   at(Query::kInsertUser) = shared<
       "INSERT INTO users (id, first_name, last_name, username, image_url, "
       "primary_email_address_id, public_metadata, unsafe_metadata, legal_accepted_at, "
-      "last_sign_in_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
+      "last_sign_in_at, created_at, updated_at, password_digest, password_reset_required, "
+      "failed_password_attempts, locked_until) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
   at(Query::kGetUser) = shared<"SELECT " LK_USER_COLS " FROM users u WHERE u.id = ?">();
   at(Query::kFindUserByEmail) = shared<"SELECT " LK_USER_COLS
                                        " FROM users u JOIN email_addresses e ON e.user_id = u.id "
@@ -163,7 +165,8 @@ constexpr auto kCatalog = [] {
   at(Query::kUpdateUser) = shared<
       "UPDATE users SET first_name = ?, last_name = ?, username = ?, image_url = ?, "
       "primary_email_address_id = ?, public_metadata = ?, unsafe_metadata = ?, "
-      "legal_accepted_at = ?, last_sign_in_at = ?, updated_at = ? WHERE id = ?">();
+      "legal_accepted_at = ?, last_sign_in_at = ?, updated_at = ?, password_digest = ?, "
+      "password_reset_required = ?, failed_password_attempts = ?, locked_until = ? WHERE id = ?">();
   at(Query::kDeleteUser) = shared<"DELETE FROM users WHERE id = ?">();
 
   // ---- email addresses

@@ -20,7 +20,8 @@
 #define LK_USER_COLS                                                                             \
   "u.id, u.first_name, u.last_name, u.username, u.image_url, u.primary_email_address_id, "       \
   "u.public_metadata, u.unsafe_metadata, u.legal_accepted_at, u.last_sign_in_at, u.created_at, " \
-  "u.updated_at"
+  "u.updated_at, u.password_digest, u.password_reset_required, u.failed_password_attempts, "     \
+  "u.locked_until"
 
 #define LK_EMAIL_COLS "id, user_id, email, verified, verification_strategy, created_at, updated_at"
 
@@ -89,6 +90,10 @@ void read_row(const R& r, User& u) {
   u.last_sign_in_at_ms = r.opt_i64(9);
   u.created_at_ms = r.i64(10);
   u.updated_at_ms = r.i64(11);
+  u.password_digest = r.opt_text(12);
+  u.password_reset_required = r.boolean(13);
+  u.failed_password_attempts = static_cast<int>(r.i64(14));
+  u.locked_until_ms = r.opt_i64(15);
 }
 
 template <RowReader R>

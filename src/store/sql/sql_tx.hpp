@@ -54,7 +54,9 @@ class SqlTx final : public Tx {
   Status insert_user(const User& u) override {
     return d_.write(Query::kInsertUser, u.id, u.first_name, u.last_name, u.username, u.image_url,
                     u.primary_email_address_id, u.public_metadata, u.unsafe_metadata,
-                    u.legal_accepted_at_ms, u.last_sign_in_at_ms, u.created_at_ms, u.updated_at_ms);
+                    u.legal_accepted_at_ms, u.last_sign_in_at_ms, u.created_at_ms, u.updated_at_ms,
+                    u.password_digest, u.password_reset_required,
+                    static_cast<std::int64_t>(u.failed_password_attempts), u.locked_until_ms);
   }
   Result<std::optional<User>> get_user(const std::string& id) override {
     return d_.query_one(Query::kGetUser, as<User>, id);
@@ -69,7 +71,9 @@ class SqlTx final : public Tx {
     return d_.write_one("users", Query::kUpdateUser, u.first_name, u.last_name, u.username,
                         u.image_url, u.primary_email_address_id, u.public_metadata,
                         u.unsafe_metadata, u.legal_accepted_at_ms, u.last_sign_in_at_ms,
-                        u.updated_at_ms, u.id);
+                        u.updated_at_ms, u.password_digest, u.password_reset_required,
+                        static_cast<std::int64_t>(u.failed_password_attempts), u.locked_until_ms,
+                        u.id);
   }
   Status delete_user(const std::string& id) override {
     return d_.delete_one("users", Query::kDeleteUser, id);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -80,6 +81,13 @@ std::size_t check_exhaustively(const std::vector<State>& states, const std::vect
     EXPECT_TRUE(seen_alternative[i]) << "no event of alternative " << event_names[i];
   }
 
+  // The rows by (state, event) description (each describes its value exactly), so the loop
+  // below stays linear in the combinations; equality is still checked on the values.
+  auto key = [](const State& st, const Event& ev) { return describe(st) + " | " + describe(ev); };
+  std::unordered_map<std::string, std::vector<std::size_t>> index;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    index[key(table[i].from, table[i].event)].push_back(i);
+  }
   std::vector<int> matched(table.size(), 0);
   std::size_t combinations = 0;
   int failures = 0;
@@ -88,10 +96,12 @@ std::size_t check_exhaustively(const std::vector<State>& states, const std::vect
     for (const Event& event : events) {
       ++combinations;
       const Row<State, Event>* row = nullptr;
-      for (std::size_t i = 0; i < table.size(); ++i) {
-        if (table[i].from == state && table[i].event == event) {
-          ++matched[i];
-          row = &table[i];
+      if (auto it = index.find(key(state, event)); it != index.end()) {
+        for (std::size_t i : it->second) {
+          if (table[i].from == state && table[i].event == event) {
+            ++matched[i];
+            row = &table[i];
+          }
         }
       }
       const auto got = transition(state, event);

@@ -79,9 +79,16 @@ TEST(AttemptData, RoundTripsThroughJson) {
   SignInData d;
   d.strategy = "oauth_google";
   d.redirect_url = "http://localhost:5173/sso-callback";
-  d.first_factor = Verification{
-      "transferable", "oauth_google", std::nullopt,
-      VerificationError{Code::kExternalAccountNotFound, "", "", {{"k", "v"}}}, std::int64_t{42}};
+  d.first_factor =
+      Verification{"transferable",
+                   "oauth_google",
+                   std::nullopt,
+                   VerificationError{Code::kExternalAccountNotFound, "", "", {{"k", "v"}}},
+                   std::int64_t{42},
+                   {},
+                   0,
+                   {},
+                   {}};
   d.identity =
       PendingIdentity{"oauth_google", "google",    "sub-1", "a@b.test", true, "A", "B", "", "",
                       "openid",       "v1.sealed", ""};

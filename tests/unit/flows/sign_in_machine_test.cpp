@@ -22,18 +22,23 @@ using SignInRow = Row<SignInState, SignInEvent>;
 constexpr SignInStatus kNI = SignInStatus::kNeedsIdentifier;
 constexpr SignInStatus kNFF = SignInStatus::kNeedsFirstFactor;
 constexpr SignInStatus kDone = SignInStatus::kComplete;
+constexpr SignInStatus kNNP = SignInStatus::kNeedsNewPassword;
 
-// One name of each strategy family: none, OAuth, one no row knows yet.
-const std::vector<std::string_view> kStrategies = {"", "oauth_google", "password"};
+// One name of each strategy family: none, OAuth, the first factors, one no row knows yet.
+const std::vector<std::string_view> kStrategies = {
+    "", "oauth_google", "password", "email_code", "reset_password_email_code", "web3_metamask"};
+const std::vector<std::string_view> kFirstFactorStrategies = {"password", "email_code",
+                                                              "reset_password_email_code"};
 // Errors an input verification may already hold; rows must not depend on them.
 const std::vector<std::optional<Code>> kInputErrors = {std::nullopt, Code::kOAuthAccessDenied};
 // What a provider round trip can fail with (oauth::Service::complete).
 const std::vector<Code> kProviderErrors = {Code::kOAuthAccessDenied,
                                            Code::kOAuthTokenExchangeFailed};
 
-const std::array<std::string_view, 6> kEventNames = {
-    "Started",        "TransferredFromSignUp", "TransferredToSignUp",
-    "ProviderFailed", "StateRejected",         "IdentityResolved",
+const std::array<std::string_view, 9> kEventNames = {
+    "Started",       "TransferredFromSignUp", "TransferredToSignUp", "ProviderFailed",
+    "StateRejected", "IdentityResolved",      "FirstFactorPrepared", "FirstFactorAttempted",
+    "PasswordReset",
 };
 
 std::vector<SignInState> all_states() {
@@ -54,7 +59,13 @@ std::vector<SignInEvent> all_events() {
   std::vector<SignInEvent> out;
   for (auto strategy : kStrategies) {
     for (bool identifier : {false, true}) {
-      out.emplace_back(ev::Started{strategy, identifier});
+      for (IdentifierLookup lookup : kAllIdentifierLookups) {
+        out.emplace_back(ev::Started{strategy, identifier, lookup});
+      }
+    }
+    out.emplace_back(ev::FirstFactorPrepared{strategy});
+    for (FactorOutcome o : kAllFactorOutcomes) {
+      out.emplace_back(ev::FirstFactorAttempted{strategy, o});
     }
     for (SignInOutcome o : kAllSignInOutcomes) {
       out.emplace_back(ev::TransferredFromSignUp{strategy, o});
@@ -66,6 +77,7 @@ std::vector<SignInEvent> all_events() {
   }
   out.emplace_back(ev::TransferredToSignUp{});
   out.emplace_back(ev::StateRejected{Code::kOAuthStateInvalid});
+  out.emplace_back(ev::PasswordReset{});
   return out;
 }
 
@@ -84,20 +96,99 @@ std::vector<SignInRow> table() {
   std::vector<SignInRow> t;
   const SignInState fresh{};
 
-  // create_sign_in without transfer.
-  t.push_back({fresh, ev::Started{"", false}, step({kNI, std::nullopt, false}, {})});
-  t.push_back({fresh, ev::Started{"", true},
+  // create_sign_in without transfer, on an OAuth-only instance (no identifier lookup).
+  const IdentifierLookup off = IdentifierLookup::kNotEnabled;
+  t.push_back({fresh, ev::Started{"", false, off}, step({kNI, std::nullopt, false}, {})});
+  t.push_back({fresh, ev::Started{"", true, off},
                Refusal{Code::kStrategyNotAllowed, "is invalid",
                        "Signing in with an identifier is not enabled for this application. Use "
                        "one of the enabled social connections.",
                        "identifier"}});
   for (bool identifier : {false, true}) {
-    t.push_back({fresh, ev::Started{"oauth_google", identifier},
-                 step({kNFF, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
+    for (IdentifierLookup lookup : kAllIdentifierLookups) {
+      t.push_back({fresh, ev::Started{"oauth_google", identifier, lookup},
+                   step({kNFF, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
+      t.push_back({fresh, ev::Started{"web3_metamask", identifier, lookup},
+                   Refusal{Code::kStrategyNotAllowed, "is invalid",
+                           "The strategy 'web3_metamask' is not enabled for this application.",
+                           "strategy"}});
+    }
+    for (std::string_view ff : kFirstFactorStrategies) {
+      t.push_back(
+          {fresh, ev::Started{ff, identifier, off},
+           Refusal{Code::kStrategyNotAllowed, "is invalid",
+                   "The strategy '" + std::string(ff) + "' is not enabled for this application.",
+                   "strategy"}});
+    }
+  }
+  // With identifiers enabled: the identifier is looked up.
+  for (IdentifierLookup lookup : {IdentifierLookup::kNotFound, IdentifierLookup::kFound}) {
+    t.push_back({fresh, ev::Started{"", false, lookup}, step({kNI, std::nullopt, false}, {})});
+    for (std::string_view ff : kFirstFactorStrategies) {
+      t.push_back({fresh, ev::Started{ff, false, lookup},
+                   Refusal{Code::kFormParamMissing, "", "", "identifier"}});
+    }
+    std::vector<std::string_view> with_identifier = kFirstFactorStrategies;
+    with_identifier.push_back("");
+    for (std::string_view s : with_identifier) {
+      if (lookup == IdentifierLookup::kFound) {
+        t.push_back({fresh, ev::Started{s, true, lookup}, step({kNFF, std::nullopt, false}, {})});
+      } else {
+        t.push_back({fresh, ev::Started{s, true, lookup},
+                     Refusal{Code::kFormIdentifierNotFound, "", "", "identifier"}});
+      }
+    }
+  }
+
+  // First factors: prepare a code, attempt a password or a code, reset the password.
+  auto ff = [](StrategyFamily f, VS st, std::optional<Code> e = std::nullopt) {
+    return VerificationState{st, f, e};
+  };
+  for (const SignInState& s : all_states()) {
+    if (s.status == kNNP && !s.holds_identity) {
+      SignInState done = s;
+      done.status = kDone;
+      t.push_back({s, ev::PasswordReset{}, step(done, {Fx::kSetPassword, Fx::kCreateSession})});
+    }
+    if (s.status != kNFF || s.holds_identity) {
+      continue;
+    }
+    const StrategyFamily pw = StrategyFamily::kPassword;
     t.push_back(
-        {fresh, ev::Started{"password", identifier},
-         Refusal{Code::kStrategyNotAllowed, "is invalid",
-                 "The strategy 'password' is not enabled for this application.", "strategy"}});
+        {s, ev::FirstFactorPrepared{"email_code"},
+         step({kNFF, ff(StrategyFamily::kEmailCode, VS::kUnverified), false}, {Fx::kSendCode})});
+    t.push_back(
+        {s, ev::FirstFactorPrepared{"reset_password_email_code"},
+         step({kNFF, ff(StrategyFamily::kResetCode, VS::kUnverified), false}, {Fx::kSendCode})});
+    t.push_back({s, ev::FirstFactorAttempted{"password", FactorOutcome::kVerified},
+                 step({kDone, ff(pw, VS::kVerified), false}, {Fx::kCreateSession})});
+    t.push_back({s, ev::FirstFactorAttempted{"password", FactorOutcome::kMustReset},
+                 step({kNNP, ff(pw, VS::kVerified), false}, {})});
+    t.push_back({s, ev::FirstFactorAttempted{"password", FactorOutcome::kIncorrect},
+                 step(s, {Fx::kRejectAttempt})});
+    for (auto [name, fam] :
+         {std::pair{std::string_view("email_code"), StrategyFamily::kEmailCode},
+          std::pair{std::string_view("reset_password_email_code"), StrategyFamily::kResetCode}}) {
+      bool prepared = false;
+      for (const auto& e : kInputErrors) {
+        prepared = prepared || s.first_factor == ff(fam, VS::kUnverified, e);
+      }
+      if (!prepared) {
+        continue;
+      }
+      t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kVerified},
+                   fam == StrategyFamily::kEmailCode
+                       ? step({kDone, ff(fam, VS::kVerified), false}, {Fx::kCreateSession})
+                       : step({kNNP, ff(fam, VS::kVerified), false}, {})});
+      t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kIncorrect},
+                   step(s, {Fx::kRejectAttempt})});
+      t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kTooManyAttempts},
+                   step({kNFF, ff(fam, VS::kFailed, Code::kVerificationFailed), false},
+                        {Fx::kRejectAttempt})});
+      t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kExpired},
+                   step({kNFF, ff(fam, VS::kExpired, Code::kVerificationExpired), false},
+                        {Fx::kRejectAttempt})});
+    }
   }
 
   // finish_sign_in: what an identity leads to.
@@ -177,11 +268,11 @@ std::vector<SignInRow> table() {
 TEST(SignInMachine, EveryStatusTimesEveryEventIsTheTablesRowOrIllegal) {
   const auto states = all_states();
   const auto events = all_events();
-  EXPECT_EQ(states.size(), 8u * 31u * 2u);  // (no attempt + 7 statuses) x first factors x identity
-  EXPECT_EQ(events.size(), 50u);
+  EXPECT_EQ(states.size(), 8u * 61u * 2u);  // (no attempt + 7 statuses) x first factors x identity
+  EXPECT_EQ(events.size(), 159u);
   const std::size_t n = check_exhaustively(states, events, table(), sign_in_transition, "sign_in",
                                            kEventNames, status_name);
-  EXPECT_EQ(n, 24'800u);
+  EXPECT_EQ(n, 155'184u);
 }
 
 TEST(SignInMachine, OnlyAnUnverifiedOAuthFirstFactorAwaitsTheCallback) {
@@ -229,7 +320,8 @@ TEST(SignInMachine, OutcomeFollowsFinishSignInsOrderOfChecks) {
 }
 
 TEST(SignInMachine, AWholeOAuthSignInThenATransfer) {
-  auto started = sign_in_transition({}, ev::Started{"oauth_github", true});
+  auto started =
+      sign_in_transition({}, ev::Started{"oauth_github", true, IdentifierLookup::kNotEnabled});
   ASSERT_TRUE(started);
   auto unknown = sign_in_transition(
       started->state, ev::IdentityResolved{"oauth_github", SignInOutcome::kUnknownAccount});
@@ -290,7 +382,7 @@ TEST(SignInMachine, UnknownStatusStringsAreCorruptionNotAState) {
   auto bad_row = load_sign_in_state("Complete", data);
   ASSERT_FALSE(bad_row);
   EXPECT_EQ(bad_row.error().code, Code::kInternal);
-  data.first_factor = Verification{"done", "oauth_google", {}, {}, {}};
+  data.first_factor = Verification{"done", "oauth_google", {}, {}, {}, {}, 0, {}, {}};
   auto bad_ff = load_sign_in_state("needs_first_factor", data);
   ASSERT_FALSE(bad_ff);
   EXPECT_EQ(bad_ff.error().code, Code::kInternal);
@@ -308,7 +400,12 @@ TEST(SignInMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
     EXPECT_EQ(row_status, to_wire(*s.status));
     if (s.first_factor) {
       // The strategy name is data the caller writes; one name per family.
-      const std::string_view names[] = {"", "oauth_google", "password"};
+      const std::string_view names[] = {"",
+                                        "oauth_google",
+                                        "password",
+                                        "email_code",
+                                        "reset_password_email_code",
+                                        "web3_metamask"};
       data.first_factor->strategy = names[static_cast<int>(s.first_factor->strategy)];
     }
     if (s.holds_identity) {
@@ -319,12 +416,13 @@ TEST(SignInMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
     EXPECT_EQ(*back, s);
     ++checked;
   }
-  EXPECT_EQ(checked, 7 * 31 * 2);
+  EXPECT_EQ(checked, 7 * 61 * 2);
 }
 
 TEST(SignInMachine, SaveKeepsTheCallersFullErrorOfTheSameCode) {
   SignInData data;
-  data.first_factor = Verification{"unverified", "oauth_google", "https://idp/auth", {}, 5};
+  data.first_factor =
+      Verification{"unverified", "oauth_google", "https://idp/auth", {}, 5, {}, 0, {}, {}};
   VerificationError full{Code::kIdentifierAlreadySignedIn, "", "", {{"session_id", "sess_1"}}};
   data.first_factor->error = full;
   std::string row_status;
@@ -361,8 +459,11 @@ TEST(StrategyFamily, NamesMapLikeIsOAuthStrategy) {
   EXPECT_EQ(strategy_family(""), StrategyFamily::kNone);
   EXPECT_EQ(strategy_family("oauth_google"), StrategyFamily::kOAuth);
   EXPECT_EQ(strategy_family("oauth_"), StrategyFamily::kOAuth);
-  EXPECT_EQ(strategy_family("password"), StrategyFamily::kUnsupported);
-  EXPECT_EQ(strategy_family("email_code"), StrategyFamily::kUnsupported);
+  EXPECT_EQ(strategy_family("password"), StrategyFamily::kPassword);
+  EXPECT_EQ(strategy_family("email_code"), StrategyFamily::kEmailCode);
+  EXPECT_EQ(strategy_family("reset_password_email_code"), StrategyFamily::kResetCode);
+  EXPECT_EQ(strategy_family("Password"), StrategyFamily::kUnsupported);
+  EXPECT_EQ(strategy_family("phone_code"), StrategyFamily::kUnsupported);
   EXPECT_EQ(strategy_family("OAUTH_google"), StrategyFamily::kUnsupported);
   EXPECT_EQ(strategy_family("enterprise_sso"), StrategyFamily::kUnsupported);
 }

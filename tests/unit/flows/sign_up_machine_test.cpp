@@ -22,17 +22,34 @@ using SignUpRow = Row<SignUpState, SignUpEvent>;
 constexpr SignUpStatus kMR = SignUpStatus::kMissingRequirements;
 constexpr SignUpStatus kDone = SignUpStatus::kComplete;
 
-// One name of each strategy family: none, OAuth, one no row knows yet.
-const std::vector<std::string_view> kStrategies = {"", "oauth_google", "password"};
+// One name of each strategy family: none, OAuth, the first factors, one no row knows yet.
+const std::vector<std::string_view> kStrategies = {
+    "", "oauth_google", "password", "email_code", "reset_password_email_code", "web3_metamask"};
 // Errors an input verification may already hold; rows must not depend on them.
 const std::vector<std::optional<Code>> kInputErrors = {std::nullopt, Code::kOAuthAccessDenied};
 const std::vector<Code> kProviderErrors = {Code::kOAuthAccessDenied,
                                            Code::kOAuthTokenExchangeFailed};
 
-const std::array<std::string_view, 8> kEventNames = {
-    "Started",       "TransferredFromSignIn", "TransferredToSignIn", "OAuthStarted",
-    "FieldsUpdated", "ProviderFailed",        "StateRejected",       "IdentityResolved",
+const std::array<std::string_view, 10> kEventNames = {
+    "Started",
+    "TransferredFromSignIn",
+    "TransferredToSignIn",
+    "OAuthStarted",
+    "FieldsUpdated",
+    "ProviderFailed",
+    "StateRejected",
+    "IdentityResolved",
+    "VerificationPrepared",
+    "VerificationAttempted",
 };
+
+VerificationState code(VS status, std::optional<Code> error = std::nullopt) {
+  return VerificationState{status, StrategyFamily::kEmailCode, error};
+}
+// verifications.email_address as a password sign-up leaves it.
+const std::vector<std::optional<VerificationState>> kEmailVerifications = {
+    std::nullopt, code(VS::kUnverified), code(VS::kVerified),
+    code(VS::kFailed, Code::kVerificationFailed)};
 
 std::vector<SignUpState> all_states() {
   std::vector<std::optional<SignUpStatus>> statuses{std::nullopt};
@@ -41,7 +58,9 @@ std::vector<SignUpState> all_states() {
   for (const auto& status : statuses) {
     for (const auto& ea : all_verifications(kInputErrors)) {
       for (bool identity : {false, true}) {
-        out.push_back(SignUpState{status, ea, identity});
+        for (const auto& email : kEmailVerifications) {
+          out.push_back(SignUpState{status, ea, identity, email});
+        }
       }
     }
   }
@@ -59,8 +78,16 @@ std::vector<SignUpEvent> all_events() {
         out.emplace_back(ev::IdentityResolved{strategy, m, nothing_missing});
       }
     }
-    for (Code code : kProviderErrors) {
-      out.emplace_back(ev::ProviderFailed{strategy, code});
+    for (Code c : kProviderErrors) {
+      out.emplace_back(ev::ProviderFailed{strategy, c});
+    }
+    for (bool has_email : {false, true}) {
+      out.emplace_back(ev::VerificationPrepared{strategy, has_email});
+    }
+    for (FactorOutcome o : kAllFactorOutcomes) {
+      for (bool nothing_missing : {false, true}) {
+        out.emplace_back(ev::VerificationAttempted{strategy, o, nothing_missing});
+      }
     }
   }
   out.emplace_back(ev::TransferredToSignIn{});
@@ -93,29 +120,34 @@ std::vector<SignUpRow> table() {
   const std::string_view g = "oauth_google";
 
   // create_sign_up without transfer.
-  t.push_back({fresh, ev::Started{""}, step({kMR, std::nullopt, false}, {})});
-  t.push_back(
-      {fresh, ev::Started{g}, step({kMR, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
-  t.push_back({fresh, ev::Started{"password"}, strategy_refusal("password")});
+  t.push_back({fresh, ev::Started{""}, step({kMR, std::nullopt, false, std::nullopt}, {})});
+  t.push_back({fresh, ev::Started{g},
+               step({kMR, oauth(VS::kUnverified), false, std::nullopt}, {Fx::kBeginRedirect})});
+  t.push_back({fresh, ev::Started{"password"}, step({kMR, std::nullopt, false, std::nullopt}, {})});
+  for (std::string_view other : {"email_code", "reset_password_email_code", "web3_metamask"}) {
+    t.push_back({fresh, ev::Started{other}, strategy_refusal(other)});
+  }
 
   // apply_sign_up_identity + try_complete_sign_up: what an identity leads to.
   auto identity_row = [](IdentityMatch m, bool nothing_missing) -> Expected<SignUpState> {
     switch (m) {
       case IdentityMatch::kLinkRefused:
-        return step({kMR, oauth(VS::kFailed, Code::kExternalAccountEmailUnverified), false},
-                    {Fx::kClearExpiry});
+        return step(
+            {kMR, oauth(VS::kFailed, Code::kExternalAccountEmailUnverified), false, std::nullopt},
+            {Fx::kClearExpiry});
       case IdentityMatch::kExternalAccount:
       case IdentityMatch::kVerifiedEmail:
-        return step({kMR, oauth(VS::kTransferable, Code::kExternalAccountExists), true},
-                    {Fx::kClearExpiry, Fx::kTakeEmail, Fx::kKeepIdentity});
+        return step(
+            {kMR, oauth(VS::kTransferable, Code::kExternalAccountExists), true, std::nullopt},
+            {Fx::kClearExpiry, Fx::kTakeEmail, Fx::kKeepIdentity});
       case IdentityMatch::kNoMatch:
         break;
     }
     if (!nothing_missing) {
-      return step({kMR, oauth(VS::kVerified), true},
+      return step({kMR, oauth(VS::kVerified), true, std::nullopt},
                   {Fx::kClearExpiry, Fx::kTakeEmail, Fx::kTakeProfile, Fx::kKeepIdentity});
     }
-    return step({kDone, oauth(VS::kVerified), false},
+    return step({kDone, oauth(VS::kVerified), false, std::nullopt},
                 {Fx::kClearExpiry, Fx::kTakeEmail, Fx::kTakeProfile, Fx::kKeepIdentity,
                  Fx::kCreateUser, Fx::kCreateSession, Fx::kDropIdentity});
   };
@@ -133,7 +165,7 @@ std::vector<SignUpRow> table() {
     // to transfer".
     bool source = false;
     for (const auto& e : kInputErrors) {
-      source = source || s == SignUpState{kMR, oauth(VS::kTransferable, e), true};
+      source = source || s == SignUpState{kMR, oauth(VS::kTransferable, e), true, std::nullopt};
     }
     if (source) {
       t.push_back({s, ev::TransferredToSignIn{}, step(s, {Fx::kConsumeAttempt})});
@@ -154,8 +186,11 @@ std::vector<SignUpRow> table() {
                                   s.status == kDone ? "This sign-up is already complete."
                                                     : "This sign-up is already abandoned.",
                                   std::nullopt};
-    t.push_back({s, ev::OAuthStarted{""}, strategy_refusal("")});
-    t.push_back({s, ev::OAuthStarted{"password"}, strategy_refusal("password")});
+    for (std::string_view name : kStrategies) {
+      if (name != g) {
+        t.push_back({s, ev::OAuthStarted{name}, strategy_refusal(name)});
+      }
+    }
     if (done) {
       t.push_back({s, ev::OAuthStarted{g}, not_in_progress});
     } else if (s.status == kMR && s.holds_identity) {
@@ -164,7 +199,7 @@ std::vector<SignUpRow> table() {
                            "This sign-up already has a verified external account.", std::nullopt}});
     } else if (s.status == kMR) {
       t.push_back({s, ev::OAuthStarted{g},
-                   step({kMR, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
+                   step({kMR, oauth(VS::kUnverified), false, std::nullopt}, {Fx::kBeginRedirect})});
     }
 
     // Without a strategy: fields are saved; the sign-up completes only when its external account
@@ -177,8 +212,14 @@ std::vector<SignUpRow> table() {
             s.external_account && s.external_account->status != VS::kVerified;
         if (!unverified_account && s.holds_identity && nothing_missing) {
           t.push_back({s, ev::FieldsUpdated{nothing_missing},
-                       step({kDone, s.external_account, false},
+                       step({kDone, s.external_account, false, s.email_address},
                             {Fx::kCreateUser, Fx::kCreateSession, Fx::kDropIdentity})});
+        } else if (!s.holds_identity && !s.external_account &&
+                   s.email_address == code(VS::kVerified) && nothing_missing) {
+          // A password sign-up whose address a code verified.
+          t.push_back({s, ev::FieldsUpdated{nothing_missing},
+                       step({kDone, std::nullopt, false, s.email_address},
+                            {Fx::kCreateUser, Fx::kCreateSession})});
         } else {
           t.push_back({s, ev::FieldsUpdated{nothing_missing}, step(s, {})});
         }
@@ -186,15 +227,67 @@ std::vector<SignUpRow> table() {
     }
   }
 
+  // Email-code verification of a sign-up without a provider.
+  for (const SignUpState& s : all_states()) {
+    if (!s.status) {
+      continue;  // no attempt: the caller's sign-up-not-found
+    }
+    const bool done = s.status != kMR;
+    const Refusal not_in_progress{Code::kInvalidState, "Sign up is not in progress",
+                                  s.status == kDone ? "This sign-up is already complete."
+                                                    : "This sign-up is already abandoned.",
+                                  std::nullopt};
+    const bool without_provider = !s.holds_identity && !s.external_account;
+    for (bool has_email : {false, true}) {
+      for (std::string_view name : kStrategies) {
+        const ev::VerificationPrepared p{name, has_email};
+        if (done) {
+          t.push_back({s, p, not_in_progress});
+        } else if (name != "email_code") {
+          t.push_back({s, p, strategy_refusal(name)});
+        } else if (!without_provider) {
+          continue;  // illegal
+        } else if (!has_email) {
+          t.push_back({s, p, Refusal{Code::kFormParamMissing, "", "", "email_address"}});
+        } else if (s.email_address == code(VS::kVerified)) {
+          t.push_back({s, p, Refusal{Code::kVerificationAlreadyVerified, "", "", std::nullopt}});
+        } else {
+          t.push_back(
+              {s, p, step({kMR, std::nullopt, false, code(VS::kUnverified)}, {Fx::kSendCode})});
+        }
+      }
+    }
+    if (done || !without_provider || s.email_address != code(VS::kUnverified)) {
+      continue;
+    }
+    for (bool nothing_missing : {false, true}) {
+      auto attempted = [&](FactorOutcome o) {
+        return ev::VerificationAttempted{"email_code", o, nothing_missing};
+      };
+      t.push_back({s, attempted(FactorOutcome::kVerified),
+                   nothing_missing ? step({kDone, std::nullopt, false, code(VS::kVerified)},
+                                          {Fx::kCreateUser, Fx::kCreateSession})
+                                   : step({kMR, std::nullopt, false, code(VS::kVerified)}, {})});
+      t.push_back({s, attempted(FactorOutcome::kIncorrect), step(s, {Fx::kRejectAttempt})});
+      t.push_back({s, attempted(FactorOutcome::kTooManyAttempts),
+                   step({kMR, std::nullopt, false, code(VS::kFailed, Code::kVerificationFailed)},
+                        {Fx::kRejectAttempt})});
+      t.push_back({s, attempted(FactorOutcome::kExpired),
+                   step({kMR, std::nullopt, false, code(VS::kExpired, Code::kVerificationExpired)},
+                        {Fx::kRejectAttempt})});
+    }
+  }
+
   // The OAuth callback (fail_attempt, step 3) of an attempt that awaits it.
   for (const auto& e : kInputErrors) {
-    const SignUpState waiting{kMR, oauth(VS::kUnverified, e), false};
+    const SignUpState waiting{kMR, oauth(VS::kUnverified, e), false, std::nullopt};
     for (Code code : kProviderErrors) {
-      t.push_back(
-          {waiting, ev::ProviderFailed{g, code}, step({kMR, oauth(VS::kFailed, code), false}, {})});
+      t.push_back({waiting, ev::ProviderFailed{g, code},
+                   step({kMR, oauth(VS::kFailed, code), false, std::nullopt}, {})});
     }
-    t.push_back({waiting, ev::StateRejected{Code::kOAuthStateInvalid},
-                 step({kMR, oauth(VS::kFailed, Code::kOAuthStateInvalid), false}, {})});
+    t.push_back(
+        {waiting, ev::StateRejected{Code::kOAuthStateInvalid},
+         step({kMR, oauth(VS::kFailed, Code::kOAuthStateInvalid), false, std::nullopt}, {})});
     for (IdentityMatch m : kAllIdentityMatches) {
       for (bool nothing_missing : {false, true}) {
         t.push_back({waiting, ev::IdentityResolved{g, m, nothing_missing},
@@ -210,11 +303,12 @@ std::vector<SignUpRow> table() {
 TEST(SignUpMachine, EveryStatusTimesEveryEventIsTheTablesRowOrIllegal) {
   const auto states = all_states();
   const auto events = all_events();
-  EXPECT_EQ(states.size(), 4u * 31u * 2u);  // (no attempt + 3 statuses) x accounts x identity
-  EXPECT_EQ(events.size(), 64u);
+  EXPECT_EQ(states.size(),
+            4u * 61u * 2u * 4u);  // (no attempt + 3 statuses) x accounts x identity x email
+  EXPECT_EQ(events.size(), 196u);
   const std::size_t n = check_exhaustively(states, events, table(), sign_up_transition, "sign_up",
                                            kEventNames, status_name);
-  EXPECT_EQ(n, 15'872u);
+  EXPECT_EQ(n, 382'592u);
 }
 
 TEST(SignUpMachine, OnlyAnUnverifiedOAuthExternalAccountAwaitsTheCallback) {
@@ -222,7 +316,7 @@ TEST(SignUpMachine, OnlyAnUnverifiedOAuthExternalAccountAwaitsTheCallback) {
   for (const SignUpState& s : all_states()) {
     bool want = false;
     for (const auto& e : kInputErrors) {
-      want = want || s == SignUpState{kMR, oauth(VS::kUnverified, e), false};
+      want = want || s == SignUpState{kMR, oauth(VS::kUnverified, e), false, std::nullopt};
     }
     EXPECT_EQ(awaits_callback(s), want) << describe(s);
     waiting += want ? 1 : 0;
@@ -259,21 +353,21 @@ TEST(SignUpMachine, RowsAsTheCurrentCodeWritesThemLoad) {
   const std::vector<Case> cases = {
       {"missing_requirements",
        R"({"email_address":null,"unsafe_metadata":"{}"})",
-       {kMR, std::nullopt, false}},
+       {kMR, std::nullopt, false, std::nullopt}},
       {"missing_requirements",
        R"({"external_account":{"status":"unverified","strategy":"oauth_google",)"
        R"("external_verification_redirect_url":"https://idp/auth","expire_at":7}})",
-       {kMR, oauth(VS::kUnverified), false}},
+       {kMR, oauth(VS::kUnverified), false, std::nullopt}},
       {"missing_requirements",
        R"({"email_address":"a@b.test","identity":{"strategy":"oauth_google"},)"
        R"("external_account":{"status":"transferable","strategy":"oauth_google",)"
        R"("error":{"code":)" +
            err_exists + R"(,"message":"","long_message":"","meta":[]}}})",
-       {kMR, oauth(VS::kTransferable, Code::kExternalAccountExists), true}},
+       {kMR, oauth(VS::kTransferable, Code::kExternalAccountExists), true, std::nullopt}},
       {"complete",
        R"({"external_account":{"status":"verified","strategy":"oauth_google"},)"
        R"("created_user_id":"user_1","created_session_id":"sess_1"})",
-       {kDone, oauth(VS::kVerified), false}},
+       {kDone, oauth(VS::kVerified), false, std::nullopt}},
   };
   for (const auto& c : cases) {
     auto data = parse_sign_up_data(c.json);
@@ -298,7 +392,12 @@ TEST(SignUpMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
     save_sign_up_state(s, row_status, data);
     EXPECT_EQ(row_status, to_wire(*s.status));
     if (s.external_account) {
-      const std::string_view names[] = {"", "oauth_google", "password"};
+      const std::string_view names[] = {"",
+                                        "oauth_google",
+                                        "password",
+                                        "email_code",
+                                        "reset_password_email_code",
+                                        "web3_metamask"};
       data.external_account->strategy = names[static_cast<int>(s.external_account->strategy)];
     }
     if (s.holds_identity) {
@@ -309,5 +408,5 @@ TEST(SignUpMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
     EXPECT_EQ(*back, s);
     ++checked;
   }
-  EXPECT_EQ(checked, 3 * 31 * 2);
+  EXPECT_EQ(checked, 3 * 61 * 2 * 4);
 }
