@@ -34,6 +34,11 @@ http::Response get_sign_in(Call& call);
 http::Response create_sign_up(Call& call);
 http::Response get_sign_up(Call& call);
 http::Response update_sign_up(Call& call);
+http::Response prepare_first_factor(Call& call);
+http::Response attempt_first_factor(Call& call);
+http::Response reset_password(Call& call);
+http::Response prepare_verification(Call& call);
+http::Response attempt_verification(Call& call);
 
 // The OAuth callback (api/frontend/handlers_callback.cpp).
 http::Response oauth_callback(Call& call);

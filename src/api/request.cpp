@@ -44,6 +44,7 @@ flows::Caller make_caller(const Context& ctx, const Request& req, const http::Co
   if (auto origin = req.header("origin"); origin && ctx.cors.origin_allowed(*origin)) {
     c.origin = http::normalize_origin(*origin);
   }
+  c.remote_ip = req.remote_addr;
   return c;
 }
 

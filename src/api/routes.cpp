@@ -117,6 +117,20 @@ constexpr Row kRows[] = {
     {kGet,    kFrontend,           "/v1/client/sign_ins/{id}",         "fapi_sign_in_get",
      {kAnyOrigin,      kForm,    kNoLimit,            kClientCookie,  kJson,        kWorker},
      &get_sign_in},
+    // First factors of a sign-in: a code is sent (prepare), a password or code checked
+    // (attempt: the verification pair, against guessing), a new password set (reset).
+    {kPost,   kFrontend,           "/v1/client/sign_ins/{id}/prepare_first_factor",
+     "fapi_sign_in_prepare_first_factor",
+     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kWorker},
+     &prepare_first_factor},
+    {kPost,   kFrontend,           "/v1/client/sign_ins/{id}/attempt_first_factor",
+     "fapi_sign_in_attempt_first_factor",
+     {kAllowedOrigin,  kForm,    kVerificationLimit,  kClientCookie,  kJson,        kWorker},
+     &attempt_first_factor},
+    {kPost,   kFrontend,           "/v1/client/sign_ins/{id}/reset_password",
+     "fapi_sign_in_reset_password",
+     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kWorker},
+     &reset_password},
     {kPost,   kFrontend,           "/v1/client/sign_ups",              "fapi_sign_up_create",
      {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kWorker},
      &create_sign_up},
@@ -129,6 +143,14 @@ constexpr Row kRows[] = {
     {kPost,   kFrontend,           "/v1/client/sign_ups/{id}",         "fapi_sign_up_update",
      {kAllowedOrigin,  kForm,    kNoLimit,            kClientCookie,  kJson,        kWorker},
      &method_not_allowed, via(kPatch)},
+    {kPost,   kFrontend,           "/v1/client/sign_ups/{id}/prepare_verification",
+     "fapi_sign_up_prepare_verification",
+     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kWorker},
+     &prepare_verification},
+    {kPost,   kFrontend,           "/v1/client/sign_ups/{id}/attempt_verification",
+     "fapi_sign_up_attempt_verification",
+     {kAllowedOrigin,  kForm,    kVerificationLimit,  kClientCookie,  kJson,        kWorker},
+     &attempt_verification},
 
     // The IdP sends the browser here (a cross-site top-level navigation, or a form_post): no
     // origin check, the single-use state bound to the client is the CSRF defence (catalog §2.B).

@@ -44,4 +44,19 @@ SystemRandom::SystemRandom() {
 
 void SystemRandom::fill(std::span<std::uint8_t> out) { randombytes_buf(out.data(), out.size()); }
 
+std::uint32_t Random::uniform(std::uint32_t upper) {
+  // Reject the top partial range of 2^32 so every residue is equally likely.
+  const std::uint32_t limit = UINT32_MAX - (UINT32_MAX % upper + 1) % upper;
+  for (;;) {
+    std::uint8_t b[4];
+    fill(b);
+    const std::uint32_t v =
+        static_cast<std::uint32_t>(b[0]) | (static_cast<std::uint32_t>(b[1]) << 8) |
+        (static_cast<std::uint32_t>(b[2]) << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+    if (v <= limit) {
+      return v % upper;
+    }
+  }
+}
+
 }  // namespace latchkey::core

@@ -17,6 +17,8 @@ class Random {
   std::string token(std::size_t n_bytes);
   // A Clerk-style identifier: prefix + "_" + 27 base62 chars (~160 bits), e.g. "user_2abc...".
   std::string id(std::string_view prefix);
+  // A uniform integer in [0, upper) (upper > 0), without modulo bias: for one-time codes.
+  std::uint32_t uniform(std::uint32_t upper);
 };
 
 class SystemRandom final : public Random {

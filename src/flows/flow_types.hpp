@@ -11,8 +11,10 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "core/secret.hpp"
 #include "crypto/sealer.hpp"
 #include "flows/attempts.hpp"
+#include "flows/first_factors.hpp"
 #include "oauth/service.hpp"
 #include "sessions/clients.hpp"
 #include "sessions/session_service.hpp"
@@ -33,6 +35,7 @@ struct FrontendSettings {
   std::chrono::milliseconds attempt_lifetime{std::chrono::hours(24)};
   std::chrono::milliseconds oauth_state_lifetime{std::chrono::minutes(10)};
   bool single_session_mode = true;
+  IdentifierSettings identifiers{};
 };
 
 // A client as the SDK sees it: only live (active/pending, unexpired) sessions are listed, each
@@ -53,7 +56,28 @@ struct SignInParams {
   std::optional<std::string> identifier;
   std::optional<std::string> redirect_url;
   std::optional<std::string> action_complete_redirect_url;
+  std::optional<core::Secret> password;  // signIn.password() / create({identifier, password})
   bool transfer = false;
+};
+
+// prepare_first_factor / attempt_first_factor.
+struct FactorParams {
+  std::string strategy;
+  std::optional<std::string> email_address_id;
+  std::optional<std::string> code;
+  std::optional<core::Secret> password;
+};
+
+// reset_password.
+struct ResetPasswordParams {
+  core::Secret password;
+  bool sign_out_of_other_sessions = true;  // the SDK always sends it, default true
+};
+
+// prepare_verification / attempt_verification of a sign-up.
+struct VerificationParams {
+  std::string strategy;
+  std::optional<std::string> code;
 };
 
 struct SignUpParams {
@@ -66,6 +90,7 @@ struct SignUpParams {
   std::optional<std::string> email_address;
   std::optional<bool> legal_accepted;
   std::optional<std::string> unsafe_metadata;  // JSON object text
+  std::optional<core::Secret> password;
   bool transfer = false;
 };
 
@@ -97,6 +122,8 @@ struct FlowDeps {
   const core::Clock& clock;
   core::Random& random;
   sessions::SessionService& sessions;
+  PasswordHasher& passwords;
+  CodeSender& codes;
 
   [[nodiscard]] sessions::Clients& clients() const { return sessions.clients(); }
   // The authorized party of the caller's tokens: its allowed origin, else the public origin.

@@ -196,6 +196,15 @@ std::vector<std::string> required_fields(const std::vector<std::string>& configu
   return out;
 }
 
+std::vector<std::string> sign_up_requirements(const std::vector<std::string>& configured,
+                                              const SignUpData& data) {
+  std::vector<std::string> out = configured;
+  if (data.identity || data.external_account) {
+    std::erase(out, "password");
+  }
+  return out;
+}
+
 std::vector<std::string> missing_fields(const SignUpData& data,
                                         const std::vector<std::string>& required) {
   std::vector<std::string> missing;
@@ -212,6 +221,8 @@ std::vector<std::string> missing_fields(const SignUpData& data,
       is_missing = empty(data.username);
     } else if (f == "legal_accepted") {
       is_missing = !data.legal_accepted_at_ms.has_value();
+    } else if (f == "password") {
+      is_missing = !data.password_digest.has_value();
     }
     if (is_missing) {
       missing.push_back(f);

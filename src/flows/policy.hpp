@@ -24,6 +24,10 @@ core::Result<std::string> resolve_redirect_url(std::string_view url, std::string
 std::vector<std::string> missing_fields(const SignUpData& data,
                                         const std::vector<std::string>& required);
 std::vector<std::string> required_fields(const std::vector<std::string>& configured);
+// What `configured` (which may name "password" when passwords are on) asks of this sign-up: a
+// sign-up with a provider identity needs no password.
+std::vector<std::string> sign_up_requirements(const std::vector<std::string>& configured,
+                                              const SignUpData& data);
 
 // Account linking by email (design.md §4): link only when the provider says the email is
 // verified AND the existing address is verified. Anything else is refused with a clear code.

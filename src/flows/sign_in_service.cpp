@@ -14,7 +14,13 @@ using namespace detail;
 Result<Mutation> SignInService::create(const Caller& caller, const SignInParams& params) {
   const std::int64_t now = d_.clock.now_ms();
   const std::string strategy = params.strategy.value_or("");
-  const sign_in_events::Started started{strategy, params.identifier.has_value()};
+  const StrategyFamily family = strategy_family(strategy);
+  if (!params.transfer && family != StrategyFamily::kOAuth &&
+      (family != StrategyFamily::kNone || params.password || params.identifier)) {
+    return create_with_identifier(caller, params);
+  }
+  const sign_in_events::Started started{strategy, params.identifier.has_value(),
+                                        IdentifierLookup::kNotEnabled};
   // Validate everything that needs no database first: bad input changes nothing.
   std::optional<OAuthStart> start;
   if (!params.transfer) {

@@ -28,9 +28,15 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
   fields.email_address.reset();  // with an OAuth strategy it is only a login hint
   SignUpData data;
   const bool oauth = params.strategy && is_oauth_strategy(*params.strategy);
-  if (auto s = apply_sign_up_fields(data, oauth ? fields : params, now); !s) {
+  if (auto s = apply_sign_up_fields(data, oauth ? fields : params, d_.settings.identifiers, now);
+      !s) {
     return fail(std::move(s.error()));
   }
+  auto digest = hash_password(params, data, oauth || params.transfer);
+  if (!digest) {
+    return fail(std::move(digest.error()));
+  }
+  data.password_digest = std::move(*digest);
 
   Mutation out;
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
@@ -72,6 +78,16 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
           {.identity = &identity, .resolution = &*resolution}, now, out.new_client_token));
       consumed_sign_in = si->row.id;
     } else {
+      if (d.email_address && !oauth) {
+        // Taken already: say so now rather than after the code (Clerk's form_identifier_exists).
+        auto taken = tx.find_email_address(*d.email_address);
+        if (!taken) {
+          return fail(std::move(taken.error()));
+        }
+        if (*taken) {
+          return fail(Error(Code::kFormIdentifierExists).with_meta("param_name", "email_address"));
+        }
+      }
       LK_TRY(tx.insert_sign_up(row));  // the state row references the attempt
       LK_TRY(run_sign_up(tx, d_, *client, row, d, {}, sign_up_events::Started{strategy},
                          {.redirect = {strategy, start ? &*start : nullptr}}, now,
@@ -101,6 +117,14 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
   if (params.transfer) {
     return core::param_error(Code::kFormParamUnknown, "transfer", "is not allowed here",
                              "This parameter is only accepted when creating a sign-up.");
+  }
+  std::optional<std::string> digest;
+  if (params.password) {
+    auto h = hash_password(params, SignUpData{}, false);
+    if (!h) {
+      return fail(std::move(h.error()));
+    }
+    digest = std::move(*h);
   }
   // signUp.sso() on an existing sign-up PATCHes it with the strategy (SignUpFuture.sso).
   std::optional<OAuthStart> start;
@@ -138,13 +162,25 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
     if (state->status != SignUpStatus::kMissingRequirements) {
       return fail(sign_up_transition(*state, sign_up_events::FieldsUpdated{}).error());
     }
-    if (auto s = apply_sign_up_fields(a->data, params, now); !s) {
+    if (auto s = apply_sign_up_fields(a->data, params, d_.settings.identifiers, now); !s) {
       return s;
+    }
+    if (digest) {
+      if (a->data.identity) {
+        return core::param_error(Code::kFormParamUnknown, "password", "is not allowed here",
+                                 "A sign-up with a social connection takes no password.");
+      }
+      a->data.password_digest = digest;
+    }
+    // The fields may have replaced the address (and with it its verification).
+    state = load_sign_up_state(a->row.status, a->data);
+    if (!state) {
+      return fail(std::move(state.error()));
     }
     const SignUpEvent event =
         params.strategy ? SignUpEvent(sign_up_events::OAuthStarted{*params.strategy})
                         : SignUpEvent(sign_up_events::FieldsUpdated{
-                              missing_fields(a->data, d_.settings.required_fields).empty()});
+                              missing_fields(a->data, required_for(d_, a->data)).empty()});
     SignUpInput in;
     if (params.strategy) {
       in.redirect = {*params.strategy, &*start};
@@ -158,6 +194,33 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
   }
   attach_tokens(d_, out.client, caller);
   return out;
+}
+
+Result<std::optional<std::string>> SignUpService::hash_password(const SignUpParams& params,
+                                                                const SignUpData& data,
+                                                                bool oauth) {
+  if (!params.password) {
+    return std::optional<std::string>();
+  }
+  if (!d_.settings.identifiers.password || oauth) {
+    return core::param_error(Code::kFormParamUnknown, "password", "is not allowed here",
+                             oauth ? "A sign-up with a social connection takes no password."
+                                   : "Passwords are not enabled for this application.");
+  }
+  std::vector<std::string_view> inputs;
+  for (const auto* v : {&data.email_address, &data.first_name, &data.last_name, &data.username}) {
+    if (*v) {
+      inputs.emplace_back(**v);
+    }
+  }
+  if (auto ok = d_.passwords.check_policy(*params.password, inputs); !ok) {
+    return fail(std::move(ok.error()));
+  }
+  auto h = d_.passwords.hash(*params.password);
+  if (!h) {
+    return fail(std::move(h.error()));
+  }
+  return std::optional<std::string>(std::move(*h));
 }
 
 }  // namespace latchkey::flows

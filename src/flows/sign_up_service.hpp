@@ -16,8 +16,18 @@ class SignUpService {
   core::Result<Mutation> create(const Caller& caller, const SignUpParams& params);
   core::Result<Mutation> update(const Caller& caller, const std::string& id,
                                 const SignUpParams& params);
+  // signUp.prepareEmailAddressVerification / attemptEmailAddressVerification
+  // (sign_up_verifications.cpp).
+  core::Result<Mutation> prepare_verification(const Caller& caller, const std::string& id,
+                                              const VerificationParams& params);
+  core::Result<Mutation> attempt_verification(const Caller& caller, const std::string& id,
+                                              const VerificationParams& params);
 
  private:
+  // The password of a create/update: checked against the policy and hashed before the
+  // transaction (nullopt: none was sent).
+  core::Result<std::optional<std::string>> hash_password(const SignUpParams& params,
+                                                         const SignUpData& data, bool oauth);
   FlowDeps& d_;
 };
 

@@ -23,6 +23,8 @@ struct Caller {
   // More than one client cookie came with the request (a planted Domain= or Path= variant beside
   // ours): it is never resolved by order, so the caller has no client (docs/security.md).
   bool ambiguous_client_cookie = false;
+  // The peer's address as the server sees it (for sending limits and audit); "" when unknown.
+  std::string remote_ip{};
 };
 
 struct ClientSettings {

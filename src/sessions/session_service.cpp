@@ -66,6 +66,25 @@ core::Status SessionService::stop(store::Tx& tx, store::Session& s, std::string_
   return tx.update_session(s);
 }
 
+core::Result<int> SessionService::revoke_user_sessions(store::Tx& tx, const std::string& user_id,
+                                                       std::string_view keep, std::int64_t now) {
+  auto all = tx.list_sessions_by_user(user_id);
+  if (!all) {
+    return fail(std::move(all.error()));
+  }
+  int stopped = 0;
+  for (auto& s : *all) {
+    if (s.id == keep || !is_live(s, now)) {
+      continue;
+    }
+    if (auto st = stop(tx, s, "revoked", now); !st) {
+      return fail(std::move(st.error()));
+    }
+    ++stopped;
+  }
+  return stopped;
+}
+
 core::Result<std::string> SessionService::create(store::Tx& tx, store::Client& client,
                                                  const std::string& user_id, std::int64_t now,
                                                  std::optional<std::string>& issued) {

@@ -70,6 +70,11 @@ class SessionService {
   core::Status sign_out(store::Tx& tx, store::Client& client, std::int64_t now,
                         std::optional<std::string>& issued);
 
+  // Every live session of `user_id`, on any client, stops as `revoked` except `keep` (a password
+  // reset with sign_out_of_other_sessions). Returns how many stopped.
+  core::Result<int> revoke_user_sessions(store::Tx& tx, const std::string& user_id,
+                                         std::string_view keep, std::int64_t now);
+
   // The session the caller may mint a token for right now: its own, live. No client is 401; an
   // ended session 401 (the SDK signs out locally); another client's or unknown session 404.
   core::Result<store::Session> authorize(store::Tx& tx, const Caller& caller,

@@ -70,7 +70,11 @@ void verification(JsonWriter& w, const flows::Verification& v) {
   } else {
     w.value(nullptr);
   }
-  w.members(R"("attempts":null)");
+  if (v.code_mac || v.strategy == "password") {
+    w.field("attempts", static_cast<std::int64_t>(v.attempts));  // first factors count them
+  } else {
+    w.members(R"("attempts":null)");
+  }
   w.field("expire_at", v.expire_at_ms);
   w.end_object();
 }
@@ -235,9 +239,26 @@ void write_sign_in(JsonWriter& w, const store::SignIn& row, const flows::SignInD
   w.members(R"("object":"sign_in")");
   w.field("id", row.id);
   w.field("status", row.status);
-  w.members(R"("supported_identifiers":[])");
+  if (d.factors.empty()) {
+    w.members(R"("supported_identifiers":[])");
+  } else {
+    w.members(R"("supported_identifiers":["email_address"])");
+  }
   w.field("identifier", d.identifier);
-  w.members(R"("supported_first_factors":[],"supported_second_factors":null)");
+  w.key("supported_first_factors");
+  w.begin_array();
+  for (const auto& f : d.factors) {
+    w.begin_object();
+    w.field("strategy", f.strategy);
+    if (!f.email_address_id.empty()) {
+      w.field("safe_identifier", f.safe_identifier);
+      w.field("email_address_id", f.email_address_id);
+      w.field("primary", f.primary);
+    }
+    w.end_object();
+  }
+  w.end_array();
+  w.members(R"("supported_second_factors":null)");
   w.key("first_factor_verification");
   if (d.first_factor) {
     verification(w, *d.first_factor);
@@ -253,6 +274,13 @@ void write_sign_in(JsonWriter& w, const store::SignIn& row, const flows::SignInD
     w.field("image_url", d.identity->image_url);
     w.field("has_image", !d.identity->image_url.empty());
     w.end_object();
+  } else if (d.user_data) {
+    w.begin_object();
+    w.field("first_name", d.user_data->first_name);
+    w.field("last_name", d.user_data->last_name);
+    w.field("image_url", d.user_data->image_url);
+    w.field("has_image", !d.user_data->image_url.empty());
+    w.end_object();
   } else {
     w.value(nullptr);
   }
@@ -267,26 +295,53 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
   w.members(R"("object":"sign_up")");
   w.field("id", row.id);
   w.field("status", row.status);
+  const std::vector<std::string> required = flows::sign_up_requirements(configured_required, d);
+  const bool in_progress = row.status != flows::to_wire(flows::SignUpStatus::kComplete);
   w.key("required_fields");
   w.begin_array();
-  for (const auto& f : flows::required_fields(configured_required)) {
+  for (const auto& f : flows::required_fields(required)) {
     w.value(f);
   }
   w.end_array();
   w.members(R"("optional_fields":[])");
   w.key("missing_fields");
   w.begin_array();
-  if (row.status != flows::to_wire(flows::SignUpStatus::kComplete)) {
-    for (const auto& f : flows::missing_fields(d, configured_required)) {
+  if (in_progress) {
+    for (const auto& f : flows::missing_fields(d, required)) {
       w.value(f);
     }
   }
   w.end_array();
-  w.members(R"("unverified_fields":[])");
+  w.key("unverified_fields");
+  w.begin_array();
+  if (in_progress && d.email_address && !d.email_verified && !d.identity && !d.external_account) {
+    w.value("email_address");
+  }
+  w.end_array();
   w.key("verifications");
   w.begin_object();
   w.key("email_address");
-  if (d.email_address) {
+  if (d.email_address && !d.identity && !d.external_account) {
+    // A sign-up verified by a code: needs_prepare until a code was sent, then needs_attempt.
+    const flows::Verification* v = d.email_verification ? &*d.email_verification : nullptr;
+    w.begin_object();
+    w.members(R"("object":"verification")");
+    w.field("status", v ? std::string_view(v->status) : std::string_view("unverified"));
+    w.members(R"("strategy":"email_code")");
+    w.key("error");
+    if (v && v->error) {
+      w.raw(error_json(v->error->to_error()));
+    } else {
+      w.value(nullptr);
+    }
+    w.field("attempts", static_cast<std::int64_t>(v ? v->attempts : 0));
+    w.field("expire_at", v ? v->expire_at_ms : std::nullopt);
+    w.field("next_action", d.email_verified                 ? ""
+                           : v && v->status == "unverified" ? "needs_attempt"
+                                                            : "needs_prepare");
+    w.members(R"("supported_strategies":["email_code"])");
+    w.end_object();
+  } else if (d.email_address) {
     const std::string strategy = d.email_verified && d.identity ? "from_" + d.identity->strategy
                                  : d.email_verified && d.external_account
                                      ? "from_" + d.external_account->strategy
@@ -307,7 +362,8 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
   w.end_object();
   w.field("username", d.username);
   w.field("email_address", d.email_address);
-  w.members(R"("phone_number":null,"web3_wallet":null,"password_enabled":false)");
+  w.members(R"("phone_number":null,"web3_wallet":null)");
+  w.field("password_enabled", d.password_digest.has_value());
   w.field("first_name", d.first_name);
   w.field("last_name", d.last_name);
   w.key("unsafe_metadata");
@@ -392,15 +448,26 @@ std::string client_json(const flows::ClientView& client,
 }
 
 std::string environment_json(const EnvironmentSettings& env) {
-  auto attribute = [](bool enabled, bool required, bool first_factor) {
+  auto attribute = [](bool enabled, bool required, bool first_factor,
+                      std::initializer_list<std::string_view> first_factors = {},
+                      std::initializer_list<std::string_view> verifications = {}) {
+    json::array ff;
+    for (auto f : first_factors) {
+      ff.emplace_back(f);
+    }
+    json::array vs;
+    for (auto v : verifications) {
+      vs.emplace_back(v);
+    }
+    const bool verify = !vs.empty();
     return json::object{{"enabled", enabled},
                         {"required", required},
                         {"used_for_first_factor", first_factor},
-                        {"first_factors", json::array()},
+                        {"first_factors", std::move(ff)},
                         {"used_for_second_factor", false},
                         {"second_factors", json::array()},
-                        {"verifications", json::array()},
-                        {"verify_at_sign_up", false}};
+                        {"verifications", std::move(vs)},
+                        {"verify_at_sign_up", verify}};
   };
   auto required = [&](std::string_view f) {
     return std::find(env.required_fields.begin(), env.required_fields.end(), f) !=
@@ -414,11 +481,15 @@ std::string environment_json(const EnvironmentSettings& env) {
         {"name", p.name},         {"logo_url", nullptr},     {"block_email_subaddresses", false}};
   }
   json::object attributes{
-      {"email_address", attribute(true, true, false)},
+      {"email_address",
+       env.email_address && (env.password || env.email_code)
+           ? (env.email_code ? attribute(true, true, true, {"email_code"}, {"email_code"})
+                             : attribute(true, true, true, {}, {"email_code"}))
+           : attribute(true, true, false)},
       {"first_name", attribute(true, required("first_name"), false)},
       {"last_name", attribute(true, required("last_name"), false)},
       {"username", attribute(required("username"), required("username"), false)},
-      {"password", attribute(false, false, false)},
+      {"password", env.password ? attribute(true, true, false) : attribute(false, false, false)},
       {"phone_number", attribute(false, false, false)},
       {"web3_wallet", attribute(false, false, false)}};
   json::object display{{"object", "display_config"},
@@ -459,7 +530,18 @@ std::string environment_json(const EnvironmentSettings& env) {
                                {"progressive", true},
                                {"mode", "public"},
                                {"legal_consent_enabled", required("legal_accepted")}}},
-      {"password_settings", json::object{{"min_length", 8}}}};
+      {"password_settings",
+       json::object{{"disable_hibp", false},
+                    {"min_length", env.password_min_length},
+                    {"max_length", env.password_max_length},
+                    {"require_special_char", false},
+                    {"require_numbers", false},
+                    {"require_uppercase", false},
+                    {"require_lowercase", false},
+                    {"show_zxcvbn", false},
+                    {"min_zxcvbn_strength", 0},
+                    {"enforce_hibp_on_sign_in", false},
+                    {"allowed_special_characters", "!\"#$%&'()*+,-./:;<=>?@[]^_`{|}~"}}}};
   json::object o{{"object", "environment"},
                  {"id", "env_latchkey"},
                  {"auth_config", json::object{{"object", "auth_config"},

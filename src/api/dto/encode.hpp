@@ -44,6 +44,12 @@ struct EnvironmentSettings {
   std::vector<SocialProvider> social;
   std::vector<std::string> required_fields;  // configured
   bool single_session_mode = true;
+  // First factors (flows::IdentifierSettings): what user_settings tells the SDK to offer.
+  bool email_address = true;
+  bool password = true;
+  bool email_code = true;
+  std::size_t password_min_length = 8;
+  std::size_t password_max_length = 72;
 };
 // Built once at start-up; the environment handler serves the cached string.
 std::string environment_json(const EnvironmentSettings& env);

@@ -47,9 +47,8 @@ core::Result<flows::SignUpParams> sign_up_params(const http::Fields& f) {
     return core::fail(transfer.error());
   }
   p.transfer = *transfer;
-  if (field(f, "password")) {
-    return core::param_error(Code::kStrategyNotAllowed, "password", "is not supported",
-                             "Signing up with a password is not enabled for this application.");
+  if (auto pw = field(f, "password")) {
+    p.password = core::Secret(std::move(*pw));
   }
   return p;
 }
@@ -75,10 +74,8 @@ Response create_sign_in(Call& call) {
     return call.error(transfer.error());
   }
   p.transfer = *transfer;
-  if (field(f, "password")) {
-    return call.error(Error(Code::kStrategyNotAllowed, "Password sign-in is not enabled",
-                            "Signing in with a password is not enabled for this application.")
-                          .with_meta("param_name", "password"));
+  if (auto pw = field(f, "password")) {
+    p.password = core::Secret(std::move(*pw));
   }
   auto m = call.ctx.flows.sign_ins.create(call.caller(), p);
   if (!m) {
@@ -123,6 +120,83 @@ Response update_sign_up(Call& call) {
     return call.error(p.error());
   }
   auto m = call.ctx.flows.sign_ups.update(call.caller(), std::string(call.req.param("id")), *p);
+  if (!m) {
+    return call.error(m.error());
+  }
+  return sign_up_envelope(call, *m);
+}
+
+namespace {
+
+flows::FactorParams factor_params(const http::Fields& f) {
+  flows::FactorParams p;
+  p.strategy = field(f, "strategy").value_or("");
+  p.email_address_id = field(f, "email_address_id");
+  p.code = field(f, "code");
+  if (auto pw = field(f, "password")) {
+    p.password = core::Secret(std::move(*pw));
+  }
+  return p;
+}
+
+}  // namespace
+
+Response prepare_first_factor(Call& call) {
+  auto m = call.ctx.flows.sign_ins.prepare_first_factor(
+      call.caller(), std::string(call.req.param("id")), factor_params(call.form));
+  if (!m) {
+    return call.error(m.error());
+  }
+  return sign_in_envelope(call, *m);
+}
+
+Response attempt_first_factor(Call& call) {
+  auto m = call.ctx.flows.sign_ins.attempt_first_factor(
+      call.caller(), std::string(call.req.param("id")), factor_params(call.form));
+  if (!m) {
+    return call.error(m.error());
+  }
+  return sign_in_envelope(call, *m);
+}
+
+Response reset_password(Call& call) {
+  const http::Fields& f = call.form;
+  flows::ResetPasswordParams p;
+  auto pw = field(f, "password");
+  if (!pw) {
+    return call.error(Error(Code::kFormParamMissing).with_meta("param_name", "password"));
+  }
+  p.password = core::Secret(std::move(*pw));
+  auto sign_out = bool_field(f, "sign_out_of_other_sessions", true);
+  if (!sign_out) {
+    return call.error(sign_out.error());
+  }
+  p.sign_out_of_other_sessions = *sign_out;
+  auto m =
+      call.ctx.flows.sign_ins.reset_password(call.caller(), std::string(call.req.param("id")), p);
+  if (!m) {
+    return call.error(m.error());
+  }
+  return sign_in_envelope(call, *m);
+}
+
+Response prepare_verification(Call& call) {
+  flows::VerificationParams p;
+  p.strategy = field(call.form, "strategy").value_or("");
+  auto m = call.ctx.flows.sign_ups.prepare_verification(call.caller(),
+                                                        std::string(call.req.param("id")), p);
+  if (!m) {
+    return call.error(m.error());
+  }
+  return sign_up_envelope(call, *m);
+}
+
+Response attempt_verification(Call& call) {
+  flows::VerificationParams p;
+  p.strategy = field(call.form, "strategy").value_or("");
+  p.code = field(call.form, "code");
+  auto m = call.ctx.flows.sign_ups.attempt_verification(call.caller(),
+                                                        std::string(call.req.param("id")), p);
   if (!m) {
     return call.error(m.error());
   }

@@ -179,11 +179,65 @@ core::Status refresh_external_account(store::Tx& tx, store::ExternalAccount acco
                                       const PendingIdentity& identity, std::int64_t now);
 core::Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
                                       const PendingIdentity& identity, std::int64_t now);
+// A sign-up without a provider: the user with its code-verified address and password.
+core::Result<std::string> create_password_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
+                                               std::int64_t now);
 
 // ---- requirements (requirements.cpp) -----------------------------------------------------------
 
 // Applies the profile fields of a sign-up create/update request; validation errors name the param.
-core::Status apply_sign_up_fields(SignUpData& data, const SignUpParams& p, std::int64_t now);
+core::Status apply_sign_up_fields(SignUpData& data, const SignUpParams& p,
+                                  const IdentifierSettings& ids, std::int64_t now);
+// What a sign-up must still provide: the configured fields, and a password for a sign-up that
+// no provider vouches for when passwords are on.
+std::vector<std::string> required_for(const FlowDeps& d, const SignUpData& data);
+
+// ---- first factors (first_factor_support.cpp) ------------------------------------------------
+
+// The one canonical form of an email identifier, applied alike at sign-up, sign-in and linking:
+// surrounding whitespace trimmed, ASCII letters lower-cased (the store compares that way);
+// refused (form_param_format_invalid, param `param`) unless it is one local part, one '@' and a
+// dotted domain of printable characters, at most 320 bytes.
+core::Result<std::string> canonical_email(std::string_view raw, std::string_view param);
+// "a***@example.com": what the SDK shows as a factor's safe_identifier.
+std::string mask_email(std::string_view email);
+
+// The user an identifier names (an email address, else a username), with its addresses.
+struct Identified {
+  store::User user;
+  std::vector<store::EmailAddress> emails;
+};
+core::Result<std::optional<Identified>> identify(store::Tx& tx, const FlowDeps& d,
+                                                 const std::string& identifier);
+// The first factors the instance offers this user (supported_first_factors), primary first.
+std::vector<Factor> factors_for(const FlowDeps& d, const Identified& who);
+UserData user_data_of(const store::User& u);
+
+// A new one-time code for `v` (strategy, MAC, lifetime, attempts reset), queued for `to` in this
+// transaction. Refused (too_many_requests) within the resend cooldown of the previous one.
+core::Status issue_code(store::Tx& tx, FlowDeps& d, Verification& v, std::string_view strategy,
+                        const std::string& to, const std::optional<std::string>& email_address_id,
+                        const std::string& attempt_id, CodePurpose purpose,
+                        const std::string& remote_ip, std::int64_t now);
+// Checks `code` against `v` (counting a wrong one): the outcome the machine is told.
+FactorOutcome check_code(const FlowDeps& d, Verification& v, const std::string& attempt_id,
+                         std::string_view code, std::int64_t now);
+
+// A password checked outside any transaction (argon2id takes tens of milliseconds: no store lock
+// is held across it). `rehash`: a fresh digest to store after a successful sign-in.
+struct PasswordResult {
+  FactorOutcome outcome = FactorOutcome::kIncorrect;
+  std::optional<std::string> rehash;
+};
+PasswordResult check_password(const FlowDeps& d, const std::optional<Identified>& who,
+                              const core::Secret& password);
+// user_locked with lockout_expires_in_seconds when the user is locked out at `now`.
+core::Status check_not_locked(const store::User& u, std::int64_t now);
+// After the machine decided on a password attempt: a wrong one counts towards the lockout, a
+// right one clears it and stores the rehash.
+core::Status record_password_outcome(store::Tx& tx, FlowDeps& d, const std::string& user_id,
+                                     FactorOutcome outcome,
+                                     const std::optional<std::string>& rehash, std::int64_t now);
 
 // ---- driving the state machines (completion.cpp) ------------------------------------------------
 
@@ -205,17 +259,30 @@ struct RedirectStart {
   std::string_view strategy{};
   const OAuthStart* start = nullptr;
 };
+// kSendCode: where the code goes.
+struct CodeTarget {
+  std::string email;
+  std::optional<std::string> email_address_id;
+  CodePurpose purpose = CodePurpose::kVerification;
+  std::string remote_ip;
+};
 struct SignInInput {
   const PendingIdentity* identity = nullptr;
   const SignInFacts* facts = nullptr;
   const core::Error* error = nullptr;  // the full error a failed verification records
   RedirectStart redirect{};
+  // First factors: the event's strategy name (written on the verification), the code's target
+  // (kSendCode) and the new password's digest (kSetPassword).
+  std::string_view factor_strategy{};
+  const CodeTarget* code = nullptr;
+  const std::string* new_password_digest = nullptr;
 };
 struct SignUpInput {
   const PendingIdentity* identity = nullptr;
   const Resolution* resolution = nullptr;
   const core::Error* error = nullptr;
   RedirectStart redirect{};
+  const CodeTarget* code = nullptr;  // kSendCode
 };
 
 // The attempt of the other kind a transfer takes its identity from: the client's current one,

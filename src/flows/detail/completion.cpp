@@ -178,7 +178,7 @@ bool completes_with(const FlowDeps& d, const SignUpData& data, const PendingIden
   SignUpData preview = data;
   take_sign_up_email(preview, identity);
   take_sign_up_profile(preview, identity);
-  return missing_fields(preview, d.settings.required_fields).empty();
+  return missing_fields(preview, d.settings.required_fields).empty();  // no password: a provider
 }
 
 Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignIn& row,
@@ -197,6 +197,30 @@ Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
   }
   if (v && v->strategy.empty() && in.identity != nullptr) {
     v->strategy = in.identity->strategy;  // a first factor created by a transfer
+  }
+  if (v && !in.factor_strategy.empty() && step->state.first_factor &&
+      step->state.first_factor->strategy == strategy_family(in.factor_strategy)) {
+    if (v->strategy != in.factor_strategy) {
+      // Another first factor was chosen: what the previous one held does not carry over.
+      *v =
+          Verification{v->status, std::string(in.factor_strategy), {}, v->error, {}, {}, 0, {}, {}};
+    }
+  }
+  if (fx.has(Effect::kSendCode)) {
+    LK_TRY(issue_code(tx, d, *v, in.factor_strategy, in.code->email, in.code->email_address_id,
+                      row.id, in.code->purpose, in.code->remote_ip, now));
+  }
+  if (fx.has(Effect::kSetPassword)) {
+    auto user = require(tx.get_user(*data.user_id), Code::kFormIdentifierNotFound);
+    if (!user) {
+      return fail(std::move(user.error()));
+    }
+    user->password_digest = *in.new_password_digest;
+    user->password_reset_required = false;
+    user->failed_password_attempts = 0;
+    user->locked_until_ms.reset();
+    user->updated_at_ms = now;
+    LK_TRY(tx.update_user(*user));
   }
   if (fx.has(Effect::kClearExpiry) && v) {
     // external_verification_redirect_url is kept: the SDK's signIn.sso() starts a fresh attempt
@@ -217,14 +241,17 @@ Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
     LK_TRY(link_external_account(tx, d, *in.facts->resolution.user_id, *in.identity, now));
   }
   if (fx.has(Effect::kCreateSession)) {
-    const std::string& user_id = *in.facts->resolution.user_id;
+    // A provider identity names its user; a first factor's user was identified at create.
+    const std::string user_id =
+        in.facts != nullptr ? *in.facts->resolution.user_id : data.user_id.value_or("");
     auto sid = d.sessions.create(tx, client, user_id, now, issued);
     if (!sid) {
       return fail(std::move(sid.error()));
     }
     data.user_id = user_id;
     data.created_session_id = *sid;
-    client.last_authentication_strategy = in.identity->strategy;
+    client.last_authentication_strategy =
+        in.identity != nullptr ? in.identity->strategy : (v ? v->strategy : data.strategy);
   }
   if (fx.has(Effect::kDropIdentity)) {
     data.identity.reset();
@@ -253,6 +280,13 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
   if (fx.has(Effect::kClearExpiry) && v) {
     v->expire_at_ms.reset();  // external_verification_redirect_url is kept (see run_sign_in)
   }
+  if (fx.has(Effect::kSendCode)) {
+    LK_TRY(issue_code(tx, d, *data.email_verification, "email_code", *data.email_address, {},
+                      row.id, CodePurpose::kVerification, in.code->remote_ip, now));
+  }
+  if (data.email_verification && data.email_verification->status == "verified") {
+    data.email_verified = true;
+  }
   if (fx.has(Effect::kTakeEmail)) {
     take_sign_up_email(data, *in.identity);
   }
@@ -263,7 +297,8 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
     data.identity = *in.identity;
   }
   if (fx.has(Effect::kCreateUser)) {
-    auto user_id = create_user(tx, d, data, *data.identity, now);
+    auto user_id = data.identity ? create_user(tx, d, data, *data.identity, now)
+                                 : create_password_user(tx, d, data, now);
     if (!user_id) {
       return fail(std::move(user_id.error()));
     }
@@ -274,7 +309,10 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
     if (!sid) {
       return fail(std::move(sid.error()));
     }
-    client.last_authentication_strategy = data.identity->strategy;
+    client.last_authentication_strategy =
+        data.identity
+            ? data.identity->strategy
+            : (data.password_digest ? std::string("password") : std::string("email_code"));
     data.created_session_id = *sid;
   }
   if (fx.has(Effect::kDropIdentity)) {

@@ -130,4 +130,54 @@ Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpData& da
   return u.id;
 }
 
+Result<std::string> create_password_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
+                                         std::int64_t now) {
+  store::User u;
+  u.id = d.random.id("user");
+  u.first_name = data.first_name;
+  u.last_name = data.last_name;
+  u.username = data.username;
+  u.unsafe_metadata = data.unsafe_metadata;
+  u.legal_accepted_at_ms = data.legal_accepted_at_ms;
+  u.password_digest = data.password_digest;
+  u.created_at_ms = now;
+  u.updated_at_ms = now;
+  if (data.username) {
+    auto taken = tx.find_user_by_username(*data.username);
+    if (!taken) {
+      return fail(std::move(taken.error()));
+    }
+    if (*taken) {
+      return core::param_error(Code::kFormParamInvalid, "username", "is taken",
+                               "That username is taken. Please try another.");
+    }
+  }
+  if (data.email_address) {
+    auto existing = tx.find_email_address(*data.email_address);
+    if (!existing) {
+      return fail(std::move(existing.error()));
+    }
+    if (*existing) {
+      // Claimed by someone else since this sign-up started: the verification proved only that
+      // this browser reads the mailbox, not that it may take the account.
+      return fail(Error(Code::kFormIdentifierExists).with_meta("param_name", "email_address"));
+    }
+  }
+  LK_TRY(tx.insert_user(u));
+  if (data.email_address) {
+    store::EmailAddress e;
+    e.id = d.random.id("idn");
+    e.user_id = u.id;
+    e.email = *data.email_address;
+    e.verified = data.email_verified;
+    e.verification_strategy = "email_code";
+    e.created_at_ms = now;
+    e.updated_at_ms = now;
+    LK_TRY(tx.insert_email_address(e));
+    u.primary_email_address_id = e.id;
+    LK_TRY(tx.update_user(u));
+  }
+  return u.id;
+}
+
 }  // namespace latchkey::flows::detail

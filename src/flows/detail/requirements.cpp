@@ -8,9 +8,19 @@
 namespace latchkey::flows::detail {
 
 using core::Code;
+using core::fail;
 using core::Status;
 
-Status apply_sign_up_fields(SignUpData& data, const SignUpParams& p, std::int64_t now) {
+std::vector<std::string> required_for(const FlowDeps& d, const SignUpData& data) {
+  std::vector<std::string> out = d.settings.required_fields;
+  if (d.settings.identifiers.password && !data.identity && !data.external_account) {
+    out.emplace_back("password");
+  }
+  return out;
+}
+
+Status apply_sign_up_fields(SignUpData& data, const SignUpParams& p, const IdentifierSettings& ids,
+                            std::int64_t now) {
   auto set_name = [](std::optional<std::string>& field, const std::optional<std::string>& value,
                      std::string_view param) -> Status {
     if (!value) {
@@ -60,6 +70,19 @@ Status apply_sign_up_fields(SignUpData& data, const SignUpParams& p, std::int64_
     if (data.identity) {
       return core::param_error(Code::kFormParamInvalid, "email_address", "cannot be changed",
                                "The email address comes from the identity provider.");
+    }
+    if (ids.email_address) {
+      auto email = canonical_email(*p.email_address, "email_address");
+      if (!email) {
+        return fail(std::move(email.error()));
+      }
+      if (data.email_address != *email) {
+        // A new address must be verified afresh.
+        data.email_address = *email;
+        data.email_verified = false;
+        data.email_verification.reset();
+      }
+      return {};
     }
     return core::param_error(Code::kStrategyNotAllowed, "email_address", "is not supported",
                              "Signing up with an email address is not enabled for this "

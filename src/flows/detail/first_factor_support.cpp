@@ -1,0 +1,255 @@
+// What the password, email-code and reset-code strategies share: the canonical identifier, the
+// factors a user is offered, one-time codes (issued, MAC'd, checked, counted) and the password
+// check with its lockout. The machines decide what an outcome leads to; this file finds it.
+#include <algorithm>
+
+#include "flows/detail/attempt.hpp"
+#include "flows/policy.hpp"
+
+namespace latchkey::flows::detail {
+
+using core::Code;
+using core::Error;
+using core::fail;
+using core::Result;
+using core::Status;
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_space(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// The context a code's MAC binds it to: the attempt and the strategy, so a code sent for one
+// attempt or purpose verifies nothing else.
+std::string code_context(const std::string& attempt_id, std::string_view strategy) {
+  return "otp:" + attempt_id + ":" + std::string(strategy);
+}
+
+}  // namespace
+
+Result<std::string> canonical_email(std::string_view raw, std::string_view param) {
+  const std::string_view s = trim(raw);
+  auto invalid = [&] {
+    return core::param_error(Code::kFormParamInvalid, std::string(param), "is invalid",
+                             std::string(param) + " must be a valid email address.");
+  };
+  const auto at = s.find('@');
+  if (s.size() > 320 || at == std::string_view::npos || at == 0 || at + 1 >= s.size() ||
+      s.find('@', at + 1) != std::string_view::npos) {
+    return invalid();
+  }
+  for (unsigned char c : s) {
+    // Printable ASCII or UTF-8 bytes; no spaces, controls or DEL. Invisible Unicode
+    // characters (U+200B..U+200D, U+2060, U+FEFF) are refused rather than stripped.
+    if (c <= 0x20 || c == 0x7f) {
+      return invalid();
+    }
+  }
+  static constexpr std::string_view kInvisible[] = {"\xE2\x80\x8B", "\xE2\x80\x8C", "\xE2\x80\x8D",
+                                                    "\xE2\x81\xA0", "\xEF\xBB\xBF"};
+  for (auto inv : kInvisible) {
+    if (s.find(inv) != std::string_view::npos) {
+      return invalid();
+    }
+  }
+  const std::string_view domain = s.substr(at + 1);
+  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
+    return invalid();
+  }
+  return lower_ascii(std::string(s));
+}
+
+std::string mask_email(std::string_view email) {
+  const auto at = email.find('@');
+  if (at == std::string_view::npos || at == 0) {
+    return "***";
+  }
+  std::string out(email.substr(0, 1));
+  out += "***";
+  out += email.substr(at);
+  return out;
+}
+
+Result<std::optional<Identified>> identify(store::Tx& tx, const FlowDeps& d,
+                                           const std::string& identifier) {
+  std::optional<store::User> user;
+  if (identifier.find('@') != std::string::npos) {
+    if (!d.settings.identifiers.email_address) {
+      return std::optional<Identified>();
+    }
+    auto u = tx.find_user_by_email(identifier);
+    if (!u) {
+      return fail(std::move(u.error()));
+    }
+    user = std::move(*u);
+  } else {
+    auto u = tx.find_user_by_username(identifier);
+    if (!u) {
+      return fail(std::move(u.error()));
+    }
+    user = std::move(*u);
+  }
+  if (!user) {
+    return std::optional<Identified>();
+  }
+  auto emails = tx.list_email_addresses(user->id);
+  if (!emails) {
+    return fail(std::move(emails.error()));
+  }
+  return std::optional<Identified>(Identified{std::move(*user), std::move(*emails)});
+}
+
+std::vector<Factor> factors_for(const FlowDeps& d, const Identified& who) {
+  const IdentifierSettings& ids = d.settings.identifiers;
+  std::vector<Factor> out;
+  const bool has_password = who.user.password_digest.has_value();
+  if (ids.password && has_password) {
+    out.push_back(Factor{"password", "", "", "", false});
+  }
+  std::vector<const store::EmailAddress*> emails;
+  for (const auto& e : who.emails) {
+    if (e.verified) {
+      emails.push_back(&e);
+    }
+  }
+  // The primary address first.
+  std::stable_partition(emails.begin(), emails.end(), [&](const store::EmailAddress* e) {
+    return who.user.primary_email_address_id == e->id;
+  });
+  if (ids.email_code && ids.email_address) {
+    for (const auto* e : emails) {
+      out.push_back(Factor{"email_code", mask_email(e->email), e->id, e->email,
+                           who.user.primary_email_address_id == e->id});
+    }
+    // Reset codes only for users who have a password to reset (part2 §3).
+    if (ids.password && has_password) {
+      for (const auto* e : emails) {
+        out.push_back(Factor{"reset_password_email_code", mask_email(e->email), e->id, e->email,
+                             who.user.primary_email_address_id == e->id});
+      }
+    }
+  }
+  return out;
+}
+
+UserData user_data_of(const store::User& u) {
+  return UserData{u.first_name.value_or(""), u.last_name.value_or(""), u.image_url.value_or("")};
+}
+
+Status issue_code(store::Tx& tx, FlowDeps& d, Verification& v, std::string_view strategy,
+                  const std::string& to, const std::optional<std::string>& email_address_id,
+                  const std::string& attempt_id, CodePurpose purpose, const std::string& remote_ip,
+                  std::int64_t now) {
+  const IdentifierSettings& ids = d.settings.identifiers;
+  if (v.sent_at_ms && v.strategy == strategy && v.email_address_id == email_address_id &&
+      now - *v.sent_at_ms < ids.code_resend_cooldown.count()) {
+    const auto wait_s = (ids.code_resend_cooldown.count() - (now - *v.sent_at_ms) + 999) / 1000;
+    return fail(Error(Code::kTooManyRequests, "Too many requests",
+                      "A code was sent moments ago. Please wait " + std::to_string(wait_s) +
+                          " seconds before asking for another.")
+                    .with_meta("retry_after", std::to_string(wait_s)));
+  }
+  // Six digits, uniform (Random::uniform draws without modulo bias).
+  std::string code(6, '0');
+  for (char& c : code) {
+    c = static_cast<char>('0' + d.random.uniform(10));
+  }
+  v.strategy = std::string(strategy);
+  v.code_mac = d.sealer.mac(code_context(attempt_id, strategy), code);
+  v.attempts = 0;
+  v.sent_at_ms = now;
+  v.expire_at_ms = now + ids.code_lifetime.count();
+  v.email_address_id = email_address_id;
+  v.error.reset();
+  OutgoingCode message;
+  message.purpose = purpose;
+  message.to = to;
+  message.code = core::Secret(std::move(code));
+  message.expires_in_minutes = static_cast<int>(ids.code_lifetime.count() / 60000);
+  message.remote_ip = remote_ip;
+  return d.codes.send(tx, message, now);
+}
+
+FactorOutcome check_code(const FlowDeps& d, Verification& v, const std::string& attempt_id,
+                         std::string_view code, std::int64_t now) {
+  if (!v.code_mac || !v.expire_at_ms || *v.expire_at_ms <= now) {
+    return FactorOutcome::kExpired;
+  }
+  if (v.attempts >= d.settings.identifiers.code_max_attempts) {
+    return FactorOutcome::kTooManyAttempts;
+  }
+  if (d.sealer.mac_equals(*v.code_mac, code_context(attempt_id, v.strategy), code)) {
+    return FactorOutcome::kVerified;
+  }
+  ++v.attempts;
+  return v.attempts >= d.settings.identifiers.code_max_attempts ? FactorOutcome::kTooManyAttempts
+                                                                : FactorOutcome::kIncorrect;
+}
+
+PasswordResult check_password(const FlowDeps& d, const std::optional<Identified>& who,
+                              const core::Secret& password) {
+  PasswordResult r;
+  if (!who || !who->user.password_digest || !d.settings.identifiers.password) {
+    d.passwords.verify_dummy(password);  // the same cost as a wrong password
+    return r;
+  }
+  const PasswordCheck c = d.passwords.verify(password, *who->user.password_digest);
+  if (!c.match) {
+    return r;
+  }
+  r.outcome =
+      who->user.password_reset_required ? FactorOutcome::kMustReset : FactorOutcome::kVerified;
+  if (c.needs_rehash) {
+    if (auto h = d.passwords.hash(password)) {
+      r.rehash = std::move(*h);
+    }
+  }
+  return r;
+}
+
+Status check_not_locked(const store::User& u, std::int64_t now) {
+  if (u.locked_until_ms && *u.locked_until_ms > now) {
+    const auto seconds = (*u.locked_until_ms - now + 999) / 1000;
+    return fail(
+        Error(Code::kUserLocked).with_meta("lockout_expires_in_seconds", std::to_string(seconds)));
+  }
+  return {};
+}
+
+Status record_password_outcome(store::Tx& tx, FlowDeps& d, const std::string& user_id,
+                               FactorOutcome outcome, const std::optional<std::string>& rehash,
+                               std::int64_t now) {
+  auto user = require(tx.get_user(user_id), Code::kFormIdentifierNotFound);
+  if (!user) {
+    return fail(std::move(user.error()));
+  }
+  if (outcome == FactorOutcome::kIncorrect) {
+    // A lockout that expired starts the count again.
+    if (user->locked_until_ms && *user->locked_until_ms <= now) {
+      user->failed_password_attempts = 0;
+      user->locked_until_ms.reset();
+    }
+    ++user->failed_password_attempts;
+    user->locked_until_ms = d.passwords.lockout_until(user->failed_password_attempts, now);
+  } else {
+    user->failed_password_attempts = 0;
+    user->locked_until_ms.reset();
+    if (rehash) {
+      user->password_digest = *rehash;
+    }
+  }
+  user->updated_at_ms = now;
+  return tx.update_user(*user);
+}
+
+}  // namespace latchkey::flows::detail

@@ -1,0 +1,130 @@
+// A sign-up's email-code verification: prepare_verification sends a code to the sign-up's
+// address, attempt_verification checks it and - once nothing else is missing - creates the user
+// and signs it in (sign_up_machine.hpp's VerificationPrepared / VerificationAttempted rows).
+#include "flows/detail/attempt.hpp"
+#include "flows/policy.hpp"
+#include "flows/sign_up_service.hpp"
+
+namespace latchkey::flows {
+
+using core::Code;
+using core::Error;
+using core::fail;
+using core::Result;
+using core::Status;
+using namespace detail;
+
+namespace {
+
+Result<Loaded<store::SignUp>> current_sign_up(store::Tx& tx, const store::Client& client,
+                                              const std::string& id, std::int64_t now) {
+  if (!client.sign_up_id || *client.sign_up_id != id) {
+    return fail(Error(Code::kSignUpNotFound).with_meta("param_name", "id"));
+  }
+  auto a = load_attempt<store::SignUp>(tx, id);
+  if (!a) {
+    return fail(std::move(a.error()));
+  }
+  if (a->row.abandon_at_ms <= now) {
+    return fail(Error(Code::kSignUpNotFound).with_meta("param_name", "id"));
+  }
+  return a;
+}
+
+}  // namespace
+
+Result<Mutation> SignUpService::prepare_verification(const Caller& caller, const std::string& id,
+                                                     const VerificationParams& params) {
+  const std::int64_t now = d_.clock.now_ms();
+  Mutation out;
+  auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
+    out = Mutation{};
+    auto client = d_.clients().require(tx, caller, now);
+    if (!client) {
+      return fail(std::move(client.error()));
+    }
+    auto a = current_sign_up(tx, *client, id, now);
+    if (!a) {
+      return fail(std::move(a.error()));
+    }
+    auto state = load_sign_up_state(a->row.status, a->data);
+    if (!state) {
+      return fail(std::move(state.error()));
+    }
+    const CodeTarget target{a->data.email_address.value_or(""), std::nullopt,
+                            CodePurpose::kVerification, caller.remote_ip};
+    SignUpInput in;
+    in.code = &target;
+    LK_TRY(run_sign_up(
+        tx, d_, *client, a->row, a->data, *state,
+        sign_up_events::VerificationPrepared{params.strategy, a->data.email_address.has_value()},
+        in, now, out.new_client_token));
+    return finish_mutation(tx, d_, *client, id, now, out);
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  d_.codes.committed();
+  attach_tokens(d_, out.client, caller);
+  return out;
+}
+
+Result<Mutation> SignUpService::attempt_verification(const Caller& caller, const std::string& id,
+                                                     const VerificationParams& params) {
+  const std::int64_t now = d_.clock.now_ms();
+  if (!params.code) {
+    return fail(Error(Code::kFormParamMissing).with_meta("param_name", "code"));
+  }
+  Mutation out;
+  std::optional<Error> rejected;
+  auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
+    out = Mutation{};
+    rejected.reset();
+    auto client = d_.clients().require(tx, caller, now);
+    if (!client) {
+      return fail(std::move(client.error()));
+    }
+    auto a = current_sign_up(tx, *client, id, now);
+    if (!a) {
+      return fail(std::move(a.error()));
+    }
+    auto state = load_sign_up_state(a->row.status, a->data);
+    if (!state) {
+      return fail(std::move(state.error()));
+    }
+    if (strategy_family(params.strategy) != StrategyFamily::kEmailCode ||
+        !machine_internal::awaits_code(state->email_address, StrategyFamily::kEmailCode) ||
+        !a->data.email_verification) {
+      if (state->email_address && state->email_address->status == VerificationStatus::kVerified) {
+        return fail(Error(Code::kVerificationAlreadyVerified));
+      }
+      return fail(Error(Code::kInvalidState, "Not prepared",
+                        "Ask for a code (prepare_verification) before entering one.")
+                      .with_meta("param_name", "strategy"));
+    }
+    const FactorOutcome outcome =
+        check_code(d_, *a->data.email_verification, id, *params.code, now);
+    // What would be missing once the address is verified.
+    SignUpData preview = a->data;
+    preview.email_verified = true;
+    const bool nothing_missing = missing_fields(preview, required_for(d_, preview)).empty();
+    const sign_up_events::VerificationAttempted event{params.strategy, outcome, nothing_missing};
+    auto step = sign_up_transition(*state, event);
+    LK_TRY(run_sign_up(tx, d_, *client, a->row, a->data, *state, event, {}, now,
+                       out.new_client_token));
+    if (step && step->effects.has(Effect::kRejectAttempt)) {
+      rejected = machine_internal::factor_error(StrategyFamily::kEmailCode, outcome);
+    }
+    return finish_mutation(tx, d_, *client, id, now, out);
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  if (rejected) {
+    return fail(std::move(*rejected));
+  }
+  attach_tokens(d_, out.client, caller);
+  return out;
+}
+
+}  // namespace latchkey::flows
