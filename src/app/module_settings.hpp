@@ -3,7 +3,9 @@
 // take their own option structs and never see config::Config (cmake/layers.txt).
 #include "config/config.hpp"
 #include "delivery/delivery.hpp"
+#include "flows/first_factors.hpp"
 #include "oauth/service.hpp"
+#include "passwords/passwords.hpp"
 #include "tokens/key_ring.hpp"
 
 namespace latchkey::app {
@@ -12,5 +14,9 @@ namespace latchkey::app {
 [[nodiscard]] tokens::KeyRingOptions key_ring_options(const config::KeysConfig& k);
 // [delivery], [smtp], [sms], with the application name and the mail drop <data_dir>/mail/.
 [[nodiscard]] delivery::Settings delivery_settings(const config::Config& c);
+[[nodiscard]] flows::IdentifierSettings identifier_settings(const config::Config& c);
+[[nodiscard]] passwords::HashSettings password_hash_settings(const config::PasswordsConfig& p);
+[[nodiscard]] passwords::PolicySettings password_policy(const config::PasswordsConfig& p);
+[[nodiscard]] passwords::LockoutSettings password_lockout(const config::PasswordsConfig& p);
 
 }  // namespace latchkey::app

@@ -154,6 +154,33 @@ struct SmsConfig {
   std::string from;
 };
 
+// Which identifiers and first factors the instance offers (issue 11; with no configuration: email
+// address + password, the address verified by an emailed code, as a new Clerk application).
+struct IdentifiersConfig {
+  bool email_address = true;  // sign in and sign up with an email address
+  bool password = true;       // password first factor, required at sign-up
+  bool email_code = true;     // email_code first factor and reset_password_email_code
+  std::chrono::milliseconds code_lifetime{10 * 60'000};
+  unsigned code_max_attempts = 3;
+  std::chrono::milliseconds code_resend_cooldown{30'000};
+};
+
+// Password hashing (argon2id, libsodium), policy (Clerk's codes) and the temporary lockout.
+struct PasswordsConfig {
+  unsigned hash_opslimit = 2;           // argon2id t (OWASP floor: t=2, m=19 MiB, p=1)
+  unsigned hash_memlimit_kib = 19'456;  // argon2id m in KiB
+  unsigned min_length = 8;
+  unsigned max_length = 72;
+  bool require_lowercase = false;
+  bool require_uppercase = false;
+  bool require_number = false;
+  bool require_special = false;
+  unsigned min_strength = 0;           // zxcvbn score 0..4 (0 = no strength check)
+  bool reject_pwned = true;            // the bundled list of the most common breached passwords
+  unsigned lockout_max_attempts = 10;  // consecutive wrong passwords (0 = no lockout)
+  std::chrono::milliseconds lockout_duration{3'600'000};
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -164,6 +191,8 @@ struct Config {
   DeliveryConfig delivery;
   SmtpConfig smtp;
   SmsConfig sms;
+  IdentifiersConfig identifiers;
+  PasswordsConfig passwords;
   std::vector<OAuthProviderConfig> providers;
 };
 

@@ -248,6 +248,10 @@ std::expected<void, ConfigError> convert_sections(const RawConfig& raw, Config& 
                                     config.smtp, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kSms, section(schema::kSms), schema::sms_fields(),
                                     config.sms, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kIdentifiers, section(schema::kIdentifiers),
+                                    schema::identifiers_fields(), config.identifiers, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kPasswords, section(schema::kPasswords),
+                                    schema::passwords_fields(), config.passwords, origins));
   return {};
 }
 

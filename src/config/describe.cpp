@@ -135,6 +135,8 @@ std::string describe(const Config& config) {
   render(out, schema::kDelivery, config.delivery, schema::delivery_fields());
   render(out, schema::kSmtp, config.smtp, schema::smtp_fields());
   render(out, schema::kSms, config.sms, schema::sms_fields());
+  render(out, schema::kIdentifiers, config.identifiers, schema::identifiers_fields());
+  render(out, schema::kPasswords, config.passwords, schema::passwords_fields());
   for (const auto& provider : config.providers) {
     render(out, "providers." + provider.strategy, provider, schema::provider_fields());
   }

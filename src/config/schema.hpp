@@ -40,6 +40,8 @@ inline constexpr std::string_view kRateLimits = "ratelimit";
 inline constexpr std::string_view kDelivery = "delivery";
 inline constexpr std::string_view kSmtp = "smtp";
 inline constexpr std::string_view kSms = "sms";
+inline constexpr std::string_view kIdentifiers = "identifiers";
+inline constexpr std::string_view kPasswords = "passwords";
 inline constexpr std::string_view kProviders = "providers";
 
 std::span<const Field<ServerConfig>> server_fields();
@@ -51,6 +53,8 @@ std::span<const Field<RateLimitConfig>> rate_limit_fields();
 std::span<const Field<DeliveryConfig>> delivery_fields();
 std::span<const Field<SmtpConfig>> smtp_fields();
 std::span<const Field<SmsConfig>> sms_fields();
+std::span<const Field<IdentifiersConfig>> identifiers_fields();
+std::span<const Field<PasswordsConfig>> passwords_fields();
 // Every provider key except `strategy`, which is the name of the provider's table.
 std::span<const Field<OAuthProviderConfig>> provider_fields();
 

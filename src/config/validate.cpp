@@ -305,6 +305,23 @@ std::expected<void, ConfigError> check_provider(OAuthProviderConfig& p, const Or
 
 }  // namespace
 
+std::expected<void, ConfigError> validate_passwords(const PasswordsConfig& p,
+                                                    const IdentifiersConfig& ids,
+                                                    const Validator& v) {
+  if (p.max_length < p.min_length) {
+    return Fail(v.error("passwords.max_length", "must not be below passwords.min_length (" +
+                                                    std::to_string(p.min_length) + ")"));
+  }
+  if (ids.password && !ids.email_address) {
+    return Fail(v.error("identifiers.password",
+                        "needs identifiers.email_address: a password signs in with an address"));
+  }
+  if (ids.email_code && !ids.email_address) {
+    return Fail(v.error("identifiers.email_code", "needs identifiers.email_address"));
+  }
+  return {};
+}
+
 std::expected<void, ConfigError> validate_sections(Config& config, const Origins& origins) {
   const Validator v(origins);
   LATCHKEY_CONFIG_TRY(validate_server(config.server, v));
@@ -314,6 +331,7 @@ std::expected<void, ConfigError> validate_sections(Config& config, const Origins
   LATCHKEY_CONFIG_TRY(validate_frontend(config.frontend, v));
   LATCHKEY_CONFIG_TRY(validate_ratelimit(config.ratelimit, v));
   LATCHKEY_CONFIG_TRY(validate_delivery(config.delivery, config.smtp, config.sms, v));
+  LATCHKEY_CONFIG_TRY(validate_passwords(config.passwords, config.identifiers, v));
   LATCHKEY_CONFIG_TRY(validate_key_lifetimes(config, v));
   return {};
 }

@@ -159,9 +159,9 @@ void write_user(JsonWriter& w, const flows::UserView& u) {
   w.field("image_url", or_empty(user.image_url));
   w.field("has_image", has_image(user.image_url));
   w.field("primary_email_address_id", user.primary_email_address_id);
-  w.members(
-      R"("primary_phone_number_id":null,"primary_web3_wallet_id":null,"password_enabled":false,)"
-      R"("two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false)");
+  w.members(R"("primary_phone_number_id":null,"primary_web3_wallet_id":null)");
+  w.field("password_enabled", user.password_digest.has_value());
+  w.members(R"("two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false)");
   w.key("email_addresses");
   w.begin_array();
   for (const auto& e : u.emails) {
