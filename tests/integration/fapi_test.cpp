@@ -596,12 +596,18 @@ class FapiBadInput : public Fapi {
 };
 
 TEST_F(FapiBadInput, UnknownStrategyIs422StrategyForUserInvalid) {
-  for (const char* strategy : {"oauth_nope", "email_code", "password", "oauth_github"}) {
+  for (const char* strategy : {"oauth_nope", "web3_metamask_signature", "phone_code",
+                               "oauth_github"}) {
     expect_refused(
         [&](Browser& b) {
           return b.post(kSignIns, {{"strategy", strategy}, {"redirect_url", "/sso-callback"}});
         },
         422, "strategy_for_user_invalid", "strategy");
+  }
+  // A first-factor strategy needs the identifier it is for.
+  for (const char* strategy : {"email_code", "password", "reset_password_email_code"}) {
+    expect_refused([&](Browser& b) { return b.post(kSignIns, {{"strategy", strategy}}); }, 422,
+                   "form_param_missing", "identifier");
   }
 }
 

@@ -31,7 +31,7 @@ TEST_F(Sec, G2_credential_stuffing_per_ip) {
   for (int i = 0; i < 5; ++i) {
     Browser b = browser();
     auto r = b.post(kSignIns, {{"identifier", "user" + std::to_string(i) + "@example.com"}});
-    EXPECT_EQ(r.status, 422) << r.body;  // identifier sign-in is not enabled: cheap refusal
+    EXPECT_EQ(r.status, 422) << r.body;  // form_identifier_not_found: one indexed read
   }
   Browser b = browser();
   expect_429(b.post(kSignIns, {{"identifier", "user6@example.com"}}));
