@@ -11,6 +11,7 @@
 #include "api/dto/encode.hpp"
 #include "api/errors.hpp"
 #include "api/routes.hpp"
+#include "app/first_factor_ports.hpp"
 #include "app/module_settings.hpp"
 #include "app/store_key_store.hpp"
 #include "core/clock.hpp"
@@ -280,7 +281,7 @@ int serve(const config::Config& c) {
   }
 
   // Delivery (issue 11 item 4): the outbox the flows enqueue codes into, inside their own
-  // transaction (flows::FlowDeps takes `outbox` once the first factors use it), and the worker
+  // transaction (through flows' CodeSender port, app/first_factor_ports.hpp), and the worker
   // that sends them, started below and joined on shutdown (it is destroyed before the store).
   const delivery::Settings delivery_options = delivery_settings(c);
   delivery::Outbox outbox(delivery_options, sealer, random);
@@ -325,7 +326,14 @@ int serve(const config::Config& c) {
   fs.attempt_lifetime = c.frontend.attempt_lifetime;
   fs.oauth_state_lifetime = c.frontend.oauth_state_lifetime;
   fs.single_session_mode = c.frontend.single_session_mode;
-  flows::FlowDeps flow_deps{fs, store, **oauth, sealer, clock, random, session_service};
+  fs.identifiers = identifier_settings(c);
+  // First factors: passwords (argon2id; the dummy digest is made here, once) and codes through
+  // the outbox.
+  PasswordPort password_port(password_hash_settings(c.passwords), password_policy(c.passwords),
+                             password_lockout(c.passwords));
+  OutboxCodeSender code_sender(outbox);
+  flows::FlowDeps flow_deps{fs,     store,           **oauth,       sealer,     clock,
+                            random, session_service, password_port, code_sender};
   flows::Frontend frontend(flow_deps);
 
   api::dto::EnvironmentSettings env;
@@ -338,6 +346,11 @@ int serve(const config::Config& c) {
   }
   env.required_fields = c.frontend.required_fields;
   env.single_session_mode = c.frontend.single_session_mode;
+  env.email_address = fs.identifiers.email_address;
+  env.password = fs.identifiers.password;
+  env.email_code = fs.identifiers.email_code;
+  env.password_min_length = password_port.policy().min_length;
+  env.password_max_length = password_port.policy().max_length;
 
   api::FrontendApiOptions fo;
   fo.prefix = c.frontend.path_prefix;
@@ -346,6 +359,11 @@ int serve(const config::Config& c) {
   fo.client_cookie_max_age =
       std::chrono::duration_cast<std::chrono::seconds>(c.frontend.client_lifetime);
   fo.required_fields = c.frontend.required_fields;
+  if (fs.identifiers.password) {
+    // A sign-up no provider vouches for needs a password (flows' required_for; the encoder
+    // drops it for social sign-ups).
+    fo.required_fields.emplace_back("password");
+  }
   fo.environment_json = api::dto::environment_json(env);
   fo.sign_in_url = env.sign_in_url;
   // Rate limits (docs/security.md). ratelimit.counters: "auto" keeps the counters in the database

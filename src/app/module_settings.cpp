@@ -85,40 +85,43 @@ delivery::Settings delivery_settings(const config::Config& c) {
   // A claimed message is not claimed again before one send's deadline has surely passed.
   s.lease = std::max(std::chrono::milliseconds(120'000), 4 * c.smtp.timeout);
   s.outbound_timeout = c.frontend.outbound_timeout;
-  flows::IdentifierSettings identifier_settings(const config::Config& c) {
-    flows::IdentifierSettings s;
-    s.email_address = c.identifiers.email_address;
-    s.password = c.identifiers.password;
-    s.email_code = c.identifiers.email_code;
-    s.code_lifetime = c.identifiers.code_lifetime;
-    s.code_max_attempts = static_cast<int>(c.identifiers.code_max_attempts);
-    s.code_resend_cooldown = c.identifiers.code_resend_cooldown;
-    s.application_name = c.frontend.application_name;
-    return s;
-  }
+  return s;
+}
 
-  passwords::HashSettings password_hash_settings(const config::PasswordsConfig& p) {
-    return passwords::HashSettings{p.hash_opslimit, std::size_t{p.hash_memlimit_kib} * 1024};
-  }
+flows::IdentifierSettings identifier_settings(const config::Config& c) {
+  flows::IdentifierSettings s;
+  s.email_address = c.identifiers.email_address;
+  s.password = c.identifiers.password;
+  s.email_code = c.identifiers.email_code;
+  s.code_lifetime = c.identifiers.code_lifetime;
+  s.code_max_attempts = static_cast<int>(c.identifiers.code_max_attempts);
+  s.code_resend_cooldown = c.identifiers.code_resend_cooldown;
+  s.application_name = c.frontend.application_name;
+  return s;
+}
 
-  passwords::PolicySettings password_policy(const config::PasswordsConfig& p) {
-    passwords::PolicySettings s;
-    s.min_length = p.min_length;
-    s.max_length = p.max_length;
-    s.require_lowercase = p.require_lowercase;
-    s.require_uppercase = p.require_uppercase;
-    s.require_number = p.require_number;
-    s.require_special = p.require_special;
-    s.min_zxcvbn_strength = static_cast<int>(p.min_strength);
-    s.reject_pwned = p.reject_pwned;
-    return s;
-  }
+passwords::HashSettings password_hash_settings(const config::PasswordsConfig& p) {
+  return passwords::HashSettings{p.hash_opslimit, std::size_t{p.hash_memlimit_kib} * 1024};
+}
 
-  passwords::LockoutSettings password_lockout(const config::PasswordsConfig& p) {
-    passwords::LockoutSettings s;
-    s.max_attempts = static_cast<int>(p.lockout_max_attempts);
-    s.lockout_ms = p.lockout_duration.count();
-    return s;
-  }
+passwords::PolicySettings password_policy(const config::PasswordsConfig& p) {
+  passwords::PolicySettings s;
+  s.min_length = p.min_length;
+  s.max_length = p.max_length;
+  s.require_lowercase = p.require_lowercase;
+  s.require_uppercase = p.require_uppercase;
+  s.require_number = p.require_number;
+  s.require_special = p.require_special;
+  s.min_zxcvbn_strength = static_cast<int>(p.min_strength);
+  s.reject_pwned = p.reject_pwned;
+  return s;
+}
+
+passwords::LockoutSettings password_lockout(const config::PasswordsConfig& p) {
+  passwords::LockoutSettings s;
+  s.max_attempts = static_cast<int>(p.lockout_max_attempts);
+  s.lockout_ms = p.lockout_duration.count();
+  return s;
+}
 
 }  // namespace latchkey::app

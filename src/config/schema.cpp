@@ -116,245 +116,249 @@ const std::array<Field<M>, 8> kSmtpFields{{
 }};
 
 using T = SmsConfig;
-const std::array<Field<T>, 5> kSmsFields {
-  {
-    {"provider", &T::provider}, {"url", &T::url}, {"account_sid", &T::account_sid},
-        {"auth_token", &T::auth_token}, {"from", &T::from}, using I = IdentifiersConfig;
-    const std::array<Field<I>, 6> kIdentifiersFields{{
-        {"email_address", &I::email_address},
-        {"password", &I::password},
-        {"email_code", &I::email_code},
-        {"code_lifetime", &I::code_lifetime, 1 * kMin, 1 * kDay},
-        {"code_max_attempts", &I::code_max_attempts, 1, 20},
-        {"code_resend_cooldown", &I::code_resend_cooldown, 0, 1 * kHour},
-    }};
+const std::array<Field<T>, 5> kSmsFields{{
+    {"provider", &T::provider},
+    {"url", &T::url},
+    {"account_sid", &T::account_sid},
+    {"auth_token", &T::auth_token},
+    {"from", &T::from},
+}};
 
-    using Pw = PasswordsConfig;
-    const std::array<Field<Pw>, 12> kPasswordsFields{{
-        {"hash_opslimit", &Pw::hash_opslimit, 1, 64},
-        {"hash_memlimit_kib", &Pw::hash_memlimit_kib, 8, 1024 * 1024},
-        {"min_length", &Pw::min_length, 1, 256},
-        {"max_length", &Pw::max_length, 8, 1024},
-        {"require_lowercase", &Pw::require_lowercase},
-        {"require_uppercase", &Pw::require_uppercase},
-        {"require_number", &Pw::require_number},
-        {"require_special", &Pw::require_special},
-        {"min_strength", &Pw::min_strength, 0, 4},
-        {"reject_pwned", &Pw::reject_pwned},
-        {"lockout_max_attempts", &Pw::lockout_max_attempts, 0, 1'000'000},
-        {"lockout_duration", &Pw::lockout_duration, 1 * kMin, 30 * kDay},
-    }};
+using I = IdentifiersConfig;
+const std::array<Field<I>, 6> kIdentifiersFields{{
+    {"email_address", &I::email_address},
+    {"password", &I::password},
+    {"email_code", &I::email_code},
+    {"code_lifetime", &I::code_lifetime, 1 * kMin, 1 * kDay},
+    {"code_max_attempts", &I::code_max_attempts, 1, 20},
+    {"code_resend_cooldown", &I::code_resend_cooldown, 0, 1 * kHour},
+}};
 
-    using P = OAuthProviderConfig;
-    const std::array<Field<P>, 11> kProviderFields{{
-        {"name", &P::name},
-        {"client_id", &P::client_id},
-        {"client_secret", &P::client_secret},
-        {"issuer", &P::issuer},
-        {"scopes", &P::scopes},
-        {"authorization_endpoint", &P::authorization_endpoint},
-        {"token_endpoint", &P::token_endpoint},
-        {"userinfo_endpoint", &P::userinfo_endpoint},
-        {"jwks_uri", &P::jwks_uri},
-        {"api_base", &P::api_base},
-        {"token_auth_method", &P::token_auth_method},
-    }};
+using Pw = PasswordsConfig;
+const std::array<Field<Pw>, 12> kPasswordsFields{{
+    {"hash_opslimit", &Pw::hash_opslimit, 1, 64},
+    {"hash_memlimit_kib", &Pw::hash_memlimit_kib, 8, 1024 * 1024},
+    {"min_length", &Pw::min_length, 1, 256},
+    {"max_length", &Pw::max_length, 8, 1024},
+    {"require_lowercase", &Pw::require_lowercase},
+    {"require_uppercase", &Pw::require_uppercase},
+    {"require_number", &Pw::require_number},
+    {"require_special", &Pw::require_special},
+    {"min_strength", &Pw::min_strength, 0, 4},
+    {"reject_pwned", &Pw::reject_pwned},
+    {"lockout_max_attempts", &Pw::lockout_max_attempts, 0, 1'000'000},
+    {"lockout_duration", &Pw::lockout_duration, 1 * kMin, 30 * kDay},
+}};
 
-    const std::array<std::string_view, 11> kSections{kServer,   kStorage,     kKeys,     kLogging,
-                                                     kFrontend, kRateLimits,  kDelivery, kSmtp,
-                                                     kSms,      kIdentifiers, kPasswords};
+using P = OAuthProviderConfig;
+const std::array<Field<P>, 11> kProviderFields{{
+    {"name", &P::name},
+    {"client_id", &P::client_id},
+    {"client_secret", &P::client_secret},
+    {"issuer", &P::issuer},
+    {"scopes", &P::scopes},
+    {"authorization_endpoint", &P::authorization_endpoint},
+    {"token_endpoint", &P::token_endpoint},
+    {"userinfo_endpoint", &P::userinfo_endpoint},
+    {"jwks_uri", &P::jwks_uri},
+    {"api_base", &P::api_base},
+    {"token_auth_method", &P::token_auth_method},
+}};
 
-    template <typename T>
-    std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
-      std::vector<std::string_view> out;
-      out.reserve(fields.size());
-      for (const auto& f : fields) {
-        out.push_back(f.name);
-      }
-      return out;
-    }
+const std::array<std::string_view, 11> kSections{kServer,   kStorage,     kKeys,     kLogging,
+                                                 kFrontend, kRateLimits,  kDelivery, kSmtp,
+                                                 kSms,      kIdentifiers, kPasswords};
 
-    std::string upper(std::string_view s) {
-      std::string out(s);
-      for (char& c : out) {
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      }
-      return out;
-    }
+template <typename T>
+std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
+  std::vector<std::string_view> out;
+  out.reserve(fields.size());
+  for (const auto& f : fields) {
+    out.push_back(f.name);
+  }
+  return out;
+}
 
-    std::size_t edit_distance(std::string_view a, std::string_view b) {
-      std::vector<std::size_t> prev(b.size() + 1);
-      std::vector<std::size_t> cur(b.size() + 1);
-      for (std::size_t j = 0; j <= b.size(); ++j) {
-        prev[j] = j;
-      }
-      for (std::size_t i = 1; i <= a.size(); ++i) {
-        cur[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-          const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-          cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
-        }
-        std::swap(prev, cur);
-      }
-      return prev[b.size()];
-    }
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
 
-  }  // namespace
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1);
+  std::vector<std::size_t> cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    prev[j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
 
-  std::span<const Field<ServerConfig>> server_fields() { return kServerFields; }
-  std::span<const Field<StorageConfig>> storage_fields() { return kStorageFields; }
-  std::span<const Field<KeysConfig>> keys_fields() { return kKeysFields; }
-  std::span<const Field<LoggingConfig>> logging_fields() { return kLoggingFields; }
-  std::span<const Field<FrontendApiConfig>> frontend_fields() { return kFrontendFields; }
-  std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitFields; }
-  std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryFields; }
-  std::span<const Field<SmtpConfig>> smtp_fields() { return kSmtpFields; }
-  std::span<const Field<SmsConfig>> sms_fields() { return kSmsFields; }
-  std::span<const Field<IdentifiersConfig>> identifiers_fields() { return kIdentifiersFields; }
-  std::span<const Field<PasswordsConfig>> passwords_fields() { return kPasswordsFields; }
-  std::span<const Field<OAuthProviderConfig>> provider_fields() { return kProviderFields; }
-  std::span<const std::string_view> sections() { return kSections; }
+}  // namespace
 
-  std::vector<std::string_view> key_names(std::string_view section) {
-    if (section == kServer) {
-      return names_of(server_fields());
-    }
-    if (section == kStorage) {
-      return names_of(storage_fields());
-    }
-    if (section == kKeys) {
-      return names_of(keys_fields());
-    }
-    if (section == kLogging) {
-      return names_of(logging_fields());
-    }
-    if (section == kFrontend) {
-      return names_of(frontend_fields());
-    }
-    if (section == kRateLimits) {
-      return names_of(rate_limit_fields());
-    }
-    if (section == kDelivery) {
-      return names_of(delivery_fields());
-    }
-    if (section == kSmtp) {
-      return names_of(smtp_fields());
-    }
-    if (section == kSms) {
-      return names_of(sms_fields());
-      if (section == kIdentifiers) {
-        return names_of(identifiers_fields());
-      }
-      if (section == kPasswords) {
-        return names_of(passwords_fields());
-      }
-      if (section == kProviders) {
-        return names_of(provider_fields());
-      }
-      return {};
-    }
+std::span<const Field<ServerConfig>> server_fields() { return kServerFields; }
+std::span<const Field<StorageConfig>> storage_fields() { return kStorageFields; }
+std::span<const Field<KeysConfig>> keys_fields() { return kKeysFields; }
+std::span<const Field<LoggingConfig>> logging_fields() { return kLoggingFields; }
+std::span<const Field<FrontendApiConfig>> frontend_fields() { return kFrontendFields; }
+std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitFields; }
+std::span<const Field<IdentifiersConfig>> identifiers_fields() { return kIdentifiersFields; }
+std::span<const Field<PasswordsConfig>> passwords_fields() { return kPasswordsFields; }
+std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryFields; }
+std::span<const Field<SmtpConfig>> smtp_fields() { return kSmtpFields; }
+std::span<const Field<SmsConfig>> sms_fields() { return kSmsFields; }
+std::span<const Field<OAuthProviderConfig>> provider_fields() { return kProviderFields; }
+std::span<const std::string_view> sections() { return kSections; }
 
-    std::string env_var_name(std::string_view section, std::string_view key) {
-      std::string out = "LATCHKEY_";
-      for (char c : section) {
-        out.push_back(c == '.' ? '_' : c);
-      }
-      out.push_back('_');
-      out.append(key);
-      return upper(out);
-    }
+std::vector<std::string_view> key_names(std::string_view section) {
+  if (section == kServer) {
+    return names_of(server_fields());
+  }
+  if (section == kStorage) {
+    return names_of(storage_fields());
+  }
+  if (section == kKeys) {
+    return names_of(keys_fields());
+  }
+  if (section == kLogging) {
+    return names_of(logging_fields());
+  }
+  if (section == kFrontend) {
+    return names_of(frontend_fields());
+  }
+  if (section == kRateLimits) {
+    return names_of(rate_limit_fields());
+  }
+  if (section == kIdentifiers) {
+    return names_of(identifiers_fields());
+  }
+  if (section == kPasswords) {
+    return names_of(passwords_fields());
+  }
+  if (section == kDelivery) {
+    return names_of(delivery_fields());
+  }
+  if (section == kSmtp) {
+    return names_of(smtp_fields());
+  }
+  if (section == kSms) {
+    return names_of(sms_fields());
+  }
+  if (section == kProviders) {
+    return names_of(provider_fields());
+  }
+  return {};
+}
 
-    bool is_known_strategy(std::string_view strategy) {
-      if (strategy == "oauth_google" || strategy == "oauth_github" ||
-          strategy == "oauth_microsoft") {
-        return true;
-      }
-      constexpr std::string_view kCustom = "oauth_custom_";
-      if (!strategy.starts_with(kCustom)) {
-        return false;
-      }
-      const std::string_view name = strategy.substr(kCustom.size());
-      if (name.empty() || name.size() > 32) {
-        return false;
-      }
-      return std::ranges::all_of(name, [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-      });
-    }
+std::string env_var_name(std::string_view section, std::string_view key) {
+  std::string out = "LATCHKEY_";
+  for (char c : section) {
+    out.push_back(c == '.' ? '_' : c);
+  }
+  out.push_back('_');
+  out.append(key);
+  return upper(out);
+}
 
-    std::string default_provider_name(std::string_view strategy) {
-      if (strategy == "oauth_google") {
-        return "Google";
-      }
-      if (strategy == "oauth_github") {
-        return "GitHub";
-      }
-      if (strategy == "oauth_microsoft") {
-        return "Microsoft";
-      }
-      constexpr std::string_view kCustom = "oauth_custom_";
-      if (strategy.starts_with(kCustom)) {
-        return std::string(strategy.substr(kCustom.size()));
-      }
-      return std::string(strategy);
-    }
+bool is_known_strategy(std::string_view strategy) {
+  if (strategy == "oauth_google" || strategy == "oauth_github" || strategy == "oauth_microsoft") {
+    return true;
+  }
+  constexpr std::string_view kCustom = "oauth_custom_";
+  if (!strategy.starts_with(kCustom)) {
+    return false;
+  }
+  const std::string_view name = strategy.substr(kCustom.size());
+  if (name.empty() || name.size() > 32) {
+    return false;
+  }
+  return std::ranges::all_of(
+      name, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
 
-    std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
-      std::size_t digits = 0;
-      while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
-        ++digits;
-      }
-      // 12 digits bound the number so the multiplication below cannot overflow int64.
-      if (digits == 0 || digits > 12) {
-        return std::nullopt;
-      }
-      std::int64_t number = 0;
-      for (std::size_t i = 0; i < digits; ++i) {
-        number = number * 10 + (text[i] - '0');
-      }
-      const std::string_view unit = text.substr(digits);
-      std::int64_t factor = 0;
-      if (unit == "ms") {
-        factor = kMs;
-      } else if (unit == "s") {
-        factor = kSec;
-      } else if (unit == "m") {
-        factor = kMin;
-      } else if (unit == "h") {
-        factor = kHour;
-      } else if (unit == "d") {
-        factor = kDay;
-      } else {
-        return std::nullopt;
-      }
-      return number * factor;
-    }
+std::string default_provider_name(std::string_view strategy) {
+  if (strategy == "oauth_google") {
+    return "Google";
+  }
+  if (strategy == "oauth_github") {
+    return "GitHub";
+  }
+  if (strategy == "oauth_microsoft") {
+    return "Microsoft";
+  }
+  constexpr std::string_view kCustom = "oauth_custom_";
+  if (strategy.starts_with(kCustom)) {
+    return std::string(strategy.substr(kCustom.size()));
+  }
+  return std::string(strategy);
+}
 
-    std::string format_duration_ms(std::int64_t ms) {
-      if (ms == 0) {
-        return "0s";
-      }
-      constexpr std::array<std::pair<std::int64_t, std::string_view>, 4> kUnits{
-          {{kDay, "d"}, {kHour, "h"}, {kMin, "m"}, {kSec, "s"}}};
-      for (const auto& [factor, unit] : kUnits) {
-        if (ms % factor == 0) {
-          return std::to_string(ms / factor) + std::string(unit);
-        }
-      }
-      return std::to_string(ms) + "ms";
-    }
+std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    ++digits;
+  }
+  // 12 digits bound the number so the multiplication below cannot overflow int64.
+  if (digits == 0 || digits > 12) {
+    return std::nullopt;
+  }
+  std::int64_t number = 0;
+  for (std::size_t i = 0; i < digits; ++i) {
+    number = number * 10 + (text[i] - '0');
+  }
+  const std::string_view unit = text.substr(digits);
+  std::int64_t factor = 0;
+  if (unit == "ms") {
+    factor = kMs;
+  } else if (unit == "s") {
+    factor = kSec;
+  } else if (unit == "m") {
+    factor = kMin;
+  } else if (unit == "h") {
+    factor = kHour;
+  } else if (unit == "d") {
+    factor = kDay;
+  } else {
+    return std::nullopt;
+  }
+  return number * factor;
+}
 
-    std::string closest(std::string_view word, const std::vector<std::string_view>& candidates) {
-      std::string best;
-      std::size_t best_distance = 3;
-      for (const auto candidate : candidates) {
-        const std::size_t d = edit_distance(word, candidate);
-        if (d < best_distance) {
-          best_distance = d;
-          best = std::string(candidate);
-        }
-      }
-      return best;
+std::string format_duration_ms(std::int64_t ms) {
+  if (ms == 0) {
+    return "0s";
+  }
+  constexpr std::array<std::pair<std::int64_t, std::string_view>, 4> kUnits{
+      {{kDay, "d"}, {kHour, "h"}, {kMin, "m"}, {kSec, "s"}}};
+  for (const auto& [factor, unit] : kUnits) {
+    if (ms % factor == 0) {
+      return std::to_string(ms / factor) + std::string(unit);
     }
+  }
+  return std::to_string(ms) + "ms";
+}
 
-  }  // namespace latchkey::config::schema
+std::string closest(std::string_view word, const std::vector<std::string_view>& candidates) {
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const auto candidate : candidates) {
+    const std::size_t d = edit_distance(word, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = std::string(candidate);
+    }
+  }
+  return best;
+}
+
+}  // namespace latchkey::config::schema

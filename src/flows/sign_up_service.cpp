@@ -16,7 +16,9 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
   const std::int64_t now = d_.clock.now_ms();
   const std::string strategy = params.transfer ? std::string() : params.strategy.value_or("");
   std::optional<OAuthStart> start;
-  if (!strategy.empty()) {
+  // signUp.password() sends strategy=password: no provider round trip (the machine's Started).
+  const bool password = strategy == "password" && d_.settings.identifiers.password;
+  if (!strategy.empty() && !password) {
     auto s = start_oauth(d_, caller, strategy, params.redirect_url,
                          params.action_complete_redirect_url, params.email_address.value_or(""));
     if (!s) {
