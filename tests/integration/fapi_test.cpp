@@ -596,8 +596,8 @@ class FapiBadInput : public Fapi {
 };
 
 TEST_F(FapiBadInput, UnknownStrategyIs422StrategyForUserInvalid) {
-  for (const char* strategy : {"oauth_nope", "web3_metamask_signature", "phone_code",
-                               "oauth_github"}) {
+  for (const char* strategy :
+       {"oauth_nope", "web3_metamask_signature", "phone_code", "oauth_github"}) {
     expect_refused(
         [&](Browser& b) {
           return b.post(kSignIns, {{"strategy", strategy}, {"redirect_url", "/sso-callback"}});

@@ -29,12 +29,12 @@ constexpr const char* kPassword = "correct horse battery staple";
 class FirstFactors : public ::testing::Test {
  protected:
   void SetUp() override {
-    server = std::make_unique<Server>(ServerOptions{
-        .env = {{"LATCHKEY_PASSWORDS_HASH_OPSLIMIT", "1"},
-                {"LATCHKEY_PASSWORDS_HASH_MEMLIMIT_KIB", "8192"},
-                {"LATCHKEY_PASSWORDS_LOCKOUT_MAX_ATTEMPTS", "3"}},
-        .fixed_port = true,
-        .fast_keys = true});
+    server = std::make_unique<Server>(
+        ServerOptions{.env = {{"LATCHKEY_PASSWORDS_HASH_OPSLIMIT", "1"},
+                              {"LATCHKEY_PASSWORDS_HASH_MEMLIMIT_KIB", "8192"},
+                              {"LATCHKEY_PASSWORDS_LOCKOUT_MAX_ATTEMPTS", "3"}},
+                      .fixed_port = true,
+                      .fast_keys = true});
   }
   Browser browser() { return Browser(*server); }
 
@@ -98,7 +98,8 @@ TEST_F(FirstFactors, EnvironmentOffersEmailAndPasswordLikeANewClerkApplication) 
   auto env = b.get("/__clerk/v1/environment");
   ASSERT_EQ(env.status, 200);
   auto j = env.json();
-  EXPECT_EQ(at(j, "user_settings.attributes.email_address.used_for_first_factor"), json::value(true));
+  EXPECT_EQ(at(j, "user_settings.attributes.email_address.used_for_first_factor"),
+            json::value(true));
   EXPECT_EQ(str(j, "user_settings.attributes.email_address.first_factors.0"), "email_code");
   EXPECT_EQ(str(j, "user_settings.attributes.email_address.verifications.0"), "email_code");
   EXPECT_EQ(at(j, "user_settings.attributes.password.enabled"), json::value(true));
@@ -151,8 +152,8 @@ TEST_F(FirstFactors, PasswordSignUpIsVerifiedByTheEmailedCode) {
 
   // The address is taken now: a second sign-up is told at once.
   Browser other = browser();
-  auto again = other.post(kSignUps, {{"email_address", "newbie@example.com"},
-                                     {"password", kPassword}});
+  auto again =
+      other.post(kSignUps, {{"email_address", "newbie@example.com"}, {"password", kPassword}});
   ASSERT_EQ(again.status, 422) << again.body;
   EXPECT_EQ(str(error_of(again), "code"), "form_identifier_exists");
 }
@@ -179,7 +180,8 @@ TEST_F(FirstFactors, PasswordSignInAndItsFailures) {
   EXPECT_EQ(str(error_of(unknown), "code"), "form_identifier_not_found");
   EXPECT_EQ(str(error_of(unknown), "meta.param_name"), "identifier");
 
-  auto wrong = b.post(kSignIns, {{"identifier", "ada@example.com"}, {"password", "wrong password"}});
+  auto wrong =
+      b.post(kSignIns, {{"identifier", "ada@example.com"}, {"password", "wrong password"}});
   ASSERT_EQ(wrong.status, 422) << wrong.body;
   EXPECT_EQ(str(error_of(wrong), "code"), "form_password_incorrect");
   EXPECT_EQ(str(error_of(wrong), "message"),
