@@ -68,12 +68,11 @@ class SqlTx final : public Tx {
     return d_.query_one(Query::kFindUserByUsername, as<User>, username);
   }
   Status update_user(const User& u) override {
-    return d_.write_one("users", Query::kUpdateUser, u.first_name, u.last_name, u.username,
-                        u.image_url, u.primary_email_address_id, u.public_metadata,
-                        u.unsafe_metadata, u.legal_accepted_at_ms, u.last_sign_in_at_ms,
-                        u.updated_at_ms, u.password_digest, u.password_reset_required,
-                        static_cast<std::int64_t>(u.failed_password_attempts), u.locked_until_ms,
-                        u.id);
+    return d_.write_one(
+        "users", Query::kUpdateUser, u.first_name, u.last_name, u.username, u.image_url,
+        u.primary_email_address_id, u.public_metadata, u.unsafe_metadata, u.legal_accepted_at_ms,
+        u.last_sign_in_at_ms, u.updated_at_ms, u.password_digest, u.password_reset_required,
+        static_cast<std::int64_t>(u.failed_password_attempts), u.locked_until_ms, u.id);
   }
   Status delete_user(const std::string& id) override {
     return d_.delete_one("users", Query::kDeleteUser, id);
