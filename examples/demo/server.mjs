@@ -24,7 +24,10 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 const CLERK_JS_PREFIX = '/__clerk/npm/@clerk/clerk-js@6/dist/'
 const FAPI_PREFIX = '/__clerk/'
 // The app's client-side routes (src/App.tsx); a full page load on any of them gets index.html.
-const SPA_ROUTES = new Set(['/', '/sign-in', '/sso-callback', '/sign-in/continue', '/sign-in/tasks'])
+const SPA_ROUTES = new Set([
+  '/', '/sign-in', '/sso-callback', '/sign-in/continue', '/sign-in/tasks',
+  '/sign-up-password', '/sign-in-password', '/sign-in-code', '/forgot-password',
+])
 
 const CONTENT_TYPES = {
   '.html': 'text/html; charset=utf-8',

@@ -6,6 +6,12 @@ import { useAuth, useSignIn } from '@clerk/react'
 import SignInPage from '../app/sign-in/page'
 import SsoCallbackPage from '../app/sso-callback/page'
 import ContinuePage from '../app/sign-in/continue/page'
+// The first-factor pages are the demo's own, written after Clerk's email/password, email OTP and forgot-password
+// custom-flow guides in the same style (Future API); they are not seed files.
+import SignUpPasswordPage from '../app/sign-up-password/page'
+import SignInPasswordPage from '../app/sign-in-password/page'
+import SignInCodePage from '../app/sign-in-code/page'
+import ForgotPasswordPage from '../app/forgot-password/page'
 import { HomePage } from './pages/Home'
 import { TasksPage } from './pages/Tasks'
 import { NotFoundPage } from './pages/NotFound'
@@ -31,12 +37,36 @@ function ProviderError() {
   )
 }
 
+// Shown under the guide's sign-in page (which has only the Google button) and on the signed-out home page.
+export function OtherWaysToSignIn() {
+  return (
+    <section data-testid="other-ways">
+      <h2>Or use your email</h2>
+      <ul>
+        <li>
+          <Link to="/sign-up-password">Sign up with email and password</Link>
+        </li>
+        <li>
+          <Link to="/sign-in-password">Sign in with email and password</Link>
+        </li>
+        <li>
+          <Link to="/sign-in-code">Sign in with a code sent by email</Link>
+        </li>
+        <li>
+          <Link to="/forgot-password">Forgot your password?</Link>
+        </li>
+      </ul>
+    </section>
+  )
+}
+
 function Nav() {
   const { isLoaded, isSignedIn } = useAuth()
   return (
     <nav>
       <Link to="/">Home</Link>
       <Link to="/sign-in">Sign in</Link>
+      <Link to="/sign-up-password">Sign up</Link>
       <span className="status" data-testid="auth-status">
         {!isLoaded ? 'loading…' : isSignedIn ? 'signed in' : 'signed out'}
       </span>
@@ -55,7 +85,19 @@ export function App() {
       <main>
         <Routes>
           <Route path="/" element={<HomePage />} />
-          <Route path="/sign-in" element={<SignInPage />} />
+          <Route
+            path="/sign-in"
+            element={
+              <>
+                <SignInPage />
+                <OtherWaysToSignIn />
+              </>
+            }
+          />
+          <Route path="/sign-up-password" element={<SignUpPasswordPage />} />
+          <Route path="/sign-in-password" element={<SignInPasswordPage />} />
+          <Route path="/sign-in-code" element={<SignInCodePage />} />
+          <Route path="/forgot-password" element={<ForgotPasswordPage />} />
           <Route path="/sign-in/continue" element={<ContinuePage />} />
           <Route path="/sign-in/tasks" element={<TasksPage />} />
           <Route path="/sso-callback" element={<SsoCallbackPage />} />

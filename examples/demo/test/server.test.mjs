@@ -84,7 +84,8 @@ function token({ key = signingKey.privateKey, alg = 'RS256', azp = 'http://local
 }
 
 test('SPA routes get index.html', async () => {
-  for (const route of ['/', '/sign-in', '/sso-callback', '/sign-in/continue', '/sign-in/tasks', '/sign-in/']) {
+  for (const route of ['/', '/sign-in', '/sso-callback', '/sign-in/continue', '/sign-in/tasks', '/sign-in/',
+    '/sign-up-password', '/sign-in-password', '/sign-in-code', '/forgot-password']) {
     const r = await fetch(demoUrl + route)
     assert.equal(r.status, 200, route)
     assert.match(r.headers.get('content-type'), /text\/html/)

@@ -59,7 +59,8 @@ export function HomePage() {
         <p>
           <Link to="/sign-in" data-testid="sign-in-link">
             Sign in
-          </Link>
+          </Link>{' '}
+          or <Link to="/sign-up-password">sign up with email and password</Link>.
         </p>
       </section>
     )
