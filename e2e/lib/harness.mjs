@@ -8,6 +8,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { mailCatcherMissing, startMailCatcher } from './mail.mjs'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -202,9 +203,11 @@ token_auth_method = "client_secret_post"
 `
 }
 
-// Starts IdP, Latchkey and the demo server. On any failure everything started so far is stopped before the
-// error is thrown. Returns { urls, dataDir, dbPath, processes, stop() }.
-export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = latchkeyBinary() } = {}) {
+// Starts IdP, Latchkey and the demo server; with `mail`, also the mail catcher (lib/mail.mjs) before Latchkey,
+// whose SMTP port Latchkey gets in its environment (LATCHKEY_SMTP_HOST/PORT/TLS). On any failure everything
+// started so far is stopped before the error is thrown. Returns { urls, dataDir, dbPath, processes, mail, stop() }
+// (`mail` is the MailCatcher, or null).
+export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = latchkeyBinary(), mail = false } = {}) {
   const demoDir = path.join(repoRoot, 'examples/demo')
   const idpDir = path.join(repoRoot, 'examples/idp')
 
@@ -221,6 +224,9 @@ export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = la
   }
   if (!fs.existsSync(path.join(idpDir, 'node_modules/oidc-provider'))) {
     missing.push(`The IdP's packages are missing: run \`npm ci\` in ${idpDir}.`)
+  }
+  if (mail && mailCatcherMissing()) {
+    missing.push(mailCatcherMissing())
   }
   if (missing.length) {
     throw new Error(`cannot start the end-to-end stack:\n  - ${missing.join('\n  - ')}`)
@@ -241,7 +247,9 @@ export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = la
     idp: idpIssuer,
     latchkey: `http://127.0.0.1:${latchkeyPort}`,
     demo: demoOrigin,
+    mail: null,
   }
+  let mailCatcher = null
 
   const stop = async () => {
     await group.stopAll()
@@ -264,7 +272,14 @@ export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = la
     fs.writeFileSync(configFile, latchkeyConfig({ latchkeyPort, demoOrigin, dataDir, idpIssuer, clientId, clientSecret }), { mode: 0o600 })
     await waitForHttp(`${idpIssuer}/.well-known/openid-configuration`, { proc: idp, what: 'the IdP' })
 
-    const latchkey = group.start('latchkey', bin, ['serve', '--config', configFile], { cwd: work })
+    if (mail) {
+      mailCatcher = await startMailCatcher({ group })
+      urls.mail = mailCatcher.url
+    }
+    const latchkey = group.start('latchkey', bin, ['serve', '--config', configFile], {
+      cwd: work,
+      env: mailCatcher ? mailCatcher.latchkeyEnv() : {},
+    })
     await waitForHttp(`${urls.latchkey}/healthz`, { proc: latchkey, what: `Latchkey (${bin})` })
 
     const demo = group.start('demo', process.execPath, [path.join(demoDir, 'server.mjs')], {
@@ -279,7 +294,8 @@ export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = la
       dataDir,
       dbPath: path.join(dataDir, 'latchkey.db'),
       configFile,
-      processes: { idp, latchkey, demo },
+      processes: { idp, latchkey, demo, ...(mailCatcher ? { mailcatcher: mailCatcher.proc } : {}) },
+      mail: mailCatcher,
       group,
       stop,
     }

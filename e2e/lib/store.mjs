@@ -10,7 +10,7 @@ import Database from 'better-sqlite3'
 
 export const SCHEMA = {
   users: ['id', 'first_name', 'last_name'],
-  email_addresses: ['id', 'user_id', 'email'],
+  email_addresses: ['id', 'user_id', 'email', 'verified', 'verification_strategy'],
   external_accounts: ['id', 'user_id', 'provider', 'provider_user_id'],
   sessions: ['id', 'user_id', 'client_id', 'status'],
   clients: ['id'],
@@ -82,7 +82,9 @@ export class LatchkeyStore {
   }
 
   emailAddresses(userId) {
-    return this.open().prepare('SELECT id, email FROM email_addresses WHERE user_id = ?').all(userId)
+    return this.open().prepare(
+      'SELECT id, email, verified, verification_strategy AS verificationStrategy FROM email_addresses WHERE user_id = ?',
+    ).all(userId)
   }
 
   externalAccounts(userId) {

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startStack, liveProcessGroups } from '../lib/harness.mjs'
 import { launchChromium } from '../lib/browser.mjs'
+import { sendMail } from '../lib/mail.mjs'
 
 const fake = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/fake-latchkey.mjs')
 
@@ -94,6 +95,39 @@ test('the stack starts on loopback, the demo serves the app and clerk-js and pro
   assert.equal(pids.some(alive), false, 'every started process has exited')
   assert.deepEqual(liveProcessGroups(), [])
   assert.equal(fs.existsSync(stack.work), false, 'the temp folder is removed')
+})
+
+test('with mail: the mail catcher starts first, Latchkey gets its SMTP port, codes are read back, stop ends it', async () => {
+  const stack = await startStack({ bin: fake, mail: true })
+  const { mail } = stack
+  const catcherPid = stack.processes.mailcatcher.pid
+  try {
+    assert.ok(alive(catcherPid))
+    assert.equal(stack.urls.mail, `http://127.0.0.1:${mail.httpPort}`)
+    assert.deepEqual(mail.latchkeyEnv(), { LATCHKEY_SMTP_HOST: '127.0.0.1', LATCHKEY_SMTP_PORT: String(mail.smtpPort), LATCHKEY_SMTP_TLS: 'none' })
+    const log = fs.readFileSync(stack.processes.latchkey.logFile, 'utf8')
+    assert.match(log, new RegExp(`fake-latchkey: smtp 127\\.0\\.0\\.1:${mail.smtpPort} tls=none`))
+    assert.equal(await mail.latestId(), 0)
+
+    await sendMail({ port: mail.smtpPort, from: 'noreply@latchkey.test', to: 'Ada@Example.com', subject: 'Your code', text: 'Use 123456 within 10 minutes (not 1234567).' })
+    const mark = await mail.latestId()
+    assert.ok(mark > 0)
+    assert.equal((await mail.waitForCode('ada@example.com')).code, '123456', 'addresses compare case-insensitively')
+    await sendMail({ port: mail.smtpPort, from: 'noreply@latchkey.test', to: 'ada@example.com', subject: 'Reset', text: 'plain', html: '<p>Code <b>654321</b></p>' })
+    await sendMail({ port: mail.smtpPort, from: 'noreply@latchkey.test', to: 'grace@example.com', subject: 'Other', text: 'Code 111111' })
+    const { code, message } = await mail.waitForCode('ada@example.com', { after: mark })
+    assert.equal(code, '654321', 'the newest message after the mark, from its HTML part')
+    assert.deepEqual(message.to, ['ada@example.com'])
+    await assert.rejects(mail.waitForCode('nobody@example.com', { timeoutMs: 300 }), /no message to nobody@example\.com .*it holds 3/s)
+    await sendMail({ port: mail.smtpPort, from: 'noreply@latchkey.test', to: 'alan@example.com', subject: 'No code', text: 'hello' })
+    await assert.rejects(mail.waitForCode('alan@example.com'), /has no 6-digit code/)
+    await mail.clear()
+    assert.deepEqual(await mail.messages(), [])
+  } finally {
+    await stack.stop()
+  }
+  assert.equal(alive(catcherPid), false)
+  assert.deepEqual(liveProcessGroups(), [])
 })
 
 test('a process that ignores SIGTERM is killed with its children after the grace period', async () => {
