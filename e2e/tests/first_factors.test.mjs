@@ -80,17 +80,23 @@ async function open(person, path, readyTestId) {
   })
 }
 
-// Waits for `testId` to appear. If the page shows a Clerk error instead, fails at once naming it: this is where
-// every test stops while Latchkey refuses the strategy (strategy_for_user_invalid).
+// The error the page shows after the last submit(): one shown from an earlier attempt does not count.
+function newError(person) {
+  const seen = person.lastErrorId
+  return person.page.locator(seen ? `[data-testid="clerk-error"]:not([data-error-id="${seen}"])` : '[data-testid="clerk-error"]')
+}
+
+// Waits for `testId` to appear. If the page shows a new Clerk error instead, fails at once naming it: this is
+// where every test stops while Latchkey refuses the strategy (strategy_for_user_invalid).
 async function expectNext(person, testId, what) {
   const { page } = person
   await step(person, what, async () => {
     const next = page.getByTestId(testId)
-    const error = page.getByTestId('clerk-error')
+    const error = newError(person)
     await next.or(error).first().waitFor()
     if (!(await next.isVisible()) && (await error.isVisible())) {
       const code = await error.getAttribute('data-code')
-      const text = await page.getByTestId('clerk-error-text').innerText()
+      const text = await error.getByTestId('clerk-error-text').innerText()
       const last = person.fapiErrors.at(-1)
       throw new Error(`the page shows Clerk error ${code || '(no code)'}: ${JSON.stringify(text)}` +
         (last ? ` (FAPI ${last.path} -> ${last.status} ${JSON.stringify(last.errors)})` : ''))
@@ -102,16 +108,15 @@ async function expectNext(person, testId, what) {
 // message), as the pages promise. Playwright reports the refused response asynchronously, so its body may be
 // recorded a moment after the page shows the error: wait (bounded) for it.
 async function expectError(person, code, what) {
-  const { page } = person
   return step(person, what, async () => {
-    const error = page.getByTestId('clerk-error')
+    const error = newError(person)
     await error.waitFor()
     assert.equal(await error.getAttribute('data-code'), code, 'the error code the page shows')
-    const shown = await page.getByTestId('clerk-error-text').innerText()
+    const shown = await error.getByTestId('clerk-error-text').innerText()
     const deadline = Date.now() + 5000
-    while (person.fapiErrors.at(-1)?.errors?.[0]?.code !== code && Date.now() < deadline) await sleep(50)
+    while (person.fapiErrors.length <= person.fapiErrorsBefore && Date.now() < deadline) await sleep(50)
+    assert.ok(person.fapiErrors.length > person.fapiErrorsBefore, 'a FAPI request of this step was refused')
     const answer = person.fapiErrors.at(-1)
-    assert.ok(answer, 'a FAPI request was refused')
     assert.equal(answer.errors[0]?.code, code, `FAPI answered ${JSON.stringify(answer)}`)
     const e = answer.errors[0]
     assert.equal(shown, e.long_message || e.message, 'the page shows the long message FAPI sent')
@@ -120,7 +125,11 @@ async function expectError(person, code, what) {
   })
 }
 
+// Clicks a submit button, remembering which error (if any) the page showed before.
 async function submit(person, buttonName) {
+  const shown = person.page.getByTestId('clerk-error')
+  person.lastErrorId = (await shown.count()) ? await shown.first().getAttribute('data-error-id') : null
+  person.fapiErrorsBefore = person.fapiErrors.length
   await person.page.getByRole('button', { name: buttonName }).click()
 }
 
