@@ -40,9 +40,14 @@ core::Status OutboxCodeSender::send(store::Tx& tx, const flows::OutgoingCode& me
     case flows::CodePurpose::kResetPassword:
       m.purpose = delivery::Purpose::kResetPasswordCode;
       break;
+    case flows::CodePurpose::kSignUpAttempt:
+      m.purpose = delivery::Purpose::kSignUpAttempt;
+      break;
   }
   m.to = message.to;
-  m.code = message.code;
+  if (message.purpose != flows::CodePurpose::kSignUpAttempt) {
+    m.code = message.code;  // the notice carries none
+  }
   m.expires_in_minutes = message.expires_in_minutes;
   m.remote_ip = message.remote_ip;
   return outbox_.enqueue(tx, m, now_ms);

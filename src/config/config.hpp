@@ -163,6 +163,7 @@ struct IdentifiersConfig {
   std::chrono::milliseconds code_lifetime{10 * 60'000};
   unsigned code_max_attempts = 3;
   std::chrono::milliseconds code_resend_cooldown{30'000};
+  bool enumeration_protection = false;  // Clerk's "user enumeration protection" (off by default)
 };
 
 // Password hashing (argon2id, libsodium), policy (Clerk's codes) and the temporary lockout.

@@ -125,13 +125,14 @@ const std::array<Field<T>, 5> kSmsFields{{
 }};
 
 using I = IdentifiersConfig;
-const std::array<Field<I>, 6> kIdentifiersFields{{
+const std::array<Field<I>, 7> kIdentifiersFields{{
     {"email_address", &I::email_address},
     {"password", &I::password},
     {"email_code", &I::email_code},
     {"code_lifetime", &I::code_lifetime, 1 * kMin, 1 * kDay},
     {"code_max_attempts", &I::code_max_attempts, 1, 20},
     {"code_resend_cooldown", &I::code_resend_cooldown, 0, 1 * kHour},
+    {"enumeration_protection", &I::enumeration_protection},
 }};
 
 using Pw = PasswordsConfig;

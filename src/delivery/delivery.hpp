@@ -37,7 +37,15 @@
 namespace latchkey::delivery {
 
 enum class Channel { kEmail, kSms };
-enum class Purpose { kVerificationCode, kSignInCode, kResetPasswordCode, kEmailLink };
+// kSignUpAttempt carries no code: with user enumeration protection on, the owner of an address
+// someone tried to sign up with is told so instead of being sent a code.
+enum class Purpose {
+  kVerificationCode,
+  kSignInCode,
+  kResetPasswordCode,
+  kEmailLink,
+  kSignUpAttempt
+};
 
 // Stable names (what the outbox row stores): "email"/"sms"; "verification_code", "sign_in_code",
 // "reset_password_code", "email_link".

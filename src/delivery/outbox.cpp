@@ -44,6 +44,8 @@ std::string_view purpose_name(Purpose p) {
       return "reset_password_code";
     case Purpose::kEmailLink:
       return "email_link";
+    case Purpose::kSignUpAttempt:
+      return "sign_up_attempt";
   }
   return "verification_code";
 }
@@ -60,7 +62,7 @@ std::optional<Channel> channel_from_name(std::string_view name) {
 
 std::optional<Purpose> purpose_from_name(std::string_view name) {
   for (const auto p : {Purpose::kVerificationCode, Purpose::kSignInCode,
-                       Purpose::kResetPasswordCode, Purpose::kEmailLink}) {
+                       Purpose::kResetPasswordCode, Purpose::kEmailLink, Purpose::kSignUpAttempt}) {
     if (purpose_name(p) == name) {
       return p;
     }
@@ -129,7 +131,8 @@ core::Status Outbox::enqueue(store::Tx& tx, const Message& m, std::int64_t now_m
     row.country = *cc;
   }
   const bool link = m.purpose == Purpose::kEmailLink;
-  if ((link ? m.link.empty() : m.code.empty()) || has_control(m.code.reveal()) ||
+  const bool notice = m.purpose == Purpose::kSignUpAttempt;
+  if ((link ? m.link.empty() : (!notice && m.code.empty())) || has_control(m.code.reveal()) ||
       has_control(m.link.reveal())) {
     return core::fail(core::Error(core::Code::kInternal)
                           .with_internal(link ? "delivery: a link message without a link"

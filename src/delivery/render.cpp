@@ -56,6 +56,17 @@ Texts email_texts(Purpose purpose, std::string_view application_name, std::strin
       heading = "Reset your password";
       lead = "Enter the following code to reset the password of your " + app + " account:";
       break;
+    case Purpose::kSignUpAttempt: {
+      t.subject = "Someone tried to sign up to " + app + " with your email address";
+      heading = "You already have an account";
+      lead = "Someone tried to create a " + app +
+             " account with this email address. There is one already: sign in instead, or "
+             "reset your password if you forgot it.";
+      after = "If it was not you, you can ignore this email: nothing was changed.";
+      t.text = heading + "\n\n" + lead + "\n\n" + after + "\n\n— " + app + "\n";
+      t.html = html_page(app, heading, lead, "", after);
+      return t;
+    }
     case Purpose::kEmailLink: {
       t.subject = "Sign in to " + app;
       heading = "Sign in to " + app;
@@ -93,6 +104,9 @@ std::string sms_text(Purpose purpose, std::string_view application_name, std::st
     case Purpose::kEmailLink:
       return "Sign in to " + app + ": " + std::string(link) + " (expires in " +
              minutes(expires_in_minutes) + ")";
+    case Purpose::kSignUpAttempt:
+      return "Someone tried to sign up to " + app +
+             " with this number. You already have an account: sign in instead.";
   }
   return {};
 }

@@ -26,6 +26,10 @@ struct IdentifierSettings {
   std::chrono::milliseconds code_lifetime{std::chrono::minutes(10)};
   int code_max_attempts = 3;  // wrong codes before the verification fails
   std::chrono::milliseconds code_resend_cooldown{std::chrono::seconds(30)};
+  // User enumeration protection (Clerk's setting, off by default): an unknown identifier gets a
+  // sign-in that looks like any other and fails only at its factor; a sign-up with a taken
+  // address proceeds, and the owner is told instead of sent a code.
+  bool enumeration_protection = false;
   std::string application_name = "Latchkey";
 };
 
@@ -51,7 +55,8 @@ class PasswordHasher {
                                                     std::int64_t now_ms) const = 0;
 };
 
-enum class CodePurpose : std::uint8_t { kVerification, kSignIn, kResetPassword };
+// kSignUpAttempt: a notice to the owner of a taken address (no code is in it).
+enum class CodePurpose : std::uint8_t { kVerification, kSignIn, kResetPassword, kSignUpAttempt };
 
 struct OutgoingCode {
   CodePurpose purpose = CodePurpose::kVerification;

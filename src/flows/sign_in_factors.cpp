@@ -115,9 +115,13 @@ Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
       return fail(std::move(st.error()));
     }
   }
-  const IdentifierLookup lookup = !enabled ? IdentifierLookup::kNotEnabled
-                                  : who    ? IdentifierLookup::kFound
-                                           : IdentifierLookup::kNotFound;
+  // With enumeration protection an unknown address gets factors like anyone's (and fails only at
+  // them): the answer does not tell whether the address has an account.
+  const bool decoy =
+      enabled && !who && ids.enumeration_protection && identifier.find('@') != std::string::npos;
+  const IdentifierLookup lookup = !enabled         ? IdentifierLookup::kNotEnabled
+                                  : (who || decoy) ? IdentifierLookup::kFound
+                                                   : IdentifierLookup::kNotFound;
   const sign_in_events::Started started{strategy, params.identifier.has_value(), lookup};
   if (auto t = sign_in_transition({}, started); !t) {
     if (family == StrategyFamily::kPassword && params.password) {
@@ -128,6 +132,20 @@ Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
   std::vector<Factor> factors;
   if (who) {
     factors = factors_for(d_, *who);
+  } else if (decoy) {
+    Identified nobody;
+    nobody.user.id = "";
+    nobody.user.password_digest = "";  // offered as if set; never verified against
+    const std::string idn = d_.random.id("idn");
+    nobody.user.primary_email_address_id = idn;
+    store::EmailAddress e;
+    e.id = idn;
+    e.verified = true;
+    nobody.emails.push_back(e);  // no address: a code for it goes nowhere
+    factors = factors_for(d_, nobody);
+    for (auto& f : factors) {
+      f.safe_identifier = f.email_address_id.empty() ? "" : mask_email(identifier);
+    }
   }
   // The password, checked before the transaction.
   std::optional<PasswordResult> password;
@@ -135,8 +153,10 @@ Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
     if (!params.password) {
       return fail(Error(Code::kFormParamMissing).with_meta("param_name", "password"));
     }
-    if (auto locked = check_not_locked(who->user, now); !locked) {
-      return fail(std::move(locked.error()));
+    if (who) {
+      if (auto locked = check_not_locked(who->user, now); !locked) {
+        return fail(std::move(locked.error()));
+      }
     }
     const bool offered = std::any_of(factors.begin(), factors.end(),
                                      [](const Factor& f) { return f.strategy == "password"; });
@@ -151,7 +171,9 @@ Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
     if (password && password->outcome == FactorOutcome::kIncorrect) {
       // A wrong password at create: only the lockout count is written; no attempt is left for
       // the SDK, which receives the error without a client.
-      LK_TRY(record_password_outcome(tx, d_, who->user.id, password->outcome, {}, now));
+      if (who) {
+        LK_TRY(record_password_outcome(tx, d_, who->user.id, password->outcome, {}, now));
+      }
       rejected = machine_internal::factor_error(family, FactorOutcome::kIncorrect);
       return {};
     }
@@ -173,6 +195,9 @@ Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
       data.user_id = who->user.id;
       data.factors = factors;
       data.user_data = user_data_of(who->user);
+    } else if (decoy) {
+      data.factors = factors;  // a sign-in of nobody: the same shape, no user behind it
+      data.user_data = UserData{};
     }
     LK_TRY(tx.insert_sign_in(row));
     LK_TRY(run_sign_in(tx, d_, *client, row, data, {}, started, {}, now, out.new_client_token));
@@ -310,8 +335,14 @@ Result<Mutation> SignInService::attempt_first_factor(const Caller& caller, const
     if (!st) {
       return fail(std::move(st.error()));
     }
-    if (!offered || !who) {
+    if (!offered) {
       return fail(factor_not_offered(params.strategy));
+    }
+    if (!who) {
+      // A decoy sign-in (enumeration protection): as costly and as wrong as a wrong password.
+      d_.passwords.verify_dummy(*params.password);
+      return fail(
+          machine_internal::factor_error(StrategyFamily::kPassword, FactorOutcome::kIncorrect));
     }
     if (auto locked = check_not_locked(who->user, now); !locked) {
       return fail(std::move(locked.error()));
@@ -342,6 +373,15 @@ Result<Mutation> SignInService::attempt_first_factor(const Caller& caller, const
       outcome = password->outcome;
     } else {
       if (!machine_internal::awaits_code(state->first_factor, family) || !a->data.first_factor) {
+        // A spent code keeps answering what ended it, until a new one is prepared.
+        if (state->first_factor && state->first_factor->strategy == family) {
+          if (state->first_factor->status == VerificationStatus::kFailed) {
+            return fail(Error(Code::kVerificationFailed));
+          }
+          if (state->first_factor->status == VerificationStatus::kExpired) {
+            return fail(Error(Code::kVerificationExpired));
+          }
+        }
         return fail(Error(Code::kInvalidState, "Not prepared",
                           "Ask for a code (prepare_first_factor) before entering one.")
                         .with_meta("param_name", "strategy"));

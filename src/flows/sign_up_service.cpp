@@ -80,7 +80,7 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
           {.identity = &identity, .resolution = &*resolution}, now, out.new_client_token));
       consumed_sign_in = si->row.id;
     } else {
-      if (d.email_address && !oauth) {
+      if (d.email_address && !oauth && !d_.settings.identifiers.enumeration_protection) {
         // Taken already: say so now rather than after the code (Clerk's form_identifier_exists).
         auto taken = tx.find_email_address(*d.email_address);
         if (!taken) {

@@ -95,8 +95,17 @@ Result<Mutation> SignUpService::attempt_verification(const Caller& caller, const
     if (strategy_family(params.strategy) != StrategyFamily::kEmailCode ||
         !machine_internal::awaits_code(state->email_address, StrategyFamily::kEmailCode) ||
         !a->data.email_verification) {
-      if (state->email_address && state->email_address->status == VerificationStatus::kVerified) {
-        return fail(Error(Code::kVerificationAlreadyVerified));
+      if (state->email_address) {
+        switch (state->email_address->status) {
+          case VerificationStatus::kVerified:
+            return fail(Error(Code::kVerificationAlreadyVerified));
+          case VerificationStatus::kFailed:
+            return fail(Error(Code::kVerificationFailed));
+          case VerificationStatus::kExpired:
+            return fail(Error(Code::kVerificationExpired));
+          default:
+            break;
+        }
       }
       return fail(Error(Code::kInvalidState, "Not prepared",
                         "Ask for a code (prepare_verification) before entering one.")

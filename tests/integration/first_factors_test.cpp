@@ -5,20 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <regex>
-#include <sstream>
-#include <thread>
-
 #include "support/harness.hpp"
 
 namespace latchkey::it {
 namespace {
 
 namespace json = boost::json;
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -38,39 +30,9 @@ class FirstFactors : public ::testing::Test {
   }
   Browser browser() { return Browser(*server); }
 
-  // The newest 6-digit code mailed to `to`, waiting for the outbox's worker to deliver it.
+  // The newest 6-digit code mailed to `to`, once `nth` messages reached it.
   std::string code_for(const std::string& to, std::size_t nth = 1) {
-    const fs::path dir = fs::path(server->data_dir().path()) / "mail";
-    for (int i = 0; i < 200; ++i) {
-      std::vector<std::pair<fs::file_time_type, std::string>> found;
-      if (fs::exists(dir)) {
-        for (const auto& e : fs::directory_iterator(dir)) {
-          if (e.path().extension() != ".eml") {
-            continue;
-          }
-          std::ifstream in(e.path());
-          std::stringstream ss;
-          ss << in.rdbuf();
-          const std::string text = ss.str();
-          if (text.find("To: " + to) == std::string::npos &&
-              text.find("To: <" + to + ">") == std::string::npos) {
-            continue;
-          }
-          std::smatch m;
-          static const std::regex kCode(R"(\b(\d{6})\b)");
-          if (std::regex_search(text, m, kCode)) {
-            found.emplace_back(e.last_write_time(), m[1]);
-          }
-        }
-      }
-      if (found.size() >= nth) {
-        std::sort(found.begin(), found.end());
-        return found.back().second;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ADD_FAILURE() << "no code mailed to " << to;
-    return "";
+    return mailed_code(server->data_dir().path(), to, nth);
   }
 
   // Sign-up with email + password, verified with the emailed code; returns the session id.

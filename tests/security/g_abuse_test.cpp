@@ -1,5 +1,8 @@
 // Catalog §2.G: rate limits (429 too_many_requests + Retry-After in the Clerk envelope, before
 // any database or provider work), per IP and per client; enumeration resistance.
+#include <chrono>
+#include <thread>
+
 #include "sec_fixture.hpp"
 
 namespace latchkey::sec {
@@ -20,9 +23,80 @@ void expect_429(const HttpResponse& r) {
   EXPECT_TRUE(r.all("set-cookie").empty());
 }
 
+namespace {
+
+constexpr const char* kGoodPassword = "correct horse battery staple";
+
+// A password user signed up through the API, its address verified by the mailed code.
+void password_user(Sec& t, const std::string& email) {
+  Browser b = t.browser();
+  auto su = b.post(kSignUps, {{"strategy", "password"},
+                              {"email_address", email},
+                              {"password", kGoodPassword},
+                              {"first_name", "Grace"},
+                              {"last_name", "Hopper"}});
+  ASSERT_EQ(su.status, 200) << su.body;
+  const std::string id = it::str(su.json(), "response.id");
+  ASSERT_EQ(b.post(std::string(kSignUps) + "/" + id + "/prepare_verification",
+                   {{"strategy", "email_code"}})
+                .status,
+            200);
+  const std::string code = it::mailed_code(t.server->data_dir().path(), email);
+  auto done = b.post(std::string(kSignUps) + "/" + id + "/attempt_verification",
+                     {{"strategy", "email_code"}, {"code", code}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  ASSERT_EQ(it::str(done.json(), "response.status"), "complete") << done.body;
+}
+
+// Cheap hashing for the tests that hash many times (the cost is not what they are about).
+it::EnvVars cheap_hashing(it::EnvVars extra = {}) {
+  extra.emplace_back("LATCHKEY_PASSWORDS_HASH_OPSLIMIT", "1");
+  extra.emplace_back("LATCHKEY_PASSWORDS_HASH_MEMLIMIT_KIB", "8192");
+  return extra;
+}
+
+}  // namespace
+
 TEST_F(Sec, G1_password_lockout) {
-  GTEST_SKIP() << "waits for: password sign-in and reset (issue 11); today only OAuth signs in, "
-                  "which by design never counts towards a lockout (catalog §3.3)";
+  start(cheap_hashing());  // the default lockout: 10 failures, 1 hour
+  password_user(*this, "grace@example.com");
+  Browser b = browser();
+  auto attempt = [&](const std::string& pw) {
+    return b.post(kSignIns, {{"identifier", "grace@example.com"}, {"password", pw}});
+  };
+  for (int i = 1; i <= 10; ++i) {
+    auto r = attempt("wrong password " + std::to_string(i));
+    ASSERT_EQ(r.status, 422) << "failure " << i << ": " << r.body;
+    EXPECT_EQ(it::str(it::error_of(r), "code"), "form_password_incorrect");
+  }
+  // The 11th try: locked, even with the right password, and it says for how long.
+  auto locked = attempt(kGoodPassword);
+  ASSERT_EQ(locked.status, 403) << locked.body;
+  EXPECT_EQ(it::str(it::error_of(locked), "code"), "user_locked");
+  const auto seconds = std::stoll(it::str(it::error_of(locked), "meta.lockout_expires_in_seconds"));
+  EXPECT_GT(seconds, 3500);
+  EXPECT_LE(seconds, 3600);
+  EXPECT_EQ(sql_scalar(db(), "SELECT failed_password_attempts FROM users"), "10");
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sessions"), "1");  // the sign-up's only
+  // Another browser is locked out as well: the lockout is the account's, not the client's.
+  Browser other = browser();
+  EXPECT_EQ(other.post(kSignIns, {{"identifier", "grace@example.com"}, {"password", kGoodPassword}})
+                .status,
+            403);
+}
+
+TEST_F(Sec, G1b_a_correct_password_resets_the_count) {
+  start(cheap_hashing());
+  password_user(*this, "count@example.com");
+  Browser b = browser();
+  for (int i = 0; i < 9; ++i) {
+    ASSERT_EQ(
+        b.post(kSignIns, {{"identifier", "count@example.com"}, {"password", "nope nope"}}).status,
+        422);
+  }
+  auto ok = b.post(kSignIns, {{"identifier", "count@example.com"}, {"password", kGoodPassword}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(sql_scalar(db(), "SELECT failed_password_attempts FROM users"), "0");
 }
 
 TEST_F(Sec, G2_credential_stuffing_per_ip) {
@@ -82,27 +156,100 @@ TEST_F(Sec, G2c_trusted_proxy_forwarded_client_is_the_key) {
 }
 
 TEST_F(Sec, G4_otp_guessing) {
-  GTEST_SKIP() << "waits for: email and phone one-time codes (issue 11); only OAuth strategies "
-                  "exist";
+  start(cheap_hashing());
+  password_user(*this, "otp@example.com");
+  Browser b = browser();
+  auto si = b.post(kSignIns, {{"identifier", "otp@example.com"}, {"strategy", "email_code"}});
+  ASSERT_EQ(si.status, 200) << si.body;
+  const std::string id = it::str(si.json(), "response.id");
+  const std::string code = it::mailed_code(server->data_dir().path(), "otp@example.com", 2);
+  const std::string path = std::string(kSignIns) + "/" + id + "/attempt_first_factor";
+  std::vector<std::string> codes;
+  for (int i = 0; i < 20; ++i) {
+    auto r = b.post(path, {{"strategy", "email_code"}, {"code", std::to_string(100000 + i)}});
+    codes.push_back(it::str(it::error_of(r), "code"));
+    EXPECT_NE(r.status, 200);
+  }
+  // Three wrong codes, then the verification has failed: no guess, not even the right code, counts.
+  EXPECT_EQ(codes[0], "form_code_incorrect");
+  EXPECT_EQ(codes[1], "form_code_incorrect");
+  EXPECT_EQ(codes[2], "verification_failed");
+  for (std::size_t i = 3; i < codes.size(); ++i) {
+    EXPECT_EQ(codes[i], "verification_failed") << i;
+  }
+  auto right = b.post(path, {{"strategy", "email_code"}, {"code", code}});
+  EXPECT_EQ(it::str(it::error_of(right), "code"), "verification_failed");
+  EXPECT_EQ(sql_scalar(db(), "SELECT COUNT(*) FROM sessions"), "1");  // the sign-up's only
 }
 
 TEST_F(Sec, G5_email_sms_bombing) {
-  GTEST_SKIP() << "waits for: email and SMS delivery, prepare_first_factor (issue 11); Latchkey "
-                  "sends no email or SMS yet";
+  start(cheap_hashing());
+  password_user(*this, "victim@example.com");
+  // 30 fresh sign-ins (no cookie), each asking for a code to the same address: the per-recipient
+  // limit ([delivery] per_recipient, 10 per hour) refuses the rest with 429 and sends nothing.
+  int refused = 0;
+  for (int i = 0; i < 30; ++i) {
+    Browser b = browser();
+    auto r = b.post(kSignIns, {{"identifier", "victim@example.com"}, {"strategy", "email_code"}});
+    if (r.status == 429) {
+      ++refused;
+      EXPECT_EQ(it::str(it::error_of(r), "code"), "too_many_requests") << r.body;
+    } else {
+      EXPECT_EQ(r.status, 200) << r.body;
+    }
+  }
+  EXPECT_GE(refused, 20);
+  const int queued = std::stoi(sql_scalar(db(), "SELECT COUNT(*) FROM outbox"));
+  EXPECT_LE(queued, 10 + 1) << "messages to one address must stay bounded";
+  // The victim can still sign in with the password: the limit is on sending, not on the account.
+  Browser owner = browser();
+  EXPECT_EQ(
+      owner.post(kSignIns, {{"identifier", "victim@example.com"}, {"password", kGoodPassword}})
+          .status,
+      200);
 }
 
 TEST_F(Sec, G7_enumeration_sign_up_and_sign_in_with_existing_email) {
-  start();
+  // Strict mode (Clerk's user enumeration protection); off, Clerk answers form_identifier_exists /
+  // form_identifier_not_found at once, and so does Latchkey (tests/integration/first_factors).
+  start({{"LATCHKEY_IDENTIFIERS_ENUMERATION_PROTECTION", "true"}});
   Browser owner = browser();
   sign_up_user(owner, User{"owner", "taken@example.com", true});
   auto answer = [&](const std::string& path, const Form& f) {
     Browser b = browser();
     auto r = b.post(path, f);
+    if (r.status == 200) {
+      return std::to_string(r.status) + " " + it::str(r.json(), "response.status");
+    }
     return std::to_string(r.status) + " " + it::str(it::error_of(r), "code") + " " +
            it::str(it::error_of(r), "long_message");
   };
   EXPECT_EQ(answer(kSignUps, {{"email_address", "taken@example.com"}}),
             answer(kSignUps, {{"email_address", "fresh@example.com"}}));
+  // With a password too, and when the code is asked for: the owner gets a notice, not a code.
+  Browser taken = browser();
+  auto su = taken.post(kSignUps, {{"email_address", "taken@example.com"},
+                                  {"password", "correct horse battery staple"}});
+  ASSERT_EQ(su.status, 200) << su.body;
+  auto prep = taken.post(
+      std::string(kSignUps) + "/" + it::str(su.json(), "response.id") + "/prepare_verification",
+      {{"strategy", "email_code"}});
+  ASSERT_EQ(prep.status, 200) << prep.body;
+  for (int i = 0; i < 100 && it::mails_to(server->data_dir().path(), "taken@example.com").empty();
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const auto mails = it::mails_to(server->data_dir().path(), "taken@example.com");
+  ASSERT_EQ(mails.size(), 1u);
+  EXPECT_THAT(mails[0], ::testing::HasSubstr("already have an account"));
+  EXPECT_THAT(mails[0], ::testing::Not(::testing::HasSubstr("is your verification code")));
+  // And no code can verify that sign-up (none was sent to anyone).
+  for (const char* guess : {"000000", "123456", "424242"}) {
+    auto r = taken.post(
+        std::string(kSignUps) + "/" + it::str(su.json(), "response.id") + "/attempt_verification",
+        {{"strategy", "email_code"}, {"code", guess}});
+    EXPECT_NE(r.status, 200) << r.body;
+  }
   EXPECT_EQ(answer(kSignIns, {{"identifier", "taken@example.com"}}),
             answer(kSignIns, {{"identifier", "fresh@example.com"}}));
   // An OAuth start with an existing address as login hint looks like any other.

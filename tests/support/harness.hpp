@@ -6,6 +6,7 @@
 #include "support/browser.hpp"
 #include "support/fake_idp.hpp"
 #include "support/http_client.hpp"
+#include "support/mail_drop.hpp"
 #include "support/process.hpp"
 #include "support/server.hpp"
 #include "support/temp_dir.hpp"

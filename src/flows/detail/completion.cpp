@@ -281,8 +281,20 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
     v->expire_at_ms.reset();  // external_verification_redirect_url is kept (see run_sign_in)
   }
   if (fx.has(Effect::kSendCode)) {
+    // With enumeration protection a taken address goes on like a fresh one; its owner is told
+    // (no code: none can verify a sign-up for an address that has an account).
+    CodePurpose purpose = CodePurpose::kVerification;
+    if (d.settings.identifiers.enumeration_protection) {
+      auto taken = tx.find_email_address(*data.email_address);
+      if (!taken) {
+        return fail(std::move(taken.error()));
+      }
+      if (*taken) {
+        purpose = CodePurpose::kSignUpAttempt;
+      }
+    }
     LK_TRY(issue_code(tx, d, *data.email_verification, "email_code", *data.email_address, {},
-                      row.id, CodePurpose::kVerification, in.code->remote_ip, now));
+                      row.id, purpose, in.code->remote_ip, now));
   }
   if (data.email_verification && data.email_verification->status == "verified") {
     data.email_verified = true;

@@ -171,6 +171,11 @@ Status issue_code(store::Tx& tx, FlowDeps& d, Verification& v, std::string_view 
   v.expire_at_ms = now + ids.code_lifetime.count();
   v.email_address_id = email_address_id;
   v.error.reset();
+  if (to.empty()) {
+    // A factor of nobody (user enumeration protection): the attempt looks prepared, nothing is
+    // sent, and no code can match the MAC of one that was never shown to anyone.
+    return {};
+  }
   OutgoingCode message;
   message.purpose = purpose;
   message.to = to;
