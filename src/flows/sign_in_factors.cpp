@@ -56,22 +56,6 @@ Error factor_not_offered(std::string_view strategy) {
       .with_meta("param_name", "strategy");
 }
 
-// The caller's current sign-in `id` (refused as not found when it is another or abandoned).
-Result<Loaded<store::SignIn>> current_sign_in(store::Tx& tx, const store::Client& client,
-                                              const std::string& id, std::int64_t now) {
-  if (!client.sign_in_id || *client.sign_in_id != id) {
-    return fail(Error(Code::kSignInNotFound).with_meta("param_name", "id"));
-  }
-  auto a = load_attempt<store::SignIn>(tx, id);
-  if (!a) {
-    return fail(std::move(a.error()));
-  }
-  if (a->row.abandon_at_ms <= now) {
-    return fail(Error(Code::kSignInNotFound).with_meta("param_name", "id"));
-  }
-  return a;
-}
-
 }  // namespace
 
 Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
@@ -261,7 +245,7 @@ Result<Mutation> SignInService::prepare_first_factor(const Caller& caller, const
     if (!client) {
       return fail(std::move(client.error()));
     }
-    auto a = current_sign_in(tx, *client, id, now);
+    auto a = current_attempt<store::SignIn>(tx, *client, id, now);
     if (!a) {
       return fail(std::move(a.error()));
     }
@@ -314,7 +298,7 @@ Result<Mutation> SignInService::attempt_first_factor(const Caller& caller, const
       if (!client) {
         return fail(std::move(client.error()));
       }
-      auto a = current_sign_in(tx, *client, id, now);
+      auto a = current_attempt<store::SignIn>(tx, *client, id, now);
       if (!a) {
         return fail(std::move(a.error()));
       }
@@ -360,7 +344,7 @@ Result<Mutation> SignInService::attempt_first_factor(const Caller& caller, const
     if (!client) {
       return fail(std::move(client.error()));
     }
-    auto a = current_sign_in(tx, *client, id, now);
+    auto a = current_attempt<store::SignIn>(tx, *client, id, now);
     if (!a) {
       return fail(std::move(a.error()));
     }
@@ -426,7 +410,7 @@ Result<Mutation> SignInService::reset_password(const Caller& caller, const std::
       if (!client) {
         return fail(std::move(client.error()));
       }
-      auto a = current_sign_in(tx, *client, id, now);
+      auto a = current_attempt<store::SignIn>(tx, *client, id, now);
       if (!a) {
         return fail(std::move(a.error()));
       }
@@ -453,7 +437,7 @@ Result<Mutation> SignInService::reset_password(const Caller& caller, const std::
     if (!client) {
       return fail(std::move(client.error()));
     }
-    auto a = current_sign_in(tx, *client, id, now);
+    auto a = current_attempt<store::SignIn>(tx, *client, id, now);
     if (!a) {
       return fail(std::move(a.error()));
     }

@@ -14,25 +14,6 @@ using core::Result;
 using core::Status;
 using namespace detail;
 
-namespace {
-
-Result<Loaded<store::SignUp>> current_sign_up(store::Tx& tx, const store::Client& client,
-                                              const std::string& id, std::int64_t now) {
-  if (!client.sign_up_id || *client.sign_up_id != id) {
-    return fail(Error(Code::kSignUpNotFound).with_meta("param_name", "id"));
-  }
-  auto a = load_attempt<store::SignUp>(tx, id);
-  if (!a) {
-    return fail(std::move(a.error()));
-  }
-  if (a->row.abandon_at_ms <= now) {
-    return fail(Error(Code::kSignUpNotFound).with_meta("param_name", "id"));
-  }
-  return a;
-}
-
-}  // namespace
-
 Result<Mutation> SignUpService::prepare_verification(const Caller& caller, const std::string& id,
                                                      const VerificationParams& params) {
   const std::int64_t now = d_.clock.now_ms();
@@ -43,7 +24,7 @@ Result<Mutation> SignUpService::prepare_verification(const Caller& caller, const
     if (!client) {
       return fail(std::move(client.error()));
     }
-    auto a = current_sign_up(tx, *client, id, now);
+    auto a = current_attempt<store::SignUp>(tx, *client, id, now);
     if (!a) {
       return fail(std::move(a.error()));
     }
@@ -84,7 +65,7 @@ Result<Mutation> SignUpService::attempt_verification(const Caller& caller, const
     if (!client) {
       return fail(std::move(client.error()));
     }
-    auto a = current_sign_up(tx, *client, id, now);
+    auto a = current_attempt<store::SignUp>(tx, *client, id, now);
     if (!a) {
       return fail(std::move(a.error()));
     }

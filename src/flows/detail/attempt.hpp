@@ -111,6 +111,26 @@ core::Result<Loaded<Row>> load_attempt(store::Tx& tx, const std::string& id) {
   return Loaded<Row>{std::move(*row), std::move(*data)};
 }
 
+// The caller's current attempt `id` of this kind: another one, or one past its abandon_at, is
+// not found (param id).
+template <typename Row>
+core::Result<Loaded<Row>> current_attempt(store::Tx& tx, const store::Client& client,
+                                          const std::string& id, std::int64_t now) {
+  using T = AttemptTraits<Row>;
+  const auto& slot = T::slot(client);
+  if (!slot || *slot != id) {
+    return core::fail(core::Error(T::kNotFound).with_meta("param_name", "id"));
+  }
+  auto a = load_attempt<Row>(tx, id);
+  if (!a) {
+    return core::fail(std::move(a.error()));
+  }
+  if (a->row.abandon_at_ms <= now) {
+    return core::fail(core::Error(T::kNotFound).with_meta("param_name", "id"));
+  }
+  return a;
+}
+
 template <typename Row>
 core::Status save_attempt(store::Tx& tx, Row& row, const typename AttemptTraits<Row>::Data& data,
                           std::int64_t now) {

@@ -80,24 +80,33 @@ Status link_external_account(store::Tx& tx, FlowDeps& d, const std::string& user
   return tx.insert_external_account(a);
 }
 
-Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
-                                const PendingIdentity& identity, std::int64_t now) {
+namespace {
+
+// The user a completed sign-up makes, with its address (verified as the sign-up says, by
+// `verification_strategy`): one code for every sign-up strategy. `taken` is the error when the
+// address was claimed by someone else since the sign-up started.
+Result<store::User> insert_sign_up_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
+                                        std::optional<std::string> image_url,
+                                        std::optional<std::string> password_digest,
+                                        const std::string& verification_strategy,
+                                        const Error& taken, std::int64_t now) {
   store::User u;
   u.id = d.random.id("user");
   u.first_name = data.first_name;
   u.last_name = data.last_name;
   u.username = data.username;
-  u.image_url = non_empty(identity.image_url);
+  u.image_url = std::move(image_url);
   u.unsafe_metadata = data.unsafe_metadata;
   u.legal_accepted_at_ms = data.legal_accepted_at_ms;
+  u.password_digest = std::move(password_digest);
   u.created_at_ms = now;
   u.updated_at_ms = now;
   if (data.username) {
-    auto taken = tx.find_user_by_username(*data.username);
-    if (!taken) {
-      return fail(std::move(taken.error()));
+    auto by_name = tx.find_user_by_username(*data.username);
+    if (!by_name) {
+      return fail(std::move(by_name.error()));
     }
-    if (*taken) {
+    if (*by_name) {
       return core::param_error(Code::kFormParamInvalid, "username", "is taken",
                                "That username is taken. Please try another.");
     }
@@ -108,8 +117,7 @@ Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpData& da
       return fail(std::move(existing.error()));
     }
     if (*existing) {
-      // Someone claimed the address between the callback and now: never link silently.
-      return fail(Error(Code::kExternalAccountEmailUnverified));
+      return fail(taken);
     }
   }
   LK_TRY(tx.insert_user(u));
@@ -119,65 +127,42 @@ Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpData& da
     e.user_id = u.id;
     e.email = *data.email_address;
     e.verified = data.email_verified;
-    e.verification_strategy = data.email_verified ? "from_" + identity.strategy : "email_code";
+    e.verification_strategy = data.email_verified ? verification_strategy : "email_code";
     e.created_at_ms = now;
     e.updated_at_ms = now;
     LK_TRY(tx.insert_email_address(e));
     u.primary_email_address_id = e.id;
     LK_TRY(tx.update_user(u));
   }
-  LK_TRY(link_external_account(tx, d, u.id, identity, now));
-  return u.id;
+  return u;
+}
+
+}  // namespace
+
+Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
+                                const PendingIdentity& identity, std::int64_t now) {
+  // Someone claimed the address between the callback and now: never link silently.
+  auto u = insert_sign_up_user(tx, d, data, non_empty(identity.image_url), std::nullopt,
+                               "from_" + identity.strategy,
+                               Error(Code::kExternalAccountEmailUnverified), now);
+  if (!u) {
+    return fail(std::move(u.error()));
+  }
+  LK_TRY(link_external_account(tx, d, u->id, identity, now));
+  return u->id;
 }
 
 Result<std::string> create_password_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
                                          std::int64_t now) {
-  store::User u;
-  u.id = d.random.id("user");
-  u.first_name = data.first_name;
-  u.last_name = data.last_name;
-  u.username = data.username;
-  u.unsafe_metadata = data.unsafe_metadata;
-  u.legal_accepted_at_ms = data.legal_accepted_at_ms;
-  u.password_digest = data.password_digest;
-  u.created_at_ms = now;
-  u.updated_at_ms = now;
-  if (data.username) {
-    auto taken = tx.find_user_by_username(*data.username);
-    if (!taken) {
-      return fail(std::move(taken.error()));
-    }
-    if (*taken) {
-      return core::param_error(Code::kFormParamInvalid, "username", "is taken",
-                               "That username is taken. Please try another.");
-    }
+  // Claimed by someone else since this sign-up started: the verification proved only that this
+  // browser reads the mailbox, not that it may take the account.
+  auto u = insert_sign_up_user(
+      tx, d, data, std::nullopt, data.password_digest, "email_code",
+      Error(Code::kFormIdentifierExists).with_meta("param_name", "email_address"), now);
+  if (!u) {
+    return fail(std::move(u.error()));
   }
-  if (data.email_address) {
-    auto existing = tx.find_email_address(*data.email_address);
-    if (!existing) {
-      return fail(std::move(existing.error()));
-    }
-    if (*existing) {
-      // Claimed by someone else since this sign-up started: the verification proved only that
-      // this browser reads the mailbox, not that it may take the account.
-      return fail(Error(Code::kFormIdentifierExists).with_meta("param_name", "email_address"));
-    }
-  }
-  LK_TRY(tx.insert_user(u));
-  if (data.email_address) {
-    store::EmailAddress e;
-    e.id = d.random.id("idn");
-    e.user_id = u.id;
-    e.email = *data.email_address;
-    e.verified = data.email_verified;
-    e.verification_strategy = "email_code";
-    e.created_at_ms = now;
-    e.updated_at_ms = now;
-    LK_TRY(tx.insert_email_address(e));
-    u.primary_email_address_id = e.id;
-    LK_TRY(tx.update_user(u));
-  }
-  return u.id;
+  return u->id;
 }
 
 }  // namespace latchkey::flows::detail
