@@ -241,22 +241,17 @@ Result<Mutation> SignInService::prepare_first_factor(const Caller& caller, const
   Mutation out;
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
     out = Mutation{};
-    auto client = d_.clients().require(tx, caller, now);
-    if (!client) {
-      return fail(std::move(client.error()));
+    auto cur = open_current<store::SignIn>(tx, d_, caller, id, now);
+    if (!cur) {
+      return fail(std::move(cur.error()));
     }
-    auto a = current_attempt<store::SignIn>(tx, *client, id, now);
-    if (!a) {
-      return fail(std::move(a.error()));
-    }
+    store::Client* client = &cur->client;
+    Loaded<store::SignIn>* a = &cur->attempt;
     const Factor* f = pick_factor(a->data, params.strategy, params.email_address_id);
     if (f == nullptr) {
       return fail(factor_not_offered(params.strategy));
     }
-    auto state = load_sign_in_state(a->row.status, a->data);
-    if (!state) {
-      return fail(std::move(state.error()));
-    }
+    const SignInState* state = &cur->state;
     const CodeTarget target{f->email, f->email_address_id, purpose_of(family), caller.remote_ip};
     SignInInput in;
     in.factor_strategy = params.strategy;
@@ -294,14 +289,11 @@ Result<Mutation> SignInService::attempt_first_factor(const Caller& caller, const
     std::optional<Identified> who;
     bool offered = false;
     auto st = d_.store.read([&](store::Tx& tx) -> Status {
-      auto client = d_.clients().require(tx, caller, now);
-      if (!client) {
-        return fail(std::move(client.error()));
+      auto cur = open_current<store::SignIn>(tx, d_, caller, id, now);
+      if (!cur) {
+        return fail(std::move(cur.error()));
       }
-      auto a = current_attempt<store::SignIn>(tx, *client, id, now);
-      if (!a) {
-        return fail(std::move(a.error()));
-      }
+      const Loaded<store::SignIn>* a = &cur->attempt;
       offered = std::any_of(a->data.factors.begin(), a->data.factors.end(),
                             [](const Factor& f) { return f.strategy == "password"; });
       if (!a->data.user_id) {
@@ -340,18 +332,13 @@ Result<Mutation> SignInService::attempt_first_factor(const Caller& caller, const
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
     out = Mutation{};
     rejected.reset();
-    auto client = d_.clients().require(tx, caller, now);
-    if (!client) {
-      return fail(std::move(client.error()));
+    auto cur = open_current<store::SignIn>(tx, d_, caller, id, now);
+    if (!cur) {
+      return fail(std::move(cur.error()));
     }
-    auto a = current_attempt<store::SignIn>(tx, *client, id, now);
-    if (!a) {
-      return fail(std::move(a.error()));
-    }
-    auto state = load_sign_in_state(a->row.status, a->data);
-    if (!state) {
-      return fail(std::move(state.error()));
-    }
+    store::Client* client = &cur->client;
+    Loaded<store::SignIn>* a = &cur->attempt;
+    const SignInState* state = &cur->state;
     FactorOutcome outcome = FactorOutcome::kIncorrect;
     if (password) {
       outcome = password->outcome;
@@ -406,14 +393,11 @@ Result<Mutation> SignInService::reset_password(const Caller& caller, const std::
   {
     std::optional<std::string> user_id;
     auto st = d_.store.read([&](store::Tx& tx) -> Status {
-      auto client = d_.clients().require(tx, caller, now);
-      if (!client) {
-        return fail(std::move(client.error()));
+      auto cur = open_current<store::SignIn>(tx, d_, caller, id, now);
+      if (!cur) {
+        return fail(std::move(cur.error()));
       }
-      auto a = current_attempt<store::SignIn>(tx, *client, id, now);
-      if (!a) {
-        return fail(std::move(a.error()));
-      }
+      const Loaded<store::SignIn>* a = &cur->attempt;
       email_hint = a->data.identifier.value_or("");
       return {};
     });
@@ -433,18 +417,13 @@ Result<Mutation> SignInService::reset_password(const Caller& caller, const std::
   Mutation out;
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
     out = Mutation{};
-    auto client = d_.clients().require(tx, caller, now);
-    if (!client) {
-      return fail(std::move(client.error()));
+    auto cur = open_current<store::SignIn>(tx, d_, caller, id, now);
+    if (!cur) {
+      return fail(std::move(cur.error()));
     }
-    auto a = current_attempt<store::SignIn>(tx, *client, id, now);
-    if (!a) {
-      return fail(std::move(a.error()));
-    }
-    auto state = load_sign_in_state(a->row.status, a->data);
-    if (!state) {
-      return fail(std::move(state.error()));
-    }
+    store::Client* client = &cur->client;
+    Loaded<store::SignIn>* a = &cur->attempt;
+    const SignInState* state = &cur->state;
     SignInInput in;
     in.new_password_digest = &*digest;
     LK_TRY(run_sign_in(tx, d_, *client, a->row, a->data, *state, sign_in_events::PasswordReset{},

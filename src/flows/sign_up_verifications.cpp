@@ -20,18 +20,13 @@ Result<Mutation> SignUpService::prepare_verification(const Caller& caller, const
   Mutation out;
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
     out = Mutation{};
-    auto client = d_.clients().require(tx, caller, now);
-    if (!client) {
-      return fail(std::move(client.error()));
+    auto cur = open_current<store::SignUp>(tx, d_, caller, id, now);
+    if (!cur) {
+      return fail(std::move(cur.error()));
     }
-    auto a = current_attempt<store::SignUp>(tx, *client, id, now);
-    if (!a) {
-      return fail(std::move(a.error()));
-    }
-    auto state = load_sign_up_state(a->row.status, a->data);
-    if (!state) {
-      return fail(std::move(state.error()));
-    }
+    store::Client* client = &cur->client;
+    Loaded<store::SignUp>* a = &cur->attempt;
+    const SignUpState* state = &cur->state;
     const CodeTarget target{a->data.email_address.value_or(""), std::nullopt,
                             CodePurpose::kVerification, caller.remote_ip};
     SignUpInput in;
@@ -61,18 +56,13 @@ Result<Mutation> SignUpService::attempt_verification(const Caller& caller, const
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
     out = Mutation{};
     rejected.reset();
-    auto client = d_.clients().require(tx, caller, now);
-    if (!client) {
-      return fail(std::move(client.error()));
+    auto cur = open_current<store::SignUp>(tx, d_, caller, id, now);
+    if (!cur) {
+      return fail(std::move(cur.error()));
     }
-    auto a = current_attempt<store::SignUp>(tx, *client, id, now);
-    if (!a) {
-      return fail(std::move(a.error()));
-    }
-    auto state = load_sign_up_state(a->row.status, a->data);
-    if (!state) {
-      return fail(std::move(state.error()));
-    }
+    store::Client* client = &cur->client;
+    Loaded<store::SignUp>* a = &cur->attempt;
+    const SignUpState* state = &cur->state;
     if (strategy_family(params.strategy) != StrategyFamily::kEmailCode ||
         !machine_internal::awaits_code(state->email_address, StrategyFamily::kEmailCode) ||
         !a->data.email_verification) {

@@ -55,6 +55,10 @@ struct AttemptTraits;
 template <>
 struct AttemptTraits<store::SignIn> {
   using Data = SignInData;
+  using State = SignInState;
+  static core::Result<State> load_state(std::string_view status, const Data& d) {
+    return load_sign_in_state(status, d);
+  }
   static constexpr std::string_view kType = kSignInType;
   static constexpr core::Code kNotFound = core::Code::kSignInNotFound;
   static core::Result<std::optional<store::SignIn>> get(store::Tx& tx, const std::string& id) {
@@ -74,6 +78,10 @@ struct AttemptTraits<store::SignIn> {
 template <>
 struct AttemptTraits<store::SignUp> {
   using Data = SignUpData;
+  using State = SignUpState;
+  static core::Result<State> load_state(std::string_view status, const Data& d) {
+    return load_sign_up_state(status, d);
+  }
   static constexpr std::string_view kType = kSignUpType;
   static constexpr core::Code kNotFound = core::Code::kSignUpNotFound;
   static core::Result<std::optional<store::SignUp>> get(store::Tx& tx, const std::string& id) {
@@ -129,6 +137,33 @@ core::Result<Loaded<Row>> current_attempt(store::Tx& tx, const store::Client& cl
     return core::fail(core::Error(T::kNotFound).with_meta("param_name", "id"));
   }
   return a;
+}
+
+// The start of every step on an existing attempt (prepare, attempt, reset): the caller's client,
+// its current attempt `id` and the attempt's machine state.
+template <typename Row>
+struct Current {
+  store::Client client;
+  Loaded<Row> attempt;
+  typename AttemptTraits<Row>::State state;
+};
+
+template <typename Row>
+core::Result<Current<Row>> open_current(store::Tx& tx, FlowDeps& d, const Caller& caller,
+                                        const std::string& id, std::int64_t now) {
+  auto client = d.clients().require(tx, caller, now);
+  if (!client) {
+    return core::fail(std::move(client.error()));
+  }
+  auto a = current_attempt<Row>(tx, *client, id, now);
+  if (!a) {
+    return core::fail(std::move(a.error()));
+  }
+  auto state = AttemptTraits<Row>::load_state(a->row.status, a->data);
+  if (!state) {
+    return core::fail(std::move(state.error()));
+  }
+  return Current<Row>{std::move(*client), std::move(*a), std::move(*state)};
 }
 
 template <typename Row>
