@@ -56,7 +56,9 @@ taken=" "
 free_port() {  # var: sets it to a port nothing listens on and that no earlier call handed out
   local p
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
+    # Below Linux's ephemeral range (32768-60999): an outbound connection of any process (curl,
+    # a PostgreSQL client, another test) cannot take it between this check and the bind.
+    p=$((20000 + RANDOM % 12000))
     if [[ $taken != *" $p "* ]] && ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       taken+="$p "
       printf -v "$1" '%s' "$p"
@@ -84,7 +86,6 @@ wait_http() {  # url, what, [pid]
 echo "== PostgreSQL"
 pg_url=$(bash scripts/pg-test-cluster.sh start "$work/pg" | sed -n 's/^LATCHKEY_TEST_PG_URL=//p')
 free_port port_a; free_port port_b; free_port port_lb; free_port port_idp
-free_port port_c; free_port port_d
 lb="http://127.0.0.1:$port_lb"
 client_secret="mn-secret-$$-$RANDOM"
 encryption_key=$(openssl rand -base64 32)
@@ -254,6 +255,8 @@ rl_limit=6
 # stops them, and sets rl_refused_at to the number of the first refused request (0: none). The
 # refusal must be Clerk's 429 envelope with Retry-After.
 rl_probe() {  # counters
+  # Fresh ports for each probe, picked right before the nodes bind them.
+  free_port port_c; free_port port_d
   start_node "c-$1" "$port_c" LATCHKEY_RATELIMIT_ENABLED=true LATCHKEY_RATELIMIT_COUNTERS="$1" \
     LATCHKEY_RATELIMIT_WINDOW=1h LATCHKEY_RATELIMIT_SIGN_IN_PER_IP=$rl_limit
   local pid_c=$node_pid

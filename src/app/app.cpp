@@ -327,6 +327,11 @@ int serve(const config::Config& c) {
   fs.oauth_state_lifetime = c.frontend.oauth_state_lifetime;
   fs.single_session_mode = c.frontend.single_session_mode;
   fs.identifiers = identifier_settings(c);
+  if (c.testing.enabled) {
+    spdlog::warn(
+        "test mode is on ([testing] enabled): +clerk_test addresses accept the code "
+        "424242 and are sent nothing; never in production");
+  }
   // First factors: passwords (argon2id; the dummy digest is made here, once) and codes through
   // the outbox.
   PasswordPort password_port(password_hash_settings(c.passwords), password_policy(c.passwords),

@@ -97,6 +97,7 @@ flows::IdentifierSettings identifier_settings(const config::Config& c) {
   s.code_max_attempts = static_cast<int>(c.identifiers.code_max_attempts);
   s.code_resend_cooldown = c.identifiers.code_resend_cooldown;
   s.enumeration_protection = c.identifiers.enumeration_protection;
+  s.test_mode = c.testing.enabled;
   s.application_name = c.frontend.application_name;
   return s;
 }

@@ -182,6 +182,14 @@ struct PasswordsConfig {
   std::chrono::milliseconds lockout_duration{3'600'000};
 };
 
+// Clerk's test mode, so an app's own end-to-end suite runs against Latchkey: addresses with the
+// `+clerk_test` subaddress accept the code 424242 and are sent nothing. Off by default, and
+// refused together with an https public URL (a production marker) unless forced.
+struct TestingConfig {
+  bool enabled = false;
+  bool allow_production = false;
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -194,6 +202,7 @@ struct Config {
   SmsConfig sms;
   IdentifiersConfig identifiers;
   PasswordsConfig passwords;
+  TestingConfig testing;
   std::vector<OAuthProviderConfig> providers;
 };
 

@@ -252,6 +252,8 @@ std::expected<void, ConfigError> convert_sections(const RawConfig& raw, Config& 
                                     schema::identifiers_fields(), config.identifiers, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kPasswords, section(schema::kPasswords),
                                     schema::passwords_fields(), config.passwords, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kTesting, section(schema::kTesting),
+                                    schema::testing_fields(), config.testing, origins));
   return {};
 }
 

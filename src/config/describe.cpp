@@ -137,6 +137,7 @@ std::string describe(const Config& config) {
   render(out, schema::kSms, config.sms, schema::sms_fields());
   render(out, schema::kIdentifiers, config.identifiers, schema::identifiers_fields());
   render(out, schema::kPasswords, config.passwords, schema::passwords_fields());
+  render(out, schema::kTesting, config.testing, schema::testing_fields());
   for (const auto& provider : config.providers) {
     render(out, "providers." + provider.strategy, provider, schema::provider_fields());
   }

@@ -151,6 +151,12 @@ const std::array<Field<Pw>, 12> kPasswordsFields{{
     {"lockout_duration", &Pw::lockout_duration, 1 * kMin, 30 * kDay},
 }};
 
+using Te = TestingConfig;
+const std::array<Field<Te>, 2> kTestingFields{{
+    {"enabled", &Te::enabled},
+    {"allow_production", &Te::allow_production},
+}};
+
 using P = OAuthProviderConfig;
 const std::array<Field<P>, 11> kProviderFields{{
     {"name", &P::name},
@@ -166,9 +172,9 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 11> kSections{kServer,   kStorage,     kKeys,     kLogging,
-                                                 kFrontend, kRateLimits,  kDelivery, kSmtp,
-                                                 kSms,      kIdentifiers, kPasswords};
+const std::array<std::string_view, 12> kSections{kServer,   kStorage,     kKeys,      kLogging,
+                                                 kFrontend, kRateLimits,  kDelivery,  kSmtp,
+                                                 kSms,      kIdentifiers, kPasswords, kTesting};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -215,6 +221,7 @@ std::span<const Field<FrontendApiConfig>> frontend_fields() { return kFrontendFi
 std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitFields; }
 std::span<const Field<IdentifiersConfig>> identifiers_fields() { return kIdentifiersFields; }
 std::span<const Field<PasswordsConfig>> passwords_fields() { return kPasswordsFields; }
+std::span<const Field<TestingConfig>> testing_fields() { return kTestingFields; }
 std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryFields; }
 std::span<const Field<SmtpConfig>> smtp_fields() { return kSmtpFields; }
 std::span<const Field<SmsConfig>> sms_fields() { return kSmsFields; }
@@ -245,6 +252,9 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kPasswords) {
     return names_of(passwords_fields());
+  }
+  if (section == kTesting) {
+    return names_of(testing_fields());
   }
   if (section == kDelivery) {
     return names_of(delivery_fields());

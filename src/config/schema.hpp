@@ -42,6 +42,7 @@ inline constexpr std::string_view kSmtp = "smtp";
 inline constexpr std::string_view kSms = "sms";
 inline constexpr std::string_view kIdentifiers = "identifiers";
 inline constexpr std::string_view kPasswords = "passwords";
+inline constexpr std::string_view kTesting = "testing";
 inline constexpr std::string_view kProviders = "providers";
 
 std::span<const Field<ServerConfig>> server_fields();
@@ -55,6 +56,7 @@ std::span<const Field<SmtpConfig>> smtp_fields();
 std::span<const Field<SmsConfig>> sms_fields();
 std::span<const Field<IdentifiersConfig>> identifiers_fields();
 std::span<const Field<PasswordsConfig>> passwords_fields();
+std::span<const Field<TestingConfig>> testing_fields();
 // Every provider key except `strategy`, which is the name of the provider's table.
 std::span<const Field<OAuthProviderConfig>> provider_fields();
 

@@ -322,6 +322,17 @@ std::expected<void, ConfigError> validate_passwords(const PasswordsConfig& p,
   return {};
 }
 
+std::expected<void, ConfigError> validate_testing(const TestingConfig& t, const ServerConfig& s,
+                                                  const Validator& v) {
+  if (t.enabled && s.public_url.starts_with("https://") && !t.allow_production) {
+    return Fail(v.error("testing.enabled",
+                        "test mode (code 424242 for +clerk_test addresses) is refused with an "
+                        "https server.public_url, a production marker; set "
+                        "testing.allow_production = true to force it"));
+  }
+  return {};
+}
+
 std::expected<void, ConfigError> validate_sections(Config& config, const Origins& origins) {
   const Validator v(origins);
   LATCHKEY_CONFIG_TRY(validate_server(config.server, v));
@@ -332,6 +343,7 @@ std::expected<void, ConfigError> validate_sections(Config& config, const Origins
   LATCHKEY_CONFIG_TRY(validate_ratelimit(config.ratelimit, v));
   LATCHKEY_CONFIG_TRY(validate_delivery(config.delivery, config.smtp, config.sms, v));
   LATCHKEY_CONFIG_TRY(validate_passwords(config.passwords, config.identifiers, v));
+  LATCHKEY_CONFIG_TRY(validate_testing(config.testing, config.server, v));
   LATCHKEY_CONFIG_TRY(validate_key_lifetimes(config, v));
   return {};
 }

@@ -30,6 +30,9 @@ struct IdentifierSettings {
   // sign-in that looks like any other and fails only at its factor; a sign-up with a taken
   // address proceeds, and the owner is told instead of sent a code.
   bool enumeration_protection = false;
+  // Clerk's test mode ([testing] enabled): an address with the +clerk_test subaddress accepts
+  // the code 424242 and is sent nothing.
+  bool test_mode = false;
   std::string application_name = "Latchkey";
 };
 

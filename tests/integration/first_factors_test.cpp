@@ -271,5 +271,59 @@ TEST_F(FirstFactors, ForgotPasswordThenANewPasswordSignsOutTheOtherSessions) {
   EXPECT_EQ(new_pw.status, 200) << new_pw.body;
 }
 
+TEST(FirstFactorsTestMode, ClerkTestAddressesTakeTheCode424242AndAreSentNothing) {
+  Server server(ServerOptions{.env = {{"LATCHKEY_TESTING_ENABLED", "true"},
+                                      {"LATCHKEY_PASSWORDS_HASH_OPSLIMIT", "1"},
+                                      {"LATCHKEY_PASSWORDS_HASH_MEMLIMIT_KIB", "8192"}},
+                              .fixed_port = true,
+                              .fast_keys = true});
+  EXPECT_THAT(server.logs(), HasSubstr("test mode is on"));
+  Browser b(server);
+  auto su =
+      b.post(kSignUps, {{"email_address", "jane+clerk_test@example.com"}, {"password", kPassword}});
+  ASSERT_EQ(su.status, 200) << su.body;
+  const std::string id = str(su.json(), "response.id");
+  ASSERT_EQ(b.post(std::string(kSignUps) + "/" + id + "/prepare_verification",
+                   {{"strategy", "email_code"}})
+                .status,
+            200);
+  auto done = b.post(std::string(kSignUps) + "/" + id + "/attempt_verification",
+                     {{"strategy", "email_code"}, {"code", "424242"}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(str(done.json(), "response.status"), "complete");
+  // A real address in test mode gets a real code, and 424242 means nothing for it.
+  Browser other(server);
+  auto real =
+      other.post(kSignUps, {{"email_address", "jane@example.com"}, {"password", kPassword}});
+  ASSERT_EQ(real.status, 200) << real.body;
+  const std::string rid = str(real.json(), "response.id");
+  ASSERT_EQ(other
+                .post(std::string(kSignUps) + "/" + rid + "/prepare_verification",
+                      {{"strategy", "email_code"}})
+                .status,
+            200);
+  const std::string code = mailed_code(server.data_dir().path(), "jane@example.com");
+  if (code != "424242") {
+    auto wrong = other.post(std::string(kSignUps) + "/" + rid + "/attempt_verification",
+                            {{"strategy", "email_code"}, {"code", "424242"}});
+    EXPECT_EQ(wrong.status, 422) << wrong.body;
+  }
+  // Nothing was mailed to the test address.
+  EXPECT_TRUE(mails_to(server.data_dir().path(), "jane+clerk_test@example.com").empty());
+}
+
+TEST(FirstFactorsTestMode, IsOffByDefaultAndRefusedWithAnHttpsPublicUrl) {
+  auto r =
+      run_cli({"config", "check"}, {{"LATCHKEY_TESTING_ENABLED", "true"},
+                                    {"LATCHKEY_SERVER_PUBLIC_URL", "https://auth.example.com"}});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("testing.enabled"));
+  auto forced =
+      run_cli({"config", "check"}, {{"LATCHKEY_TESTING_ENABLED", "true"},
+                                    {"LATCHKEY_TESTING_ALLOW_PRODUCTION", "true"},
+                                    {"LATCHKEY_SERVER_PUBLIC_URL", "https://auth.example.com"}});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+}
+
 }  // namespace
 }  // namespace latchkey::it

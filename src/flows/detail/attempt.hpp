@@ -254,6 +254,8 @@ std::vector<std::string> required_for(const FlowDeps& d, const SignUpData& data)
 // refused (form_param_format_invalid, param `param`) unless it is one local part, one '@' and a
 // dotted domain of printable characters, at most 320 bytes.
 core::Result<std::string> canonical_email(std::string_view raw, std::string_view param);
+// Clerk's test addresses: a `+clerk_test` subaddress (jane+clerk_test@example.com).
+bool is_test_email(std::string_view email);
 // "a***@example.com": what the SDK shows as a factor's safe_identifier.
 std::string mask_email(std::string_view email);
 
