@@ -14,9 +14,9 @@
 # WRK_SECS WRK_CONN, plus REFRESH_SESSIONS.
 # Then the storage benchmark (bench/storage.sh: SQLite vs PostgreSQL, one node vs two behind nginx,
 # ~3 more minutes; STORAGE=0 skips it, the report then shows the last storage results in OUT if any).
-# Then the password sign-in row (bench/peer/passwords.mjs: Latchkey's and Better Auth's email+password
-# sign-in at c=CONC, PW_N sign-ins per run, ~1 more minute per run; PASSWORDS=0 skips it, the report
-# then shows the last password results in OUT if any; ONLY applies to it too).
+# Then the password sign-in row (bench/passwords.sh: Latchkey's and Better Auth's email + password
+# sign-in at c=CONC, ~5 more minutes, PW_N/PW_USERS/PW_WARMUP; PASSWORDS=0 skips it, the report then
+# shows the last password results in OUT if any; ONLY applies to it too).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -67,7 +67,6 @@ cp bench/peer/refresh.lua "$work/peer-bench/bench/refresh.lua"
 cp bench/peer/trace.mjs "$work/peer-bench/bench/trace-latchkey.mjs"
 cp bench/peer/lib/flow.mjs "$work/peer-bench/lib/flow-latchkey.mjs"
 cp bench/peer/latchkey.mjs "$work/peer-bench/targets/latchkey.mjs"
-cp bench/peer/passwords.mjs "$work/peer-bench/bench/passwords-latchkey.mjs"
 if ! cmp -s "$work/peer-bench/package-lock.json" "$work/peer-bench/node_modules/.bench-lock.json"; then
   step "npm ci in the harness copy (builds better-sqlite3 from source; 1-4 min)"
   (cd "$work/peer-bench" && npm ci --no-audit --no-fund --loglevel=error >&2)
@@ -104,11 +103,10 @@ if [[ "$ONLY" != "better-auth" ]]; then
 fi
 
 if [[ "${PASSWORDS:-1}" == "1" ]]; then
-  [[ "${QUICK:-0}" == "1" ]] && : "${PW_N:=200}" "${PW_WARMUP:=16}"
-  step "Password sign-in (bench/peer/passwords.mjs: RUNS=$RUNS PW_N=${PW_N:-800} c=$CONC, server on cpu $PEER_CPU)"
-  (cd "$work/peer-bench" && env OUT="$OUT" LATCHKEY_BIN="$LATCHKEY_BIN" LATCHKEY_BENCH_DATA="$work/latchkey-data" \
-    ${PW_N:+PW_N="$PW_N"} ${PW_WARMUP:+PW_WARMUP="$PW_WARMUP"} ONLY="$ONLY" \
-    taskset -c "$LOAD_CPU" node bench/passwords-latchkey.mjs)
+  step "Password sign-in (bench/passwords.sh)"
+  BUILD_DIR="$BUILD_DIR" OUT="$OUT" PEER_BENCH="$PEER_BENCH" PASSWORDS_EMBEDDED=1 ONLY="$ONLY" \
+    PASSWORDS_COMMAND="${BENCH_COMMAND:-$( [[ "${QUICK:-0}" == "1" ]] && echo 'QUICK=1 bash bench/run.sh' || echo 'bash bench/run.sh')}" \
+    bash bench/passwords.sh
 fi
 
 if [[ "${STORAGE:-1}" == "1" && "$ONLY" != "better-auth" ]]; then

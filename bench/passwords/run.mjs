@@ -1,4 +1,4 @@
-// bench/peer/passwords.mjs — the password sign-in row (issue 11): Latchkey's
+// bench/passwords/run.mjs — the password sign-in row (issue 11): Latchkey's
 // POST /__clerk/v1/client/sign_ins identifier=<email>&password=<pw> side by side with Better Auth's
 // POST /api/auth/sign-in/email {email,password}, each server alone on PEER_CPU, this driver on
 // LOAD_CPU. Per run: a fresh server on a fresh database, PW_USERS users made through each server's
@@ -8,9 +8,10 @@
 // sign-in, round robin over the users). Measured: sign-ins/s, p50/p99, and the server's CPU per
 // sign-in (utime+stime from /proc, as run.mjs does).
 //
-// bench/run.sh copies this file to <peer-bench copy>/bench/passwords-latchkey.mjs (undici and
-// lib/flow-latchkey.mjs resolve from there) and runs it unless PASSWORDS=0. Writes
-// $OUT/results-passwords.json (read by bench/report.mjs).
+// bench/passwords.sh and bench/run.sh copy this file to <peer-bench copy>/bench/passwords-latchkey.mjs
+// (undici and lib/flow-latchkey.mjs resolve from there). Writes $OUT/results-passwords.json (read by
+// bench/passwords/render.mjs), with the raw argon2id rate from ARGON2_MICRO_JSON (a Google Benchmark
+// JSON holding BM_Argon2idVerifyDefault, run on PEER_CPU) and PASSWORDS_COMMAND (the command line).
 //
 // Env: RUNS, CONC (16), PW_N (sign-ins per run at c=CONC, 800), PW_USERS (16), PW_WARMUP (32),
 // PEER_CPU/LOAD_CPU, LATCHKEY_BIN, LATCHKEY_BENCH_DATA, ONLY=latchkey|better-auth, OUT.
@@ -175,7 +176,20 @@ async function oneRun(t, run) {
 fs.mkdirSync(OUT, { recursive: true });
 const file = path.join(OUT, 'results-passwords.json');
 const prev = fs.existsSync(file) ? json(fs.readFileSync(file, 'utf8')) : null;
-const result = { config: { RUNS, CONC, PW_N: N, PW_USERS: USERS, PW_WARMUP: WARMUP, PEER_CPU, LOAD_CPU }, targets: {} };
+function argon2VerifyMs() {
+  const f = env('ARGON2_MICRO_JSON', '');
+  if (!f || !fs.existsSync(f)) return null;
+  const bm = json(fs.readFileSync(f, 'utf8'))?.benchmarks?.find((x) => x.name === 'BM_Argon2idVerifyDefault' && x.run_type !== 'aggregate');
+  if (!bm) return null;
+  return +((bm.cpu_time * ({ ns: 1, us: 1e3, ms: 1e6, s: 1e9 }[bm.time_unit] || 1)) / 1e6).toFixed(3);
+}
+const result = {
+  command: env('PASSWORDS_COMMAND', 'bash bench/passwords.sh'),
+  date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  config: { RUNS, CONC, PW_N: N, PW_USERS: USERS, PW_WARMUP: WARMUP, PEER_CPU, LOAD_CPU },
+  argon2idVerifyCpuMs: argon2VerifyMs(),
+  targets: {},
+};
 // Better Auth registers its OAuth provider by discovery at start: give it the harness's IdP.
 const idp = startProc('idp', pin(LOAD_CPU, ['node', 'idp.mjs']), { IDP_PORT: String(IDP_PORT) });
 let failed = false;
