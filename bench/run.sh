@@ -14,6 +14,9 @@
 # WRK_SECS WRK_CONN, plus REFRESH_SESSIONS.
 # Then the storage benchmark (bench/storage.sh: SQLite vs PostgreSQL, one node vs two behind nginx,
 # ~3 more minutes; STORAGE=0 skips it, the report then shows the last storage results in OUT if any).
+# Then the password sign-in row (bench/passwords.sh: Latchkey's and Better Auth's email + password
+# sign-in at c=CONC, ~5 more minutes, PW_N/PW_USERS/PW_WARMUP; PASSWORDS=0 skips it, the report then
+# shows the last password results in OUT if any; ONLY applies to it too).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -97,6 +100,13 @@ fi
 if [[ "$ONLY" != "better-auth" ]]; then
   run_target latchkey ./targets/latchkey.mjs "$LATCHKEY_PORT" LATCHKEY_BIN="$LATCHKEY_BIN" \
     LATCHKEY_BENCH_DATA="$work/latchkey-data"
+fi
+
+if [[ "${PASSWORDS:-1}" == "1" ]]; then
+  step "Password sign-in (bench/passwords.sh)"
+  BUILD_DIR="$BUILD_DIR" OUT="$OUT" PEER_BENCH="$PEER_BENCH" PASSWORDS_EMBEDDED=1 ONLY="$ONLY" \
+    PASSWORDS_COMMAND="${BENCH_COMMAND:-$( [[ "${QUICK:-0}" == "1" ]] && echo 'QUICK=1 bash bench/run.sh' || echo 'bash bench/run.sh')}" \
+    bash bench/passwords.sh
 fi
 
 if [[ "${STORAGE:-1}" == "1" && "$ONLY" != "better-auth" ]]; then
