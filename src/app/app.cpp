@@ -11,6 +11,7 @@
 #include "api/dto/encode.hpp"
 #include "api/errors.hpp"
 #include "api/routes.hpp"
+#include "app/captcha_verifier.hpp"
 #include "app/first_factor_ports.hpp"
 #include "app/module_settings.hpp"
 #include "app/store_key_store.hpp"
@@ -85,6 +86,16 @@ int report(const core::Error& e, std::string_view what) {
 }
 
 // The origin ("scheme://host[:port]") of an absolute URL.
+// The host of a serialised origin, without the port: what siteverify reports as `hostname`.
+std::string host_of_origin(std::string_view origin) {
+  const auto scheme = origin.find("://");
+  std::string_view rest = scheme == std::string_view::npos ? origin : origin.substr(scheme + 3);
+  if (rest.starts_with('[')) {
+    return std::string(rest.substr(0, rest.find(']') + 1));
+  }
+  return std::string(rest.substr(0, rest.find(':')));
+}
+
 std::string origin_of(const std::string& url) {
   return http::normalize_origin(url.substr(0, url.find('/', url.find("://") + 3)));
 }
@@ -337,8 +348,26 @@ int serve(const config::Config& c) {
   PasswordPort password_port(password_hash_settings(c.passwords), password_policy(c.passwords),
                              password_lockout(c.passwords));
   OutboxCodeSender code_sender(outbox);
-  flows::FlowDeps flow_deps{fs,     store,           **oauth,       sealer,     clock,
-                            random, session_service, password_port, code_sender};
+  // Bot protection on sign-up (issue 11 item 6): siteverify through the shared HTTP client; the
+  // widget is accepted when solved on a page of one of the allowed origins.
+  const config::BotProtectionConfig& bot = c.bot_protection;
+  fs.captcha.enabled = bot.enabled;
+  fs.captcha.oauth_bypass = bot.oauth_bypass;
+  CaptchaVerifierSettings captcha_settings;
+  captcha_settings.verify_url =
+      bot.verify_url.empty() ? default_verify_url(bot.provider) : bot.verify_url;
+  captcha_settings.secret = bot.secret_key;
+  for (const auto& o : fs.allowed_origins) {
+    captcha_settings.hostnames.push_back(host_of_origin(o));
+  }
+  captcha_settings.timeout = bot.timeout;
+  SiteverifyCaptchaVerifier captcha(std::move(captcha_settings), *http_client, clock);
+  if (bot.enabled) {
+    spdlog::info("bot protection: {} on sign-up, verified at {}", bot.provider,
+                 bot.verify_url.empty() ? default_verify_url(bot.provider) : bot.verify_url);
+  }
+  flows::FlowDeps flow_deps{fs,     store,           **oauth,       sealer,      clock,
+                            random, session_service, password_port, code_sender, &captcha};
   flows::Frontend frontend(flow_deps);
 
   api::dto::EnvironmentSettings env;
@@ -356,6 +385,11 @@ int serve(const config::Config& c) {
   env.email_code = fs.identifiers.email_code;
   env.password_min_length = password_port.policy().min_length;
   env.password_max_length = password_port.policy().max_length;
+  env.captcha_enabled = bot.enabled;
+  env.captcha_public_key = bot.site_key;
+  env.captcha_widget_type = bot.widget;
+  env.captcha_provider = bot.provider;
+  env.captcha_oauth_bypass = bot.oauth_bypass;
 
   api::FrontendApiOptions fo;
   fo.prefix = c.frontend.path_prefix;

@@ -190,6 +190,20 @@ struct TestingConfig {
   bool allow_production = false;
 };
 
+// Bot protection on sign-up (issue 11 item 6; docs/configuration.md). Off by default: Clerk's
+// default is on, but a widget needs a site key from the provider, which a fresh install has not.
+struct BotProtectionConfig {
+  bool enabled = false;
+  std::string provider = "turnstile";  // turnstile | hcaptcha | recaptcha
+  std::string site_key;                // shown to the browser (display_config.captcha_public_key)
+  core::Secret secret_key;             // sent to siteverify only
+  std::string verify_url;              // "" = the provider's siteverify URL
+  std::string widget = "smart";        // smart | invisible
+  std::chrono::milliseconds timeout{5'000};  // one siteverify call
+  // OAuth strategies whose sign-ups need no token (Clerk's captcha_oauth_bypass default).
+  std::vector<std::string> oauth_bypass{"oauth_google", "oauth_microsoft", "oauth_apple"};
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -203,6 +217,7 @@ struct Config {
   IdentifiersConfig identifiers;
   PasswordsConfig passwords;
   TestingConfig testing;
+  BotProtectionConfig bot_protection;
   std::vector<OAuthProviderConfig> providers;
 };
 

@@ -254,6 +254,9 @@ std::expected<void, ConfigError> convert_sections(const RawConfig& raw, Config& 
                                     schema::passwords_fields(), config.passwords, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kTesting, section(schema::kTesting),
                                     schema::testing_fields(), config.testing, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kBotProtection, section(schema::kBotProtection),
+                                    schema::bot_protection_fields(), config.bot_protection,
+                                    origins));
   return {};
 }
 

@@ -157,6 +157,18 @@ const std::array<Field<Te>, 2> kTestingFields{{
     {"allow_production", &Te::allow_production},
 }};
 
+using B = BotProtectionConfig;
+const std::array<Field<B>, 8> kBotProtectionFields{{
+    {"enabled", &B::enabled},
+    {"provider", &B::provider},
+    {"site_key", &B::site_key},
+    {"secret_key", &B::secret_key},
+    {"verify_url", &B::verify_url},
+    {"widget", &B::widget},
+    {"timeout", &B::timeout, 100 * kMs, 1 * kMin},
+    {"oauth_bypass", &B::oauth_bypass},
+}};
+
 using P = OAuthProviderConfig;
 const std::array<Field<P>, 11> kProviderFields{{
     {"name", &P::name},
@@ -172,9 +184,9 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 12> kSections{kServer,   kStorage,     kKeys,      kLogging,
-                                                 kFrontend, kRateLimits,  kDelivery,  kSmtp,
-                                                 kSms,      kIdentifiers, kPasswords, kTesting};
+const std::array<std::string_view, 13> kSections{
+    kServer, kStorage, kKeys,        kLogging,   kFrontend, kRateLimits,   kDelivery,
+    kSmtp,   kSms,     kIdentifiers, kPasswords, kTesting,  kBotProtection};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -222,6 +234,7 @@ std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitF
 std::span<const Field<IdentifiersConfig>> identifiers_fields() { return kIdentifiersFields; }
 std::span<const Field<PasswordsConfig>> passwords_fields() { return kPasswordsFields; }
 std::span<const Field<TestingConfig>> testing_fields() { return kTestingFields; }
+std::span<const Field<BotProtectionConfig>> bot_protection_fields() { return kBotProtectionFields; }
 std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryFields; }
 std::span<const Field<SmtpConfig>> smtp_fields() { return kSmtpFields; }
 std::span<const Field<SmsConfig>> sms_fields() { return kSmsFields; }
@@ -255,6 +268,9 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kTesting) {
     return names_of(testing_fields());
+  }
+  if (section == kBotProtection) {
+    return names_of(bot_protection_fields());
   }
   if (section == kDelivery) {
     return names_of(delivery_fields());

@@ -333,6 +333,30 @@ std::expected<void, ConfigError> validate_testing(const TestingConfig& t, const 
   return {};
 }
 
+// [bot_protection] (issue 11 item 6): a known provider and widget; when on, both keys.
+std::expected<void, ConfigError> validate_bot_protection(const BotProtectionConfig& b,
+                                                         const Validator& v) {
+  constexpr std::array<std::string_view, 3> kProviders{"turnstile", "hcaptcha", "recaptcha"};
+  LATCHKEY_CONFIG_TRY(v.one_of("bot_protection.provider", b.provider, kProviders));
+  constexpr std::array<std::string_view, 2> kWidgets{"smart", "invisible"};
+  LATCHKEY_CONFIG_TRY(v.one_of("bot_protection.widget", b.widget, kWidgets));
+  if (!b.verify_url.empty()) {
+    LATCHKEY_CONFIG_TRY(v.check("bot_protection.verify_url", checks::endpoint_url(b.verify_url)));
+  }
+  if (!b.enabled) {
+    return {};
+  }
+  if (b.site_key.empty()) {
+    return Fail(v.error("bot_protection.site_key", "required with bot_protection.enabled"));
+  }
+  if (b.secret_key.empty()) {
+    return Fail(v.error("bot_protection.secret_key",
+                        "required with bot_protection.enabled; set the environment variable "
+                        "LATCHKEY_BOT_PROTECTION_SECRET_KEY"));
+  }
+  return {};
+}
+
 std::expected<void, ConfigError> validate_sections(Config& config, const Origins& origins) {
   const Validator v(origins);
   LATCHKEY_CONFIG_TRY(validate_server(config.server, v));
@@ -344,6 +368,7 @@ std::expected<void, ConfigError> validate_sections(Config& config, const Origins
   LATCHKEY_CONFIG_TRY(validate_delivery(config.delivery, config.smtp, config.sms, v));
   LATCHKEY_CONFIG_TRY(validate_passwords(config.passwords, config.identifiers, v));
   LATCHKEY_CONFIG_TRY(validate_testing(config.testing, config.server, v));
+  LATCHKEY_CONFIG_TRY(validate_bot_protection(config.bot_protection, v));
   LATCHKEY_CONFIG_TRY(validate_key_lifetimes(config, v));
   return {};
 }

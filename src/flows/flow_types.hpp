@@ -14,6 +14,7 @@
 #include "core/secret.hpp"
 #include "crypto/sealer.hpp"
 #include "flows/attempts.hpp"
+#include "flows/captcha.hpp"
 #include "flows/first_factors.hpp"
 #include "oauth/service.hpp"
 #include "sessions/clients.hpp"
@@ -36,6 +37,7 @@ struct FrontendSettings {
   std::chrono::milliseconds oauth_state_lifetime{std::chrono::minutes(10)};
   bool single_session_mode = true;
   IdentifierSettings identifiers{};
+  CaptchaSettings captcha{};
 };
 
 // A client as the SDK sees it: only live (active/pending, unexpired) sessions are listed, each
@@ -92,6 +94,9 @@ struct SignUpParams {
   std::optional<std::string> unsafe_metadata;  // JSON object text
   std::optional<core::Secret> password;
   bool transfer = false;
+  // Bot protection (part2 §8): the widget's token, or the widget's error codes (a failure).
+  std::optional<std::string> captcha_token;
+  std::optional<std::string> captcha_error;
 };
 
 struct Mutation {
@@ -124,6 +129,8 @@ struct FlowDeps {
   sessions::SessionService& sessions;
   PasswordHasher& passwords;
   CodeSender& codes;
+  // Required when settings.captcha.enabled; unused otherwise.
+  CaptchaVerifier* captcha = nullptr;
 
   [[nodiscard]] sessions::Clients& clients() const { return sessions.clients(); }
   // The authorized party of the caller's tokens: its allowed origin, else the public origin.

@@ -1,5 +1,7 @@
 #include "flows/sign_up_service.hpp"
 
+#include <algorithm>
+
 #include "flows/detail/attempt.hpp"
 #include "flows/policy.hpp"
 
@@ -12,7 +14,54 @@ using core::Result;
 using core::Status;
 using namespace detail;
 
+namespace {
+
+bool bypassed(const CaptchaSettings& c, std::string_view strategy) {
+  return std::find(c.oauth_bypass.begin(), c.oauth_bypass.end(), strategy) != c.oauth_bypass.end();
+}
+
+Error captcha_refused(std::string why) {
+  return Error(Code::kCaptchaInvalid).with_internal(std::move(why));
+}
+
+}  // namespace
+
+// Bot protection (part2 §8), before anything is written: the widget's error is a failure; a token
+// is verified (single-use) wherever it comes; without one, only a bypassed OAuth strategy passes
+// (a transfer's strategy is known only in the transaction: *needs_transfer_check).
+Status SignUpService::check_captcha(const Caller& caller, const SignUpParams& params,
+                                    bool& needs_transfer_check) {
+  needs_transfer_check = false;
+  const CaptchaSettings& c = d_.settings.captcha;
+  if (!c.enabled) {
+    return {};
+  }
+  if (params.captcha_error) {
+    return fail(Error(Code::kCaptchaInvalid)
+                    .with_meta("captcha_error", *params.captcha_error)
+                    .with_internal("the widget failed: " + *params.captcha_error));
+  }
+  if (params.captcha_token && !params.captcha_token->empty()) {
+    if (d_.captcha == nullptr) {
+      return fail(Error(Code::kInternal).with_internal("bot protection on, no verifier"));
+    }
+    return d_.captcha->verify(*params.captcha_token, caller.remote_ip);
+  }
+  if (params.transfer) {
+    needs_transfer_check = true;
+    return {};
+  }
+  if (params.strategy && is_oauth_strategy(*params.strategy) && bypassed(c, *params.strategy)) {
+    return {};
+  }
+  return fail(captcha_refused("no captcha_token"));
+}
+
 Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams& params) {
+  bool check_transfer_strategy = false;
+  if (auto c = check_captcha(caller, params, check_transfer_strategy); !c) {
+    return fail(std::move(c.error()));
+  }
   const std::int64_t now = d_.clock.now_ms();
   const std::string strategy = params.transfer ? std::string() : params.strategy.value_or("");
   std::optional<OAuthStart> start;
@@ -66,6 +115,9 @@ Result<Mutation> SignUpService::create(const Caller& caller, const SignUpParams&
         return fail(std::move(si.error()));
       }
       const PendingIdentity& identity = *si->data.identity;
+      if (check_transfer_strategy && !bypassed(d_.settings.captcha, identity.strategy)) {
+        return fail(captcha_refused("transfer from " + identity.strategy + " without a token"));
+      }
       auto resolution = resolve_identity(tx, d_, identity);
       if (!resolution) {
         return fail(std::move(resolution.error()));

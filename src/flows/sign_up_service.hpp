@@ -24,6 +24,8 @@ class SignUpService {
                                               const VerificationParams& params);
 
  private:
+  core::Status check_captcha(const Caller& caller, const SignUpParams& params,
+                             bool& needs_transfer_check);
   // The password of a create/update: checked against the policy and hashed before the
   // transaction (nullopt: none was sent).
   core::Result<std::optional<std::string>> hash_password(const SignUpParams& params,

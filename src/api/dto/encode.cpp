@@ -492,16 +492,26 @@ std::string environment_json(const EnvironmentSettings& env) {
       {"password", env.password ? attribute(true, true, false) : attribute(false, false, false)},
       {"phone_number", attribute(false, false, false)},
       {"web3_wallet", attribute(false, false, false)}};
+  json::value captcha_key = nullptr;
+  json::value captcha_widget = nullptr;
+  json::array captcha_bypass;
+  if (env.captcha_enabled) {
+    captcha_key = json::string(env.captcha_public_key);
+    captcha_widget = json::string(env.captcha_widget_type);
+    for (const auto& s : env.captcha_oauth_bypass) {
+      captcha_bypass.emplace_back(s);
+    }
+  }
   json::object display{{"object", "display_config"},
                        {"id", "display_config_latchkey"},
                        {"instance_environment_type", "production"},
                        {"application_name", env.application_name},
                        {"branded", false},
-                       {"captcha_public_key", nullptr},
-                       {"captcha_public_key_invisible", nullptr},
-                       {"captcha_widget_type", nullptr},
-                       {"captcha_provider", "turnstile"},
-                       {"captcha_oauth_bypass", json::array()},
+                       {"captcha_public_key", captcha_key},
+                       {"captcha_public_key_invisible", captcha_key},
+                       {"captcha_widget_type", captcha_widget},
+                       {"captcha_provider", env.captcha_provider},
+                       {"captcha_oauth_bypass", std::move(captcha_bypass)},
                        {"captcha_heartbeat", false},
                        {"sign_in_url", env.sign_in_url},
                        {"sign_up_url", env.sign_up_url},
@@ -526,7 +536,7 @@ std::string environment_json(const EnvironmentSettings& env) {
       {"social", std::move(social)},
       {"enterprise_sso", json::object{{"enabled", false}}},
       {"sign_in", json::object{{"second_factor", json::object{{"required", false}}}}},
-      {"sign_up", json::object{{"captcha_enabled", false},
+      {"sign_up", json::object{{"captcha_enabled", env.captcha_enabled},
                                {"progressive", true},
                                {"mode", "public"},
                                {"legal_consent_enabled", required("legal_accepted")}}},

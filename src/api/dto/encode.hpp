@@ -50,6 +50,12 @@ struct EnvironmentSettings {
   bool email_code = true;
   std::size_t password_min_length = 8;
   std::size_t password_max_length = 72;
+  // Bot protection (part2 §8): all of these reach the SDK only when captcha_enabled.
+  bool captcha_enabled = false;
+  std::string captcha_public_key;             // also sent as captcha_public_key_invisible
+  std::string captcha_widget_type = "smart";  // smart | invisible
+  std::string captcha_provider = "turnstile";
+  std::vector<std::string> captcha_oauth_bypass;
 };
 // Built once at start-up; the environment handler serves the cached string.
 std::string environment_json(const EnvironmentSettings& env);

@@ -50,6 +50,8 @@ core::Result<flows::SignUpParams> sign_up_params(const http::Fields& f) {
   if (auto pw = field(f, "password")) {
     p.password = core::Secret(std::move(*pw));
   }
+  p.captcha_token = field(f, "captcha_token");
+  p.captcha_error = field(f, "captcha_error");
   return p;
 }
 
