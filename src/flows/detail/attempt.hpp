@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "flows/attempts.hpp"
 #include "flows/flow_types.hpp"
+#include "flows/identifiers.hpp"
 #include "flows/machine.hpp"
 #include "flows/sign_in_machine.hpp"
 #include "flows/sign_up_machine.hpp"
@@ -249,15 +250,11 @@ std::vector<std::string> required_for(const FlowDeps& d, const SignUpData& data)
 
 // ---- first factors (first_factor_support.cpp) ------------------------------------------------
 
-// The one canonical form of an email identifier, applied alike at sign-up, sign-in and linking:
-// surrounding whitespace trimmed, ASCII letters lower-cased (the store compares that way);
-// refused (form_param_format_invalid, param `param`) unless it is one local part, one '@' and a
-// dotted domain of printable characters, at most 320 bytes.
-core::Result<std::string> canonical_email(std::string_view raw, std::string_view param);
+// canonical_email and mask_email: flows/identifiers.hpp (public: `users import` uses them too).
+using flows::canonical_email;
+using flows::mask_email;
 // Clerk's test addresses: a `+clerk_test` subaddress (jane+clerk_test@example.com).
 bool is_test_email(std::string_view email);
-// "a***@example.com": what the SDK shows as a factor's safe_identifier.
-std::string mask_email(std::string_view email);
 
 // The user an identifier names (an email address, else a username), with its addresses.
 struct Identified {
