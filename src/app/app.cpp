@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "app/first_factor_ports.hpp"
 #include "app/module_settings.hpp"
 #include "app/store_key_store.hpp"
+#include "app/users_import.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -235,6 +237,31 @@ int migrate(const config::Config& c) {
   }
   std::cout << "schema version " << *v << "\n";
   return kExitOk;
+}
+
+int users_import(const config::Config& c, const std::string& file, bool dry_run) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "latchkey: users import: cannot read " << file << "\n";
+    return kExitRuntime;
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto store = open_store(c);
+  if (!store) {
+    return report(store.error(), "users import");
+  }
+  core::SystemClock clock;
+  core::SystemRandom random;
+  auto result = import_users(**store, text, dry_run, clock, random);
+  if (!result) {
+    if (result.error().code == core::Code::kFormParamInvalid) {
+      std::cerr << "latchkey: users import: " << result.error().message << "\n";
+      return kExitRuntime;
+    }
+    return report(result.error(), "users import");
+  }
+  std::cout << format_report(*result, dry_run);
+  return result->failed == 0 ? kExitOk : kExitRuntime;
 }
 
 int keys_list(const config::Config& c) {

@@ -2,6 +2,8 @@
 // Composition root (design.md §2): builds config, stores, services and servers; owns threads and
 // shutdown. Every command returns a process exit code: 0 success, 1 runtime failure
 // (2 = bad usage/config is decided by the CLI before we get here).
+#include <string>
+
 #include "config/config.hpp"
 
 namespace latchkey::app {
@@ -14,5 +16,9 @@ int serve(const config::Config& config);
 int migrate(const config::Config& config);
 int keys_list(const config::Config& config);
 int keys_rotate(const config::Config& config);
+// `users import FILE [--dry-run]` (app/users_import.hpp): 0 when every row was created or
+// skipped, 1 when a row failed, the file cannot be read or is not a Clerk export, or the store
+// failed.
+int users_import(const config::Config& config, const std::string& file, bool dry_run);
 
 }  // namespace latchkey::app

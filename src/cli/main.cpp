@@ -57,6 +57,16 @@ int main(int argc, char** argv) {
   config->require_subcommand(1);
   auto* config_check =
       config->add_subcommand("check", "Validate the configuration and print it, secrets redacted");
+  auto* users = cli.add_subcommand("users", "Manage users");
+  users->require_subcommand(1);
+  auto* users_import = users->add_subcommand(
+      "import", "Import users from Clerk's user export CSV (idempotent, each row all or nothing)");
+  std::string import_file;
+  bool import_dry_run = false;
+  users_import->add_option("FILE", import_file, "The CSV file exported from the Clerk Dashboard")
+      ->required();
+  users_import->add_flag("--dry-run", import_dry_run,
+                         "Check every row against the database and report, writing nothing");
   auto* version = cli.add_subcommand("version", "Print the version");
 
   try {
@@ -96,6 +106,9 @@ int main(int argc, char** argv) {
     }
     if (keys_rotate->parsed()) {
       return latchkey::app::keys_rotate(*cfg);
+    }
+    if (users_import->parsed()) {
+      return latchkey::app::users_import(*cfg, import_file, import_dry_run);
     }
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());
