@@ -26,7 +26,7 @@ seed=${FUZZ_SEED:-1337}
 cxx=${FUZZ_CXX:-clang++-19}
 jobs=${LATCHKEY_JOBS:-$(nproc)}
 parallel=${FUZZ_PARALLEL:-$(nproc)}
-all_targets="json jws jwks id_token discovery cookies form router redirect attempts"
+all_targets="json jws jwks id_token discovery cookies form router redirect attempts csv"
 targets=${FUZZ_TARGETS:-$all_targets}
 build="$root/build/fuzz"
 
@@ -48,6 +48,7 @@ runs_for() {
     router) echo 450000 ;;
     redirect) echo 250000 ;;
     attempts) echo 550000 ;;
+    csv) echo 400000 ;;
     *) echo "fuzz: unknown target $1" >&2; exit 1 ;;
   esac
 }
@@ -61,6 +62,7 @@ dict_for() {
     cookies | form | router) echo http ;;
     redirect) echo url ;;
     attempts) echo attempts ;;
+    csv) echo csv ;;
     *) echo "fuzz: unknown target $1" >&2; exit 1 ;;
   esac
 }
