@@ -81,6 +81,12 @@ std::optional<Record> Reader::next() {
     if (pos_ < text_.size() && text_[pos_] == '"') {
       ++pos_;
       while (true) {
+        // The limit before anything else: every byte appended (a "" escape included) is checked
+        // on the next turn, and a field may end exactly at the limit.
+        if (field.size() > limits_.max_field_bytes) {
+          return refuse(
+              "a field is longer than " + std::to_string(limits_.max_field_bytes) + " bytes", true);
+        }
         if (pos_ >= text_.size()) {
           rec.fields.clear();
           rec.error = "a quoted field is not closed before the end of the file";
@@ -108,10 +114,6 @@ std::optional<Record> Reader::next() {
         } else {
           field.push_back(c);
           ++pos_;
-        }
-        if (field.size() > limits_.max_field_bytes) {
-          return refuse(
-              "a field is longer than " + std::to_string(limits_.max_field_bytes) + " bytes", true);
         }
       }
       if (pos_ < text_.size() && text_[pos_] != ',' && !at_line_end()) {

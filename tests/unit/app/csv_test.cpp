@@ -64,6 +64,22 @@ TEST(Csv, LimitsRefuseTheRecordOnly) {
   EXPECT_EQ(r[3].line, 5U);
 }
 
+// Fuzz finding (fuzz/corpus/csv/regress-escaped-quotes-limit): a quoted field made longer by ""
+// escapes was not held to max_field_bytes, since only the other bytes were counted.
+TEST(Csv, EscapedQuotesCountTowardsTheFieldLimit) {
+  Limits tight{.max_field_bytes = 4, .max_fields = 3};
+  auto r = parse(
+      "\"\"\"\"\"\"\"\"\"\"\"\",x\n\"ab\"\"\"\"\",y\n\"\"\"\"\"\"\"\"\"\"\"\"\"\"\nnext\n", tight);
+  ASSERT_EQ(r.size(), 4U);
+  EXPECT_EQ(r[0].error, "a field is longer than 4 bytes");  // five quotes
+  EXPECT_EQ(r[0].line, 1U);
+  EXPECT_EQ(r[1].fields, (Fields{"ab\"\"", "y"}));  // exactly at the limit
+  EXPECT_EQ(r[2].error, "a field is longer than 4 bytes");
+  EXPECT_EQ(r[2].line, 3U);
+  EXPECT_EQ(r[3].fields, (Fields{"next"}));
+  EXPECT_EQ(r[3].line, 4U);
+}
+
 TEST(Csv, WriterRoundTrips) {
   const std::vector<Fields> records = {
       {"plain", "with,comma", "with \"quote\"", "line\nend", "cr\r", ""}, {""}, {"", ""}};
