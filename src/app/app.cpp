@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "api/dto/encode.hpp"
@@ -24,6 +25,7 @@
 #include "crypto/sealer.hpp"
 #include "delivery/delivery.hpp"
 #include "flows/frontend.hpp"
+#include "flows/testing_token.hpp"
 #include "http/cors.hpp"
 #include "http/metrics_handler.hpp"
 #include "http/router.hpp"
@@ -300,6 +302,32 @@ int keys_rotate(const config::Config& c) {
   return kExitOk;
 }
 
+// `latchkey testing-token`: one testing token on stdout (for CLERK_TESTING_TOKEN), its expiry on
+// stderr. Refused unless test mode is on: the server would ignore the token.
+int testing_token(const config::Config& c) {
+  if (!c.testing.enabled) {
+    std::cerr << "latchkey: testing tokens need test mode: set testing.enabled = true "
+                 "(LATCHKEY_TESTING_ENABLED=true)\n";
+    return kExitUsage;
+  }
+  core::SystemClock clock;
+  core::SystemRandom random;
+  core::Secret master;
+  auto keys = open_keys(c, clock, random, &master);
+  if (!keys) {
+    return report(keys.error(), "testing-token");
+  }
+  const flows::TestingTokens tokens(master);
+  auto t = tokens.mint(clock.now_ms());
+  if (!t) {
+    return report(t.error(), "testing-token");
+  }
+  std::cout << t->token << "\n";
+  std::cerr << "expires_at_ms " << t->expires_at_ms << " (in "
+            << flows::TestingTokens::kLifetime.count() / 1000 << " s)\n";
+  return kExitOk;
+}
+
 int serve(const config::Config& c) {
   core::SystemClock clock;
   core::SystemRandom random;
@@ -393,8 +421,22 @@ int serve(const config::Config& c) {
     spdlog::info("bot protection: {} on sign-up, verified at {}", bot.provider,
                  bot.verify_url.empty() ? default_verify_url(bot.provider) : bot.verify_url);
   }
-  flows::FlowDeps flow_deps{fs,     store,           **oauth,       sealer,      clock,
-                            random, session_service, password_port, code_sender, &captcha};
+  // Test mode: @clerk/testing's testing token stands in for the captcha (issue 11 item 9).
+  std::optional<flows::TestingTokens> testing_tokens;
+  if (c.testing.enabled) {
+    testing_tokens.emplace(master);
+  }
+  flows::FlowDeps flow_deps{fs,
+                            store,
+                            **oauth,
+                            sealer,
+                            clock,
+                            random,
+                            session_service,
+                            password_port,
+                            code_sender,
+                            &captcha,
+                            testing_tokens ? &*testing_tokens : nullptr};
   flows::Frontend frontend(flow_deps);
 
   api::dto::EnvironmentSettings env;

@@ -20,5 +20,7 @@ int keys_rotate(const config::Config& config);
 // skipped, 1 when a row failed, the file cannot be read or is not a Clerk export, or the store
 // failed.
 int users_import(const config::Config& config, const std::string& file, bool dry_run);
+// Prints a testing token for @clerk/testing (CLERK_TESTING_TOKEN); needs [testing] enabled.
+int testing_token(const config::Config& config);
 
 }  // namespace latchkey::app

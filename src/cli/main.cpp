@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
       ->required();
   users_import->add_flag("--dry-run", import_dry_run,
                          "Check every row against the database and report, writing nothing");
+  auto* testing_token = cli.add_subcommand(
+      "testing-token", "Print a testing token for @clerk/testing (needs [testing] enabled)");
   auto* version = cli.add_subcommand("version", "Print the version");
 
   try {
@@ -109,6 +111,9 @@ int main(int argc, char** argv) {
     }
     if (users_import->parsed()) {
       return latchkey::app::users_import(*cfg, import_file, import_dry_run);
+    }
+    if (testing_token->parsed()) {
+      return latchkey::app::testing_token(*cfg);
     }
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());

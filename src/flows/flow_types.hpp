@@ -16,6 +16,7 @@
 #include "flows/attempts.hpp"
 #include "flows/captcha.hpp"
 #include "flows/first_factors.hpp"
+#include "flows/testing_token.hpp"
 #include "oauth/service.hpp"
 #include "sessions/clients.hpp"
 #include "sessions/session_service.hpp"
@@ -97,6 +98,8 @@ struct SignUpParams {
   // Bot protection (part2 §8): the widget's token, or the widget's error codes (a failure).
   std::optional<std::string> captcha_token;
   std::optional<std::string> captcha_error;
+  // Test mode (issue 11 item 9): @clerk/testing's `__clerk_testing_token` query parameter.
+  std::optional<std::string> testing_token;
 };
 
 struct Mutation {
@@ -131,6 +134,8 @@ struct FlowDeps {
   CodeSender& codes;
   // Required when settings.captcha.enabled; unused otherwise.
   CaptchaVerifier* captcha = nullptr;
+  // Set only with [testing] enabled: a valid testing token stands in for the captcha.
+  const TestingTokens* testing_tokens = nullptr;
 
   [[nodiscard]] sessions::Clients& clients() const { return sessions.clients(); }
   // The authorized party of the caller's tokens: its allowed origin, else the public origin.
