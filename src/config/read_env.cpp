@@ -86,9 +86,10 @@ std::expected<void, ConfigError> apply_environment(const std::map<std::string, s
       }
       continue;
     }
-    const std::size_t underscore = rest.find('_');
+    // A section's name may itself hold an underscore (bot_protection): try every split.
     bool matched = false;
-    if (underscore != std::string_view::npos) {
+    for (std::size_t underscore = rest.find('_'); !matched && underscore != std::string_view::npos;
+         underscore = rest.find('_', underscore + 1)) {
       const std::string section = lower(rest.substr(0, underscore));
       const std::string key = lower(rest.substr(underscore + 1));
       const auto names = schema::key_names(section);
@@ -105,9 +106,11 @@ std::expected<void, ConfigError> apply_environment(const std::map<std::string, s
     if (!matched) {
       // Only a variable that names one of our sections is ours: a typo there stops start-up.
       // Others (LATCHKEY_BIN for test harnesses, LATCHKEY_JOBS for scripts) are not config.
-      const std::string section =
-          lower(underscore == std::string_view::npos ? rest : rest.substr(0, underscore));
-      if (std::ranges::find(schema::sections(), section) == schema::sections().end()) {
+      const std::string lowered = lower(rest);
+      const bool ours = std::ranges::any_of(schema::sections(), [&](std::string_view section) {
+        return lowered == section || lowered.starts_with(std::string(section) + "_");
+      });
+      if (!ours) {
         continue;
       }
       return Fail(
