@@ -173,7 +173,7 @@ function tomlString(s) {
   return JSON.stringify(String(s)) // a TOML basic string is a JSON string for these (ASCII) values
 }
 
-export function latchkeyConfig({ latchkeyPort, demoOrigin, dataDir, idpIssuer, clientId, clientSecret }) {
+export function latchkeyConfig({ latchkeyPort, demoOrigin, dataDir, idpIssuer, clientId, clientSecret, extraConfig = '' }) {
   return `# Written by e2e/lib/harness.mjs for one test run.
 [server]
 listen = ${tomlString(`127.0.0.1:${latchkeyPort}`)}
@@ -200,14 +200,15 @@ client_id = ${tomlString(clientId)}
 client_secret = ${tomlString(clientSecret)}
 issuer = ${tomlString(idpIssuer)}
 token_auth_method = "client_secret_post"
-`
+${extraConfig}`
 }
 
 // Starts IdP, Latchkey and the demo server; with `mail`, also the mail catcher (lib/mail.mjs) before Latchkey,
 // whose SMTP port Latchkey gets in its environment (LATCHKEY_SMTP_HOST/PORT/TLS). On any failure everything
 // started so far is stopped before the error is thrown. Returns { urls, dataDir, dbPath, processes, mail, stop() }
 // (`mail` is the MailCatcher, or null).
-export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = latchkeyBinary(), mail = false } = {}) {
+// `extraConfig` (TOML text) is appended to Latchkey's config: more sections, e.g. [bot_protection].
+export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = latchkeyBinary(), mail = false, extraConfig = '' } = {}) {
   const demoDir = path.join(repoRoot, 'examples/demo')
   const idpDir = path.join(repoRoot, 'examples/idp')
 
@@ -269,7 +270,7 @@ export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = la
       },
     })
     const configFile = path.join(work, 'latchkey.toml')
-    fs.writeFileSync(configFile, latchkeyConfig({ latchkeyPort, demoOrigin, dataDir, idpIssuer, clientId, clientSecret }), { mode: 0o600 })
+    fs.writeFileSync(configFile, latchkeyConfig({ latchkeyPort, demoOrigin, dataDir, idpIssuer, clientId, clientSecret, extraConfig }), { mode: 0o600 })
     await waitForHttp(`${idpIssuer}/.well-known/openid-configuration`, { proc: idp, what: 'the IdP' })
 
     if (mail) {
