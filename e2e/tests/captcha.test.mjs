@@ -176,7 +176,7 @@ function mintTestingToken() {
   return token
 }
 
-test("test mode: @clerk/testing's testing token lets the sign-up through with no Turnstile at all", async () => {
+test("test mode: @clerk/testing's testing token lets the sign-up through with Turnstile blocked", async () => {
   const testingToken = mintTestingToken()
   const frontendApiUrl = `${new URL(stack.urls.demo).host}/__clerk`
   await withPerson('tess', async (ctx) => {
@@ -190,9 +190,14 @@ test("test mode: @clerk/testing's testing token lets the sign-up through with no
     const home = await verifyWithTestCode(tess)
     assert.equal(home.email, email)
     const post = tess.signUpPosts[0]
-    assert.equal(post.query.get('__clerk_testing_token'), testingToken, '@clerk/testing added its token')
-    assert.equal(post.form.get('captcha_token'), null, 'clerk-js skipped the widget (captcha_bypass)')
-    assert.equal(tess.extra.count, 0, 'no Turnstile script was requested')
+    // The page's request has no token: @clerk/testing's route handler re-sends it with the token (route.fetch),
+    // which Playwright does not report as a page request. That it reached Latchkey is what this test shows: no
+    // captcha token, no widget, no siteverify call, and yet signed up (the next test is the same without it).
+    assert.equal(post.query.get('__clerk_testing_token'), null)
+    // @clerk/testing flips captcha_bypass only on a client it sees, and this browser has none before its first
+    // sign-up, so clerk-js still tries the (blocked) widget and sends captcha_error: the testing token wins.
+    assert.equal(post.form.get('captcha_token'), null, 'no widget token was sent')
+    assert.equal(post.form.get('captcha_error'), 'captcha_script_failed_to_load')
     assert.equal(siteverify.calls.length, calls, 'siteverify was not asked')
   })
 })
