@@ -7,7 +7,10 @@
 //
 // Identity: the account id (`sub`) is the lower-cased email. The id_token carries sub, email,
 // email_verified: true, and given_name / family_name / name only when a name was typed — so an email typed
-// without names reaches Latchkey's "missing first and last name" path.
+// without names reaches Latchkey's "missing first and last name" path. The "Email" choice on the login page
+// (form field `email_status`) makes the account's address one the provider does not vouch for
+// (`unverified`: email_verified false, like GitHub's unverified primary) or keeps it to itself (`none`: no
+// email claim at all, like an IdP account without email; the typed email is then only the account's name).
 //
 // Clients must use PKCE (S256). Consent is granted automatically once the login form is submitted. Signing and
 // cookie keys are generated at start (nothing is written to disk).
@@ -71,7 +74,16 @@ function escapeHtml(value) {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
 }
 
-function loginPage({ uid, clientId, email = '', firstName = '', lastName = '', error = '' }) {
+const EMAIL_STATUSES = {
+  verified: 'Verified (email_verified: true)',
+  unverified: 'Not verified (email_verified: false)',
+  none: 'Not shared (no email claim)',
+}
+
+function loginPage({ uid, clientId, email = '', firstName = '', lastName = '', emailStatus = 'verified', error = '' }) {
+  const options = Object.entries(EMAIL_STATUSES)
+    .map(([value, label]) => `<option value="${value}"${value === emailStatus ? ' selected' : ''}>${escapeHtml(label)}</option>`)
+    .join('')
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -100,6 +112,8 @@ ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
   <input id="given_name" name="given_name" type="text" value="${escapeHtml(firstName)}" maxlength="${MAX_NAME}">
   <label for="family_name">Last name (optional)</label>
   <input id="family_name" name="family_name" type="text" value="${escapeHtml(lastName)}" maxlength="${MAX_NAME}">
+  <label for="email_status">Email given to the application</label>
+  <select id="email_status" name="email_status">${options}</select>
   <div class="buttons">
     <button type="submit" name="action" value="login" id="sign-in">Sign in</button>
     <button type="submit" name="action" value="deny" id="deny" formnovalidate>Deny</button>
@@ -136,7 +150,12 @@ export function createIdp(settings) {
 
   function claimsFor(accountId) {
     const profile = profiles.get(accountId) ?? { email: accountId }
-    const claims = { sub: accountId, email: profile.email, email_verified: true }
+    const status = profile.emailStatus ?? 'verified'
+    const claims = { sub: accountId }
+    if (status !== 'none') {
+      claims.email = profile.email
+      claims.email_verified = status === 'verified'
+    }
     if (profile.givenName) claims.given_name = profile.givenName
     if (profile.familyName) claims.family_name = profile.familyName
     const name = [profile.givenName, profile.familyName].filter(Boolean).join(' ')
@@ -259,12 +278,14 @@ export function createIdp(settings) {
     const email = (form.get('email') ?? '').trim()
     const givenName = (form.get('given_name') ?? '').trim().slice(0, MAX_NAME)
     const familyName = (form.get('family_name') ?? '').trim().slice(0, MAX_NAME)
-    if (!EMAIL_RE.test(email)) {
-      sendHtml(res, 400, loginPage({ uid, clientId, email, firstName: givenName, lastName: familyName, error: 'Enter an email address like ada@example.com.' }))
+    const emailStatus = form.get('email_status') ?? 'verified'
+    if (!EMAIL_RE.test(email) || !Object.hasOwn(EMAIL_STATUSES, emailStatus)) {
+      const error = EMAIL_RE.test(email) ? 'Choose how the email is given.' : 'Enter an email address like ada@example.com.'
+      sendHtml(res, 400, loginPage({ uid, clientId, email, firstName: givenName, lastName: familyName, error }))
       return
     }
     const accountId = email.toLowerCase()
-    profiles.set(accountId, { email: accountId, givenName, familyName })
+    profiles.set(accountId, { email: accountId, givenName, familyName, emailStatus })
 
     // Consent: grant what was asked (scopes and claims), as a person clicking "Allow" would.
     const grant = new provider.Grant({ accountId, clientId })

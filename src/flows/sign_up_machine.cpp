@@ -188,6 +188,15 @@ bool without_provider(const SignUpState& s) {
   return in_progress(s) && !s.holds_identity && !s.external_account;
 }
 
+// A sign-up whose email address a code verifies: one without a provider, or a social one whose
+// provider verified the account but not the address (email_verified false, or no address given
+// and one added by the user).
+bool verifies_by_code(const SignUpState& s) {
+  return without_provider(s) || (in_progress(s) && s.holds_identity && s.external_account &&
+                                 s.external_account->status == VS::kVerified &&
+                                 s.external_account->strategy == StrategyFamily::kOAuth);
+}
+
 VerificationState email_code(VS status, std::optional<Code> error = std::nullopt) {
   return VerificationState{status, StrategyFamily::kEmailCode, error};
 }
@@ -199,7 +208,7 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationPrep
   if (strategy_family(p.strategy) != StrategyFamily::kEmailCode) {
     return std::unexpected(machine_internal::strategy_not_enabled(p.strategy));
   }
-  if (!without_provider(s)) {
+  if (!verifies_by_code(s)) {
     return std::unexpected(illegal(s, e));
   }
   if (!p.has_email) {
@@ -214,7 +223,7 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationPrep
 }
 
 Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationAttempted& a) {
-  if (!without_provider(s) || strategy_family(a.strategy) != StrategyFamily::kEmailCode ||
+  if (!verifies_by_code(s) || strategy_family(a.strategy) != StrategyFamily::kEmailCode ||
       !machine_internal::awaits_code(s.email_address, StrategyFamily::kEmailCode)) {
     return std::unexpected(illegal(s, e));
   }

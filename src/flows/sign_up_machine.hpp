@@ -50,6 +50,17 @@
 //        kIncorrect                        -> unchanged  {RejectAttempt}
 //        kTooManyAttempts / kExpired       -> ev failed / expired  {RejectAttempt}
 //   P, ev verified FieldsUpdated{nothing missing} -> complete  {CreateUser, CreateSession}
+// Social sign-ups whose address a code verifies ("S" = MR, identity held, ea verified: the
+// provider verified the account but not the address, or gave none and the user added one):
+//   S  VerificationPrepared{email_code, has_email} -> as for P  {SendCode}
+//   S, ev unverified VerificationAttempted{email_code, o, missing_fields_empty}:
+//        kVerified, nothing missing        -> complete, ev verified  {CreateUser, CreateSession,
+//                                             DropIdentity}
+//        otherwise                         -> as for P
+// "missing_fields_empty" everywhere means nothing is left (flows' nothing_left): no required
+// field missing, and, with email addresses enabled, no address unverified - a provider's
+// email_verified false (GitHub's unverified primary, an OIDC false claim) leaves the sign-up in
+// missing_requirements with unverified_fields ["email_address"], as Clerk does.
 // `abandoned` has no rows: nothing writes it today.
 //
 // A new sign-up strategy (email_code, phone_code, web3, ...) plugs in as for sign-in (see

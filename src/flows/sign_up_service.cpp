@@ -222,8 +222,21 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
     if (state->status != SignUpStatus::kMissingRequirements) {
       return fail(sign_up_transition(*state, sign_up_events::FieldsUpdated{}).error());
     }
+    const std::optional<std::string> address_before = a->data.email_address;
     if (auto s = apply_sign_up_fields(a->data, params, d_.settings.identifiers, now); !s) {
       return s;
+    }
+    if (a->data.identity && a->data.email_address && a->data.email_address != address_before &&
+        !d_.settings.identifiers.enumeration_protection) {
+      // An address added to a social sign-up whose provider gave none: taken already is said
+      // now, as at create (with enumeration protection its owner gets a notice instead).
+      auto taken = tx.find_email_address(*a->data.email_address);
+      if (!taken) {
+        return fail(std::move(taken.error()));
+      }
+      if (*taken) {
+        return fail(Error(Code::kFormIdentifierExists).with_meta("param_name", "email_address"));
+      }
     }
     if (digest) {
       if (a->data.identity) {
@@ -239,8 +252,7 @@ Result<Mutation> SignUpService::update(const Caller& caller, const std::string& 
     }
     const SignUpEvent event =
         params.strategy ? SignUpEvent(sign_up_events::OAuthStarted{*params.strategy})
-                        : SignUpEvent(sign_up_events::FieldsUpdated{
-                              missing_fields(a->data, required_for(d_, a->data)).empty()});
+                        : SignUpEvent(sign_up_events::FieldsUpdated{nothing_left(d_, a->data)});
     SignUpInput in;
     if (params.strategy) {
       in.redirect = {*params.strategy, &*start};

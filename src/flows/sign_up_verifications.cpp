@@ -87,7 +87,7 @@ Result<Mutation> SignUpService::attempt_verification(const Caller& caller, const
     // What would be missing once the address is verified.
     SignUpData preview = a->data;
     preview.email_verified = true;
-    const bool nothing_missing = missing_fields(preview, required_for(d_, preview)).empty();
+    const bool nothing_missing = nothing_left(d_, preview);
     const sign_up_events::VerificationAttempted event{params.strategy, outcome, nothing_missing};
     auto step = sign_up_transition(*state, event);
     LK_TRY(run_sign_up(tx, d_, *client, a->row, a->data, *state, event, {}, now,

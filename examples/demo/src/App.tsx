@@ -12,6 +12,9 @@ import SignUpPasswordPage from '../app/sign-up-password/page'
 import SignInPasswordPage from '../app/sign-in-password/page'
 import SignInCodePage from '../app/sign-in-code/page'
 import ForgotPasswordPage from '../app/forgot-password/page'
+// Under the seed's continue page (which asks only for names): the email of an OAuth sign-up, added when the
+// provider gave none and verified by a code when the provider did not vouch for it (demo page, not a seed file).
+import ContinueEmailPage from '../app/sign-in/continue-email/page'
 import { HomePage } from './pages/Home'
 import { TasksPage } from './pages/Tasks'
 import { NotFoundPage } from './pages/NotFound'
@@ -98,7 +101,15 @@ export function App() {
           <Route path="/sign-in-password" element={<SignInPasswordPage />} />
           <Route path="/sign-in-code" element={<SignInCodePage />} />
           <Route path="/forgot-password" element={<ForgotPasswordPage />} />
-          <Route path="/sign-in/continue" element={<ContinuePage />} />
+          <Route
+            path="/sign-in/continue"
+            element={
+              <>
+                <ContinuePage />
+                <ContinueEmailPage />
+              </>
+            }
+          />
           <Route path="/sign-in/tasks" element={<TasksPage />} />
           <Route path="/sso-callback" element={<SsoCallbackPage />} />
           <Route path="*" element={<NotFoundPage />} />

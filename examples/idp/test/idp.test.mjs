@@ -135,6 +135,28 @@ test('an email without names gives an id_token without given_name, family_name o
   assert.equal('name' in claims, false)
 })
 
+test('email_status unverified gives email_verified false; none gives no email claim; anything else is refused', async () => {
+  for (const [status, expect] of [['unverified', { email: 'grace@example.com', email_verified: false }], ['none', {}]]) {
+    const go = browser()
+    const { verifier, challenge } = pkce()
+    const interaction = await toLoginForm(go, authorizeUrl({ challenge }))
+    const back = await submit(go, interaction, { email: 'Grace@Example.com', email_status: status, action: 'login' })
+    assert.equal(back.status, 303)
+    const code = new URL(back.headers.get('location')).searchParams.get('code')
+    const claims = idTokenClaims((await exchange(code, verifier)).body.id_token)
+    assert.equal(claims.sub, 'grace@example.com')
+    assert.equal(claims.email, expect.email)
+    assert.equal(claims.email_verified, expect.email_verified)
+    assert.equal('email' in claims, status !== 'none')
+    assert.equal('email_verified' in claims, status !== 'none')
+  }
+  const go = browser()
+  const { challenge } = pkce()
+  const interaction = await toLoginForm(go, authorizeUrl({ challenge }))
+  const back = await submit(go, interaction, { email: 'grace@example.com', email_status: 'maybe', action: 'login' })
+  assert.equal(back.status, 400)
+})
+
 test('Deny ends the authorization with error=access_denied and the state', async () => {
   const go = browser()
   const { challenge } = pkce()

@@ -312,16 +312,23 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
     }
   }
   w.end_array();
+  // A social sign-up's address is the provider's word unless the provider did not vouch for it
+  // (or gave none and the user typed one): then, once the provider verified the account, a code
+  // verifies the address as for a sign-up without a provider.
+  const bool social = d.identity || d.external_account;
+  const bool account_verified = d.external_account && d.external_account->status == "verified";
+  const bool by_code = d.email_address &&
+                       (!social || d.email_verification || (!d.email_verified && account_verified));
   w.key("unverified_fields");
   w.begin_array();
-  if (in_progress && d.email_address && !d.email_verified && !d.identity && !d.external_account) {
+  if (in_progress && d.email_address && !d.email_verified && (!social || account_verified)) {
     w.value("email_address");
   }
   w.end_array();
   w.key("verifications");
   w.begin_object();
   w.key("email_address");
-  if (d.email_address && !d.identity && !d.external_account) {
+  if (by_code) {
     // A sign-up verified by a code: needs_prepare until a code was sent, then needs_attempt.
     const flows::Verification* v = d.email_verification ? &*d.email_verification : nullptr;
     w.begin_object();

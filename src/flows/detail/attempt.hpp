@@ -346,8 +346,12 @@ core::Result<Loaded<store::SignIn>> transferable_sign_in(store::Tx& tx,
 core::Result<Loaded<store::SignUp>> transferable_sign_up(store::Tx& tx,
                                                          const store::Client& client);
 
-// Whether nothing would be missing once the identity's email and profile are taken (the
-// machine's missing_fields_empty for an identity).
+// The machine's missing_fields_empty: no required field is missing and no field is unverified
+// (with email addresses enabled, an address must be verified: by the provider's email_verified or
+// by a code), so the sign-up can complete.
+bool nothing_left(const FlowDeps& d, const SignUpData& data);
+
+// Whether nothing would be left (nothing_left) once the identity's email and profile are taken.
 bool completes_with(const FlowDeps& d, const SignUpData& data, const PendingIdentity& identity);
 
 // One event on an attempt whose state before it is `state` ({} for an attempt being created; its

@@ -174,11 +174,20 @@ Result<Loaded<store::SignUp>> transferable_sign_up(store::Tx& tx, const store::C
   return transfer_source<store::SignUp>(tx, client);
 }
 
+bool nothing_left(const FlowDeps& d, const SignUpData& data) {
+  if (!missing_fields(data, required_for(d, data)).empty()) {
+    return false;
+  }
+  // An address nobody vouched for (neither the provider nor a code) is an unverified field.
+  return !d.settings.identifiers.email_address || !data.email_address || data.email_verified;
+}
+
 bool completes_with(const FlowDeps& d, const SignUpData& data, const PendingIdentity& identity) {
   SignUpData preview = data;
   take_sign_up_email(preview, identity);
   take_sign_up_profile(preview, identity);
-  return missing_fields(preview, d.settings.required_fields).empty();  // no password: a provider
+  preview.identity = identity;  // no password: a provider
+  return nothing_left(d, preview);
 }
 
 Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignIn& row,

@@ -142,8 +142,10 @@ Result<store::User> insert_sign_up_user(store::Tx& tx, FlowDeps& d, const SignUp
 Result<std::string> create_user(store::Tx& tx, FlowDeps& d, const SignUpData& data,
                                 const PendingIdentity& identity, std::int64_t now) {
   // Someone claimed the address between the callback and now: never link silently.
+  // An address the provider did not vouch for was verified by a code (sign_up_machine.hpp).
+  const bool by_code = data.email_verification && data.email_verification->status == "verified";
   auto u = insert_sign_up_user(tx, d, data, non_empty(identity.image_url), std::nullopt,
-                               "from_" + identity.strategy,
+                               by_code ? std::string("email_code") : "from_" + identity.strategy,
                                Error(Code::kExternalAccountEmailUnverified), now);
   if (!u) {
     return fail(std::move(u.error()));

@@ -66,8 +66,9 @@ Status apply_sign_up_fields(SignUpData& data, const SignUpParams& p, const Ident
     data.unsafe_metadata = boost::json::serialize(v);
   }
   if (p.email_address) {
-    // The email of an OAuth sign-up comes from the provider and cannot be replaced here.
-    if (data.identity) {
+    // The email of an OAuth sign-up comes from the provider and cannot be replaced here; a
+    // provider that gave none leaves it to the user (missing_fields), verified by a code.
+    if (data.identity && !data.identity->email.empty()) {
       return core::param_error(Code::kFormParamInvalid, "email_address", "cannot be changed",
                                "The email address comes from the identity provider.");
     }

@@ -227,7 +227,8 @@ std::vector<SignUpRow> table() {
     }
   }
 
-  // Email-code verification of a sign-up without a provider.
+  // Email-code verification of a sign-up without a provider, or of a social sign-up whose
+  // provider verified the account but not the address (it keeps its identity until complete).
   for (const SignUpState& s : all_states()) {
     if (!s.status) {
       continue;  // no attempt: the caller's sign-up-not-found
@@ -237,7 +238,10 @@ std::vector<SignUpRow> table() {
                                   s.status == kDone ? "This sign-up is already complete."
                                                     : "This sign-up is already abandoned.",
                                   std::nullopt};
-    const bool without_provider = !s.holds_identity && !s.external_account;
+    const bool social = s.holds_identity && s.external_account &&
+                        s.external_account->status == VS::kVerified &&
+                        s.external_account->strategy == StrategyFamily::kOAuth;
+    const bool without_provider = (!s.holds_identity && !s.external_account) || social;
     for (bool has_email : {false, true}) {
       for (std::string_view name : kStrategies) {
         const ev::VerificationPrepared p{name, has_email};
@@ -252,8 +256,9 @@ std::vector<SignUpRow> table() {
         } else if (s.email_address == code(VS::kVerified)) {
           t.push_back({s, p, Refusal{Code::kVerificationAlreadyVerified, "", "", std::nullopt}});
         } else {
-          t.push_back(
-              {s, p, step({kMR, std::nullopt, false, code(VS::kUnverified)}, {Fx::kSendCode})});
+          t.push_back({s, p,
+                       step({kMR, s.external_account, s.holds_identity, code(VS::kUnverified)},
+                            {Fx::kSendCode})});
         }
       }
     }
@@ -264,16 +269,20 @@ std::vector<SignUpRow> table() {
       auto attempted = [&](FactorOutcome o) {
         return ev::VerificationAttempted{"email_code", o, nothing_missing};
       };
+      const auto& ea = s.external_account;
+      const bool held = s.holds_identity;
+      const Effects complete = social
+                                   ? Effects{Fx::kCreateUser, Fx::kCreateSession, Fx::kDropIdentity}
+                                   : Effects{Fx::kCreateUser, Fx::kCreateSession};
       t.push_back({s, attempted(FactorOutcome::kVerified),
-                   nothing_missing ? step({kDone, std::nullopt, false, code(VS::kVerified)},
-                                          {Fx::kCreateUser, Fx::kCreateSession})
-                                   : step({kMR, std::nullopt, false, code(VS::kVerified)}, {})});
+                   nothing_missing ? step({kDone, ea, false, code(VS::kVerified)}, complete)
+                                   : step({kMR, ea, held, code(VS::kVerified)}, {})});
       t.push_back({s, attempted(FactorOutcome::kIncorrect), step(s, {Fx::kRejectAttempt})});
       t.push_back({s, attempted(FactorOutcome::kTooManyAttempts),
-                   step({kMR, std::nullopt, false, code(VS::kFailed, Code::kVerificationFailed)},
+                   step({kMR, ea, held, code(VS::kFailed, Code::kVerificationFailed)},
                         {Fx::kRejectAttempt})});
       t.push_back({s, attempted(FactorOutcome::kExpired),
-                   step({kMR, std::nullopt, false, code(VS::kExpired, Code::kVerificationExpired)},
+                   step({kMR, ea, held, code(VS::kExpired, Code::kVerificationExpired)},
                         {Fx::kRejectAttempt})});
     }
   }
