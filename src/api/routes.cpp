@@ -51,8 +51,7 @@ using enum Input;
 using enum Limit;
 using enum Auth;
 using enum Style;
-constexpr bool kInline = true;   // cheap and non-blocking: on the I/O thread
-constexpr bool kWorker = false;  // may block (store, provider, argon2id): on the worker pool
+using enum Thread;
 
 // Every route the server has, in registration order (which is also the order of the per-route
 // series in /metrics). A row's policy runs in this order before its handler: origin (403) ->
@@ -112,7 +111,7 @@ constexpr Row kRows[] = {
      &destroy_client},
 
     {kPost,   kFrontend,           "/v1/client/sign_ins",              "fapi_sign_in_create",
-     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kWorker},
+     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kOutboundIfExternal},
      &create_sign_in},
     {kGet,    kFrontend,           "/v1/client/sign_ins/{id}",         "fapi_sign_in_get",
      {kAnyOrigin,      kForm,    kNoLimit,            kClientCookie,  kJson,        kWorker},
@@ -132,16 +131,16 @@ constexpr Row kRows[] = {
      {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kWorker},
      &reset_password},
     {kPost,   kFrontend,           "/v1/client/sign_ups",              "fapi_sign_up_create",
-     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kWorker},
+     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kOutboundIfExternal},
      &create_sign_up},
     {kGet,    kFrontend,           "/v1/client/sign_ups/{id}",         "fapi_sign_up_get",
      {kAnyOrigin,      kForm,    kNoLimit,            kClientCookie,  kJson,        kWorker},
      &get_sign_up},
     {kPatch,  kFrontend,           "/v1/client/sign_ups/{id}",         "fapi_sign_up_update",
-     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kWorker},
+     {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kOutboundIfExternal},
      &update_sign_up},
     {kPost,   kFrontend,           "/v1/client/sign_ups/{id}",         "fapi_sign_up_update",
-     {kAllowedOrigin,  kForm,    kNoLimit,            kClientCookie,  kJson,        kWorker},
+     {kAllowedOrigin,  kForm,    kNoLimit,            kClientCookie,  kJson,        kOutboundIfExternal},
      &method_not_allowed, via(kPatch)},
     {kPost,   kFrontend,           "/v1/client/sign_ups/{id}/prepare_verification",
      "fapi_sign_up_prepare_verification",
@@ -155,7 +154,7 @@ constexpr Row kRows[] = {
     // The IdP sends the browser here (a cross-site top-level navigation, or a form_post): no
     // origin check, the single-use state bound to the client is the CSRF defence (catalog §2.B).
     {kGet,    kFrontend,           "/v1/oauth_callback",               "fapi_oauth_callback",
-     {kAnyOrigin,      kForm,    kVerificationLimit,  kClientCookie,  kNavigation,  kWorker},
+     {kAnyOrigin,      kForm,    kVerificationLimit,  kClientCookie,  kNavigation,  kOutbound},
      &oauth_callback},
     {kPost,   kFrontend,           "/v1/oauth_callback",               "fapi_oauth_callback",
      {kAnyOrigin,      kForm,    kVerificationLimit,  kClientCookie,  kNavigation,  kWorker},
@@ -337,6 +336,27 @@ Overrides overrides_of(const Row& row) {
 
 }  // namespace
 
+bool may_call_out(const Request& req) {
+  auto calls_out = [](std::string_view text) {
+    if (text.empty()) {
+      return false;
+    }
+    // Only a routing hint: a body that does not parse goes to the worker pool, and the pipeline
+    // refuses it there.
+    auto fields = http::parse_query(text);
+    if (!fields) {
+      return false;
+    }
+    const auto strategy = http::find_field(*fields, "strategy");
+    const auto captcha = http::find_field(*fields, "captcha_token");
+    return (strategy &&
+            (strategy->starts_with("oauth_") || strategy->starts_with("enterprise_sso") ||
+             strategy->starts_with("saml"))) ||
+           (captcha && !captcha->empty());
+  };
+  return calls_out(req.body) || calls_out(req.query);
+}
+
 Response method_not_allowed(Call& call) { return call.error(Error(Code::kMethodNotAllowed)); }
 
 std::vector<RouteInfo> route_table() {
@@ -384,7 +404,16 @@ void Routes::register_routes(http::Router& router) const {
     http::Handler handler = [ctx, &row, overrides](Request& req) {
       return run(*ctx, row, overrides, req);
     };
-    http::RouteOptions options{std::string(row.name), row.policy.inline_ok};
+    http::RouteOptions options{
+        std::string(row.name),
+        row.policy.thread == kInline,
+        row.policy.thread == kOutbound ? http::Pool::kOutbound : http::Pool::kWorkers,
+        {}};
+    if (row.policy.thread == kOutboundIfExternal) {
+      options.choose_pool = [](const Request& req) {
+        return may_call_out(req) ? http::Pool::kOutbound : http::Pool::kWorkers;
+      };
+    }
     switch (row.mount) {
       case kRoot:
         router.add(row.method, row.path, std::move(handler), std::move(options));

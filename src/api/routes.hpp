@@ -65,14 +65,28 @@ enum class Style : std::uint8_t {
                 // and errors as a page on our own origin for a browser
 };
 
+// Which thread runs the handler (http::RouteOptions): the bulkhead keeps every wait on an
+// identity provider off the worker pool the other routes share (docs/architecture.md).
+enum class Thread : std::uint8_t {
+  kWorker,    // may block (store, argon2id): the worker pool (server.workers)
+  kInline,    // cheap and non-blocking: the I/O thread
+  kOutbound,  // waits on an identity provider: the outbound pool (server.outbound_workers)
+  kOutboundIfExternal,  // the outbound pool when the request names an OAuth strategy (discovery)
+                        // or carries a captcha token (siteverify), else the worker pool
+};
+
 struct Policy {
   Origin origin = Origin::kAnyOrigin;
   Input input = Input::kUnread;
   Limit limit = Limit::kNoLimit;
   Auth auth = Auth::kNoAuth;
   Style style = Style::kJson;
-  bool inline_ok = false;  // cheap and non-blocking: runs on the I/O thread (http::RouteOptions)
+  Thread thread = Thread::kWorker;
 };
+
+// Thread::kOutboundIfExternal's test: whether the request's form body or query names an OAuth
+// strategy or carries a captcha token, i.e. whether its handler may call out.
+[[nodiscard]] bool may_call_out(const http::Request& request);
 
 // One row of the table, as data (the handler left out): for tests and documentation.
 struct RouteInfo {

@@ -67,9 +67,12 @@ core::Result<std::unique_ptr<store::Store>> open_store(const config::Config& c) 
   std::filesystem::create_directories(c.storage.data_dir, ec);
   std::filesystem::permissions(c.storage.data_dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
-  // "postgres://..." selects PostgreSQL. One connection per worker plus one for housekeeping.
+  // "postgres://..." selects PostgreSQL. One connection per worker plus one for housekeeping,
+  // and a few for the outbound pool's handlers (they hold one only inside their transactions,
+  // never across a provider call), so they do not make the workers wait for a connection.
   auto s = store::open_store(url, static_cast<int>(c.storage.busy_timeout.count()),
-                             static_cast<int>(std::max(4U, c.server.workers + 1)));
+                             static_cast<int>(std::max(4U, c.server.workers + 1) +
+                                              std::min(4U, c.server.outbound_workers)));
   if (!s) {
     return s;
   }
@@ -541,6 +544,7 @@ int serve(const config::Config& c) {
   }
   so.io_threads = c.server.threads;
   so.workers = c.server.workers;
+  so.outbound_workers = c.server.outbound_workers;
   so.max_header_bytes = c.server.max_header_bytes;
   so.max_body_bytes = c.server.max_body_bytes;
   so.read_timeout = c.server.read_timeout;

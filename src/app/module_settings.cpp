@@ -23,6 +23,8 @@ oauth::Settings oauth_settings(const config::Config& c) {
   }
   s.outbound_timeout = c.frontend.outbound_timeout;
   s.outbound_max_bytes = c.frontend.outbound_max_bytes;
+  s.max_concurrent_per_provider = c.oauth.max_concurrent_per_provider;
+  s.callback_deadline = c.oauth.callback_deadline;
   return s;
 }
 

@@ -22,7 +22,10 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:8787";             // host:port; port 0 = any free port (tests)
   std::string public_url = "http://127.0.0.1:8787";  // absolute base URL the world uses to reach us
   unsigned threads = 1;                              // I/O threads; 0 = one per core
-  unsigned workers = 2;  // handler worker threads (blocking work: store, outbound)
+  unsigned workers = 2;  // handler worker threads (blocking work: store, argon2id)
+  // Threads of the routes that wait on an identity provider (the OAuth callback, sign-in/up with
+  // an OAuth strategy or a captcha token): a hung provider never holds a `workers` thread.
+  unsigned outbound_workers = 32;
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 64 * 1024;
   std::chrono::milliseconds read_timeout{10'000};
@@ -204,6 +207,17 @@ struct BotProtectionConfig {
   std::vector<std::string> oauth_bypass{"oauth_google", "oauth_microsoft", "oauth_apple"};
 };
 
+// The relying party's bulkheads (issue 15 item 1): what one identity provider may hold at once,
+// and how long one callback may spend talking to it.
+struct OAuthConfig {
+  // begin/complete calls to one provider at once; one more is refused (oauth_provider_unavailable).
+  // Below server.outbound_workers, so a hung provider leaves outbound threads for the others.
+  unsigned max_concurrent_per_provider = 16;
+  // One deadline for all the outbound calls of a callback (discovery, token, JWKS, userinfo);
+  // each call gets min(frontend.outbound_timeout, what remains).
+  std::chrono::milliseconds callback_deadline{10'000};
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -218,6 +232,7 @@ struct Config {
   PasswordsConfig passwords;
   TestingConfig testing;
   BotProtectionConfig bot_protection;
+  OAuthConfig oauth;
   std::vector<OAuthProviderConfig> providers;
 };
 

@@ -257,6 +257,8 @@ std::expected<void, ConfigError> convert_sections(const RawConfig& raw, Config& 
   LATCHKEY_CONFIG_TRY(apply_section(schema::kBotProtection, section(schema::kBotProtection),
                                     schema::bot_protection_fields(), config.bot_protection,
                                     origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kOAuth, section(schema::kOAuth), schema::oauth_fields(),
+                                    config.oauth, origins));
   return {};
 }
 

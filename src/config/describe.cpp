@@ -139,6 +139,7 @@ std::string describe(const Config& config) {
   render(out, schema::kPasswords, config.passwords, schema::passwords_fields());
   render(out, schema::kTesting, config.testing, schema::testing_fields());
   render(out, schema::kBotProtection, config.bot_protection, schema::bot_protection_fields());
+  render(out, schema::kOAuth, config.oauth, schema::oauth_fields());
   for (const auto& provider : config.providers) {
     render(out, "providers." + provider.strategy, provider, schema::provider_fields());
   }

@@ -16,11 +16,12 @@ constexpr std::int64_t kKiB = 1024;
 constexpr std::int64_t kMiB = 1024 * kKiB;
 
 using S = ServerConfig;
-const std::array<Field<S>, 11> kServerFields{{
+const std::array<Field<S>, 12> kServerFields{{
     {"listen", &S::listen},
     {"public_url", &S::public_url},
     {"threads", &S::threads, 0, 256},
     {"workers", &S::workers, 1, 1024},
+    {"outbound_workers", &S::outbound_workers, 2, 4096},
     {"max_header_bytes", &S::max_header_bytes, 1 * kKiB, 1 * kMiB},
     {"max_body_bytes", &S::max_body_bytes, 1 * kKiB, 64 * kMiB},
     {"read_timeout", &S::read_timeout, 100 * kMs, 1 * kHour},
@@ -169,6 +170,12 @@ const std::array<Field<B>, 8> kBotProtectionFields{{
     {"oauth_bypass", &B::oauth_bypass},
 }};
 
+using O = OAuthConfig;
+const std::array<Field<O>, 2> kOAuthFields{{
+    {"max_concurrent_per_provider", &O::max_concurrent_per_provider, 1, 4095},
+    {"callback_deadline", &O::callback_deadline, 1 * kSec, 5 * kMin},
+}};
+
 using P = OAuthProviderConfig;
 const std::array<Field<P>, 11> kProviderFields{{
     {"name", &P::name},
@@ -184,9 +191,9 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 13> kSections{
-    kServer, kStorage, kKeys,        kLogging,   kFrontend, kRateLimits,   kDelivery,
-    kSmtp,   kSms,     kIdentifiers, kPasswords, kTesting,  kBotProtection};
+const std::array<std::string_view, 14> kSections{
+    kServer, kStorage, kKeys,        kLogging,   kFrontend, kRateLimits,    kDelivery,
+    kSmtp,   kSms,     kIdentifiers, kPasswords, kTesting,  kBotProtection, kOAuth};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -235,6 +242,7 @@ std::span<const Field<IdentifiersConfig>> identifiers_fields() { return kIdentif
 std::span<const Field<PasswordsConfig>> passwords_fields() { return kPasswordsFields; }
 std::span<const Field<TestingConfig>> testing_fields() { return kTestingFields; }
 std::span<const Field<BotProtectionConfig>> bot_protection_fields() { return kBotProtectionFields; }
+std::span<const Field<OAuthConfig>> oauth_fields() { return kOAuthFields; }
 std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryFields; }
 std::span<const Field<SmtpConfig>> smtp_fields() { return kSmtpFields; }
 std::span<const Field<SmsConfig>> sms_fields() { return kSmsFields; }
@@ -271,6 +279,9 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kBotProtection) {
     return names_of(bot_protection_fields());
+  }
+  if (section == kOAuth) {
+    return names_of(oauth_fields());
   }
   if (section == kDelivery) {
     return names_of(delivery_fields());

@@ -357,6 +357,20 @@ std::expected<void, ConfigError> validate_bot_protection(const BotProtectionConf
   return {};
 }
 
+// [oauth] (issue 15 item 1): one provider's slots must leave outbound threads for the others.
+std::expected<void, ConfigError> validate_oauth(const OAuthConfig& o, const ServerConfig& s,
+                                                const Validator& v) {
+  if (o.max_concurrent_per_provider >= s.outbound_workers) {
+    return Fail(v.error("oauth.max_concurrent_per_provider",
+                        "must be below server.outbound_workers (" +
+                            std::to_string(s.outbound_workers) +
+                            "), or one provider that does not answer holds every outbound "
+                            "thread, got " +
+                            std::to_string(o.max_concurrent_per_provider)));
+  }
+  return {};
+}
+
 std::expected<void, ConfigError> validate_sections(Config& config, const Origins& origins) {
   const Validator v(origins);
   LATCHKEY_CONFIG_TRY(validate_server(config.server, v));
@@ -369,6 +383,7 @@ std::expected<void, ConfigError> validate_sections(Config& config, const Origins
   LATCHKEY_CONFIG_TRY(validate_passwords(config.passwords, config.identifiers, v));
   LATCHKEY_CONFIG_TRY(validate_testing(config.testing, config.server, v));
   LATCHKEY_CONFIG_TRY(validate_bot_protection(config.bot_protection, v));
+  LATCHKEY_CONFIG_TRY(validate_oauth(config.oauth, config.server, v));
   LATCHKEY_CONFIG_TRY(validate_key_lifetimes(config, v));
   return {};
 }

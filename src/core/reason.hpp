@@ -55,6 +55,8 @@ enum class Reason : std::uint8_t {
   kCodeMissing,     // no authorization code, or one too long
   kAtHash,          // at_hash does not match the access token
   kUserinfoSub,     // userinfo's sub differs from the ID token's
+  kProviderBusy,    // oauth.max_concurrent_per_provider calls to the provider already in flight
+  kDeadline,        // the operation's deadline (oauth.callback_deadline) passed before a call
 
   // ID token validation (oauth/id_token.hpp, OIDC Core §3.1.3.7): the claim or step that failed.
   kAlg,
@@ -129,6 +131,10 @@ constexpr std::string_view reason_name(Reason reason) {
       return "at_hash";
     case Reason::kUserinfoSub:
       return "userinfo_sub";
+    case Reason::kProviderBusy:
+      return "provider_busy";
+    case Reason::kDeadline:
+      return "deadline";
     case Reason::kAlg:
       return "alg";
     case Reason::kKid:

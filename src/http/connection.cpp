@@ -307,7 +307,9 @@ asio::awaitable<void> Server::Impl::session(tcp::socket socket, IoUnit& unit) {
             if (route.inline_ok) {
               res = invoke(route, req);
             } else {
-              res = co_await run_on_pool(pool, [this, &route, &req] { return invoke(route, req); });
+              const Pool which = route.choose_pool ? route.choose_pool(req) : route.pool;
+              res = co_await run_on_pool(which == Pool::kOutbound ? outbound_pool : pool,
+                                         [this, &route, &req] { return invoke(route, req); });
             }
             break;
           }

@@ -166,6 +166,8 @@ Router& Router::add(Method method, std::string_view pattern, Handler handler,
   route->pattern = std::string(pattern);
   route->name = options.name.empty() ? route->pattern : std::move(options.name);
   route->inline_ok = options.inline_ok;
+  route->pool = options.pool;
+  route->choose_pool = std::move(options.choose_pool);
   route->handler = std::move(handler);
   route->index = routes_.size();
 
@@ -221,7 +223,8 @@ RouteGroup Router::group(std::string_view prefix) {
 
 Router& Router::mount(std::string_view prefix, const Router& other) {
   for (const auto& r : other.routes_) {
-    RouteOptions opts{r->name == r->pattern ? std::string() : r->name, r->inline_ok};
+    RouteOptions opts{r->name == r->pattern ? std::string() : r->name, r->inline_ok, r->pool,
+                      r->choose_pool};
     add(r->method, join_prefix(prefix, r->pattern), r->handler, std::move(opts));
   }
   return *this;

@@ -5,6 +5,7 @@
 // matching apart from the captured strings themselves.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,12 +19,22 @@ namespace latchkey::http {
 
 using Handler = std::function<Response(Request&)>;
 
+// Which handler pool runs a route that is not inline_ok (server.hpp). kOutbound is the bulkhead
+// for handlers that wait on another party (identity providers): a hung provider holds only
+// outbound threads, never the pool every other route needs.
+enum class Pool : std::uint8_t { kWorkers, kOutbound };
+// Picks the pool per request (e.g. only sign-ins with an OAuth strategy call out). Runs on the
+// I/O thread: cheap, non-blocking, no throw.
+using PoolChooser = std::function<Pool(const Request&)>;
+
 struct RouteOptions {
   // Metrics label and access-log route name. Empty = the full pattern (prefix included). Never
   // derived from the raw path, so label cardinality stays bounded.
   std::string name;
   // true: cheap and non-blocking (health, metrics, JWKS): runs on the I/O thread, no thread hop.
   bool inline_ok = false;
+  Pool pool = Pool::kWorkers;
+  PoolChooser choose_pool{};  // when set, decides instead of `pool`
 };
 
 struct Route {
@@ -31,6 +42,8 @@ struct Route {
   std::string pattern;  // full pattern including any prefix
   std::string name;     // metrics label
   bool inline_ok = false;
+  Pool pool = Pool::kWorkers;
+  PoolChooser choose_pool;
   Handler handler;
   std::vector<std::string> capture_names;  // in path order
   std::size_t index = 0;                   // dense index in Router::routes(), for per-route stats
@@ -75,7 +88,8 @@ class Router {
 
   // Handler used for OPTIONS on any path that exists but has no explicit OPTIONS route
   // (CORS preflight, see cors.hpp). Without one, such an OPTIONS gets kMethodNotAllowed.
-  Router& set_options_handler(Handler handler, RouteOptions options = {"cors_preflight", true});
+  Router& set_options_handler(Handler handler,
+                              RouteOptions options = {"cors_preflight", true, Pool::kWorkers, {}});
 
   // `raw_path` is the path as received (percent-encoded, no query). On kFound, `captures` (if
   // not null) receives {name, decoded value} pairs. A HEAD request matches a GET route.

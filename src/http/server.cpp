@@ -67,7 +67,8 @@ Server::Impl::Impl(ServerOptions o, const Router& r, core::Metrics& m, ErrorResp
       router(r),
       metrics(m),
       error_responder(std::move(e)),
-      pool(opts.workers == 0 ? 1 : opts.workers) {
+      pool(opts.workers == 0 ? 1 : opts.workers),
+      outbound_pool(opts.outbound_workers == 0 ? 1 : opts.outbound_workers) {
   unsigned n =
       opts.io_threads == 0 ? std::max(1U, std::thread::hardware_concurrency()) : opts.io_threads;
   for (unsigned i = 0; i < n; ++i) {
@@ -94,7 +95,9 @@ Server::Impl::~Impl() {
   // Tear down in dependency order: no new work, workers done, then the contexts (which
   // destroys any abandoned coroutine frames while everything they touch is still alive).
   pool.stop();
+  outbound_pool.stop();
   pool.join();
+  outbound_pool.join();
   signals.reset();
   deadline.reset();
   acceptor.reset();
@@ -334,6 +337,7 @@ core::Status Server::run() {
     t.join();
   }
   d.pool.join();  // handlers still running are not interrupted
+  d.outbound_pool.join();
   return {};
 }
 

@@ -5,8 +5,10 @@
 // Threads: `io_threads` single-threaded io_contexts (one per core; no strands needed), one
 // acceptor handing connections round-robin. Handlers run on a pool of `workers` threads so a slow
 // handler (store, outbound HTTP, argon2id) never blocks an I/O thread; routes registered with
-// inline_ok run on the I/O thread. Every read and write has a deadline and a size limit
-// (design.md §3.12, security catalog §2.K).
+// inline_ok run on the I/O thread; routes on Pool::kOutbound (those that wait on an identity
+// provider) on a second pool of `outbound_workers` threads, so a provider that does not answer
+// holds none of the `workers` every other route needs (the bulkhead, docs/architecture.md). Every
+// read and write has a deadline and a size limit (design.md §3.12, security catalog §2.K).
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +29,7 @@ struct ServerOptions {
   std::uint16_t port = 0;                    // 0 = ephemeral; see Server::port()
   unsigned io_threads = 1;                   // 0 = one per core
   unsigned workers = 2;                      // handler threads (>= 1)
+  unsigned outbound_workers = 32;            // Pool::kOutbound handler threads (>= 1)
   std::size_t max_header_bytes = 16 * 1024;  // request line + headers (431-class error past it)
   std::size_t max_header_count = 100;
   std::size_t max_body_bytes = 64 * 1024;

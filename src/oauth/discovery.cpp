@@ -1,5 +1,7 @@
 #include "oauth/discovery.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "oauth/provider.hpp"
@@ -94,13 +96,42 @@ MetadataCache::MetadataCache(HttpClient& http, const core::Clock& clock, Outboun
       discovery_(clock, discovery_options),
       jwks_(clock, jwks_options) {}
 
-core::Result<HttpResponse> MetadataCache::get_json(const std::string& url) {
+std::chrono::milliseconds Deadline::remaining(std::chrono::milliseconds cap) const {
+  if (at == Clock::time_point::max()) {
+    return cap;
+  }
+  const auto now = Clock::now();
+  if (now >= at) {
+    return std::chrono::milliseconds(0);
+  }
+  // Rounded down: a call never gets more than what is left.
+  return std::min(cap, std::chrono::duration_cast<std::chrono::milliseconds>(at - now));
+}
+
+core::Status clip_to_deadline(HttpRequest& req, const Deadline& deadline, std::string_view step) {
+  const auto left = deadline.remaining(req.timeout);
+  if (left <= std::chrono::milliseconds(0)) {
+    return core::fail(core::Error(core::Code::kOAuthProviderUnavailable)
+                          .with_reason(core::Reason::kDeadline)
+                          .with_internal("reason=deadline: oauth.callback_deadline passed before " +
+                                         std::string(step)));
+  }
+  req.timeout = left;
+  req.connect_timeout = std::min(req.connect_timeout, left);
+  return {};
+}
+
+core::Result<HttpResponse> MetadataCache::get_json(const std::string& url, const Deadline& deadline,
+                                                   std::string_view step) {
   HttpRequest req;
   req.method = "GET";
   req.url = url;
   req.timeout = limits_.timeout;
   req.connect_timeout = limits_.connect_timeout;
   req.max_response_bytes = limits_.max_response_bytes;
+  if (auto st = clip_to_deadline(req, deadline, step); !st) {
+    return std::unexpected(std::move(st.error()));
+  }
   auto resp = http_.send(req);
   if (!resp) {
     return resp;
@@ -114,34 +145,40 @@ core::Result<HttpResponse> MetadataCache::get_json(const std::string& url) {
 }
 
 core::Result<std::shared_ptr<const ProviderMetadata>> MetadataCache::discover(
-    const std::string& issuer, const std::string& expected_issuer) {
+    const std::string& issuer, const std::string& expected_issuer, const Deadline& deadline) {
   const std::string url = discovery_url(issuer);
   // The key includes the expected issuer so two configurations can never share a document.
-  return discovery_.get(url + "\n" + expected_issuer, false,
-                        [&]() -> core::Result<ProviderMetadata> {
-                          auto resp = get_json(url);
-                          if (!resp) {
-                            return std::unexpected(std::move(resp.error()));
-                          }
-                          return parse_discovery(resp->body, expected_issuer);
-                        });
+  return discovery_.get(
+      url + "\n" + expected_issuer, false,
+      [&]() -> core::Result<ProviderMetadata> {
+        auto resp = get_json(url, deadline, "discovery");
+        if (!resp) {
+          return std::unexpected(std::move(resp.error()));
+        }
+        return parse_discovery(resp->body, expected_issuer);
+      },
+      deadline.at);
 }
 
 core::Result<std::shared_ptr<const JwkSet>> MetadataCache::jwks(const std::string& uri,
-                                                                bool force_refresh) {
-  return jwks_.get(uri, force_refresh, [&]() -> core::Result<JwkSet> {
-    auto resp = get_json(uri);
-    if (!resp) {
-      return std::unexpected(std::move(resp.error()));
-    }
-    auto keys = crypto::parse_jwks(resp->body);
-    if (!keys) {
-      return std::unexpected(
-          core::Error(core::Code::kOAuthProviderUnavailable)
-              .with_internal("jwks at " + uri + " unusable: " + keys.error().internal));
-    }
-    return std::move(*keys);
-  });
+                                                                bool force_refresh,
+                                                                const Deadline& deadline) {
+  return jwks_.get(
+      uri, force_refresh,
+      [&]() -> core::Result<JwkSet> {
+        auto resp = get_json(uri, deadline, "jwks");
+        if (!resp) {
+          return std::unexpected(std::move(resp.error()));
+        }
+        auto keys = crypto::parse_jwks(resp->body);
+        if (!keys) {
+          return std::unexpected(
+              core::Error(core::Code::kOAuthProviderUnavailable)
+                  .with_internal("jwks at " + uri + " unusable: " + keys.error().internal));
+        }
+        return std::move(*keys);
+      },
+      deadline.at);
 }
 
 }  // namespace latchkey::oauth

@@ -47,6 +47,22 @@ struct OutboundLimits {
   std::size_t max_response_bytes = 1024 * 1024;
 };
 
+// One budget for every outbound call of one operation: a callback's discovery, token, JWKS and
+// userinfo calls together (oauth.callback_deadline). Each call gets min(its own timeout, what
+// remains). On the steady clock: a step of the wall clock neither shortens nor stretches it.
+struct Deadline {
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point at = Clock::time_point::max();  // max = none
+
+  [[nodiscard]] static Deadline after(std::chrono::milliseconds d) { return {Clock::now() + d}; }
+  // What is left, 0 once passed; `cap` when there is no deadline or more than `cap` is left.
+  [[nodiscard]] std::chrono::milliseconds remaining(std::chrono::milliseconds cap) const;
+};
+
+// Clips `req`'s timeouts to what remains of `deadline`. Fails (kOAuthProviderUnavailable,
+// Reason::kDeadline, naming `step`) when nothing remains: the call is not made.
+core::Status clip_to_deadline(HttpRequest& req, const Deadline& deadline, std::string_view step);
+
 // Parses and validates a discovery document. `expected_issuer` must equal the document's `issuer`
 // byte for byte (OIDC Discovery §4.3); endpoints must be absolute https (loopback http allowed).
 core::Result<ProviderMetadata> parse_discovery(std::string_view json,
@@ -67,18 +83,21 @@ class MetadataCache {
   // Discovery for the issuer at `issuer`; the document's `issuer` must equal `expected_issuer`
   // (the same string, except for multi-tenant templates). A failed refresh keeps the last good
   // document (catalog A27/H12).
-  core::Result<std::shared_ptr<const ProviderMetadata>> discover(
-      const std::string& issuer, const std::string& expected_issuer);
+  core::Result<std::shared_ptr<const ProviderMetadata>> discover(const std::string& issuer,
+                                                                 const std::string& expected_issuer,
+                                                                 const Deadline& deadline = {});
 
   // The key set at `uri`. `force_refresh` (unknown kid) refetches at most once per cooldown.
-  core::Result<std::shared_ptr<const JwkSet>> jwks(const std::string& uri, bool force_refresh);
+  core::Result<std::shared_ptr<const JwkSet>> jwks(const std::string& uri, bool force_refresh,
+                                                   const Deadline& deadline = {});
 
   [[nodiscard]] std::uint64_t jwks_fetch_count(const std::string& uri) const {
     return jwks_.fetch_count(uri);
   }
 
  private:
-  core::Result<HttpResponse> get_json(const std::string& url);
+  core::Result<HttpResponse> get_json(const std::string& url, const Deadline& deadline,
+                                      std::string_view step);
 
   HttpClient& http_;
   OutboundLimits limits_;

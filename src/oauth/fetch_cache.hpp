@@ -38,14 +38,26 @@ class FetchCache {
 
   // Returns the cached value when fresh, otherwise fetches (once, shared with concurrent callers).
   // `force` asks for a refetch even when fresh; it is honoured at most once per force_cooldown.
-  core::Result<Value> get(const std::string& key, bool force, const Fetcher& fetch) {
+  // A caller waiting for another's fetch gives up at `wait_until` (its own deadline: the fetch
+  // in progress may have a later one), with kOAuthProviderUnavailable.
+  core::Result<Value> get(const std::string& key, bool force, const Fetcher& fetch,
+                          std::chrono::steady_clock::time_point wait_until =
+                              std::chrono::steady_clock::time_point::max()) {
     std::unique_lock lock(mu_);
     Entry& e = entries_[key];
     const auto now = clock_.now();
     if (e.fetching) {
       // Someone is already fetching this key: wait for that fetch and share its outcome.
       const std::uint64_t gen = e.generation;
-      cv_.wait(lock, [&] { return e.generation != gen; });
+      const auto done = [&] { return e.generation != gen; };
+      if (wait_until == std::chrono::steady_clock::time_point::max()) {
+        cv_.wait(lock, done);
+      } else if (!cv_.wait_until(lock, wait_until, done)) {
+        return std::unexpected(core::Error(core::Code::kOAuthProviderUnavailable)
+                                   .with_reason(core::Reason::kDeadline)
+                                   .with_internal("reason=deadline: passed while waiting for "
+                                                  "another request's fetch"));
+      }
       return outcome(e);
     }
     const bool fresh = e.value && now < e.fetched_at + options_.ttl;

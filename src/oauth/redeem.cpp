@@ -62,18 +62,20 @@ struct Service::TokenResponse {
   std::string scope;
 };
 
-core::Result<Service::TokenResponse> Service::exchange_code(const Provider& p,
-                                                            const std::string& token_endpoint,
-                                                            const CallbackParams& params,
-                                                            const detail::PendingFields& pending,
-                                                            bool require_id_token) {
+core::Result<Service::TokenResponse> Service::exchange_code(
+    const Provider& p, const std::string& token_endpoint, const CallbackParams& params,
+    const detail::PendingFields& pending, bool require_id_token, const Deadline& deadline) {
   std::vector<std::pair<std::string, std::string>> form = {
       {"grant_type", "authorization_code"},
       {"code", params.code},
       {"redirect_uri", pending.redirect_uri},
       {"code_verifier", std::string(pending.code_verifier.reveal())},
   };
-  HttpRequest req = base_request("POST", token_endpoint);
+  auto built = base_request("POST", token_endpoint, deadline, "the token request");
+  if (!built) {
+    return std::unexpected(std::move(built.error()));
+  }
+  HttpRequest& req = *built;
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   if (p.token_auth == TokenAuthMethod::kClientSecretBasic) {
     req.headers.emplace_back("Authorization",
@@ -127,12 +129,13 @@ core::Result<Service::TokenResponse> Service::exchange_code(const Provider& p,
 core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
                                                       const ProviderMetadata& meta,
                                                       const CallbackParams& params,
-                                                      const detail::PendingFields& pending) {
+                                                      const detail::PendingFields& pending,
+                                                      const Deadline& deadline) {
   if (pending.nonce.empty()) {
     // We always send a nonce to OIDC providers; an attempt without one is not ours.
     return std::unexpected(err(Code::kOAuthStateInvalid, "pending OIDC attempt lacks nonce"));
   }
-  auto tokens = exchange_code(p, meta.token_endpoint, params, pending, true);
+  auto tokens = exchange_code(p, meta.token_endpoint, params, pending, true, deadline);
   if (!tokens) {
     return std::unexpected(std::move(tokens.error()));
   }
@@ -146,7 +149,9 @@ core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
   expect.leeway = options_.id_token_leeway;
   expect.max_age = options_.id_token_max_age;
   const std::string jwks_uri = meta.jwks_uri;
-  KeySource keys = [this, jwks_uri](bool force) { return cache_.jwks(jwks_uri, force); };
+  KeySource keys = [this, jwks_uri, deadline](bool force) {
+    return cache_.jwks(jwks_uri, force, deadline);
+  };
   auto token = validate_id_token(tokens->id_token, expect, keys, clock_);
   if (!token) {
     return std::unexpected(std::move(token.error()));
@@ -182,7 +187,11 @@ core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
   id.username = str(c, "preferred_username");
 
   if (id.email.empty() && !meta.userinfo_endpoint.empty()) {
-    HttpRequest req = base_request("GET", meta.userinfo_endpoint);
+    auto built = base_request("GET", meta.userinfo_endpoint, deadline, "the userinfo request");
+    if (!built) {
+      return std::unexpected(std::move(built.error()));
+    }
+    HttpRequest& req = *built;
     // RFC 6750 §2.1: the access token goes in the Authorization header, never in the URL.
     req.headers.emplace_back("Authorization", "Bearer " + tokens->access_token);
     auto resp = http_.send(req);
@@ -227,13 +236,18 @@ core::Result<ExternalIdentity> Service::complete_oidc(const Provider& p,
 
 core::Result<ExternalIdentity> Service::complete_github(const Provider& p,
                                                         const CallbackParams& params,
-                                                        const detail::PendingFields& pending) {
-  auto tokens = exchange_code(p, p.token_endpoint, params, pending, false);
+                                                        const detail::PendingFields& pending,
+                                                        const Deadline& deadline) {
+  auto tokens = exchange_code(p, p.token_endpoint, params, pending, false, deadline);
   if (!tokens) {
     return std::unexpected(std::move(tokens.error()));
   }
   auto api_get = [&](const std::string& path) -> core::Result<boost::json::value> {
-    HttpRequest req = base_request("GET", p.api_base + path);
+    auto built = base_request("GET", p.api_base + path, deadline, "GitHub " + path);
+    if (!built) {
+      return std::unexpected(std::move(built.error()));
+    }
+    HttpRequest& req = *built;
     req.headers.emplace_back("Authorization", "Bearer " + tokens->access_token);
     req.headers.emplace_back("Accept", "application/vnd.github+json");
     auto resp = http_.send(req);

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "core/base64.hpp"
 #include "oauth/detail/pending.hpp"
@@ -78,6 +80,8 @@ core::Result<std::unique_ptr<Service>> Service::create(const Settings& settings,
   options.limits.connect_timeout =
       std::min(settings.outbound_timeout, std::chrono::milliseconds(5'000));
   options.limits.max_response_bytes = settings.outbound_max_bytes;
+  options.max_concurrent_per_provider = settings.max_concurrent_per_provider;
+  options.deadline = settings.callback_deadline;
   return create(std::move(providers), options, http, sealer, clock, random);
 }
 
@@ -105,7 +109,46 @@ Service::Service(std::vector<Provider> providers, ServiceOptions options, HttpCl
       sealer_(sealer),
       clock_(clock),
       random_(random),
-      cache_(http, clock, options.limits, options.discovery_cache, options.jwks_cache) {}
+      cache_(http, clock, options.limits, options.discovery_cache, options.jwks_cache),
+      in_flight_(std::make_unique<std::atomic<std::size_t>[]>(providers_.size())) {}
+
+class Service::Slot {
+ public:
+  explicit Slot(std::atomic<std::size_t>& count) : count_(&count) {}
+  Slot(Slot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  Slot& operator=(Slot&&) = delete;
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  ~Slot() {
+    if (count_ != nullptr) {
+      count_->fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+ private:
+  std::atomic<std::size_t>* count_;
+};
+
+core::Result<Service::Slot> Service::take_slot(const Provider& p) {
+  auto& count = in_flight_[static_cast<std::size_t>(&p - providers_.data())];
+  const std::size_t cap = std::max<std::size_t>(1, options_.max_concurrent_per_provider);
+  // Refused at once, never queued: a provider that does not answer holds at most `cap` threads,
+  // and the requests beyond them get their answer now instead of joining the wait.
+  if (count.fetch_add(1, std::memory_order_acq_rel) >= cap) {
+    count.fetch_sub(1, std::memory_order_acq_rel);
+    return std::unexpected(err(Code::kOAuthProviderUnavailable, core::Reason::kProviderBusy,
+                               "reason=provider_busy: " + std::to_string(cap) + " calls to " +
+                                   p.strategy + " in flight (oauth.max_concurrent_per_provider)"));
+  }
+  return Slot(count);
+}
+
+std::size_t Service::in_flight(std::string_view strategy) const {
+  const Provider* p = find(strategy);
+  return p == nullptr ? 0
+                      : in_flight_[static_cast<std::size_t>(p - providers_.data())].load(
+                            std::memory_order_acquire);
+}
 
 std::vector<std::string> Service::enabled_strategies() const {
   std::vector<std::string> out;
@@ -125,21 +168,26 @@ const Provider* Service::find(std::string_view strategy) const {
   return nullptr;
 }
 
-HttpRequest Service::base_request(std::string method, std::string url) const {
+core::Result<HttpRequest> Service::base_request(std::string method, std::string url,
+                                                const Deadline& deadline,
+                                                std::string_view step) const {
   HttpRequest req;
   req.method = std::move(method);
   req.url = std::move(url);
   req.timeout = options_.limits.timeout;
   req.connect_timeout = options_.limits.connect_timeout;
   req.max_response_bytes = options_.limits.max_response_bytes;
+  if (auto st = clip_to_deadline(req, deadline, step); !st) {
+    return std::unexpected(std::move(st.error()));
+  }
   return req;
 }
 
-core::Result<ProviderMetadata> Service::metadata(const Provider& p) {
+core::Result<ProviderMetadata> Service::metadata(const Provider& p, const Deadline& deadline) {
   ProviderMetadata m;
   if (p.kind == ProviderKind::kOidc && p.use_discovery) {
     const std::string& expected = p.issuer_template.empty() ? p.issuer : p.issuer_template;
-    auto discovered = cache_.discover(p.issuer, expected);
+    auto discovered = cache_.discover(p.issuer, expected, deadline);
     if (!discovered) {
       return std::unexpected(std::move(discovered.error()));
     }
@@ -174,7 +222,12 @@ core::Result<AuthorizationRequest> Service::begin(std::string_view strategy,
     return core::param_error(Code::kFormParamInvalid, "strategy", "is invalid",
                              "This OAuth strategy is not enabled.");
   }
-  auto meta = metadata(*p);
+  auto slot = take_slot(*p);
+  if (!slot) {
+    count_failure(slot.error());
+    return std::unexpected(std::move(slot.error()));
+  }
+  auto meta = metadata(*p, Deadline::after(options_.deadline));
   if (!meta) {
     return std::unexpected(std::move(meta.error()));
   }
@@ -222,7 +275,18 @@ core::Result<ExternalIdentity> Service::complete(std::string_view strategy,
   if (!fields) {
     return std::unexpected(std::move(fields.error()));
   }
-  auto result = complete_unmetered(strategy, params, state, *fields);
+  // One deadline for every outbound call this completion makes, from here.
+  const Deadline deadline = Deadline::after(options_.deadline);
+  std::optional<Slot> slot;
+  if (const Provider* p = find(strategy); p != nullptr) {
+    auto taken = take_slot(*p);
+    if (!taken) {
+      count_failure(taken.error());
+      return std::unexpected(std::move(taken.error()));
+    }
+    slot.emplace(std::move(*taken));
+  }
+  auto result = complete_unmetered(strategy, params, state, *fields, deadline);
   if (!result) {
     count_failure(result.error());
   }
@@ -268,7 +332,8 @@ std::map<std::string, std::uint64_t> Service::failure_counts() const {
 core::Result<ExternalIdentity> Service::complete_unmetered(std::string_view strategy,
                                                            const CallbackParams& params,
                                                            std::string_view state,
-                                                           const detail::PendingFields& pending) {
+                                                           const detail::PendingFields& pending,
+                                                           const Deadline& deadline) {
   const Provider* p = find(strategy);
   if (p == nullptr) {
     return std::unexpected(err(Code::kOAuthTokenExchangeFailed,
@@ -318,9 +383,9 @@ core::Result<ExternalIdentity> Service::complete_unmetered(std::string_view stra
         err(Code::kOAuthStateInvalid, "pending authorization was made for another state"));
   }
   if (p->kind == ProviderKind::kGithub) {
-    return complete_github(*p, params, pending);
+    return complete_github(*p, params, pending, deadline);
   }
-  auto meta = metadata(*p);
+  auto meta = metadata(*p, deadline);
   if (!meta) {
     return std::unexpected(std::move(meta.error()));
   }
@@ -330,7 +395,7 @@ core::Result<ExternalIdentity> Service::complete_unmetered(std::string_view stra
                                "reason=issuer_missing: provider advertises "
                                "authorization_response_iss_parameter_supported"));
   }
-  return complete_oidc(*p, *meta, params, pending);
+  return complete_oidc(*p, *meta, params, pending, deadline);
 }
 
 }  // namespace latchkey::oauth

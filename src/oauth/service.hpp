@@ -8,6 +8,7 @@
 // seals it into one opaque value, and complete() opens it again. Storing that value next to the
 // single-use `state` and making `state` single-use are the caller's job (flows/ + store/); this
 // service is stateless apart from caches.
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -89,6 +90,12 @@ struct ServiceOptions {
   FetchCacheOptions discovery_cache{};
   FetchCacheOptions jwks_cache{std::chrono::seconds(3600), std::chrono::seconds(10),
                                std::chrono::seconds(30)};
+  // The bulkhead per provider: at most this many begin()/complete() calls for one provider at
+  // once; one more is refused at once (kOAuthProviderUnavailable, Reason::kProviderBusy).
+  std::size_t max_concurrent_per_provider = 16;
+  // One deadline for all the outbound calls of one complete() (discovery, token, JWKS, userinfo,
+  // GitHub's API) and of one begin() (discovery).
+  std::chrono::milliseconds deadline{10'000};
 };
 
 // What the application configures (app/ fills it from the configuration).
@@ -97,7 +104,9 @@ struct Settings {
   // Each outbound request (discovery, JWKS, token, userinfo) as a whole; connecting gets at most
   // 5 s of it.
   std::chrono::milliseconds outbound_timeout{10'000};
-  std::size_t outbound_max_bytes = 1024 * 1024;  // per response body
+  std::size_t outbound_max_bytes = 1024 * 1024;         // per response body
+  std::size_t max_concurrent_per_provider = 16;         // ServiceOptions
+  std::chrono::milliseconds callback_deadline{10'000};  // ServiceOptions::deadline
 };
 
 class Service {
@@ -139,7 +148,10 @@ class Service {
   [[nodiscard]] std::map<std::string, std::uint64_t> failure_counts() const;
 
   // Provider metadata (discovery merged with configured overrides).
-  core::Result<ProviderMetadata> metadata(const Provider& provider);
+  core::Result<ProviderMetadata> metadata(const Provider& provider, const Deadline& deadline = {});
+
+  // begin()/complete() calls for `strategy` in progress right now (the bulkhead's count).
+  [[nodiscard]] std::size_t in_flight(std::string_view strategy) const;
 
  private:
   Service(std::vector<Provider> providers, ServiceOptions options, HttpClient& http,
@@ -149,20 +161,29 @@ class Service {
   core::Result<ExternalIdentity> complete_unmetered(std::string_view strategy,
                                                     const CallbackParams& params,
                                                     std::string_view state,
-                                                    const detail::PendingFields& pending);
+                                                    const detail::PendingFields& pending,
+                                                    const Deadline& deadline);
+  // One of the provider's max_concurrent_per_provider slots, held for a begin() or complete().
+  class Slot;
+  core::Result<Slot> take_slot(const Provider& p);
   void count_failure(const core::Error& error);
   // redeem.cpp: the code exchange and what the provider says about the user.
   core::Result<ExternalIdentity> complete_oidc(const Provider& p, const ProviderMetadata& meta,
                                                const CallbackParams& params,
-                                               const detail::PendingFields& pending);
+                                               const detail::PendingFields& pending,
+                                               const Deadline& deadline);
   core::Result<ExternalIdentity> complete_github(const Provider& p, const CallbackParams& params,
-                                                 const detail::PendingFields& pending);
+                                                 const detail::PendingFields& pending,
+                                                 const Deadline& deadline);
   struct TokenResponse;
   core::Result<TokenResponse> exchange_code(const Provider& p, const std::string& token_endpoint,
                                             const CallbackParams& params,
                                             const detail::PendingFields& pending,
-                                            bool require_id_token);
-  HttpRequest base_request(std::string method, std::string url) const;
+                                            bool require_id_token, const Deadline& deadline);
+  // A request with the outbound limits, its timeouts clipped to `deadline` (fails when it has
+  // passed: `step` names the call in the error).
+  core::Result<HttpRequest> base_request(std::string method, std::string url,
+                                         const Deadline& deadline, std::string_view step) const;
 
   std::vector<Provider> providers_;
   ServiceOptions options_;
@@ -171,6 +192,7 @@ class Service {
   const core::Clock& clock_;
   core::Random& random_;
   MetadataCache cache_;
+  std::unique_ptr<std::atomic<std::size_t>[]> in_flight_;  // by index in providers_
   mutable std::mutex failures_mu_;
   std::map<std::string, std::uint64_t> failures_;
 };

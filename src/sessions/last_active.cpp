@@ -8,8 +8,19 @@
 
 namespace latchkey::sessions {
 
+namespace {
+
+// `interval` has passed since `written`, or the wall clock stepped back by at least that much
+// (a row written "in the future": waiting for the clock to catch up would stretch the interval
+// by the step; one write puts the row back on the current clock).
+bool interval_passed(std::int64_t now, std::int64_t written, std::int64_t interval) {
+  return now - written >= interval || written - now >= interval;
+}
+
+}  // namespace
+
 bool LastActive::write_due(const store::Session& row, std::int64_t now) const {
-  return interval_ms_ <= 0 || now - row.updated_at_ms >= interval_ms_;
+  return interval_ms_ <= 0 || interval_passed(now, row.updated_at_ms, interval_ms_);
 }
 
 void LastActive::merge_locked(const std::string& id, const Pending& p) {
@@ -45,7 +56,7 @@ core::Result<std::size_t> LastActive::flush(store::Store& store, std::int64_t no
   {
     std::lock_guard lock(mu_);
     for (auto it = pending_.begin(); it != pending_.end();) {
-      if (all || now - it->second.written_ms >= interval_ms_) {
+      if (all || interval_passed(now, it->second.written_ms, interval_ms_)) {
         taken.emplace_back(it->first, it->second);
         it = pending_.erase(it);
       } else {

@@ -188,6 +188,7 @@ struct Server::Impl {
   std::size_t next_unit = 0;
   std::vector<std::unique_ptr<IoUnit>> units;
   detail::asio::thread_pool pool;
+  detail::asio::thread_pool outbound_pool;  // Pool::kOutbound routes (the bulkhead)
   std::optional<detail::tcp::acceptor> acceptor;
   std::optional<detail::asio::steady_timer> deadline;
   std::optional<detail::asio::signal_set> signals;

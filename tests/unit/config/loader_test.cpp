@@ -465,6 +465,31 @@ TEST(ConfigFile, RateLimitCountersDefaultToAutoAndTakeEachValue) {
   EXPECT_EQ(bad_env.error().env_var, "LATCHKEY_RATELIMIT_COUNTERS");
 }
 
+TEST(ConfigFile, BulkheadKeysHaveDefaultsAndTheCapStaysBelowTheOutboundPool) {
+  const auto defaults = load({}, {});
+  ASSERT_TRUE(defaults.has_value()) << defaults.error().message;
+  EXPECT_EQ(defaults->server.outbound_workers, 32U);
+  EXPECT_EQ(defaults->oauth.max_concurrent_per_provider, 16U);
+  EXPECT_EQ(defaults->oauth.callback_deadline, std::chrono::seconds(10));
+  const auto set = load_text(
+      "[server]\noutbound_workers = 8\n[oauth]\nmax_concurrent_per_provider = 7\n"
+      "callback_deadline = \"3s\"\n",
+      {{"LATCHKEY_OAUTH_CALLBACK_DEADLINE", "4s"}});
+  ASSERT_TRUE(set.has_value()) << set.error().message;
+  EXPECT_EQ(set->server.outbound_workers, 8U);
+  EXPECT_EQ(set->oauth.max_concurrent_per_provider, 7U);
+  EXPECT_EQ(set->oauth.callback_deadline, std::chrono::seconds(4));
+  // A cap that lets one provider hold every outbound thread is refused, naming both keys.
+  const auto full =
+      load_text("[server]\noutbound_workers = 8\n[oauth]\nmax_concurrent_per_provider = 8\n");
+  ASSERT_FALSE(full.has_value());
+  EXPECT_EQ(full.error().key, "oauth.max_concurrent_per_provider");
+  EXPECT_THAT(full.error().message, HasSubstr("server.outbound_workers"));
+  const auto too_short = load({}, {{"LATCHKEY_OAUTH_CALLBACK_DEADLINE", "10ms"}});
+  ASSERT_FALSE(too_short.has_value());
+  EXPECT_EQ(too_short.error().key, "oauth.callback_deadline");
+}
+
 TEST(ConfigFile, LoopbackIssuersMayUseHttp) {
   for (const auto* issuer : {"http://localhost:4000", "http://127.0.0.1:4000/oidc",
                              "http://[::1]:4000", "https://idp.example.com/realms/x"}) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -568,6 +569,55 @@ TEST_F(ServerTest, HandlersRunOnWorkersInlineRoutesOnIoThread) {
   EXPECT_EQ(inline_thread_.load(), io_thread_.load());
   EXPECT_NE(worker_thread_.load(), io_thread_.load());
   EXPECT_NE(worker_thread_.load(), std::thread::id());
+}
+
+// The bulkhead: handlers on Pool::kOutbound that never return hold none of the `workers`.
+TEST_F(ServerTest, OutboundRoutesThatHangNeverHoldTheWorkers) {
+  options_.workers = 1;
+  options_.outbound_workers = 3;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> entered{0};
+  auto hang = [&, released](Request&) {
+    ++entered;
+    released.wait();
+    return Response{};
+  };
+  router_.add(Method::kGet, "/provider", hang, {"provider", false, Pool::kOutbound, {}});
+  router_.add(Method::kGet, "/maybe",
+              [&, released](Request& req) {
+                if (req.query == "out") {
+                  ++entered;
+                  released.wait();
+                }
+                return Response{};
+              },
+              {"maybe", false, Pool::kWorkers, [](const Request& req) {
+                 return req.query == "out" ? Pool::kOutbound : Pool::kWorkers;
+               }});
+  start_server();
+  std::vector<std::future<int>> waiting;
+  for (const char* target : {"/provider", "/provider", "/maybe?out"}) {
+    waiting.push_back(std::async(std::launch::async, [this, target] {
+      Client c(server_->port());
+      return c.request(get(target)).status;
+    }));
+  }
+  for (int i = 0; i < 5000 && entered.load() < 3; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(entered.load(), 3) << "the outbound handlers did not all start";
+  // Every outbound thread is held; the one worker still serves, the chooser's worker case too.
+  Client c(server_->port());
+  EXPECT_EQ(c.request(get("/hello")).status, 200);
+  EXPECT_EQ(c.request(get("/maybe?in")).status, 200);
+  for (auto& f : waiting) {
+    EXPECT_EQ(f.wait_for(0ms), std::future_status::timeout) << "an outbound handler returned";
+  }
+  release.set_value();
+  for (auto& f : waiting) {
+    EXPECT_EQ(f.get(), 200);
+  }
 }
 
 TEST_F(ServerTest, ThrowingHandlerGives500AndServerKeepsServing) {

@@ -277,6 +277,43 @@ TEST_F(SessionsTest, TokensAreAttachedToLiveSessionsOnly) {
   EXPECT_FALSE(views[1].token);
 }
 
+// ---- the wall clock stepping back (issue 15 item 3) ---------------------------------------------
+
+TEST_F(SessionsTest, AClockSteppedBackMidSessionKeepsItLiveAndMintsNoNegativeLifetime) {
+  store::Client client;
+  new_client(client);
+  std::string cookie;
+  const std::string sid = sign_in(client, "user_a", cookie);
+  auto mint = [&] {
+    std::vector<SessionView> views;
+    EXPECT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+      views = *service_->live_views(tx, client.id, now());
+      return {};
+    }));
+    EXPECT_EQ(views.size(), 1U) << "the session is no longer live";
+    service_->attach_tokens(views, "https://app");
+    EXPECT_TRUE(!views.empty() && views[0].token);
+    auto claims = ring_->verify_jwt(views.empty() ? "" : views[0].token.value_or(""), 0);
+    EXPECT_TRUE(claims) << (claims ? "" : claims.error().internal);
+    return claims.value_or(boost::json::object{});
+  };
+  const auto before = mint();
+  clock_.set(clock_.now() - 5min);  // NTP steps the wall clock back mid-session
+  const auto after = mint();
+  // A fresh token for the new "now", not the cached one from 5 minutes "ahead" (whose iat the
+  // verifier would see in the future): iat is now, and it lives exactly its lifetime.
+  EXPECT_EQ(after.at("iat").as_int64(), clock_.now_s());
+  EXPECT_EQ(after.at("exp").as_int64() - after.at("iat").as_int64(), 60);
+  EXPECT_LT(after.at("iat").as_int64(), before.at("iat").as_int64());
+  EXPECT_GE(after.at("fva").as_array().at(0).as_int64(), 0);
+  // The session and the client credential still work on the stepped clock.
+  EXPECT_TRUE(store_->read([&](store::Tx& tx) -> Status {
+    EXPECT_TRUE(service_->authorize(tx, Caller{.client_token = cookie}, sid, now()));
+    return {};
+  }));
+  EXPECT_TRUE(lookup(cookie)->has_value());
+}
+
 // ---- batched last_active_at writes (frontend.last_active_write_interval) ---------------------
 
 class LastActiveTest : public SessionsTest {
@@ -443,6 +480,19 @@ TEST_F(LastActiveTest, ARowWrittenElsewhereWithinTheIntervalIsNotWrittenAgain) {
   clock_.advance(10s);
   EXPECT_EQ(flush(), 0U) << "the row already has a later last_active_at";
   EXPECT_EQ(stored(sid).last_active_at_ms, row.last_active_at_ms);
+}
+
+TEST_F(LastActiveTest, AClockSteppedBackDoesNotStretchTheWriteInterval) {
+  store::Client client;
+  new_client(client);
+  std::string cookie;
+  const std::string sid = sign_in(client, "user_a", cookie);
+  clock_.set(clock_.now() - 5min);  // the row now looks written 5 minutes "in the future"
+  ASSERT_TRUE(touch(client, sid));
+  EXPECT_EQ(stored(sid).last_active_at_ms, now()) << "a row from the future is written at once";
+  clock_.advance(61s);
+  ASSERT_TRUE(touch(client, sid));
+  EXPECT_EQ(stored(sid).last_active_at_ms, now()) << "and then every interval, as before";
 }
 
 }  // namespace

@@ -409,6 +409,30 @@ TEST_F(KeyRingTest, RotatedInKeyIsPublishedAtOnceAndSignsAfterTheActivationDelay
   EXPECT_EQ(published_kids(*kr), (std::set<std::string>{old_kid, *new_kid}));
 }
 
+TEST_F(KeyRingTest, AClockSteppedBackKeepsSigningWithAPublishedKeyAndPositiveLifetimes) {
+  auto kr = ring(staged(std::chrono::seconds(15)));
+  ASSERT_TRUE(kr->load_or_create().has_value());
+  const std::string old_kid = kr->active_kid();
+  auto new_kid = kr->rotate();
+  ASSERT_TRUE(new_kid.has_value());
+  clock_.advance(std::chrono::seconds(20));
+  EXPECT_EQ(kid_of(*kr->sign_jwt(claims())), *new_kid);
+  // The wall clock steps back 5 minutes: before the new key's activation again, so the key it
+  // replaced signs - and that one is still published, so every token verifies.
+  clock_.set(clock_.now() - std::chrono::minutes(5));
+  for (int i = 0; i < 2; ++i) {
+    auto token = kr->sign_jwt(claims());
+    ASSERT_TRUE(token.has_value());
+    EXPECT_TRUE(published_kids(*kr).contains(kid_of(*token)));
+    auto verified = kr->verify_jwt(*token, 0);
+    ASSERT_TRUE(verified.has_value()) << verified.error().internal;
+    EXPECT_GT(verified->at("exp").as_int64(), verified->at("iat").as_int64());
+    // A rotation on the stepped clock keeps the signing key published too.
+    ASSERT_TRUE(kr->rotate().has_value());
+    EXPECT_TRUE(published_kids(*kr).contains(old_kid) || published_kids(*kr).contains(*new_kid));
+  }
+}
+
 // The multi-node case it exists for: node b rotates; node a re-reads the keys on its periodic
 // reload (every 5 s in the server) and so knows the new key before any token it signs exists.
 TEST_F(KeyRingTest, AnotherNodeKnowsTheNewKeyBeforeItSignsAnything) {
