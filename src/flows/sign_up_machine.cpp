@@ -101,6 +101,7 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::Started& started
     case StrategyFamily::kEmailCode:
     case StrategyFamily::kResetCode:
     case StrategyFamily::kUnsupported:
+    case StrategyFamily::kEmailLink:
       break;
   }
   return std::unexpected(machine_internal::strategy_not_enabled(started.strategy));
@@ -188,15 +189,18 @@ bool without_provider(const SignUpState& s) {
   return in_progress(s) && !s.holds_identity && !s.external_account;
 }
 
-VerificationState email_code(VS status, std::optional<Code> error = std::nullopt) {
-  return VerificationState{status, StrategyFamily::kEmailCode, error};
+// verifications.email_address, by a code (email_code) or a link (email_link).
+VerificationState email_code(VS status, std::optional<Code> error = std::nullopt,
+                             StrategyFamily family = StrategyFamily::kEmailCode) {
+  return VerificationState{status, family, error};
 }
 
 Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationPrepared& p) {
   if (!in_progress(s)) {
     return std::unexpected(not_in_progress(s, e));
   }
-  if (strategy_family(p.strategy) != StrategyFamily::kEmailCode) {
+  const StrategyFamily family = strategy_family(p.strategy);
+  if (family != StrategyFamily::kEmailCode && family != StrategyFamily::kEmailLink) {
     return std::unexpected(machine_internal::strategy_not_enabled(p.strategy));
   }
   if (!without_provider(s)) {
@@ -209,27 +213,29 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationPrep
     return std::unexpected(Error(Code::kVerificationAlreadyVerified));
   }
   SignUpState next = s;
-  next.email_address = email_code(VS::kUnverified);
+  next.email_address = email_code(VS::kUnverified, std::nullopt, family);
   return Next{next, {Effect::kSendCode}};
 }
 
 Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationAttempted& a) {
-  if (!without_provider(s) || strategy_family(a.strategy) != StrategyFamily::kEmailCode ||
-      !machine_internal::awaits_code(s.email_address, StrategyFamily::kEmailCode)) {
+  const StrategyFamily family = strategy_family(a.strategy);
+  if (!without_provider(s) ||
+      (family != StrategyFamily::kEmailCode && family != StrategyFamily::kEmailLink) ||
+      !machine_internal::awaits_code(s.email_address, family)) {
     return std::unexpected(illegal(s, e));
   }
   SignUpState next = s;
   switch (a.outcome) {
     case FactorOutcome::kVerified:
-      next.email_address = email_code(VS::kVerified);
+      next.email_address = email_code(VS::kVerified, std::nullopt, family);
       return try_complete(next, a.missing_fields_empty, {});
     case FactorOutcome::kIncorrect:
       return Next{s, {Effect::kRejectAttempt}};
     case FactorOutcome::kTooManyAttempts:
-      next.email_address = email_code(VS::kFailed, Code::kVerificationFailed);
+      next.email_address = email_code(VS::kFailed, Code::kVerificationFailed, family);
       return Next{next, {Effect::kRejectAttempt}};
     case FactorOutcome::kExpired:
-      next.email_address = email_code(VS::kExpired, Code::kVerificationExpired);
+      next.email_address = email_code(VS::kExpired, Code::kVerificationExpired, family);
       return Next{next, {Effect::kRejectAttempt}};
     case FactorOutcome::kMustReset:
       break;

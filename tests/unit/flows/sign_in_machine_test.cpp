@@ -382,7 +382,7 @@ TEST(SignInMachine, UnknownStatusStringsAreCorruptionNotAState) {
   auto bad_row = load_sign_in_state("Complete", data);
   ASSERT_FALSE(bad_row);
   EXPECT_EQ(bad_row.error().code, Code::kInternal);
-  data.first_factor = Verification{"done", "oauth_google", {}, {}, {}, {}, 0, {}, {}};
+  data.first_factor = Verification{"done", "oauth_google", {}, {}, {}, {}, 0, {}, {}, {}};
   auto bad_ff = load_sign_in_state("needs_first_factor", data);
   ASSERT_FALSE(bad_ff);
   EXPECT_EQ(bad_ff.error().code, Code::kInternal);
@@ -422,7 +422,7 @@ TEST(SignInMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
 TEST(SignInMachine, SaveKeepsTheCallersFullErrorOfTheSameCode) {
   SignInData data;
   data.first_factor =
-      Verification{"unverified", "oauth_google", "https://idp/auth", {}, 5, {}, 0, {}, {}};
+      Verification{"unverified", "oauth_google", "https://idp/auth", {}, 5, {}, 0, {}, {}, {}};
   VerificationError full{Code::kIdentifierAlreadySignedIn, "", "", {{"session_id", "sess_1"}}};
   data.first_factor->error = full;
   std::string row_status;
