@@ -21,7 +21,10 @@ constexpr std::string_view kTokenContext = "email_link_token:v1";
 std::string_view kind_name(LinkAttempt a) { return a == LinkAttempt::kSignIn ? "si" : "su"; }
 
 Error bad_token(std::string why) {
-  return Error(Code::kVerificationFailed).with_internal("email link: " + std::move(why));
+  return Error(Code::kVerificationFailed, "Verification failed",
+               "This link is invalid, was replaced by a newer one or was already used. Request a "
+               "new link.")
+      .with_internal("email link: " + std::move(why));
 }
 
 // The redirect_url with Clerk's query parameters appended.
@@ -125,7 +128,8 @@ Status issue_link(store::Tx& tx, FlowDeps& d, Verification& v, LinkAttempt kind,
   OutgoingCode message;
   message.purpose = CodePurpose::kEmailLink;
   message.to = target.email;
-  message.link = core::Secret(d.settings.verify_url + "?token=" + seal_link_token(d.sealer, claims));
+  message.link =
+      core::Secret(d.settings.verify_url + "?token=" + seal_link_token(d.sealer, claims));
   message.expires_in_minutes = static_cast<int>(ids.email_link_lifetime.count() / 60000);
   message.remote_ip = target.remote_ip;
   return d.codes.send(tx, message, now);
@@ -150,7 +154,8 @@ Status check_verification(const FlowDeps& d, const std::optional<Verification>& 
     return fail(bad_token("the attempt has no email link verification"));
   }
   f.redirect_url = *v->link_redirect_url;
-  if (!v->code_mac || !d.sealer.mac_equals(*v->code_mac, link_nonce_context(c.attempt_id), c.nonce)) {
+  if (!v->code_mac ||
+      !d.sealer.mac_equals(*v->code_mac, link_nonce_context(c.attempt_id), c.nonce)) {
     f.refusal = bad_token("a newer link replaced this one");
     return {};
   }
@@ -195,7 +200,8 @@ Result<LinkOutcome> EmailLinks::verify(const Caller& caller, std::string_view to
       if (!a) {
         return fail(bad_token("no such sign-in"));
       }
-      LK_TRY(check_verification(d_, a->data.first_factor, *claims, a->row.abandon_at_ms, now, found));
+      LK_TRY(
+          check_verification(d_, a->data.first_factor, *claims, a->row.abandon_at_ms, now, found));
       if (found.refusal) {
         return {};
       }
@@ -215,9 +221,10 @@ Result<LinkOutcome> EmailLinks::verify(const Caller& caller, std::string_view to
       const store::Client before = *client;
       SignInInput in;
       in.factor_strategy = "email_link";
-      LK_TRY(run_sign_in(tx, d_, *client, a->row, a->data, *state,
-                         sign_in_events::FirstFactorAttempted{"email_link", FactorOutcome::kVerified},
-                         in, now, issued));
+      LK_TRY(
+          run_sign_in(tx, d_, *client, a->row, a->data, *state,
+                      sign_in_events::FirstFactorAttempted{"email_link", FactorOutcome::kVerified},
+                      in, now, issued));
       session_id = a->data.created_session_id;
       if (!mine) {
         // Opened in another browser: the tab that asked still holds the client's credential and
@@ -256,11 +263,10 @@ Result<LinkOutcome> EmailLinks::verify(const Caller& caller, std::string_view to
       const bool nothing_missing = missing_fields(preview, required_for(d_, preview)).empty();
       const bool mine = same_client(*client);
       const store::Client before = *client;
-      LK_TRY(run_sign_up(
-          tx, d_, *client, a->row, a->data, *state,
-          sign_up_events::VerificationAttempted{"email_link", FactorOutcome::kVerified,
-                                                nothing_missing},
-          {}, now, issued));
+      LK_TRY(run_sign_up(tx, d_, *client, a->row, a->data, *state,
+                         sign_up_events::VerificationAttempted{
+                             "email_link", FactorOutcome::kVerified, nothing_missing},
+                         {}, now, issued));
       session_id = a->data.created_session_id;
       if (!mine) {
         client->cookie_token_hash = before.cookie_token_hash;

@@ -286,7 +286,10 @@ void save_sign_up_state(const SignUpState& state, std::string& row_status, SignU
   save_verification(state.external_account, data.external_account);
   save_verification(state.email_address, data.email_verification);
   if (data.email_verification) {
-    data.email_verification->strategy = "email_code";
+    data.email_verification->strategy =
+        state.email_address && state.email_address->strategy == StrategyFamily::kEmailLink
+            ? "email_link"
+            : "email_code";
   }
 }
 

@@ -203,8 +203,8 @@ Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
       step->state.first_factor->strategy == strategy_family(in.factor_strategy)) {
     if (v->strategy != in.factor_strategy) {
       // Another first factor was chosen: what the previous one held does not carry over.
-      *v =
-          Verification{v->status, std::string(in.factor_strategy), {}, v->error, {}, {}, 0, {}, {}, {}};
+      *v = Verification{v->status, std::string(in.factor_strategy), {}, v->error, {}, {}, 0, {}, {},
+                        {}};
     }
   }
   if (fx.has(Effect::kSendCode)) {
@@ -302,7 +302,8 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
         step->state.email_address->strategy == StrategyFamily::kEmailLink) {
       CodeTarget target = *in.code;
       target.email = purpose == CodePurpose::kSignUpAttempt ? "" : *data.email_address;
-      LK_TRY(issue_link(tx, d, *data.email_verification, LinkAttempt::kSignUp, target, row.id, now));
+      LK_TRY(
+          issue_link(tx, d, *data.email_verification, LinkAttempt::kSignUp, target, row.id, now));
     } else {
       LK_TRY(issue_code(tx, d, *data.email_verification, "email_code", *data.email_address, {},
                         row.id, purpose, in.code->remote_ip, now));
@@ -334,12 +335,11 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
       return fail(std::move(sid.error()));
     }
     client.last_authentication_strategy =
-        data.identity
-            ? data.identity->strategy
-            : (data.password_digest ? std::string("password")
-               : data.email_verification && !data.email_verification->strategy.empty()
-                   ? data.email_verification->strategy
-                   : std::string("email_code"));
+        data.identity ? data.identity->strategy
+                      : (data.password_digest ? std::string("password")
+                         : data.email_verification && !data.email_verification->strategy.empty()
+                             ? data.email_verification->strategy
+                             : std::string("email_code"));
     data.created_session_id = *sid;
   }
   if (fx.has(Effect::kDropIdentity)) {
