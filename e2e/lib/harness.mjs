@@ -206,8 +206,8 @@ token_auth_method = "client_secret_post"
 // Starts IdP, Latchkey and the demo server; with `mail`, also the mail catcher (lib/mail.mjs) before Latchkey,
 // whose SMTP port Latchkey gets in its environment (LATCHKEY_SMTP_HOST/PORT/TLS). On any failure everything
 // started so far is stopped before the error is thrown. Returns { urls, dataDir, dbPath, processes, mail, stop() }
-// (`mail` is the MailCatcher, or null).
-export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = latchkeyBinary(), mail = false } = {}) {
+// (`mail` is the MailCatcher, or null). `latchkeyEnv`: extra LATCHKEY_* variables (e.g. a first factor to enable).
+export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = latchkeyBinary(), mail = false, latchkeyEnv = {} } = {}) {
   const demoDir = path.join(repoRoot, 'examples/demo')
   const idpDir = path.join(repoRoot, 'examples/idp')
 
@@ -278,7 +278,7 @@ export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = la
     }
     const latchkey = group.start('latchkey', bin, ['serve', '--config', configFile], {
       cwd: work,
-      env: mailCatcher ? mailCatcher.latchkeyEnv() : {},
+      env: { ...(mailCatcher ? mailCatcher.latchkeyEnv() : {}), ...latchkeyEnv },
     })
     await waitForHttp(`${urls.latchkey}/healthz`, { proc: latchkey, what: `Latchkey (${bin})` })
 

@@ -12,6 +12,10 @@ import SignUpPasswordPage from '../app/sign-up-password/page'
 import SignInPasswordPage from '../app/sign-in-password/page'
 import SignInCodePage from '../app/sign-in-code/page'
 import ForgotPasswordPage from '../app/forgot-password/page'
+import SignInLinkPage from '../app/sign-in-link/page'
+import SignInLinkVerifyPage from '../app/sign-in-link/verify/page'
+import SignUpLinkPage from '../app/sign-up-link/page'
+import SignUpLinkVerifyPage from '../app/sign-up-link/verify/page'
 import { HomePage } from './pages/Home'
 import { TasksPage } from './pages/Tasks'
 import { NotFoundPage } from './pages/NotFound'
@@ -51,6 +55,12 @@ export function OtherWaysToSignIn() {
         </li>
         <li>
           <Link to="/sign-in-code">Sign in with a code sent by email</Link>
+        </li>
+        <li>
+          <Link to="/sign-in-link">Sign in with a link sent by email</Link>
+        </li>
+        <li>
+          <Link to="/sign-up-link">Sign up with an email link</Link>
         </li>
         <li>
           <Link to="/forgot-password">Forgot your password?</Link>
@@ -98,6 +108,10 @@ export function App() {
           <Route path="/sign-in-password" element={<SignInPasswordPage />} />
           <Route path="/sign-in-code" element={<SignInCodePage />} />
           <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+          <Route path="/sign-in-link" element={<SignInLinkPage />} />
+          <Route path="/sign-in-link/verify" element={<SignInLinkVerifyPage />} />
+          <Route path="/sign-up-link" element={<SignUpLinkPage />} />
+          <Route path="/sign-up-link/verify" element={<SignUpLinkVerifyPage />} />
           <Route path="/sign-in/continue" element={<ContinuePage />} />
           <Route path="/sign-in/tasks" element={<TasksPage />} />
           <Route path="/sso-callback" element={<SsoCallbackPage />} />
