@@ -46,9 +46,13 @@ core::Status OutboxCodeSender::send(store::Tx& tx, const flows::OutgoingCode& me
     case flows::CodePurpose::kEmailLink:
       m.purpose = delivery::Purpose::kEmailLink;
       break;
+    case flows::CodePurpose::kVerificationLink:
+      m.purpose = delivery::Purpose::kVerificationLink;
+      break;
   }
   m.to = message.to;
-  if (message.purpose == flows::CodePurpose::kEmailLink) {
+  if (message.purpose == flows::CodePurpose::kEmailLink ||
+      message.purpose == flows::CodePurpose::kVerificationLink) {
     m.link = message.link;
   } else if (message.purpose != flows::CodePurpose::kSignUpAttempt) {
     m.code = message.code;  // the notice carries none

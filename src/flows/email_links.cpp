@@ -126,7 +126,8 @@ Status issue_link(store::Tx& tx, FlowDeps& d, Verification& v, LinkAttempt kind,
     return {};  // a factor of nobody (user enumeration protection): nothing is sent
   }
   OutgoingCode message;
-  message.purpose = CodePurpose::kEmailLink;
+  message.purpose =
+      kind == LinkAttempt::kSignIn ? CodePurpose::kEmailLink : CodePurpose::kVerificationLink;
   message.to = target.email;
   message.link =
       core::Secret(d.settings.verify_url + "?token=" + seal_link_token(d.sealer, claims));

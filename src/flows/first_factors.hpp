@@ -68,7 +68,8 @@ enum class CodePurpose : std::uint8_t {
   kSignIn,
   kResetPassword,
   kSignUpAttempt,
-  kEmailLink
+  kEmailLink,         // sign in
+  kVerificationLink,  // a sign-up's email address
 };
 
 struct OutgoingCode {
