@@ -208,7 +208,8 @@ ${extraConfig}`
 // started so far is stopped before the error is thrown. Returns { urls, dataDir, dbPath, processes, mail, stop() }
 // (`mail` is the MailCatcher, or null).
 // `extraConfig` (TOML text) is appended to Latchkey's config: more sections, e.g. [bot_protection].
-export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = latchkeyBinary(), mail = false, extraConfig = '' } = {}) {
+// `latchkeyEnv`: extra LATCHKEY_* variables (e.g. a first factor to enable).
+export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = latchkeyBinary(), mail = false, extraConfig = '', latchkeyEnv = {} } = {}) {
   const demoDir = path.join(repoRoot, 'examples/demo')
   const idpDir = path.join(repoRoot, 'examples/idp')
 
@@ -279,7 +280,7 @@ export async function startStack({ keep = process.env.E2E_KEEP === '1', bin = la
     }
     const latchkey = group.start('latchkey', bin, ['serve', '--config', configFile], {
       cwd: work,
-      env: mailCatcher ? mailCatcher.latchkeyEnv() : {},
+      env: { ...(mailCatcher ? mailCatcher.latchkeyEnv() : {}), ...latchkeyEnv },
     })
     await waitForHttp(`${urls.latchkey}/healthz`, { proc: latchkey, what: `Latchkey (${bin})` })
 

@@ -42,5 +42,7 @@ http::Response attempt_verification(Call& call);
 
 // The OAuth callback (api/frontend/handlers_callback.cpp).
 http::Response oauth_callback(Call& call);
+// An email link opened in a browser (api/frontend/handlers_callback.cpp).
+http::Response verify_email_link(Call& call);
 
 }  // namespace latchkey::api

@@ -160,6 +160,12 @@ constexpr Row kRows[] = {
      {kAnyOrigin,      kForm,    kVerificationLimit,  kClientCookie,  kNavigation,  kWorker},
      &oauth_callback},
 
+    // An email link opened in any browser (a top-level navigation from a mail client): no
+    // origin check; the signed, single-use token bound to its attempt is the defence.
+    {kGet,    kFrontend,           "/v1/verify",                       "fapi_verify",
+     {kAnyOrigin,      kForm,    kVerificationLimit,  kClientCookie,  kJson,        kWorker},
+     &verify_email_link},
+
     {kPost,   kFrontend,           "/v1/client/sessions/{id}/touch",   "fapi_session_touch",
      {kAllowedOrigin,  kForm,    kNoLimit,            kClientCookie,  kJson,        kWorker},
      &touch_session},

@@ -390,6 +390,7 @@ int serve(const config::Config& c) {
   flows::FrontendSettings fs;
   fs.public_origin = public_origin;
   fs.callback_url = fapi_url + "/v1/oauth_callback";
+  fs.verify_url = fapi_url + "/v1/verify";
   fs.allowed_origins = cors.allowed_origins();
   fs.required_fields = c.frontend.required_fields;
   fs.attempt_lifetime = c.frontend.attempt_lifetime;
@@ -455,6 +456,7 @@ int serve(const config::Config& c) {
   env.email_address = fs.identifiers.email_address;
   env.password = fs.identifiers.password;
   env.email_code = fs.identifiers.email_code;
+  env.email_link = fs.identifiers.email_link;
   env.password_min_length = password_port.policy().min_length;
   env.password_max_length = password_port.policy().max_length;
   env.captcha_enabled = bot.enabled;

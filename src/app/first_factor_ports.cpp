@@ -43,9 +43,18 @@ core::Status OutboxCodeSender::send(store::Tx& tx, const flows::OutgoingCode& me
     case flows::CodePurpose::kSignUpAttempt:
       m.purpose = delivery::Purpose::kSignUpAttempt;
       break;
+    case flows::CodePurpose::kEmailLink:
+      m.purpose = delivery::Purpose::kEmailLink;
+      break;
+    case flows::CodePurpose::kVerificationLink:
+      m.purpose = delivery::Purpose::kVerificationLink;
+      break;
   }
   m.to = message.to;
-  if (message.purpose != flows::CodePurpose::kSignUpAttempt) {
+  if (message.purpose == flows::CodePurpose::kEmailLink ||
+      message.purpose == flows::CodePurpose::kVerificationLink) {
+    m.link = message.link;
+  } else if (message.purpose != flows::CodePurpose::kSignUpAttempt) {
     m.code = message.code;  // the notice carries none
   }
   m.expires_in_minutes = message.expires_in_minutes;

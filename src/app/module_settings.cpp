@@ -99,6 +99,8 @@ flows::IdentifierSettings identifier_settings(const config::Config& c) {
   s.code_max_attempts = static_cast<int>(c.identifiers.code_max_attempts);
   s.code_resend_cooldown = c.identifiers.code_resend_cooldown;
   s.enumeration_protection = c.identifiers.enumeration_protection;
+  s.email_link = c.identifiers.email_link;
+  s.email_link_lifetime = c.identifiers.email_link_lifetime;
   s.test_mode = c.testing.enabled;
   s.application_name = c.frontend.application_name;
   return s;

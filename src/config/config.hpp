@@ -167,6 +167,8 @@ struct IdentifiersConfig {
   unsigned code_max_attempts = 3;
   std::chrono::milliseconds code_resend_cooldown{30'000};
   bool enumeration_protection = false;  // Clerk's "user enumeration protection" (off by default)
+  bool email_link = false;  // email_link first factor and sign-up verification (off, as Clerk)
+  std::chrono::milliseconds email_link_lifetime{10 * 60'000};
 };
 
 // Password hashing (argon2id, libsodium), policy (Clerk's codes) and the temporary lockout.

@@ -126,7 +126,7 @@ const std::array<Field<T>, 5> kSmsFields{{
 }};
 
 using I = IdentifiersConfig;
-const std::array<Field<I>, 7> kIdentifiersFields{{
+const std::array<Field<I>, 9> kIdentifiersFields{{
     {"email_address", &I::email_address},
     {"password", &I::password},
     {"email_code", &I::email_code},
@@ -134,6 +134,8 @@ const std::array<Field<I>, 7> kIdentifiersFields{{
     {"code_max_attempts", &I::code_max_attempts, 1, 20},
     {"code_resend_cooldown", &I::code_resend_cooldown, 0, 1 * kHour},
     {"enumeration_protection", &I::enumeration_protection},
+    {"email_link", &I::email_link},
+    {"email_link_lifetime", &I::email_link_lifetime, 1 * kMin, 1 * kDay},
 }};
 
 using Pw = PasswordsConfig;

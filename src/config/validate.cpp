@@ -319,6 +319,9 @@ std::expected<void, ConfigError> validate_passwords(const PasswordsConfig& p,
   if (ids.email_code && !ids.email_address) {
     return Fail(v.error("identifiers.email_code", "needs identifiers.email_address"));
   }
+  if (ids.email_link && !ids.email_address) {
+    return Fail(v.error("identifiers.email_link", "needs identifiers.email_address"));
+  }
   return {};
 }
 

@@ -44,11 +44,12 @@ enum class Purpose {
   kSignInCode,
   kResetPasswordCode,
   kEmailLink,
-  kSignUpAttempt
+  kSignUpAttempt,
+  kVerificationLink,  // a sign-up's email address verified by a link (the link, like kEmailLink)
 };
 
 // Stable names (what the outbox row stores): "email"/"sms"; "verification_code", "sign_in_code",
-// "reset_password_code", "email_link".
+// "reset_password_code", "email_link", "sign_up_attempt", "verification_link".
 std::string_view channel_name(Channel c);
 std::string_view purpose_name(Purpose p);
 std::optional<Channel> channel_from_name(std::string_view name);

@@ -46,6 +46,8 @@ std::string_view purpose_name(Purpose p) {
       return "email_link";
     case Purpose::kSignUpAttempt:
       return "sign_up_attempt";
+    case Purpose::kVerificationLink:
+      return "verification_link";
   }
   return "verification_code";
 }
@@ -61,8 +63,9 @@ std::optional<Channel> channel_from_name(std::string_view name) {
 }
 
 std::optional<Purpose> purpose_from_name(std::string_view name) {
-  for (const auto p : {Purpose::kVerificationCode, Purpose::kSignInCode,
-                       Purpose::kResetPasswordCode, Purpose::kEmailLink, Purpose::kSignUpAttempt}) {
+  for (const auto p :
+       {Purpose::kVerificationCode, Purpose::kSignInCode, Purpose::kResetPasswordCode,
+        Purpose::kEmailLink, Purpose::kSignUpAttempt, Purpose::kVerificationLink}) {
     if (purpose_name(p) == name) {
       return p;
     }
@@ -130,7 +133,7 @@ core::Status Outbox::enqueue(store::Tx& tx, const Message& m, std::int64_t now_m
     }
     row.country = *cc;
   }
-  const bool link = m.purpose == Purpose::kEmailLink;
+  const bool link = m.purpose == Purpose::kEmailLink || m.purpose == Purpose::kVerificationLink;
   const bool notice = m.purpose == Purpose::kSignUpAttempt;
   if ((link ? m.link.empty() : (!notice && m.code.empty())) || has_control(m.code.reveal()) ||
       has_control(m.link.reveal())) {

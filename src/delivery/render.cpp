@@ -67,18 +67,23 @@ Texts email_texts(Purpose purpose, std::string_view application_name, std::strin
       t.html = html_page(app, heading, lead, "", after);
       return t;
     }
-    case Purpose::kEmailLink: {
-      t.subject = "Sign in to " + app;
-      heading = "Sign in to " + app;
-      lead = "Click the link below to sign in to " + app + ":";
+    case Purpose::kEmailLink:
+    case Purpose::kVerificationLink: {
+      const bool verify = purpose == Purpose::kVerificationLink;
+      t.subject = verify ? "Verify your email address for " + app : "Sign in to " + app;
+      heading = verify ? std::string("Verify your email address") : "Sign in to " + app;
+      lead = verify
+                 ? "Click the link below to verify your email address and finish signing up to " +
+                       app + ":"
+                 : "Click the link below to sign in to " + app + ":";
       after = "This link expires in " + minutes(expires_in_minutes) +
               ". If you did not ask for it, you can ignore this email.";
       t.text = heading + "\n\n" + lead + "\n\n" + std::string(link) + "\n\n" + after + "\n\n— " +
                app + "\n";
-      const std::string button = "<p><a href=\"" + html_escape(link) +
-                                 "\" style=\"font-size:16px;font-weight:bold\">Sign in to " +
-                                 html_escape(app) + "</a></p>\n<p style=\"font-size:12px\">" +
-                                 html_escape(link) + "</p>\n";
+      const std::string button =
+          "<p><a href=\"" + html_escape(link) + "\" style=\"font-size:16px;font-weight:bold\">" +
+          html_escape(verify ? "Verify your email address" : "Sign in to " + app) +
+          "</a></p>\n<p style=\"font-size:12px\">" + html_escape(link) + "</p>\n";
       t.html = html_page(app, heading, lead, button, after);
       return t;
     }
@@ -103,6 +108,9 @@ std::string sms_text(Purpose purpose, std::string_view application_name, std::st
              " reset password code. Do not share it with anyone.";
     case Purpose::kEmailLink:
       return "Sign in to " + app + ": " + std::string(link) + " (expires in " +
+             minutes(expires_in_minutes) + ")";
+    case Purpose::kVerificationLink:
+      return "Verify your email address for " + app + ": " + std::string(link) + " (expires in " +
              minutes(expires_in_minutes) + ")";
     case Purpose::kSignUpAttempt:
       return "Someone tried to sign up to " + app +

@@ -88,6 +88,7 @@ json::object verification_to_json(const Verification& v) {
     o["sent_at"] = *v.sent_at_ms;
   }
   put_opt(o, "email_address_id", v.email_address_id);
+  put_opt(o, "link_redirect_url", v.link_redirect_url);
   return o;
 }
 
@@ -117,6 +118,7 @@ Verification verification_from_json(const json::object& o) {
   v.attempts = static_cast<int>(get_int(o, "attempts").value_or(0));
   v.sent_at_ms = get_int(o, "sent_at");
   v.email_address_id = get_opt(o, "email_address_id");
+  v.link_redirect_url = get_opt(o, "link_redirect_url");
   return v;
 }
 

@@ -41,6 +41,9 @@ struct Verification {
   int attempts = 0;
   std::optional<std::int64_t> sent_at_ms;
   std::optional<std::string> email_address_id;
+  // An email link (email_link): where GET /v1/verify sends the browser (absolute, allow-listed
+  // at prepare). The link's token is not kept; code_mac holds the MAC of its nonce.
+  std::optional<std::string> link_redirect_url;
 };
 
 // A first factor a sign-in offers (supported_first_factors): `password`, or a code / reset code

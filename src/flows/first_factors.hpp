@@ -26,6 +26,9 @@ struct IdentifierSettings {
   std::chrono::milliseconds code_lifetime{std::chrono::minutes(10)};
   int code_max_attempts = 3;  // wrong codes before the verification fails
   std::chrono::milliseconds code_resend_cooldown{std::chrono::seconds(30)};
+  // email_link first factor and sign-up verification (off by default, as in a new Clerk app).
+  bool email_link = false;
+  std::chrono::milliseconds email_link_lifetime{std::chrono::minutes(10)};
   // User enumeration protection (Clerk's setting, off by default): an unknown identifier gets a
   // sign-in that looks like any other and fails only at its factor; a sign-up with a taken
   // address proceeds, and the owner is told instead of sent a code.
@@ -59,12 +62,21 @@ class PasswordHasher {
 };
 
 // kSignUpAttempt: a notice to the owner of a taken address (no code is in it).
-enum class CodePurpose : std::uint8_t { kVerification, kSignIn, kResetPassword, kSignUpAttempt };
+// kEmailLink: an email link (sign-in or sign-up verification); `link` is set instead of `code`.
+enum class CodePurpose : std::uint8_t {
+  kVerification,
+  kSignIn,
+  kResetPassword,
+  kSignUpAttempt,
+  kEmailLink,         // sign in
+  kVerificationLink,  // a sign-up's email address
+};
 
 struct OutgoingCode {
   CodePurpose purpose = CodePurpose::kVerification;
   std::string to;  // an email address
   core::Secret code;
+  core::Secret link;  // kEmailLink: the URL with its token
   int expires_in_minutes = 10;
   std::string remote_ip;
 };

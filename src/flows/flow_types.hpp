@@ -32,6 +32,7 @@ using sessions::UserView;
 struct FrontendSettings {
   std::string public_origin;  // "http://localhost:5173"
   std::string callback_url;   // <public_url><prefix>/v1/oauth_callback (exact redirect_uri)
+  std::string verify_url;     // <public_url><prefix>/v1/verify (what email links point at)
   std::vector<std::string> allowed_origins;  // normalised; includes public_origin
   std::vector<std::string> required_fields;  // configured (first_name, last_name, ...)
   std::chrono::milliseconds attempt_lifetime{std::chrono::hours(24)};
@@ -69,6 +70,7 @@ struct FactorParams {
   std::optional<std::string> email_address_id;
   std::optional<std::string> code;
   std::optional<core::Secret> password;
+  std::optional<std::string> redirect_url;  // email_link
 };
 
 // reset_password.
@@ -81,6 +83,7 @@ struct ResetPasswordParams {
 struct VerificationParams {
   std::string strategy;
   std::optional<std::string> code;
+  std::optional<std::string> redirect_url;  // email_link
 };
 
 struct SignUpParams {

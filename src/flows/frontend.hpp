@@ -4,6 +4,7 @@
 // store transaction, so a failure leaves no half-made user, session or link; provider calls
 // happen outside transactions (no lock is held across the network).
 #include "flows/client_service.hpp"
+#include "flows/email_links.hpp"
 #include "flows/flow_types.hpp"
 #include "flows/oauth_callback.hpp"
 #include "flows/sign_in_service.hpp"
@@ -12,13 +13,15 @@
 namespace latchkey::flows {
 
 struct Frontend {
-  explicit Frontend(FlowDeps& d) : deps(d), clients(d), sign_ins(d), sign_ups(d), callback(d) {}
+  explicit Frontend(FlowDeps& d)
+      : deps(d), clients(d), sign_ins(d), sign_ups(d), callback(d), email_links(d) {}
 
   FlowDeps& deps;
   ClientService clients;
   SignInService sign_ins;
   SignUpService sign_ups;
   OAuthCallback callback;
+  EmailLinks email_links;
 };
 
 }  // namespace latchkey::flows

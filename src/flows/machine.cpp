@@ -20,6 +20,9 @@ StrategyFamily strategy_family(std::string_view strategy) {
   if (strategy == "reset_password_email_code") {
     return StrategyFamily::kResetCode;
   }
+  if (strategy == "email_link") {
+    return StrategyFamily::kEmailLink;
+  }
   return StrategyFamily::kUnsupported;
 }
 
@@ -37,6 +40,8 @@ std::string_view to_string(StrategyFamily family) {
       return "reset_code";
     case StrategyFamily::kUnsupported:
       return "unsupported";
+    case StrategyFamily::kEmailLink:
+      return "email_link";
   }
   return "?";
 }
@@ -197,7 +202,8 @@ core::Error factor_error(StrategyFamily family, FactorOutcome outcome) {
 
 bool awaits_code(const std::optional<VerificationState>& v, StrategyFamily family) {
   return v && v->status == VerificationStatus::kUnverified && v->strategy == family &&
-         (family == StrategyFamily::kEmailCode || family == StrategyFamily::kResetCode);
+         (family == StrategyFamily::kEmailCode || family == StrategyFamily::kResetCode ||
+          family == StrategyFamily::kEmailLink);
 }
 
 core::Error strategy_not_enabled(std::string_view strategy) {

@@ -26,10 +26,12 @@ enum class StrategyFamily : std::uint8_t {
   kEmailCode,    // email_code: a one-time code sent to an email address (sign-in or sign-up)
   kResetCode,    // reset_password_email_code: a code that leads to needs_new_password
   kUnsupported,  // any other name: no row accepts it until its family is added
+  kEmailLink,    // email_link: a signed, single-use link sent to an email address (GET /v1/verify)
 };
 inline constexpr std::array kAllStrategyFamilies = {
     StrategyFamily::kNone,      StrategyFamily::kOAuth,     StrategyFamily::kPassword,
     StrategyFamily::kEmailCode, StrategyFamily::kResetCode, StrategyFamily::kUnsupported,
+    StrategyFamily::kEmailLink,
 };
 
 // What checking a password or a one-time code found (the services decide it; the machines say

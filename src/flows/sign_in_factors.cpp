@@ -18,7 +18,25 @@ using namespace detail;
 namespace {
 
 bool identifiers_enabled(const IdentifierSettings& ids) {
-  return ids.email_address && (ids.password || ids.email_code);
+  return ids.email_address && (ids.password || ids.email_code || ids.email_link);
+}
+
+bool family_enabled(const IdentifierSettings& ids, StrategyFamily family) {
+  switch (family) {
+    case StrategyFamily::kNone:
+      return true;
+    case StrategyFamily::kPassword:
+      return ids.password;
+    case StrategyFamily::kEmailLink:
+      return ids.email_link;
+    default:
+      return ids.email_code;
+  }
+}
+
+bool sends_code(StrategyFamily f) {
+  return f == StrategyFamily::kEmailCode || f == StrategyFamily::kResetCode ||
+         f == StrategyFamily::kEmailLink;
 }
 
 CodePurpose purpose_of(StrategyFamily f) {
@@ -68,10 +86,16 @@ Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
     strategy = "password";
   }
   const StrategyFamily family = strategy_family(strategy);
-  const bool enabled =
-      identifiers_enabled(ids) &&
-      (family == StrategyFamily::kNone || (family == StrategyFamily::kPassword && ids.password) ||
-       (family != StrategyFamily::kPassword && ids.email_code));
+  const bool enabled = identifiers_enabled(ids) && family_enabled(ids, family);
+  // An email link goes back to an allowed URL only, checked before anything is written.
+  std::string link_redirect;
+  if (family == StrategyFamily::kEmailLink && enabled) {
+    auto r = resolve_redirect(d_, params.redirect_url, caller, "redirect_url", true);
+    if (!r) {
+      return fail(std::move(r.error()));
+    }
+    link_redirect = std::move(*r);
+  }
   std::string identifier;
   if (params.identifier && enabled) {
     if (params.identifier->find('@') != std::string::npos) {
@@ -197,7 +221,7 @@ Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
                          now, out.new_client_token));
       LK_TRY(
           record_password_outcome(tx, d_, who->user.id, password->outcome, password->rehash, now));
-    } else if (family == StrategyFamily::kEmailCode || family == StrategyFamily::kResetCode) {
+    } else if (sends_code(family)) {
       const Factor* f = pick_factor(data, strategy, std::nullopt);
       if (f == nullptr) {
         return fail(factor_not_offered(strategy));
@@ -206,7 +230,8 @@ Result<Mutation> SignInService::create_with_identifier(const Caller& caller,
       if (!state) {
         return fail(std::move(state.error()));
       }
-      const CodeTarget target{f->email, f->email_address_id, purpose_of(family), caller.remote_ip};
+      const CodeTarget target{f->email, f->email_address_id, purpose_of(family), caller.remote_ip,
+                              link_redirect};
       SignInInput in;
       in.factor_strategy = strategy;
       in.code = &target;
@@ -235,8 +260,18 @@ Result<Mutation> SignInService::prepare_first_factor(const Caller& caller, const
                                                      const FactorParams& params) {
   const std::int64_t now = d_.clock.now_ms();
   const StrategyFamily family = strategy_family(params.strategy);
-  if (family != StrategyFamily::kEmailCode && family != StrategyFamily::kResetCode) {
+  if (!sends_code(family) || !family_enabled(d_.settings.identifiers, family)) {
     return fail(factor_not_offered(params.strategy));
+  }
+  // An email link goes back to an allowed URL only (like every redirect), checked before the
+  // transaction: a refused URL sends nothing and changes nothing.
+  std::string link_redirect;
+  if (family == StrategyFamily::kEmailLink) {
+    auto r = resolve_redirect(d_, params.redirect_url, caller, "redirect_url", true);
+    if (!r) {
+      return fail(std::move(r.error()));
+    }
+    link_redirect = std::move(*r);
   }
   Mutation out;
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
@@ -252,7 +287,8 @@ Result<Mutation> SignInService::prepare_first_factor(const Caller& caller, const
       return fail(factor_not_offered(params.strategy));
     }
     const SignInState* state = &cur->state;
-    const CodeTarget target{f->email, f->email_address_id, purpose_of(family), caller.remote_ip};
+    const CodeTarget target{f->email, f->email_address_id, purpose_of(family), caller.remote_ip,
+                            link_redirect};
     SignInInput in;
     in.factor_strategy = params.strategy;
     in.code = &target;

@@ -72,6 +72,7 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::Started& started
     case StrategyFamily::kPassword:
     case StrategyFamily::kEmailCode:
     case StrategyFamily::kResetCode:
+    case StrategyFamily::kEmailLink:
       if (started.lookup == IdentifierLookup::kNotEnabled) {
         if (family != StrategyFamily::kNone) {
           break;  // the strategy is not enabled
@@ -173,7 +174,8 @@ VerificationState factor(StrategyFamily family, VS status, std::optional<Code> e
 Result on(const SignInState& s, const SignInEvent& e, const ev::FirstFactorPrepared& p) {
   const StrategyFamily family = strategy_family(p.strategy);
   if (!choosing_first_factor(s) ||
-      (family != StrategyFamily::kEmailCode && family != StrategyFamily::kResetCode)) {
+      (family != StrategyFamily::kEmailCode && family != StrategyFamily::kResetCode &&
+       family != StrategyFamily::kEmailLink)) {
     return std::unexpected(illegal(s, e));
   }
   return Next{SignInState{SignInStatus::kNeedsFirstFactor, factor(family, VS::kUnverified), false},

@@ -37,13 +37,14 @@
 //        lookup kNotFound                  -> refused: form_identifier_not_found
 //        lookup kFound                     -> needs_first_factor, no ff
 //      (no identifier with a first-factor strategy: form_param_missing identifier)
-//   N  FirstFactorPrepared{email_code | reset}  -> N, ff unverified(fam)  {SendCode}
+//   N  FirstFactorPrepared{email_code | reset | email_link}  -> N, ff unverified(fam)  {SendCode}
 //   N  FirstFactorAttempted{password, o}:
 //        kVerified                         -> complete, ff verified(password)  {CreateSession}
 //        kMustReset                        -> needs_new_password, ff verified(password)
 //        kIncorrect                        -> unchanged  {RejectAttempt}
-//   N, ff unverified(fam) FirstFactorAttempted{email_code | reset, o}:
-//        kVerified                         -> email_code: complete, ff verified {CreateSession};
+//   N, ff unverified(fam) FirstFactorAttempted{email_code | reset | email_link, o}:
+//        kVerified                         -> email_code, email_link (GET /v1/verify): complete,
+//                                             ff verified {CreateSession};
 //                                             reset: needs_new_password, ff verified
 //        kIncorrect                        -> unchanged  {RejectAttempt}
 //        kTooManyAttempts                  -> ff failed(verification_failed)  {RejectAttempt}

@@ -101,6 +101,7 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::Started& started
     case StrategyFamily::kEmailCode:
     case StrategyFamily::kResetCode:
     case StrategyFamily::kUnsupported:
+    case StrategyFamily::kEmailLink:
       break;
   }
   return std::unexpected(machine_internal::strategy_not_enabled(started.strategy));
@@ -188,24 +189,27 @@ bool without_provider(const SignUpState& s) {
   return in_progress(s) && !s.holds_identity && !s.external_account;
 }
 
-// A sign-up whose email address a code verifies: one without a provider, or a social one whose
-// provider verified the account but not the address (email_verified false, or no address given
-// and one added by the user).
+// A sign-up whose email address a code or a link verifies: one without a provider, or a social
+// one whose provider verified the account but not the address (email_verified false, or no
+// address given and one added by the user).
 bool verifies_by_code(const SignUpState& s) {
   return without_provider(s) || (in_progress(s) && s.holds_identity && s.external_account &&
                                  s.external_account->status == VS::kVerified &&
                                  s.external_account->strategy == StrategyFamily::kOAuth);
 }
 
-VerificationState email_code(VS status, std::optional<Code> error = std::nullopt) {
-  return VerificationState{status, StrategyFamily::kEmailCode, error};
+// verifications.email_address, by a code (email_code) or a link (email_link).
+VerificationState email_code(VS status, std::optional<Code> error = std::nullopt,
+                             StrategyFamily family = StrategyFamily::kEmailCode) {
+  return VerificationState{status, family, error};
 }
 
 Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationPrepared& p) {
   if (!in_progress(s)) {
     return std::unexpected(not_in_progress(s, e));
   }
-  if (strategy_family(p.strategy) != StrategyFamily::kEmailCode) {
+  const StrategyFamily family = strategy_family(p.strategy);
+  if (family != StrategyFamily::kEmailCode && family != StrategyFamily::kEmailLink) {
     return std::unexpected(machine_internal::strategy_not_enabled(p.strategy));
   }
   if (!verifies_by_code(s)) {
@@ -218,27 +222,29 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationPrep
     return std::unexpected(Error(Code::kVerificationAlreadyVerified));
   }
   SignUpState next = s;
-  next.email_address = email_code(VS::kUnverified);
+  next.email_address = email_code(VS::kUnverified, std::nullopt, family);
   return Next{next, {Effect::kSendCode}};
 }
 
 Result on(const SignUpState& s, const SignUpEvent& e, const ev::VerificationAttempted& a) {
-  if (!verifies_by_code(s) || strategy_family(a.strategy) != StrategyFamily::kEmailCode ||
-      !machine_internal::awaits_code(s.email_address, StrategyFamily::kEmailCode)) {
+  const StrategyFamily family = strategy_family(a.strategy);
+  if (!verifies_by_code(s) ||
+      (family != StrategyFamily::kEmailCode && family != StrategyFamily::kEmailLink) ||
+      !machine_internal::awaits_code(s.email_address, family)) {
     return std::unexpected(illegal(s, e));
   }
   SignUpState next = s;
   switch (a.outcome) {
     case FactorOutcome::kVerified:
-      next.email_address = email_code(VS::kVerified);
+      next.email_address = email_code(VS::kVerified, std::nullopt, family);
       return try_complete(next, a.missing_fields_empty, {});
     case FactorOutcome::kIncorrect:
       return Next{s, {Effect::kRejectAttempt}};
     case FactorOutcome::kTooManyAttempts:
-      next.email_address = email_code(VS::kFailed, Code::kVerificationFailed);
+      next.email_address = email_code(VS::kFailed, Code::kVerificationFailed, family);
       return Next{next, {Effect::kRejectAttempt}};
     case FactorOutcome::kExpired:
-      next.email_address = email_code(VS::kExpired, Code::kVerificationExpired);
+      next.email_address = email_code(VS::kExpired, Code::kVerificationExpired, family);
       return Next{next, {Effect::kRejectAttempt}};
     case FactorOutcome::kMustReset:
       break;
@@ -289,7 +295,10 @@ void save_sign_up_state(const SignUpState& state, std::string& row_status, SignU
   save_verification(state.external_account, data.external_account);
   save_verification(state.email_address, data.email_verification);
   if (data.email_verification) {
-    data.email_verification->strategy = "email_code";
+    data.email_verification->strategy =
+        state.email_address && state.email_address->strategy == StrategyFamily::kEmailLink
+            ? "email_link"
+            : "email_code";
   }
 }
 

@@ -39,12 +39,12 @@
 // Sign-ups without a provider ("P" = MR, no identity held, no external account;
 // "ev" = verifications.email_address):
 //   F  Started{password}                   -> as Started{""} (the SDK's signUp.password() sends it)
-//   P  VerificationPrepared{email_code, has_email}:
+//   P  VerificationPrepared{email_code | email_link, has_email} (ev of that family):
 //        no email                          -> refused: form_param_missing (email_address)
 //        ev verified                       -> refused: verification_already_verified
-//        otherwise                         -> P, ev unverified(email_code)  {SendCode}
+//        otherwise                         -> P, ev unverified(that family)  {SendCode}
 //      (status not MR: "Sign up is not in progress"; another strategy: not enabled)
-//   P, ev unverified VerificationAttempted{email_code, o, missing_fields_empty}:
+//   P, ev unverified VerificationAttempted{email_code | email_link, o, missing_fields_empty}:
 //        kVerified, nothing missing        -> complete, ev verified  {CreateUser, CreateSession}
 //        kVerified, something missing      -> P, ev verified
 //        kIncorrect                        -> unchanged  {RejectAttempt}

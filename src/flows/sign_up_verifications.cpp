@@ -17,6 +17,18 @@ using namespace detail;
 Result<Mutation> SignUpService::prepare_verification(const Caller& caller, const std::string& id,
                                                      const VerificationParams& params) {
   const std::int64_t now = d_.clock.now_ms();
+  // An email link goes back to an allowed URL only, checked before anything is written.
+  std::string link_redirect;
+  if (strategy_family(params.strategy) == StrategyFamily::kEmailLink) {
+    if (!d_.settings.identifiers.email_link) {
+      return fail(machine_internal::strategy_not_enabled(params.strategy));
+    }
+    auto r = resolve_redirect(d_, params.redirect_url, caller, "redirect_url", true);
+    if (!r) {
+      return fail(std::move(r.error()));
+    }
+    link_redirect = std::move(*r);
+  }
   Mutation out;
   auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
     out = Mutation{};
@@ -28,7 +40,7 @@ Result<Mutation> SignUpService::prepare_verification(const Caller& caller, const
     Loaded<store::SignUp>* a = &cur->attempt;
     const SignUpState* state = &cur->state;
     const CodeTarget target{a->data.email_address.value_or(""), std::nullopt,
-                            CodePurpose::kVerification, caller.remote_ip};
+                            CodePurpose::kVerification, caller.remote_ip, link_redirect};
     SignUpInput in;
     in.code = &target;
     LK_TRY(run_sign_up(

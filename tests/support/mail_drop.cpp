@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <regex>
@@ -50,6 +51,52 @@ std::string mailed_code(const fs::path& data_dir, const std::string& to, std::si
         return m[1];
       }
       ADD_FAILURE() << "the newest message to " << to << " has no code";
+      return "";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "fewer than " << count << " messages reached " << to;
+  return "";
+}
+
+namespace {
+
+// Quoted-printable (RFC 2045 §6.7) back to text: soft line breaks joined, =XX decoded.
+std::string unquote_printable(const std::string& in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '=') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') {
+      i += 2;
+    } else if (i + 1 < in.size() && in[i + 1] == '\n') {
+      i += 1;
+    } else if (i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) != 0 &&
+               std::isxdigit(static_cast<unsigned char>(in[i + 2])) != 0) {
+      out.push_back(static_cast<char>(std::stoi(in.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back('=');
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string mailed_link(const fs::path& data_dir, const std::string& to, std::size_t count) {
+  static const std::regex kLink(R"((https?://[^\s"<>]+/v1/verify\?token=[A-Za-z0-9_.\-]+))");
+  for (int i = 0; i < 200; ++i) {
+    const auto mails = mails_to(data_dir, to);
+    if (mails.size() >= count) {
+      const std::string text = unquote_printable(mails.back());
+      std::smatch m;
+      if (std::regex_search(text, m, kLink)) {
+        return m[1];
+      }
+      ADD_FAILURE() << "the newest message to " << to << " has no email link";
       return "";
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));

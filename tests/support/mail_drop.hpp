@@ -14,4 +14,9 @@ std::vector<std::string> mails_to(const std::filesystem::path& data_dir, const s
 std::string mailed_code(const std::filesystem::path& data_dir, const std::string& to,
                         std::size_t count = 1);
 
+// The email link (.../v1/verify?token=...) of the newest message to `to`, once at least `count`
+// messages reached it, with the quoted-printable soft breaks and escapes of the text part undone.
+std::string mailed_link(const std::filesystem::path& data_dir, const std::string& to,
+                        std::size_t count = 1);
+
 }  // namespace latchkey::test

@@ -15,6 +15,10 @@ import ForgotPasswordPage from '../app/forgot-password/page'
 // Under the seed's continue page (which asks only for names): the email of an OAuth sign-up, added when the
 // provider gave none and verified by a code when the provider did not vouch for it (demo page, not a seed file).
 import ContinueEmailPage from '../app/sign-in/continue-email/page'
+import SignInLinkPage from '../app/sign-in-link/page'
+import SignInLinkVerifyPage from '../app/sign-in-link/verify/page'
+import SignUpLinkPage from '../app/sign-up-link/page'
+import SignUpLinkVerifyPage from '../app/sign-up-link/verify/page'
 import { HomePage } from './pages/Home'
 import { TasksPage } from './pages/Tasks'
 import { NotFoundPage } from './pages/NotFound'
@@ -54,6 +58,12 @@ export function OtherWaysToSignIn() {
         </li>
         <li>
           <Link to="/sign-in-code">Sign in with a code sent by email</Link>
+        </li>
+        <li>
+          <Link to="/sign-in-link">Sign in with a link sent by email</Link>
+        </li>
+        <li>
+          <Link to="/sign-up-link">Sign up with an email link</Link>
         </li>
         <li>
           <Link to="/forgot-password">Forgot your password?</Link>
@@ -101,6 +111,10 @@ export function App() {
           <Route path="/sign-in-password" element={<SignInPasswordPage />} />
           <Route path="/sign-in-code" element={<SignInCodePage />} />
           <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+          <Route path="/sign-in-link" element={<SignInLinkPage />} />
+          <Route path="/sign-in-link/verify" element={<SignInLinkVerifyPage />} />
+          <Route path="/sign-up-link" element={<SignUpLinkPage />} />
+          <Route path="/sign-up-link/verify" element={<SignUpLinkVerifyPage />} />
           <Route
             path="/sign-in/continue"
             element={

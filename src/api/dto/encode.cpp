@@ -334,7 +334,8 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
     w.begin_object();
     w.members(R"("object":"verification")");
     w.field("status", v ? std::string_view(v->status) : std::string_view("unverified"));
-    w.members(R"("strategy":"email_code")");
+    w.field("strategy", v && !v->strategy.empty() ? std::string_view(v->strategy)
+                                                  : std::string_view("email_code"));
     w.key("error");
     if (v && v->error) {
       w.raw(error_json(v->error->to_error()));
@@ -346,7 +347,11 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
     w.field("next_action", d.email_verified                 ? ""
                            : v && v->status == "unverified" ? "needs_attempt"
                                                             : "needs_prepare");
-    w.members(R"("supported_strategies":["email_code"])");
+    if (v && v->strategy == "email_link") {
+      w.members(R"("supported_strategies":["email_code","email_link"])");
+    } else {
+      w.members(R"("supported_strategies":["email_code"])");
+    }
     w.end_object();
   } else if (d.email_address) {
     const std::string strategy = d.email_verified && d.identity ? "from_" + d.identity->strategy
@@ -456,8 +461,8 @@ std::string client_json(const flows::ClientView& client,
 
 std::string environment_json(const EnvironmentSettings& env) {
   auto attribute = [](bool enabled, bool required, bool first_factor,
-                      std::initializer_list<std::string_view> first_factors = {},
-                      std::initializer_list<std::string_view> verifications = {}) {
+                      const std::vector<std::string_view>& first_factors = {},
+                      const std::vector<std::string_view>& verifications = {}) {
     json::array ff;
     for (auto f : first_factors) {
       ff.emplace_back(f);
@@ -487,12 +492,20 @@ std::string environment_json(const EnvironmentSettings& env) {
         {"strategy", p.strategy}, {"not_selectable", false}, {"deprecated", false},
         {"name", p.name},         {"logo_url", nullptr},     {"block_email_subaddresses", false}};
   }
+  // The address's first factors and verifications: email_code, and email_link when it is on.
+  std::vector<std::string_view> email_factors;
+  std::vector<std::string_view> email_verifications{"email_code"};
+  if (env.email_code) {
+    email_factors.emplace_back("email_code");
+  }
+  if (env.email_link) {
+    email_factors.emplace_back("email_link");
+    email_verifications.emplace_back("email_link");
+  }
   json::object attributes{
-      {"email_address",
-       env.email_address && (env.password || env.email_code)
-           ? (env.email_code ? attribute(true, true, true, {"email_code"}, {"email_code"})
-                             : attribute(true, true, true, {}, {"email_code"}))
-           : attribute(true, true, false)},
+      {"email_address", env.email_address && (env.password || env.email_code || env.email_link)
+                            ? attribute(true, true, true, email_factors, email_verifications)
+                            : attribute(true, true, false)},
       {"first_name", attribute(true, required("first_name"), false)},
       {"last_name", attribute(true, required("last_name"), false)},
       {"username", attribute(required("username"), required("username"), false)},

@@ -48,6 +48,7 @@ struct EnvironmentSettings {
   bool email_address = true;
   bool password = true;
   bool email_code = true;
+  bool email_link = false;
   std::size_t password_min_length = 8;
   std::size_t password_max_length = 72;
   // Bot protection (part2 §8): all of these reach the SDK only when captcha_enabled.

@@ -5,6 +5,8 @@
 #include "api/handlers.hpp"
 
 namespace latchkey::api {
+using core::Code;
+using core::Error;
 using http::Method;
 using http::Response;
 
@@ -38,6 +40,31 @@ Response oauth_callback(Call& call) {
   navigation_headers(r);
   if (out->new_client_token) {
     set_client_cookie(call.ctx, r, *out->new_client_token);  // a session was created: rotated
+  }
+  return r;
+}
+
+// An email link was opened (GET /v1/verify?token=...), in this browser or another: a 303 to the
+// redirect_url given at prepare with __clerk_status (and __clerk_created_session), or, when the
+// token names nothing we can trust, Clerk's error envelope (there is no URL to go back to).
+Response verify_email_link(Call& call) {
+  const std::string token = field(call.query, "token").value_or("");
+  if (token.empty()) {
+    return call.error(Error(Code::kFormParamMissing).with_meta("param_name", "token"));
+  }
+  auto out = call.ctx.flows.email_links.verify(call.caller(), token);
+  if (!out) {
+    return call.error(out.error());
+  }
+  if (out->failure) {
+    call.callback_failed(*out->failure);
+  }
+  Response r;
+  r.status = 303;
+  r.set("location", out->redirect_to);
+  navigation_headers(r);
+  if (out->new_client_token) {
+    set_client_cookie(call.ctx, r, *out->new_client_token);  // signed in here: rotated
   }
   return r;
 }

@@ -137,6 +137,7 @@ flows::FactorParams factor_params(const http::Fields& f) {
   p.strategy = field(f, "strategy").value_or("");
   p.email_address_id = field(f, "email_address_id");
   p.code = field(f, "code");
+  p.redirect_url = field(f, "redirect_url");
   if (auto pw = field(f, "password")) {
     p.password = core::Secret(std::move(*pw));
   }
@@ -187,6 +188,7 @@ Response reset_password(Call& call) {
 Response prepare_verification(Call& call) {
   flows::VerificationParams p;
   p.strategy = field(call.form, "strategy").value_or("");
+  p.redirect_url = field(call.form, "redirect_url");
   auto m = call.ctx.flows.sign_ups.prepare_verification(call.caller(),
                                                         std::string(call.req.param("id")), p);
   if (!m) {

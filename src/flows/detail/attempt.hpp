@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "flows/attempts.hpp"
+#include "flows/email_links.hpp"
 #include "flows/flow_types.hpp"
 #include "flows/identifiers.hpp"
 #include "flows/machine.hpp"
@@ -319,7 +320,12 @@ struct CodeTarget {
   std::optional<std::string> email_address_id;
   CodePurpose purpose = CodePurpose::kVerification;
   std::string remote_ip;
+  std::string redirect_url{};  // email_link: where GET /v1/verify sends the browser
 };
+// A new email link for `v` (strategy email_link, the nonce's MAC, lifetime, redirect URL),
+// queued for `target.email` in this transaction (email_links.cpp). The resend cooldown of codes.
+core::Status issue_link(store::Tx& tx, FlowDeps& d, Verification& v, LinkAttempt kind,
+                        const CodeTarget& target, const std::string& attempt_id, std::int64_t now);
 struct SignInInput {
   const PendingIdentity* identity = nullptr;
   const SignInFacts* facts = nullptr;

@@ -113,6 +113,7 @@ Status begin_redirect(store::Tx& tx, FlowDeps& d, const store::Client& client,
                    {},
                    0,
                    {},
+                   {},
                    {}};
   redirect_url = r.start->redirect_url;
   action_url = r.start->action_complete_redirect_url;
@@ -211,13 +212,17 @@ Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
       step->state.first_factor->strategy == strategy_family(in.factor_strategy)) {
     if (v->strategy != in.factor_strategy) {
       // Another first factor was chosen: what the previous one held does not carry over.
-      *v =
-          Verification{v->status, std::string(in.factor_strategy), {}, v->error, {}, {}, 0, {}, {}};
+      *v = Verification{v->status, std::string(in.factor_strategy), {}, v->error, {}, {}, 0, {}, {},
+                        {}};
     }
   }
   if (fx.has(Effect::kSendCode)) {
-    LK_TRY(issue_code(tx, d, *v, in.factor_strategy, in.code->email, in.code->email_address_id,
-                      row.id, in.code->purpose, in.code->remote_ip, now));
+    if (in.factor_strategy == "email_link") {
+      LK_TRY(issue_link(tx, d, *v, LinkAttempt::kSignIn, *in.code, row.id, now));
+    } else {
+      LK_TRY(issue_code(tx, d, *v, in.factor_strategy, in.code->email, in.code->email_address_id,
+                        row.id, in.code->purpose, in.code->remote_ip, now));
+    }
   }
   if (fx.has(Effect::kSetPassword)) {
     auto user = require(tx.get_user(*data.user_id), Code::kFormIdentifierNotFound);
@@ -302,8 +307,16 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
         purpose = CodePurpose::kSignUpAttempt;
       }
     }
-    LK_TRY(issue_code(tx, d, *data.email_verification, "email_code", *data.email_address, {},
-                      row.id, purpose, in.code->remote_ip, now));
+    if (step->state.email_address &&
+        step->state.email_address->strategy == StrategyFamily::kEmailLink) {
+      CodeTarget target = *in.code;
+      target.email = purpose == CodePurpose::kSignUpAttempt ? "" : *data.email_address;
+      LK_TRY(
+          issue_link(tx, d, *data.email_verification, LinkAttempt::kSignUp, target, row.id, now));
+    } else {
+      LK_TRY(issue_code(tx, d, *data.email_verification, "email_code", *data.email_address, {},
+                        row.id, purpose, in.code->remote_ip, now));
+    }
   }
   if (data.email_verification && data.email_verification->status == "verified") {
     data.email_verified = true;
@@ -331,9 +344,11 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
       return fail(std::move(sid.error()));
     }
     client.last_authentication_strategy =
-        data.identity
-            ? data.identity->strategy
-            : (data.password_digest ? std::string("password") : std::string("email_code"));
+        data.identity ? data.identity->strategy
+                      : (data.password_digest ? std::string("password")
+                         : data.email_verification && !data.email_verification->strategy.empty()
+                             ? data.email_verification->strategy
+                             : std::string("email_code"));
     data.created_session_id = *sid;
   }
   if (fx.has(Effect::kDropIdentity)) {

@@ -89,6 +89,12 @@ std::vector<Factor> factors_for(const FlowDeps& d, const Identified& who) {
       }
     }
   }
+  if (ids.email_link && ids.email_address) {
+    for (const auto* e : emails) {
+      out.push_back(Factor{"email_link", mask_email(e->email), e->id, e->email,
+                           who.user.primary_email_address_id == e->id});
+    }
+  }
   return out;
 }
 

@@ -118,6 +118,20 @@ Result<ClientView> load_view(store::Tx& tx, FlowDeps& d, const store::Client& cl
   }
   LK_TRY(load_current<store::SignIn>(tx, client.sign_in_id, now, view.sign_in, view.sign_in_data));
   LK_TRY(load_current<store::SignUp>(tx, client.sign_up_id, now, view.sign_up, view.sign_up_data));
+  // An email link past its lifetime reads as expired, as Clerk's does: the SDK's poller
+  // (emailLink.waitForVerification) stops on it. The stored attempt is left as it is.
+  auto expire_link = [now](std::optional<Verification>& v) {
+    if (v && v->strategy == "email_link" && v->status == "unverified" && v->expire_at_ms &&
+        *v->expire_at_ms <= now) {
+      v->status = "expired";
+    }
+  };
+  if (view.sign_in_data) {
+    expire_link(view.sign_in_data->first_factor);
+  }
+  if (view.sign_up_data) {
+    expire_link(view.sign_up_data->email_verification);
+  }
   return view;
 }
 

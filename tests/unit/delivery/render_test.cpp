@@ -51,6 +51,13 @@ TEST(Render, EachPurposeHasItsOwnWording) {
   EXPECT_NE(link.html.find("href=\"https://app.example/verify?token=a&amp;b=1\""),
             std::string::npos);
   EXPECT_NE(link.text.find("expires in 15 minutes"), std::string::npos);
+  const auto verify = render::email_texts(Purpose::kVerificationLink, "Acme", "",
+                                          "https://app.example/verify?token=v", 10);
+  EXPECT_EQ(verify.subject, "Verify your email address for Acme");
+  EXPECT_NE(verify.text.find("https://app.example/verify?token=v"), std::string::npos);
+  EXPECT_EQ(verify.html.find("Sign in"), std::string::npos);
+  EXPECT_EQ(purpose_from_name(purpose_name(Purpose::kVerificationLink)),
+            Purpose::kVerificationLink);
   EXPECT_EQ(render::sms_text(Purpose::kVerificationCode, "Acme", "333333", "", 10),
             "333333 is your verification code for Acme. Do not share it with anyone.");
 }

@@ -88,6 +88,7 @@ TEST(AttemptData, RoundTripsThroughJson) {
                    {},
                    0,
                    {},
+                   {},
                    {}};
   d.identity =
       PendingIdentity{"oauth_google", "google",    "sub-1", "a@b.test", true, "A", "B", "", "",

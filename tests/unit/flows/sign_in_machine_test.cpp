@@ -25,10 +25,15 @@ constexpr SignInStatus kDone = SignInStatus::kComplete;
 constexpr SignInStatus kNNP = SignInStatus::kNeedsNewPassword;
 
 // One name of each strategy family: none, OAuth, the first factors, one no row knows yet.
-const std::vector<std::string_view> kStrategies = {
-    "", "oauth_google", "password", "email_code", "reset_password_email_code", "web3_metamask"};
-const std::vector<std::string_view> kFirstFactorStrategies = {"password", "email_code",
-                                                              "reset_password_email_code"};
+const std::vector<std::string_view> kStrategies = {"",
+                                                   "oauth_google",
+                                                   "password",
+                                                   "email_code",
+                                                   "reset_password_email_code",
+                                                   "web3_metamask",
+                                                   "email_link"};
+const std::vector<std::string_view> kFirstFactorStrategies = {
+    "password", "email_code", "reset_password_email_code", "email_link"};
 // Errors an input verification may already hold; rows must not depend on them.
 const std::vector<std::optional<Code>> kInputErrors = {std::nullopt, Code::kOAuthAccessDenied};
 // What a provider round trip can fail with (oauth::Service::complete).
@@ -160,6 +165,9 @@ std::vector<SignInRow> table() {
     t.push_back(
         {s, ev::FirstFactorPrepared{"reset_password_email_code"},
          step({kNFF, ff(StrategyFamily::kResetCode, VS::kUnverified), false}, {Fx::kSendCode})});
+    t.push_back(
+        {s, ev::FirstFactorPrepared{"email_link"},
+         step({kNFF, ff(StrategyFamily::kEmailLink, VS::kUnverified), false}, {Fx::kSendCode})});
     t.push_back({s, ev::FirstFactorAttempted{"password", FactorOutcome::kVerified},
                  step({kDone, ff(pw, VS::kVerified), false}, {Fx::kCreateSession})});
     t.push_back({s, ev::FirstFactorAttempted{"password", FactorOutcome::kMustReset},
@@ -168,7 +176,8 @@ std::vector<SignInRow> table() {
                  step(s, {Fx::kRejectAttempt})});
     for (auto [name, fam] :
          {std::pair{std::string_view("email_code"), StrategyFamily::kEmailCode},
-          std::pair{std::string_view("reset_password_email_code"), StrategyFamily::kResetCode}}) {
+          std::pair{std::string_view("reset_password_email_code"), StrategyFamily::kResetCode},
+          std::pair{std::string_view("email_link"), StrategyFamily::kEmailLink}}) {
       bool prepared = false;
       for (const auto& e : kInputErrors) {
         prepared = prepared || s.first_factor == ff(fam, VS::kUnverified, e);
@@ -177,7 +186,7 @@ std::vector<SignInRow> table() {
         continue;
       }
       t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kVerified},
-                   fam == StrategyFamily::kEmailCode
+                   fam != StrategyFamily::kResetCode
                        ? step({kDone, ff(fam, VS::kVerified), false}, {Fx::kCreateSession})
                        : step({kNNP, ff(fam, VS::kVerified), false}, {})});
       t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kIncorrect},
@@ -268,11 +277,11 @@ std::vector<SignInRow> table() {
 TEST(SignInMachine, EveryStatusTimesEveryEventIsTheTablesRowOrIllegal) {
   const auto states = all_states();
   const auto events = all_events();
-  EXPECT_EQ(states.size(), 8u * 61u * 2u);  // (no attempt + 7 statuses) x first factors x identity
-  EXPECT_EQ(events.size(), 159u);
+  EXPECT_EQ(states.size(), 8u * 71u * 2u);  // (no attempt + 7 statuses) x first factors x identity
+  EXPECT_EQ(events.size(), 185u);
   const std::size_t n = check_exhaustively(states, events, table(), sign_in_transition, "sign_in",
                                            kEventNames, status_name);
-  EXPECT_EQ(n, 155'184u);
+  EXPECT_EQ(n, 210'160u);
 }
 
 TEST(SignInMachine, OnlyAnUnverifiedOAuthFirstFactorAwaitsTheCallback) {
@@ -382,7 +391,7 @@ TEST(SignInMachine, UnknownStatusStringsAreCorruptionNotAState) {
   auto bad_row = load_sign_in_state("Complete", data);
   ASSERT_FALSE(bad_row);
   EXPECT_EQ(bad_row.error().code, Code::kInternal);
-  data.first_factor = Verification{"done", "oauth_google", {}, {}, {}, {}, 0, {}, {}};
+  data.first_factor = Verification{"done", "oauth_google", {}, {}, {}, {}, 0, {}, {}, {}};
   auto bad_ff = load_sign_in_state("needs_first_factor", data);
   ASSERT_FALSE(bad_ff);
   EXPECT_EQ(bad_ff.error().code, Code::kInternal);
@@ -405,7 +414,8 @@ TEST(SignInMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
                                         "password",
                                         "email_code",
                                         "reset_password_email_code",
-                                        "web3_metamask"};
+                                        "web3_metamask",
+                                        "email_link"};
       data.first_factor->strategy = names[static_cast<int>(s.first_factor->strategy)];
     }
     if (s.holds_identity) {
@@ -416,13 +426,13 @@ TEST(SignInMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
     EXPECT_EQ(*back, s);
     ++checked;
   }
-  EXPECT_EQ(checked, 7 * 61 * 2);
+  EXPECT_EQ(checked, 7 * 71 * 2);
 }
 
 TEST(SignInMachine, SaveKeepsTheCallersFullErrorOfTheSameCode) {
   SignInData data;
   data.first_factor =
-      Verification{"unverified", "oauth_google", "https://idp/auth", {}, 5, {}, 0, {}, {}};
+      Verification{"unverified", "oauth_google", "https://idp/auth", {}, 5, {}, 0, {}, {}, {}};
   VerificationError full{Code::kIdentifierAlreadySignedIn, "", "", {{"session_id", "sess_1"}}};
   data.first_factor->error = full;
   std::string row_status;
@@ -462,6 +472,7 @@ TEST(StrategyFamily, NamesMapLikeIsOAuthStrategy) {
   EXPECT_EQ(strategy_family("password"), StrategyFamily::kPassword);
   EXPECT_EQ(strategy_family("email_code"), StrategyFamily::kEmailCode);
   EXPECT_EQ(strategy_family("reset_password_email_code"), StrategyFamily::kResetCode);
+  EXPECT_EQ(strategy_family("email_link"), StrategyFamily::kEmailLink);
   EXPECT_EQ(strategy_family("Password"), StrategyFamily::kUnsupported);
   EXPECT_EQ(strategy_family("phone_code"), StrategyFamily::kUnsupported);
   EXPECT_EQ(strategy_family("OAUTH_google"), StrategyFamily::kUnsupported);

@@ -23,8 +23,13 @@ constexpr SignUpStatus kMR = SignUpStatus::kMissingRequirements;
 constexpr SignUpStatus kDone = SignUpStatus::kComplete;
 
 // One name of each strategy family: none, OAuth, the first factors, one no row knows yet.
-const std::vector<std::string_view> kStrategies = {
-    "", "oauth_google", "password", "email_code", "reset_password_email_code", "web3_metamask"};
+const std::vector<std::string_view> kStrategies = {"",
+                                                   "oauth_google",
+                                                   "password",
+                                                   "email_code",
+                                                   "reset_password_email_code",
+                                                   "web3_metamask",
+                                                   "email_link"};
 // Errors an input verification may already hold; rows must not depend on them.
 const std::vector<std::optional<Code>> kInputErrors = {std::nullopt, Code::kOAuthAccessDenied};
 const std::vector<Code> kProviderErrors = {Code::kOAuthAccessDenied,
@@ -46,10 +51,13 @@ const std::array<std::string_view, 10> kEventNames = {
 VerificationState code(VS status, std::optional<Code> error = std::nullopt) {
   return VerificationState{status, StrategyFamily::kEmailCode, error};
 }
+VerificationState link(VS status, std::optional<Code> error = std::nullopt) {
+  return VerificationState{status, StrategyFamily::kEmailLink, error};
+}
 // verifications.email_address as a password sign-up leaves it.
 const std::vector<std::optional<VerificationState>> kEmailVerifications = {
     std::nullopt, code(VS::kUnverified), code(VS::kVerified),
-    code(VS::kFailed, Code::kVerificationFailed)};
+    code(VS::kFailed, Code::kVerificationFailed), link(VS::kUnverified)};
 
 std::vector<SignUpState> all_states() {
   std::vector<std::optional<SignUpStatus>> statuses{std::nullopt};
@@ -124,7 +132,8 @@ std::vector<SignUpRow> table() {
   t.push_back({fresh, ev::Started{g},
                step({kMR, oauth(VS::kUnverified), false, std::nullopt}, {Fx::kBeginRedirect})});
   t.push_back({fresh, ev::Started{"password"}, step({kMR, std::nullopt, false, std::nullopt}, {})});
-  for (std::string_view other : {"email_code", "reset_password_email_code", "web3_metamask"}) {
+  for (std::string_view other :
+       {"email_code", "reset_password_email_code", "web3_metamask", "email_link"}) {
     t.push_back({fresh, ev::Started{other}, strategy_refusal(other)});
   }
 
@@ -247,7 +256,7 @@ std::vector<SignUpRow> table() {
         const ev::VerificationPrepared p{name, has_email};
         if (done) {
           t.push_back({s, p, not_in_progress});
-        } else if (name != "email_code") {
+        } else if (name != "email_code" && name != "email_link") {
           t.push_back({s, p, strategy_refusal(name)});
         } else if (!without_provider) {
           continue;  // illegal
@@ -256,34 +265,41 @@ std::vector<SignUpRow> table() {
         } else if (s.email_address == code(VS::kVerified)) {
           t.push_back({s, p, Refusal{Code::kVerificationAlreadyVerified, "", "", std::nullopt}});
         } else {
-          t.push_back({s, p,
-                       step({kMR, s.external_account, s.holds_identity, code(VS::kUnverified)},
-                            {Fx::kSendCode})});
+          const auto sent = name == "email_link" ? link(VS::kUnverified) : code(VS::kUnverified);
+          t.push_back(
+              {s, p, step({kMR, s.external_account, s.holds_identity, sent}, {Fx::kSendCode})});
         }
       }
     }
-    if (done || !without_provider || s.email_address != code(VS::kUnverified)) {
+    if (done || !without_provider) {
       continue;
     }
-    for (bool nothing_missing : {false, true}) {
-      auto attempted = [&](FactorOutcome o) {
-        return ev::VerificationAttempted{"email_code", o, nothing_missing};
-      };
-      const auto& ea = s.external_account;
-      const bool held = s.holds_identity;
-      const Effects complete = social
-                                   ? Effects{Fx::kCreateUser, Fx::kCreateSession, Fx::kDropIdentity}
-                                   : Effects{Fx::kCreateUser, Fx::kCreateSession};
-      t.push_back({s, attempted(FactorOutcome::kVerified),
-                   nothing_missing ? step({kDone, ea, false, code(VS::kVerified)}, complete)
-                                   : step({kMR, ea, held, code(VS::kVerified)}, {})});
-      t.push_back({s, attempted(FactorOutcome::kIncorrect), step(s, {Fx::kRejectAttempt})});
-      t.push_back({s, attempted(FactorOutcome::kTooManyAttempts),
-                   step({kMR, ea, held, code(VS::kFailed, Code::kVerificationFailed)},
-                        {Fx::kRejectAttempt})});
-      t.push_back({s, attempted(FactorOutcome::kExpired),
-                   step({kMR, ea, held, code(VS::kExpired, Code::kVerificationExpired)},
-                        {Fx::kRejectAttempt})});
+    const auto& ea = s.external_account;
+    const bool held = s.holds_identity;
+    const Effects complete = social
+                                 ? Effects{Fx::kCreateUser, Fx::kCreateSession, Fx::kDropIdentity}
+                                 : Effects{Fx::kCreateUser, Fx::kCreateSession};
+    for (auto [name, v] : {std::pair{std::string_view("email_code"), &code},
+                           std::pair{std::string_view("email_link"), &link}}) {
+      if (s.email_address != (*v)(VS::kUnverified, std::nullopt)) {
+        continue;
+      }
+      for (bool nothing_missing : {false, true}) {
+        auto attempted = [&](FactorOutcome o) {
+          return ev::VerificationAttempted{name, o, nothing_missing};
+        };
+        t.push_back({s, attempted(FactorOutcome::kVerified),
+                     nothing_missing
+                         ? step({kDone, ea, false, (*v)(VS::kVerified, std::nullopt)}, complete)
+                         : step({kMR, ea, held, (*v)(VS::kVerified, std::nullopt)}, {})});
+        t.push_back({s, attempted(FactorOutcome::kIncorrect), step(s, {Fx::kRejectAttempt})});
+        t.push_back({s, attempted(FactorOutcome::kTooManyAttempts),
+                     step({kMR, ea, held, (*v)(VS::kFailed, Code::kVerificationFailed)},
+                          {Fx::kRejectAttempt})});
+        t.push_back({s, attempted(FactorOutcome::kExpired),
+                     step({kMR, ea, held, (*v)(VS::kExpired, Code::kVerificationExpired)},
+                          {Fx::kRejectAttempt})});
+      }
     }
   }
 
@@ -313,11 +329,11 @@ TEST(SignUpMachine, EveryStatusTimesEveryEventIsTheTablesRowOrIllegal) {
   const auto states = all_states();
   const auto events = all_events();
   EXPECT_EQ(states.size(),
-            4u * 61u * 2u * 4u);  // (no attempt + 3 statuses) x accounts x identity x email
-  EXPECT_EQ(events.size(), 196u);
+            4u * 71u * 2u * 5u);  // (no attempt + 3 statuses) x accounts x identity x email
+  EXPECT_EQ(events.size(), 228u);
   const std::size_t n = check_exhaustively(states, events, table(), sign_up_transition, "sign_up",
                                            kEventNames, status_name);
-  EXPECT_EQ(n, 382'592u);
+  EXPECT_EQ(n, 647'520u);
 }
 
 TEST(SignUpMachine, OnlyAnUnverifiedOAuthExternalAccountAwaitsTheCallback) {
@@ -406,7 +422,8 @@ TEST(SignUpMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
                                         "password",
                                         "email_code",
                                         "reset_password_email_code",
-                                        "web3_metamask"};
+                                        "web3_metamask",
+                                        "email_link"};
       data.external_account->strategy = names[static_cast<int>(s.external_account->strategy)];
     }
     if (s.holds_identity) {
@@ -417,5 +434,5 @@ TEST(SignUpMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
     EXPECT_EQ(*back, s);
     ++checked;
   }
-  EXPECT_EQ(checked, 3 * 61 * 2 * 4);
+  EXPECT_EQ(checked, 3 * 71 * 2 * 5);
 }
