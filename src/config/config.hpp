@@ -204,6 +204,14 @@ struct BotProtectionConfig {
   std::vector<std::string> oauth_bypass{"oauth_google", "oauth_microsoft", "oauth_apple"};
 };
 
+// The Backend API (issue 13; docs/backend-api.md): /v1/users, /v1/sessions, ... for the
+// application's server, authenticated with a secret key (`latchkey secret-keys create`). It is
+// served on the main listener, under path_prefix.
+struct BackendApiConfig {
+  bool enabled = true;
+  std::string path_prefix;  // "" = /v1/... at the root (the SDK's apiUrl is public_url + it)
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -218,6 +226,7 @@ struct Config {
   PasswordsConfig passwords;
   TestingConfig testing;
   BotProtectionConfig bot_protection;
+  BackendApiConfig backend_api;
   std::vector<OAuthProviderConfig> providers;
 };
 

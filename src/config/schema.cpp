@@ -169,6 +169,12 @@ const std::array<Field<B>, 8> kBotProtectionFields{{
     {"oauth_bypass", &B::oauth_bypass},
 }};
 
+using Ba = BackendApiConfig;
+const std::array<Field<Ba>, 2> kBackendApiFields{{
+    {"enabled", &Ba::enabled},
+    {"path_prefix", &Ba::path_prefix},
+}};
+
 using P = OAuthProviderConfig;
 const std::array<Field<P>, 11> kProviderFields{{
     {"name", &P::name},
@@ -184,9 +190,9 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 13> kSections{
-    kServer, kStorage, kKeys,        kLogging,   kFrontend, kRateLimits,   kDelivery,
-    kSmtp,   kSms,     kIdentifiers, kPasswords, kTesting,  kBotProtection};
+const std::array<std::string_view, 14> kSections{
+    kServer, kStorage, kKeys,        kLogging,   kFrontend, kRateLimits,    kDelivery,
+    kSmtp,   kSms,     kIdentifiers, kPasswords, kTesting,  kBotProtection, kBackendApi};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -234,6 +240,7 @@ std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitF
 std::span<const Field<IdentifiersConfig>> identifiers_fields() { return kIdentifiersFields; }
 std::span<const Field<PasswordsConfig>> passwords_fields() { return kPasswordsFields; }
 std::span<const Field<TestingConfig>> testing_fields() { return kTestingFields; }
+std::span<const Field<BackendApiConfig>> backend_api_fields() { return kBackendApiFields; }
 std::span<const Field<BotProtectionConfig>> bot_protection_fields() { return kBotProtectionFields; }
 std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryFields; }
 std::span<const Field<SmtpConfig>> smtp_fields() { return kSmtpFields; }
@@ -268,6 +275,9 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kTesting) {
     return names_of(testing_fields());
+  }
+  if (section == kBackendApi) {
+    return names_of(backend_api_fields());
   }
   if (section == kBotProtection) {
     return names_of(bot_protection_fields());
