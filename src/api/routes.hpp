@@ -39,9 +39,9 @@ enum class Origin : std::uint8_t {
 
 // What of the request the pipeline parses before the handler (issue 9, finding 5).
 enum class Input : std::uint8_t {
-  kUnread,  // neither query nor body is looked at (operational endpoints)
-  kForm,    // the query and the body, strictly: a duplicated parameter is 400, a body that is
-            // not application/x-www-form-urlencoded is 415; the handler gets both parsed
+  kUnread,    // neither query nor body is looked at (operational endpoints)
+  kForm,      // the query and the body, strictly: a duplicated parameter is 400, a body that is
+              // not application/x-www-form-urlencoded is 415; the handler gets both parsed
   kJsonBody,  // the Backend API: the query as kForm; a body, when there is one, must say it is
               // application/json (else 415) and is left for the handler to decode
 };

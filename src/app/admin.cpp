@@ -82,9 +82,9 @@ std::string primary_email(const flows::UserView& u) {
 }
 
 void print_user_line(const flows::UserView& u) {
-  std::cout << u.user.id << "\t" << primary_email(u) << "\t"
-            << u.user.first_name.value_or("") << "\t" << u.user.last_name.value_or("") << "\t"
-            << (u.user.banned ? "banned" : "-") << "\t" << u.user.created_at_ms << "\n";
+  std::cout << u.user.id << "\t" << primary_email(u) << "\t" << u.user.first_name.value_or("")
+            << "\t" << u.user.last_name.value_or("") << "\t" << (u.user.banned ? "banned" : "-")
+            << "\t" << u.user.created_at_ms << "\n";
 }
 
 // The host the publishable key encodes: the public URL's host[:port], as clerk-js and
@@ -182,8 +182,8 @@ int print_env(const config::Config& c, bool with_secret_key) {
     }
     if (!c.frontend.path_prefix.empty()) {
       // The Frontend API is under a path, which a publishable key cannot encode.
-      std::cout << "NEXT_PUBLIC_CLERK_PROXY_URL=" << c.server.public_url
-                << c.frontend.path_prefix << "\n";
+      std::cout << "NEXT_PUBLIC_CLERK_PROXY_URL=" << c.server.public_url << c.frontend.path_prefix
+                << "\n";
     }
     if (const std::string pem = signing_key_pem(a.ring); !pem.empty()) {
       std::cout << "CLERK_JWT_KEY=\"" << one_line(pem) << "\"\n";
@@ -227,8 +227,8 @@ int users_show(const config::Config& c, const std::string& id) {
     o["id"] = u->user.id;
     boost::json::array emails;
     for (const auto& e : u->emails) {
-      emails.emplace_back(boost::json::object{{"id", e.id}, {"email", e.email},
-                                              {"verified", e.verified}});
+      emails.emplace_back(
+          boost::json::object{{"id", e.id}, {"email", e.email}, {"verified", e.verified}});
     }
     o["email_addresses"] = std::move(emails);
     o["first_name"] = u->user.first_name ? boost::json::value(*u->user.first_name) : nullptr;

@@ -99,9 +99,9 @@ core::Result<std::string> merge_json_objects(std::string_view base, std::string_
 // ---- sessions -------------------------------------------------------------------------------
 
 struct SessionQuery {
-  std::string user_id;    // one of user_id and client_id is required
+  std::string user_id;  // one of user_id and client_id is required
   std::string client_id;
-  std::string status;     // "" = any
+  std::string status;  // "" = any
   std::int64_t limit = 10;
   std::int64_t offset = 0;
 };

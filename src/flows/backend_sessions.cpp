@@ -99,8 +99,8 @@ Result<SessionPage> BackendSessions::list(const SessionQuery& q) {
   }
   SessionPage out;
   auto st = d_.store.read([&](store::Tx& tx) -> Status {
-    auto rows =
-        q.user_id.empty() ? tx.list_sessions_by_client(q.client_id) : tx.list_sessions_by_user(q.user_id);
+    auto rows = q.user_id.empty() ? tx.list_sessions_by_client(q.client_id)
+                                  : tx.list_sessions_by_user(q.user_id);
     if (!rows) {
       return fail(std::move(rows.error()));
     }

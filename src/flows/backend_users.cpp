@@ -255,8 +255,7 @@ Result<UserView> BackendUsers::create(const UserParams& p) {
       e.updated_at_ms = now;
       if (auto ins = tx.insert_email_address(e); !ins) {
         if (store::is_conflict(ins.error(), store::kEmailAddressEmailKey)) {
-          return fail(
-              Error(Code::kFormIdentifierExists).with_meta("param_name", "email_address"));
+          return fail(Error(Code::kFormIdentifierExists).with_meta("param_name", "email_address"));
         }
         return ins;
       }

@@ -294,8 +294,8 @@ TEST_P(StoreContract, ListUsersFiltersOrdersAndPages) {
     return get<std::int64_t>([&](Tx& tx) { return tx.count_users(q); });
   };
   UserQuery all;
-  EXPECT_EQ(ids(all), (std::vector<std::string>{"user_l4", "user_l3", "user_l2", "user_l1",
-                                                "user_l0"}));
+  EXPECT_EQ(ids(all),
+            (std::vector<std::string>{"user_l4", "user_l3", "user_l2", "user_l1", "user_l0"}));
   EXPECT_EQ(count(all), 5);
   UserQuery page;
   page.limit = 2;
@@ -337,16 +337,16 @@ TEST_P(StoreContract, SecretKeysRoundTripAreFoundByHashAndRevokedOnce) {
   });
   EXPECT_EQ(get<std::vector<SecretKey>>([](Tx& tx) { return tx.list_secret_keys(); }),
             (std::vector<SecretKey>{a, b}));
-  EXPECT_EQ(get<std::optional<SecretKey>>(
-                [](Tx& tx) { return tx.find_secret_key_by_hash("hash_b"); }),
-            b);
-  EXPECT_EQ(get<std::optional<SecretKey>>(
-                [](Tx& tx) { return tx.find_secret_key_by_hash("nope"); }),
-            std::nullopt);
+  EXPECT_EQ(
+      get<std::optional<SecretKey>>([](Tx& tx) { return tx.find_secret_key_by_hash("hash_b"); }),
+      b);
+  EXPECT_EQ(
+      get<std::optional<SecretKey>>([](Tx& tx) { return tx.find_secret_key_by_hash("nope"); }),
+      std::nullopt);
   write([](Tx& tx) { return tx.revoke_secret_key("ak_1", kT0 + 5); });
   write([](Tx& tx) { return tx.revoke_secret_key("ak_1", kT0 + 9); });  // the first time stays
-  auto got = get<std::optional<SecretKey>>(
-      [](Tx& tx) { return tx.find_secret_key_by_hash("hash_a"); });
+  auto got =
+      get<std::optional<SecretKey>>([](Tx& tx) { return tx.find_secret_key_by_hash("hash_a"); });
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->revoked_at_ms, kT0 + 5);
   auto st = try_write([](Tx& tx) { return tx.revoke_secret_key("ak_9", kT0); });

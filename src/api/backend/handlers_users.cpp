@@ -72,8 +72,7 @@ core::Result<flows::UserParams> user_params(const json::object& body, bool creat
   if (create) {
     if (const auto* emails = body.if_contains("email_address"); emails != nullptr) {
       if (!emails->is_array()) {
-        return core::fail(
-            Error(Code::kFormParamInvalid).with_meta("param_name", "email_address"));
+        return core::fail(Error(Code::kFormParamInvalid).with_meta("param_name", "email_address"));
       }
       for (const auto& e : emails->as_array()) {
         if (!e.is_string()) {
@@ -164,8 +163,7 @@ Response bapi_count_users(Call& call) {
     }
     n = *r;
   }
-  return json_response(200,
-                       R"({"object":"total_count","total_count":)" + std::to_string(n) + "}");
+  return json_response(200, R"({"object":"total_count","total_count":)" + std::to_string(n) + "}");
 }
 
 Response bapi_get_user(Call& call) { return answer_user(call, users(call).get(id_of(call))); }

@@ -24,12 +24,12 @@
   "u.locked_until, u.banned, u.private_metadata"
 
 // The filters of the Backend API's user list (catalog kListUsers/kCountUsers: ?1..?3).
-#define LK_USER_FILTER                                                                           \
-  "(?1 = '' OR u.id = ?1) AND (?2 = '' OR EXISTS (SELECT 1 FROM email_addresses f WHERE "       \
-  "f.user_id = u.id AND f.email = ?2)) AND (?3 = '' OR lower(u.id) LIKE ?3 ESCAPE '\\' OR "     \
-  "lower(COALESCE(u.first_name, '')) LIKE ?3 ESCAPE '\\' OR "                                   \
-  "lower(COALESCE(u.last_name, '')) LIKE ?3 ESCAPE '\\' OR "                                    \
-  "lower(COALESCE(u.username, '')) LIKE ?3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM "               \
+#define LK_USER_FILTER                                                                      \
+  "(?1 = '' OR u.id = ?1) AND (?2 = '' OR EXISTS (SELECT 1 FROM email_addresses f WHERE "   \
+  "f.user_id = u.id AND f.email = ?2)) AND (?3 = '' OR lower(u.id) LIKE ?3 ESCAPE '\\' OR " \
+  "lower(COALESCE(u.first_name, '')) LIKE ?3 ESCAPE '\\' OR "                               \
+  "lower(COALESCE(u.last_name, '')) LIKE ?3 ESCAPE '\\' OR "                                \
+  "lower(COALESCE(u.username, '')) LIKE ?3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM "           \
   "email_addresses q WHERE q.user_id = u.id AND q.email LIKE ?3 ESCAPE '\\'))"
 
 #define LK_SECRET_KEY_COLS "id, key_hash, hint, created_at, revoked_at"
