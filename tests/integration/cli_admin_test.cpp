@@ -65,8 +65,7 @@ TEST_F(CliAdmin, SecretKeysAreShownOnceListedByHintAndRevoked) {
   const std::string id = rows.front().substr(0, rows.front().find('\t'));
   auto revoked = cli({"secret-keys", "revoke", id});
   ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
-  EXPECT_THAT(lines_with(cli({"secret-keys", "list"}).out, "skey_").front(),
-              HasSubstr("revoked"));
+  EXPECT_THAT(lines_with(cli({"secret-keys", "list"}).out, "skey_").front(), HasSubstr("revoked"));
   EXPECT_EQ(cli({"secret-keys", "revoke", "skey_nope"}).exit_code, 1);
 }
 
@@ -100,9 +99,9 @@ TEST_F(CliAdmin, UsersAndSessionsOverTheSameServicesAsTheServer) {
   ASSERT_EQ(ids.size(), 1U) << made.out;
   const std::string id = ids.front();
   EXPECT_EQ(cli({"users", "create", "--email", "ada@example.com"}).exit_code, 1);  // taken
-  EXPECT_EQ(cli({"users", "create", "--email", "weak@example.com", "--password", "password"})
-                .exit_code,
-            1);  // the password policy
+  EXPECT_EQ(
+      cli({"users", "create", "--email", "weak@example.com", "--password", "password"}).exit_code,
+      1);  // the password policy
 
   auto list = cli({"users", "list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
