@@ -34,6 +34,11 @@ echo "== store contract tests against PostgreSQL"
 bash scripts/pg-test-cluster.sh run -- "build/$preset/tests/contract/store_contract_test" \
   --gtest_brief=1
 
+# The Backend API through the pinned @clerk/backend against the real binary (docs/backend-api.md).
+echo "== Backend API tests (@clerk/backend)"
+(cd tests/bapi && npm ci --no-audit --no-fund --loglevel=error &&
+  LATCHKEY_BIN="$root/build/$preset/src/cli/latchkey" npm test)
+
 if [[ -d e2e && "${LATCHKEY_SKIP_E2E:-0}" != 1 ]]; then
   echo "== end-to-end tests"
   export LATCHKEY_BIN="$root/build/$preset/src/cli/latchkey"

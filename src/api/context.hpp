@@ -18,6 +18,7 @@
 #include "api/routes.hpp"
 #include "core/error.hpp"
 #include "core/metrics.hpp"
+#include "flows/backend.hpp"
 #include "flows/frontend.hpp"
 #include "http/cookies.hpp"
 #include "http/cors.hpp"
@@ -58,6 +59,9 @@ struct Context {
   std::string_view cookie_name;  // __client, or __Host-__client on https
   // Where a planted variant of the client cookie may live: the FAPI host and its parent domains.
   std::vector<std::string> cookie_domains;
+  // The Backend API (Routes::enable_backend); null = its rows are not registered.
+  flows::Backend* backend = nullptr;
+  std::string backend_prefix;
 };
 
 struct Call {
@@ -109,6 +113,11 @@ struct Call {
 [[nodiscard]] core::Status check_origin(const Context& ctx, const http::Request& req);
 // The body as a form, only when it says it is one (Input::kForm).
 [[nodiscard]] core::Result<http::Fields> parse_form_body(const http::Request& req);
+// The Backend API's secret key (Auth::kSecretKey): `Authorization: Bearer <key>`, valid and not
+// revoked. Every refusal is the same 401, whatever was wrong.
+[[nodiscard]] core::Status check_secret_key(const Call& call);
+// Input::kJson: a body, if any, says it is application/json (415 otherwise).
+[[nodiscard]] core::Status check_json_body(const http::Request& req);
 // The `_method` of a POST (README §1.5): nullopt when there is none, kOther for any value that
 // is not PATCH, PUT or DELETE.
 [[nodiscard]] std::optional<http::Method> method_override(const http::Request& req,

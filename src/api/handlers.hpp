@@ -45,4 +45,24 @@ http::Response oauth_callback(Call& call);
 // An email link opened in a browser (api/frontend/handlers_callback.cpp).
 http::Response verify_email_link(Call& call);
 
+// The Backend API (api/backend/): users, and sessions.
+http::Response bapi_list_users(Call& call);
+http::Response bapi_count_users(Call& call);
+http::Response bapi_create_user(Call& call);
+http::Response bapi_get_user(Call& call);
+http::Response bapi_update_user(Call& call);
+http::Response bapi_delete_user(Call& call);
+http::Response bapi_merge_user_metadata(Call& call);
+http::Response bapi_replace_user_metadata(Call& call);
+http::Response bapi_ban_user(Call& call);
+http::Response bapi_unban_user(Call& call);
+http::Response bapi_lock_user(Call& call);
+http::Response bapi_unlock_user(Call& call);
+http::Response bapi_verify_password(Call& call);
+http::Response bapi_disable_mfa(Call& call);
+http::Response bapi_list_sessions(Call& call);
+http::Response bapi_get_session(Call& call);
+http::Response bapi_revoke_session(Call& call);
+http::Response bapi_session_token(Call& call);
+
 }  // namespace latchkey::api

@@ -144,6 +144,51 @@ core::Result<http::Fields> parse_form_body(const Request& req) {
   return http::parse_form(req.body);
 }
 
+core::Status check_secret_key(const Call& call) {
+  // One answer for a missing, malformed, unknown and revoked key: nothing about which it was.
+  auto refused = [&](std::string why) {
+    return core::fail(Error(Code::kAuthenticationInvalid, "Unauthorized request",
+                            "The request could not be authenticated: supply an active secret "
+                            "key as Authorization: Bearer <key>.")
+                          .with_internal("backend api: " + std::move(why)));
+  };
+  const auto header = call.req.header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header || header->size() <= kBearer.size() ||
+      !(header->starts_with(kBearer) || header->starts_with("bearer "))) {
+    return refused("no bearer secret key");
+  }
+  if (call.ctx.backend == nullptr) {
+    return refused("backend api off");
+  }
+  auto ok = call.ctx.backend->keys.verify(header->substr(kBearer.size()));
+  if (!ok) {
+    return core::fail(std::move(ok.error()));
+  }
+  if (!*ok) {
+    return refused("unknown or revoked secret key");
+  }
+  return {};
+}
+
+core::Status check_json_body(const Request& req) {
+  if (req.body.empty()) {
+    return {};
+  }
+  const auto ct = req.header("content-type");
+  std::string_view media = ct.value_or("");
+  media = media.substr(0, media.find(';'));
+  while (!media.empty() && media.back() == ' ') {
+    media.remove_suffix(1);
+  }
+  if (media != "application/json") {
+    return core::fail(Error(Code::kUnsupportedMediaType)
+                          .with_reason(core::Reason::kBodyNotForm)
+                          .with_internal("body is not application/json"));
+  }
+  return {};
+}
+
 std::optional<Method> method_override(const Request& req, const http::Fields& query) {
   if (req.method != Method::kPost) {
     return std::nullopt;

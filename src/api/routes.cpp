@@ -184,6 +184,66 @@ constexpr Row kRows[] = {
     {kDelete, kFrontend,           "/v1/client/sessions",              "fapi_sessions_delete",
      {kAllowedOrigin,  kForm,    kNoLimit,            kClientCookie,  kJson,        kWorker},
      &sign_out},
+
+    // The Backend API (docs/backend-api.md): the application's server, with a secret key
+    // (Authorization: Bearer sk_live_...); JSON in and out. One row per endpoint.
+    {kGet,    kBackendIfPrefixed,  "/v1/jwks",                         "jwks",
+     {kAnyOrigin,      kUnread,  kNoLimit,            kNoAuth,        kJson,        kInline},
+     &jwks_document},
+    {kGet,    kBackend,            "/v1/users",                        "bapi_users_list",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_list_users},
+    {kGet,    kBackend,            "/v1/users/count",                  "bapi_users_count",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_count_users},
+    {kPost,   kBackend,            "/v1/users",                        "bapi_users_create",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_create_user},
+    {kGet,    kBackend,            "/v1/users/{id}",                   "bapi_users_get",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_get_user},
+    {kPatch,  kBackend,            "/v1/users/{id}",                   "bapi_users_update",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_update_user},
+    {kDelete, kBackend,            "/v1/users/{id}",                   "bapi_users_delete",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_delete_user},
+    {kPatch,  kBackend,            "/v1/users/{id}/metadata",          "bapi_users_metadata_merge",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_merge_user_metadata},
+    {kPut,    kBackend,            "/v1/users/{id}/metadata",          "bapi_users_metadata_replace",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_replace_user_metadata},
+    {kPost,   kBackend,            "/v1/users/{id}/ban",               "bapi_users_ban",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_ban_user},
+    {kPost,   kBackend,            "/v1/users/{id}/unban",             "bapi_users_unban",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_unban_user},
+    {kPost,   kBackend,            "/v1/users/{id}/lock",              "bapi_users_lock",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_lock_user},
+    {kPost,   kBackend,            "/v1/users/{id}/unlock",            "bapi_users_unlock",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_unlock_user},
+    {kPost,   kBackend,            "/v1/users/{id}/verify_password",   "bapi_users_verify_password",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_verify_password},
+    {kDelete, kBackend,            "/v1/users/{id}/mfa",               "bapi_users_disable_mfa",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_disable_mfa},
+    {kGet,    kBackend,            "/v1/sessions",                     "bapi_sessions_list",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_list_sessions},
+    {kGet,    kBackend,            "/v1/sessions/{id}",                "bapi_sessions_get",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_get_session},
+    {kPost,   kBackend,            "/v1/sessions/{id}/revoke",         "bapi_sessions_revoke",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_revoke_session},
+    {kPost,   kBackend,            "/v1/sessions/{id}/tokens",         "bapi_sessions_token",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_session_token},
 };
 // clang-format on
 
@@ -248,12 +308,17 @@ Response answer(Call& call, const Row& row, const Overrides& overrides) {
   const Context& ctx = call.ctx;
   Request& req = call.req;
   const Style style = row.policy.style;
+  if (row.policy.auth == kSecretKey) {
+    if (auto ok = check_secret_key(call); !ok) {
+      return call.error(ok.error());
+    }
+  }
   if (row.policy.origin == kAllowedOrigin) {
     if (auto ok = check_origin(ctx, req); !ok) {
       return refuse(call, style, ok.error());
     }
   }
-  if (row.policy.input == kForm) {
+  if (row.policy.input == kForm || row.policy.input == kJsonBody) {
     // One parameter, one value: a duplicated query or form parameter is refused (400
     // form_param_duplicate naming it), never resolved by order.
     auto query = http::parse_query(req.query);
@@ -261,11 +326,17 @@ Response answer(Call& call, const Row& row, const Overrides& overrides) {
       return refuse(call, style, query.error());
     }
     call.query = std::move(*query);
-    auto form = parse_form_body(req);
-    if (!form) {
-      return refuse(call, style, form.error());
+    if (row.policy.input == kJsonBody) {
+      if (auto ok = check_json_body(req); !ok) {
+        return refuse(call, style, ok.error());
+      }
+    } else {
+      auto form = parse_form_body(req);
+      if (!form) {
+        return refuse(call, style, form.error());
+      }
+      call.form = std::move(*form);
     }
-    call.form = std::move(*form);
   }
   const Row* target = &row;
   if (row.method_overrides != 0) {
@@ -308,8 +379,8 @@ Response run(const Context& ctx, const Row& row, const Overrides& overrides, Req
 // request.
 Overrides overrides_of(const Row& row) {
   Overrides out{};
-  if (row.policy.auth == kSessionToken || row.policy.auth == kSecretKey) {
-    // Declared for the routes to come (session-authenticated FAPI, the Backend API); until the
+  if (row.policy.auth == kSessionToken) {
+    // Declared for the routes to come (session-authenticated FAPI); until the
     // pipeline verifies them, a row that asks for them must not start unauthenticated.
     throw std::logic_error("route " + std::string(row.name) + ": authentication not implemented");
   }
@@ -403,6 +474,11 @@ Routes::Routes(flows::Frontend& flows, const http::Cors& cors, FrontendApiOption
 
 Routes::~Routes() = default;
 
+void Routes::enable_backend(flows::Backend& backend, std::string prefix) {
+  impl_->backend = &backend;
+  impl_->backend_prefix = std::move(prefix);
+}
+
 void Routes::register_routes(http::Router& router) const {
   const std::shared_ptr<const Context> ctx = impl_;
   for (const Row& row : kRows) {
@@ -423,6 +499,18 @@ void Routes::register_routes(http::Router& router) const {
     switch (row.mount) {
       case kRoot:
         router.add(row.method, row.path, std::move(handler), std::move(options));
+        break;
+      case kBackendIfPrefixed:
+        if (ctx->backend_prefix.empty()) {
+          break;  // the kRoot row of the same path serves it
+        }
+        [[fallthrough]];
+      case kBackend:
+        if (ctx->backend == nullptr) {
+          break;  // the Backend API is off
+        }
+        router.group(ctx->backend_prefix)
+            .add(row.method, row.path, std::move(handler), std::move(options));
         break;
       case kFrontendIfPrefixed:
         if (ctx->options.prefix.empty()) {

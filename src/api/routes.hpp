@@ -14,6 +14,7 @@
 #include "api/frontend/options.hpp"
 #include "core/error.hpp"
 #include "core/metrics.hpp"
+#include "flows/backend.hpp"
 #include "flows/frontend.hpp"
 #include "http/cors.hpp"
 #include "http/message.hpp"
@@ -26,6 +27,8 @@ enum class Mount : std::uint8_t {
   kRoot,                // as written
   kFrontend,            // under FrontendApiOptions::prefix
   kFrontendIfPrefixed,  // under the prefix too, when there is one (else the kRoot row serves it)
+  kBackend,             // under the Backend API's prefix; only when the Backend API is enabled
+  kBackendIfPrefixed,   // the same, when that prefix is not empty (else the kRoot row serves it)
 };
 
 // CSRF (security catalog §2.F): whether the request must come from an allowed origin.
@@ -36,9 +39,11 @@ enum class Origin : std::uint8_t {
 
 // What of the request the pipeline parses before the handler (issue 9, finding 5).
 enum class Input : std::uint8_t {
-  kUnread,  // neither query nor body is looked at (operational endpoints)
-  kForm,    // the query and the body, strictly: a duplicated parameter is 400, a body that is
-            // not application/x-www-form-urlencoded is 415; the handler gets both parsed
+  kUnread,    // neither query nor body is looked at (operational endpoints)
+  kForm,      // the query and the body, strictly: a duplicated parameter is 400, a body that is
+              // not application/x-www-form-urlencoded is 415; the handler gets both parsed
+  kJsonBody,  // the Backend API: the query as kForm; a body, when there is one, must say it is
+              // application/json (else 415) and is left for the handler to decode
 };
 
 // Which pair of rules (per IP, per client) a request counts against (catalog G2/G9).
@@ -115,6 +120,10 @@ class Routes {
   ~Routes();
   Routes(const Routes&) = delete;
   Routes& operator=(const Routes&) = delete;
+
+  // Turns the Backend API's rows (Mount::kBackend) on, under `prefix` ("" = /v1/... at the
+  // root), answered by `backend`. Call before register_routes.
+  void enable_backend(flows::Backend& backend, std::string prefix);
 
   // Adds every row of the table, and the CORS preflight for OPTIONS on any known path.
   void register_routes(http::Router& router) const;

@@ -15,6 +15,7 @@
 #include "api/routes.hpp"
 #include "app/captcha_verifier.hpp"
 #include "app/first_factor_ports.hpp"
+#include "app/internal.hpp"
 #include "app/module_settings.hpp"
 #include "app/store_key_store.hpp"
 #include "app/users_import.hpp"
@@ -182,11 +183,10 @@ class Housekeeper {
   std::thread thread_;
 };
 
-struct Keys {
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<StoreKeyStore> key_store;  // over `store`; declared after it, destroyed before
-  std::unique_ptr<tokens::KeyRing> ring;     // over `key_store`
-};
+}  // namespace
+
+int report_error(const core::Error& e, std::string_view what) { return report(e, what); }
+std::string public_origin_of(const std::string& url) { return origin_of(url); }
 
 core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
                              core::Random& random, core::Secret* master_out) {
@@ -228,8 +228,6 @@ core::Result<Keys> open_keys(const config::Config& c, const core::Clock& clock,
   }
   return Keys{std::move(*store), std::move(key_store), std::move(ring)};
 }
-
-}  // namespace
 
 int migrate(const config::Config& c) {
   auto store = open_store(c);
@@ -442,6 +440,7 @@ int serve(const config::Config& c) {
                             &captcha,
                             testing_tokens ? &*testing_tokens : nullptr};
   flows::Frontend frontend(flow_deps);
+  flows::Backend backend(flow_deps);  // the Backend API's services, over the same deps
 
   api::dto::EnvironmentSettings env;
   env.application_name = c.frontend.application_name;
@@ -537,6 +536,9 @@ int serve(const config::Config& c) {
   operational.ready = [&store] { return store.ping(); };
   operational.jwks = [&ring] { return ring.jwks(); };
   api::Routes routes(frontend, cors, fo, std::move(operational), metrics);
+  if (c.backend_api.enabled) {
+    routes.enable_backend(backend, c.backend_api.path_prefix);
+  }
   http::Router router;
   routes.register_routes(router);
 

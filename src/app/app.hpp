@@ -23,4 +23,25 @@ int users_import(const config::Config& config, const std::string& file, bool dry
 // Prints a testing token for @clerk/testing (CLERK_TESTING_TOKEN); needs [testing] enabled.
 int testing_token(const config::Config& config);
 
+// The Backend API's keys and the .env lines of an application (app/admin.cpp).
+int secret_keys_create(const config::Config& config);
+int secret_keys_list(const config::Config& config);
+int secret_keys_revoke(const config::Config& config, const std::string& id);
+int print_env(const config::Config& config, bool with_secret_key);
+
+// Users and sessions, over the Backend API's services.
+struct UserCreateArgs {
+  std::string email;
+  std::string password;  // "" = none
+  std::string first_name;
+  std::string last_name;
+};
+int users_list(const config::Config& config, const std::string& query, int limit);
+int users_show(const config::Config& config, const std::string& id);
+int users_create(const config::Config& config, const UserCreateArgs& args);
+int users_ban(const config::Config& config, const std::string& id, bool banned);
+int users_delete(const config::Config& config, const std::string& id);
+int sessions_list(const config::Config& config, const std::string& user_id);
+int sessions_revoke(const config::Config& config, const std::string& id);
+
 }  // namespace latchkey::app

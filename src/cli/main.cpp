@@ -53,6 +53,52 @@ int main(int argc, char** argv) {
   auto* keys_list = keys->add_subcommand("list", "List signing keys (public information only)");
   auto* keys_rotate =
       keys->add_subcommand("rotate", "Make a new active key; old ones stay published");
+  auto* secret_keys = cli.add_subcommand("secret-keys", "Manage the Backend API's secret keys");
+  secret_keys->require_subcommand(1);
+  auto* sk_create =
+      secret_keys->add_subcommand("create", "Make a new secret key (printed once, stored hashed)");
+  auto* sk_list = secret_keys->add_subcommand("list", "List secret keys (id, last 4, state)");
+  auto* sk_revoke = secret_keys->add_subcommand("revoke", "Revoke a secret key by its id");
+  std::string sk_id;
+  sk_revoke->add_option("id", sk_id, "The key's id (skey_...)")->required();
+  auto* env = cli.add_subcommand("env", "Print the .env lines an application needs");
+  bool with_secret_key = false;
+  env->add_flag("--with-secret-key", with_secret_key,
+                "Also create a secret key and print it as CLERK_SECRET_KEY");
+
+  auto* users = cli.add_subcommand("users", "Manage users");
+  users->require_subcommand(1);
+  auto* users_list = users->add_subcommand("list", "List users, newest first");
+  std::string users_query;
+  int users_limit = 100;
+  users_list->add_option("--query", users_query, "Only users whose id, name or email has this");
+  users_list->add_option("--limit", users_limit, "At most this many (1-500)")
+      ->check(CLI::Range(1, 500));
+  std::string user_id;
+  auto* users_show = users->add_subcommand("show", "Show one user as JSON");
+  users_show->add_option("id", user_id, "user_...")->required();
+  auto* users_create = users->add_subcommand("create", "Create a user (verified email address)");
+  latchkey::app::UserCreateArgs create_args;
+  users_create->add_option("--email", create_args.email, "Email address")->required();
+  users_create->add_option("--password", create_args.password,
+                           "Password (checked against the policy; default: none)");
+  users_create->add_option("--first-name", create_args.first_name, "First name");
+  users_create->add_option("--last-name", create_args.last_name, "Last name");
+  auto* users_ban = users->add_subcommand("ban", "Ban a user: sessions revoked, no sign-in");
+  users_ban->add_option("id", user_id, "user_...")->required();
+  auto* users_unban = users->add_subcommand("unban", "Lift a ban");
+  users_unban->add_option("id", user_id, "user_...")->required();
+  auto* users_delete = users->add_subcommand("delete", "Delete a user and all it owns");
+  users_delete->add_option("id", user_id, "user_...")->required();
+
+  auto* sessions = cli.add_subcommand("sessions", "Manage sessions");
+  sessions->require_subcommand(1);
+  auto* sessions_list = sessions->add_subcommand("list", "List a user's sessions, newest first");
+  sessions_list->add_option("--user", user_id, "user_...")->required();
+  std::string session_id;
+  auto* sessions_revoke = sessions->add_subcommand("revoke", "Revoke a session (signed out)");
+  sessions_revoke->add_option("id", session_id, "sess_...")->required();
+
   auto* config = cli.add_subcommand("config", "Configuration tools");
   config->require_subcommand(1);
   auto* config_check =
@@ -114,6 +160,40 @@ int main(int argc, char** argv) {
     }
     if (testing_token->parsed()) {
       return latchkey::app::testing_token(*cfg);
+    }
+    namespace app = latchkey::app;
+    if (sk_create->parsed()) {
+      return app::secret_keys_create(*cfg);
+    }
+    if (sk_list->parsed()) {
+      return app::secret_keys_list(*cfg);
+    }
+    if (sk_revoke->parsed()) {
+      return app::secret_keys_revoke(*cfg, sk_id);
+    }
+    if (env->parsed()) {
+      return app::print_env(*cfg, with_secret_key);
+    }
+    if (users_list->parsed()) {
+      return app::users_list(*cfg, users_query, users_limit);
+    }
+    if (users_show->parsed()) {
+      return app::users_show(*cfg, user_id);
+    }
+    if (users_create->parsed()) {
+      return app::users_create(*cfg, create_args);
+    }
+    if (users_ban->parsed() || users_unban->parsed()) {
+      return app::users_ban(*cfg, user_id, users_ban->parsed());
+    }
+    if (users_delete->parsed()) {
+      return app::users_delete(*cfg, user_id);
+    }
+    if (sessions_list->parsed()) {
+      return app::sessions_list(*cfg, user_id);
+    }
+    if (sessions_revoke->parsed()) {
+      return app::sessions_revoke(*cfg, session_id);
     }
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());

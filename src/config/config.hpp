@@ -220,6 +220,14 @@ struct OAuthConfig {
   std::chrono::milliseconds callback_deadline{10'000};
 };
 
+// The Backend API (issue 13; docs/backend-api.md): /v1/users, /v1/sessions, ... for the
+// application's server, authenticated with a secret key (`latchkey secret-keys create`). It is
+// served on the main listener, under path_prefix.
+struct BackendApiConfig {
+  bool enabled = true;
+  std::string path_prefix;  // "" = /v1/... at the root (the SDK's apiUrl is public_url + it)
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -235,6 +243,7 @@ struct Config {
   TestingConfig testing;
   BotProtectionConfig bot_protection;
   OAuthConfig oauth;
+  BackendApiConfig backend_api;
   std::vector<OAuthProviderConfig> providers;
 };
 

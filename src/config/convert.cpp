@@ -254,6 +254,8 @@ std::expected<void, ConfigError> convert_sections(const RawConfig& raw, Config& 
                                     schema::passwords_fields(), config.passwords, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kTesting, section(schema::kTesting),
                                     schema::testing_fields(), config.testing, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kBackendApi, section(schema::kBackendApi),
+                                    schema::backend_api_fields(), config.backend_api, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kBotProtection, section(schema::kBotProtection),
                                     schema::bot_protection_fields(), config.bot_protection,
                                     origins));

@@ -138,6 +138,7 @@ std::string describe(const Config& config) {
   render(out, schema::kIdentifiers, config.identifiers, schema::identifiers_fields());
   render(out, schema::kPasswords, config.passwords, schema::passwords_fields());
   render(out, schema::kTesting, config.testing, schema::testing_fields());
+  render(out, schema::kBackendApi, config.backend_api, schema::backend_api_fields());
   render(out, schema::kBotProtection, config.bot_protection, schema::bot_protection_fields());
   render(out, schema::kOAuth, config.oauth, schema::oauth_fields());
   for (const auto& provider : config.providers) {

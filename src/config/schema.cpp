@@ -178,6 +178,12 @@ const std::array<Field<O>, 2> kOAuthFields{{
     {"callback_deadline", &O::callback_deadline, 1 * kSec, 5 * kMin},
 }};
 
+using Ba = BackendApiConfig;
+const std::array<Field<Ba>, 2> kBackendApiFields{{
+    {"enabled", &Ba::enabled},
+    {"path_prefix", &Ba::path_prefix},
+}};
+
 using P = OAuthProviderConfig;
 const std::array<Field<P>, 11> kProviderFields{{
     {"name", &P::name},
@@ -195,7 +201,7 @@ const std::array<Field<P>, 11> kProviderFields{{
 
 const std::array<std::string_view, 14> kSections{
     kServer, kStorage, kKeys,        kLogging,   kFrontend, kRateLimits,    kDelivery,
-    kSmtp,   kSms,     kIdentifiers, kPasswords, kTesting,  kBotProtection, kOAuth};
+    kSmtp,   kSms,     kIdentifiers, kPasswords, kTesting,  kBotProtection, kOAuth, kBackendApi};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -243,6 +249,7 @@ std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitF
 std::span<const Field<IdentifiersConfig>> identifiers_fields() { return kIdentifiersFields; }
 std::span<const Field<PasswordsConfig>> passwords_fields() { return kPasswordsFields; }
 std::span<const Field<TestingConfig>> testing_fields() { return kTestingFields; }
+std::span<const Field<BackendApiConfig>> backend_api_fields() { return kBackendApiFields; }
 std::span<const Field<BotProtectionConfig>> bot_protection_fields() { return kBotProtectionFields; }
 std::span<const Field<OAuthConfig>> oauth_fields() { return kOAuthFields; }
 std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryFields; }
@@ -278,6 +285,9 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kTesting) {
     return names_of(testing_fields());
+  }
+  if (section == kBackendApi) {
+    return names_of(backend_api_fields());
   }
   if (section == kBotProtection) {
     return names_of(bot_protection_fields());

@@ -45,6 +45,7 @@ inline constexpr std::string_view kPasswords = "passwords";
 inline constexpr std::string_view kTesting = "testing";
 inline constexpr std::string_view kBotProtection = "bot_protection";
 inline constexpr std::string_view kOAuth = "oauth";
+inline constexpr std::string_view kBackendApi = "backend_api";
 inline constexpr std::string_view kProviders = "providers";
 
 std::span<const Field<ServerConfig>> server_fields();
@@ -59,6 +60,7 @@ std::span<const Field<SmsConfig>> sms_fields();
 std::span<const Field<IdentifiersConfig>> identifiers_fields();
 std::span<const Field<PasswordsConfig>> passwords_fields();
 std::span<const Field<TestingConfig>> testing_fields();
+std::span<const Field<BackendApiConfig>> backend_api_fields();
 std::span<const Field<BotProtectionConfig>> bot_protection_fields();
 std::span<const Field<OAuthConfig>> oauth_fields();
 // Every provider key except `strategy`, which is the name of the provider's table.

@@ -385,6 +385,8 @@ std::expected<void, ConfigError> validate_sections(Config& config, const Origins
   LATCHKEY_CONFIG_TRY(validate_delivery(config.delivery, config.smtp, config.sms, v));
   LATCHKEY_CONFIG_TRY(validate_passwords(config.passwords, config.identifiers, v));
   LATCHKEY_CONFIG_TRY(validate_testing(config.testing, config.server, v));
+  LATCHKEY_CONFIG_TRY(
+      v.check("backend_api.path_prefix", checks::path_prefix(config.backend_api.path_prefix)));
   LATCHKEY_CONFIG_TRY(validate_bot_protection(config.bot_protection, v));
   LATCHKEY_CONFIG_TRY(validate_oauth(config.oauth, config.server, v));
   LATCHKEY_CONFIG_TRY(validate_key_lifetimes(config, v));

@@ -62,6 +62,7 @@ enum class Code {
   kVerificationFailed,            // 400 verification_failed (too many attempts)
   kVerificationAlreadyVerified,   // 400 verification_already_verified
   kUserLocked,                    // 403 user_locked (meta lockout_expires_in_seconds)
+  kUserBanned,                    // 403 user_banned (the Backend API's users.ban)
   kCaptchaInvalid,                // 400 captcha_invalid (absent, failed or replayed token)
   kCaptchaUnavailable,            // 503 captcha_unavailable (siteverify unreachable)
   kDeliveryRefused,               // 422 (a message may not be sent to this recipient)

@@ -85,6 +85,23 @@ core::Result<int> SessionService::revoke_user_sessions(store::Tx& tx, const std:
   return stopped;
 }
 
+core::Result<store::Session> SessionService::revoke(store::Tx& tx, const std::string& session_id,
+                                                    std::int64_t now) {
+  auto s = tx.get_session(session_id);
+  if (!s) {
+    return fail(std::move(s.error()));
+  }
+  if (!*s) {
+    return fail(Error(Code::kSessionNotFound));
+  }
+  if (is_live(**s, now)) {
+    if (auto st = stop(tx, **s, "revoked", now); !st) {
+      return fail(std::move(st.error()));
+    }
+  }
+  return std::move(**s);
+}
+
 core::Result<std::string> SessionService::create(store::Tx& tx, store::Client& client,
                                                  const std::string& user_id, std::int64_t now,
                                                  std::optional<std::string>& issued) {
@@ -119,6 +136,11 @@ core::Result<std::string> SessionService::create(store::Tx& tx, store::Client& c
   }
   if (!*user) {
     return fail(Error(Code::kInternal).with_internal("session for a missing user"));
+  }
+  if ((*user)->banned) {
+    // users.ban() (the Backend API): every way of signing in ends here, refused, and the
+    // transaction that would have signed the user in rolls back.
+    return fail(Error(Code::kUserBanned).with_internal("sign-in of a banned user " + user_id));
   }
   (*user)->last_sign_in_at_ms = now;
   (*user)->updated_at_ms = now;

@@ -75,6 +75,12 @@ class SessionService {
   core::Result<int> revoke_user_sessions(store::Tx& tx, const std::string& user_id,
                                          std::string_view keep, std::int64_t now);
 
+  // The Backend API's sessions.revokeSession(): the session stops as `revoked` if it is live
+  // (a stopped one is left as it is); its client's credential stays, so the browser signs out
+  // at its next request. Returns the session as it is now; kSessionNotFound if there is none.
+  core::Result<store::Session> revoke(store::Tx& tx, const std::string& session_id,
+                                      std::int64_t now);
+
   // The session the caller may mint a token for right now: its own, live. No client is 401; an
   // ended session 401 (the SDK signs out locally); another client's or unknown session 404.
   core::Result<store::Session> authorize(store::Tx& tx, const Caller& caller,

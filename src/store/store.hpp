@@ -72,8 +72,36 @@ struct User {
   std::optional<std::int64_t> locked_until_ms;  // temporary lockout after too many of them
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  // 0008 (the Backend API): users.ban(), and metadata the Frontend API never shows.
+  bool banned = false;
+  std::string private_metadata = "{}";  // JSON object text
 
   bool operator==(const User&) const = default;
+};
+
+// A Backend API secret key (0008). Only the hash of the key is stored.
+struct SecretKey {
+  std::string id;        // ak_... (names the key in `latchkey secret-keys list|revoke`)
+  std::string key_hash;  // hex SHA-256 of the whole sk_live_... string; unique
+  std::string hint;      // the key's last four characters
+  std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> revoked_at_ms;  // nullopt = valid
+
+  bool operator==(const SecretKey&) const = default;
+};
+
+// Which users list_users()/count_users() return (the Backend API's getUserList filters). An
+// empty field does not filter.
+struct UserQuery {
+  std::string user_id;        // exactly this id
+  std::string email_address;  // owns this address (compared lower-cased)
+  std::string query;          // a substring (case-insensitive, ASCII) of the id, a name, the
+                              // username or an email address
+  // Order: created_at or updated_at, newest first unless `ascending`; ties by id.
+  bool by_updated_at = false;
+  bool ascending = false;
+  std::int64_t limit = 10;
+  std::int64_t offset = 0;
 };
 
 struct EmailAddress {
@@ -263,6 +291,8 @@ inline constexpr std::string_view kSessionPkey = "sessions_pkey";
 inline constexpr std::string_view kOAuthStatePkey = "oauth_states_pkey";
 inline constexpr std::string_view kSigningKeyPkey = "signing_keys_pkey";
 inline constexpr std::string_view kOutboxPkey = "outbox_pkey";
+inline constexpr std::string_view kSecretKeyPkey = "secret_keys_pkey";
+inline constexpr std::string_view kSecretKeyHashKey = "secret_keys_key_hash_key";
 inline constexpr std::string_view kForeignKey = "foreign_key";  // a referenced row is missing
 
 // True when `e` is a kConflict caused by `constraint` (one of the constants above).
@@ -294,6 +324,18 @@ class Tx {
   virtual Status update_user(const User& user) = 0;
   // Deletes the user and, by cascade, its email addresses, external accounts and sessions.
   virtual Status delete_user(const std::string& id) = 0;
+
+  // The Backend API's user list (0008): one page in the query's order, and the number of users
+  // the same filters match (limit and offset ignored).
+  virtual Result<std::vector<User>> list_users(const UserQuery& query) = 0;
+  virtual Result<std::int64_t> count_users(const UserQuery& query) = 0;
+
+  // Secret keys (0008). Listed oldest first.
+  virtual Status insert_secret_key(const SecretKey& key) = 0;
+  virtual Result<std::vector<SecretKey>> list_secret_keys() = 0;
+  virtual Result<std::optional<SecretKey>> find_secret_key_by_hash(const std::string& key_hash) = 0;
+  // Sets revoked_at (kept if already revoked); resource_not_found if absent.
+  virtual Status revoke_secret_key(const std::string& id, std::int64_t at_ms) = 0;
 
   // Email addresses
   virtual Status insert_email_address(const EmailAddress& email) = 0;

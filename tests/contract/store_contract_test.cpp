@@ -241,6 +241,8 @@ TEST_P(StoreContract, UserRoundTripsEveryField) {
   u.password_reset_required = true;
   u.failed_password_attempts = 3;
   u.locked_until_ms = kT0 + 3'600'000;
+  u.banned = true;
+  u.private_metadata = R"({"plan":"pro"})";
   u.created_at_ms = kT0 - 9;
   u.updated_at_ms = kT0 - 8;
   write([&](Tx& tx) { return tx.insert_user(u); });
@@ -260,9 +262,103 @@ TEST_P(StoreContract, UserRoundTripsEveryField) {
   changed.password_reset_required = false;
   changed.failed_password_attempts = 0;
   changed.locked_until_ms = std::nullopt;
+  changed.banned = false;
+  changed.private_metadata = "{}";
   changed.updated_at_ms = kT0 + 2;
   write([&](Tx& tx) { return tx.update_user(changed); });
   EXPECT_EQ(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_rt"); }), changed);
+}
+
+// The Backend API's user list (0008): filters, order, page, and the count of the same filters.
+TEST_P(StoreContract, ListUsersFiltersOrdersAndPages) {
+  write([&](Tx& tx) -> Status {
+    for (int i = 0; i < 5; ++i) {
+      User u = make_user("user_l" + std::to_string(i));
+      u.created_at_ms = kT0 + i;
+      u.updated_at_ms = kT0 + 10 - i;
+      u.first_name = i == 2 ? std::optional<std::string>("Grace_100%") : std::nullopt;
+      if (auto st = tx.insert_user(u); !st) {
+        return st;
+      }
+    }
+    return tx.insert_email_address(make_email("idn_l3", "user_l3", "Hopper@Example.com"));
+  });
+  auto ids = [&](const UserQuery& q) {
+    std::vector<std::string> out;
+    for (const auto& u : get<std::vector<User>>([&](Tx& tx) { return tx.list_users(q); })) {
+      out.push_back(u.id);
+    }
+    return out;
+  };
+  auto count = [&](const UserQuery& q) {
+    return get<std::int64_t>([&](Tx& tx) { return tx.count_users(q); });
+  };
+  UserQuery all;
+  EXPECT_EQ(ids(all),
+            (std::vector<std::string>{"user_l4", "user_l3", "user_l2", "user_l1", "user_l0"}));
+  EXPECT_EQ(count(all), 5);
+  UserQuery page;
+  page.limit = 2;
+  page.offset = 1;
+  page.ascending = true;
+  EXPECT_EQ(ids(page), (std::vector<std::string>{"user_l1", "user_l2"}));
+  EXPECT_EQ(count(page), 5);  // limit and offset do not count
+  UserQuery updated;
+  updated.by_updated_at = true;
+  updated.ascending = true;
+  updated.limit = 1;
+  EXPECT_EQ(ids(updated), (std::vector<std::string>{"user_l4"}));
+  UserQuery by_email;
+  by_email.email_address = "HOPPER@example.com";
+  EXPECT_EQ(ids(by_email), (std::vector<std::string>{"user_l3"}));
+  EXPECT_EQ(count(by_email), 1);
+  UserQuery by_id;
+  by_id.user_id = "user_l1";
+  EXPECT_EQ(ids(by_id), (std::vector<std::string>{"user_l1"}));
+  UserQuery text;
+  text.query = "hopp";  // a part of an address
+  EXPECT_EQ(ids(text), (std::vector<std::string>{"user_l3"}));
+  text.query = "e_100%";  // LIKE's wildcards are matched literally
+  EXPECT_EQ(ids(text), (std::vector<std::string>{"user_l2"}));
+  text.query = "e%1";
+  EXPECT_EQ(count(text), 0);
+  text.query = "USER_L0";  // the id, case-insensitively
+  EXPECT_EQ(ids(text), (std::vector<std::string>{"user_l0"}));
+}
+
+TEST_P(StoreContract, SecretKeysRoundTripAreFoundByHashAndRevokedOnce) {
+  SecretKey a{"ak_1", "hash_a", "abcd", kT0, std::nullopt};
+  SecretKey b{"ak_2", "hash_b", "wxyz", kT0 + 1, std::nullopt};
+  write([&](Tx& tx) -> Status {
+    if (auto st = tx.insert_secret_key(b); !st) {
+      return st;
+    }
+    return tx.insert_secret_key(a);
+  });
+  EXPECT_EQ(get<std::vector<SecretKey>>([](Tx& tx) { return tx.list_secret_keys(); }),
+            (std::vector<SecretKey>{a, b}));
+  EXPECT_EQ(
+      get<std::optional<SecretKey>>([](Tx& tx) { return tx.find_secret_key_by_hash("hash_b"); }),
+      b);
+  EXPECT_EQ(
+      get<std::optional<SecretKey>>([](Tx& tx) { return tx.find_secret_key_by_hash("nope"); }),
+      std::nullopt);
+  write([](Tx& tx) { return tx.revoke_secret_key("ak_1", kT0 + 5); });
+  write([](Tx& tx) { return tx.revoke_secret_key("ak_1", kT0 + 9); });  // the first time stays
+  auto got =
+      get<std::optional<SecretKey>>([](Tx& tx) { return tx.find_secret_key_by_hash("hash_a"); });
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->revoked_at_ms, kT0 + 5);
+  auto st = try_write([](Tx& tx) { return tx.revoke_secret_key("ak_9", kT0); });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, Code::kResourceNotFound);
+  st = try_write([&](Tx& tx) {
+    SecretKey dup = a;
+    dup.id = "ak_3";
+    return tx.insert_secret_key(dup);
+  });
+  ASSERT_FALSE(st.has_value());
+  EXPECT_TRUE(is_conflict(st.error(), kSecretKeyHashKey)) << st.error().internal;
 }
 
 TEST_P(StoreContract, UpdateNeverChangesCreatedAt) {

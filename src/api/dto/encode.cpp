@@ -148,7 +148,7 @@ void external_account(JsonWriter& w, const store::ExternalAccount& a) {
 
 }  // namespace
 
-void write_user(JsonWriter& w, const flows::UserView& u) {
+void write_user(JsonWriter& w, const flows::UserView& u, const BackendUser* backend) {
   const auto& user = u.user;
   w.begin_object();
   w.members(R"("object":"user")");
@@ -182,8 +182,25 @@ void write_user(JsonWriter& w, const flows::UserView& u) {
   embedded_object(w, user.unsafe_metadata);
   w.members(R"("external_id":null)");
   w.field("last_sign_in_at", user.last_sign_in_at_ms);
-  w.members(R"("banned":false,"locked":false,"create_organization_enabled":false,)"
-            R"("create_organizations_limit":null,"delete_self_enabled":false)");
+  if (backend != nullptr) {
+    w.key("private_metadata");
+    embedded_object(w, user.private_metadata);
+    const bool locked = user.locked_until_ms && *user.locked_until_ms > backend->now_ms;
+    w.field("banned", user.banned);
+    w.field("locked", locked);
+    w.key("lockout_expires_in_seconds");
+    if (locked) {
+      w.value((*user.locked_until_ms - backend->now_ms + 999) / 1000);
+    } else {
+      w.value(nullptr);
+    }
+    w.members(R"("deprovisioned":false,"password_last_updated_at":null,"last_active_at":null,)"
+              R"("verification_attempts_remaining":null,"create_organization_enabled":false,)"
+              R"("create_organizations_limit":null,"delete_self_enabled":false)");
+  } else {
+    w.members(R"("banned":false,"locked":false,"create_organization_enabled":false,)"
+              R"("create_organizations_limit":null,"delete_self_enabled":false)");
+  }
   w.field("legal_accepted_at", user.legal_accepted_at_ms);
   w.field("created_at", user.created_at_ms);
   w.field("updated_at", user.updated_at_ms);

@@ -2,6 +2,7 @@
 // JSON shapes of the Frontend API resources, as the pinned SDK reads them (fapi README §3,
 // samples/*.json). Timestamps are integers in milliseconds. The resources are streamed into a
 // JsonWriter (no DOM): a response body is built in one std::string.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,7 +13,12 @@
 
 namespace latchkey::api::dto {
 
-void write_user(JsonWriter& w, const flows::UserView& user);
+// What only the Backend API's user shows (UserJSON of @clerk/backend): private_metadata, and
+// banned/locked as they are at `now_ms`.
+struct BackendUser {
+  std::int64_t now_ms = 0;
+};
+void write_user(JsonWriter& w, const flows::UserView& user, const BackendUser* backend = nullptr);
 // last_active_token is the token the service minted (SessionView::token), or null.
 void write_session(JsonWriter& w, const flows::SessionView& session);
 void write_sign_in(JsonWriter& w, const store::SignIn& row, const flows::SignInData& data);

@@ -150,8 +150,8 @@ constexpr auto kCatalog = [] {
       "INSERT INTO users (id, first_name, last_name, username, image_url, "
       "primary_email_address_id, public_metadata, unsafe_metadata, legal_accepted_at, "
       "last_sign_in_at, created_at, updated_at, password_digest, password_reset_required, "
-      "failed_password_attempts, locked_until) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
+      "failed_password_attempts, locked_until, banned, private_metadata) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
   at(Query::kGetUser) = shared<"SELECT " LK_USER_COLS " FROM users u WHERE u.id = ?">();
   at(Query::kFindUserByEmail) = shared<"SELECT " LK_USER_COLS
                                        " FROM users u JOIN email_addresses e ON e.user_id = u.id "
@@ -166,8 +166,27 @@ constexpr auto kCatalog = [] {
       "UPDATE users SET first_name = ?, last_name = ?, username = ?, image_url = ?, "
       "primary_email_address_id = ?, public_metadata = ?, unsafe_metadata = ?, "
       "legal_accepted_at = ?, last_sign_in_at = ?, updated_at = ?, password_digest = ?, "
-      "password_reset_required = ?, failed_password_attempts = ?, locked_until = ? WHERE id = ?">();
+      "password_reset_required = ?, failed_password_attempts = ?, locked_until = ?, banned = ?, "
+      "private_metadata = ? WHERE id = ?">();
   at(Query::kDeleteUser) = shared<"DELETE FROM users WHERE id = ?">();
+  // The Backend API's list (0008): ?1 id, ?2 email address, ?3 a LIKE pattern over the id, the
+  // names, the username and the addresses ('' = no filter each), ?4 the order, ?5/?6 the page.
+  at(Query::kListUsers) = shared<"SELECT " LK_USER_COLS " FROM users u WHERE " LK_USER_FILTER
+                                 " ORDER BY CASE WHEN ?4 = 'created_at' THEN u.created_at END ASC, "
+                                 "CASE WHEN ?4 = 'updated_at' THEN u.updated_at END ASC, "
+                                 "CASE WHEN ?4 = '-updated_at' THEN u.updated_at END DESC, "
+                                 "u.created_at DESC, u.id DESC LIMIT ?5 OFFSET ?6">();
+  at(Query::kCountUsers) = shared<"SELECT COUNT(*) FROM users u WHERE " LK_USER_FILTER>();
+
+  // ---- secret keys (0008)
+  at(Query::kInsertSecretKey) =
+      shared<"INSERT INTO secret_keys (" LK_SECRET_KEY_COLS ") VALUES (?, ?, ?, ?, ?)">();
+  at(Query::kListSecretKeys) =
+      shared<"SELECT " LK_SECRET_KEY_COLS " FROM secret_keys ORDER BY created_at, id">();
+  at(Query::kFindSecretKeyByHash) =
+      shared<"SELECT " LK_SECRET_KEY_COLS " FROM secret_keys WHERE key_hash = ?">();
+  at(Query::kRevokeSecretKey) =
+      shared<"UPDATE secret_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?">();
 
   // ---- email addresses
   at(Query::kInsertEmailAddress) =

@@ -26,6 +26,13 @@ enum class Query : std::uint8_t {
   kFindUserByUsername,
   kUpdateUser,
   kDeleteUser,
+  kListUsers,
+  kCountUsers,
+
+  kInsertSecretKey,
+  kListSecretKeys,
+  kFindSecretKeyByHash,
+  kRevokeSecretKey,
 
   kInsertEmailAddress,
   kGetEmailAddress,

@@ -21,7 +21,18 @@
   "u.id, u.first_name, u.last_name, u.username, u.image_url, u.primary_email_address_id, "       \
   "u.public_metadata, u.unsafe_metadata, u.legal_accepted_at, u.last_sign_in_at, u.created_at, " \
   "u.updated_at, u.password_digest, u.password_reset_required, u.failed_password_attempts, "     \
-  "u.locked_until"
+  "u.locked_until, u.banned, u.private_metadata"
+
+// The filters of the Backend API's user list (catalog kListUsers/kCountUsers: ?1..?3).
+#define LK_USER_FILTER                                                                      \
+  "(?1 = '' OR u.id = ?1) AND (?2 = '' OR EXISTS (SELECT 1 FROM email_addresses f WHERE "   \
+  "f.user_id = u.id AND f.email = ?2)) AND (?3 = '' OR lower(u.id) LIKE ?3 ESCAPE '\\' OR " \
+  "lower(COALESCE(u.first_name, '')) LIKE ?3 ESCAPE '\\' OR "                               \
+  "lower(COALESCE(u.last_name, '')) LIKE ?3 ESCAPE '\\' OR "                                \
+  "lower(COALESCE(u.username, '')) LIKE ?3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM "           \
+  "email_addresses q WHERE q.user_id = u.id AND q.email LIKE ?3 ESCAPE '\\'))"
+
+#define LK_SECRET_KEY_COLS "id, key_hash, hint, created_at, revoked_at"
 
 #define LK_EMAIL_COLS "id, user_id, email, verified, verification_strategy, created_at, updated_at"
 
@@ -94,6 +105,17 @@ void read_row(const R& r, User& u) {
   u.password_reset_required = r.boolean(13);
   u.failed_password_attempts = static_cast<int>(r.i64(14));
   u.locked_until_ms = r.opt_i64(15);
+  u.banned = r.boolean(16);
+  u.private_metadata = r.text(17);
+}
+
+template <RowReader R>
+void read_row(const R& r, SecretKey& k) {
+  k.id = r.text(0);
+  k.key_hash = r.text(1);
+  k.hint = r.text(2);
+  k.created_at_ms = r.i64(3);
+  k.revoked_at_ms = r.opt_i64(4);
 }
 
 template <RowReader R>

@@ -56,7 +56,8 @@ class SqlTx final : public Tx {
                     u.primary_email_address_id, u.public_metadata, u.unsafe_metadata,
                     u.legal_accepted_at_ms, u.last_sign_in_at_ms, u.created_at_ms, u.updated_at_ms,
                     u.password_digest, u.password_reset_required,
-                    static_cast<std::int64_t>(u.failed_password_attempts), u.locked_until_ms);
+                    static_cast<std::int64_t>(u.failed_password_attempts), u.locked_until_ms,
+                    u.banned, u.private_metadata);
   }
   Result<std::optional<User>> get_user(const std::string& id) override {
     return d_.query_one(Query::kGetUser, as<User>, id);
@@ -68,14 +69,44 @@ class SqlTx final : public Tx {
     return d_.query_one(Query::kFindUserByUsername, as<User>, username);
   }
   Status update_user(const User& u) override {
-    return d_.write_one(
-        "users", Query::kUpdateUser, u.first_name, u.last_name, u.username, u.image_url,
-        u.primary_email_address_id, u.public_metadata, u.unsafe_metadata, u.legal_accepted_at_ms,
-        u.last_sign_in_at_ms, u.updated_at_ms, u.password_digest, u.password_reset_required,
-        static_cast<std::int64_t>(u.failed_password_attempts), u.locked_until_ms, u.id);
+    return d_.write_one("users", Query::kUpdateUser, u.first_name, u.last_name, u.username,
+                        u.image_url, u.primary_email_address_id, u.public_metadata,
+                        u.unsafe_metadata, u.legal_accepted_at_ms, u.last_sign_in_at_ms,
+                        u.updated_at_ms, u.password_digest, u.password_reset_required,
+                        static_cast<std::int64_t>(u.failed_password_attempts), u.locked_until_ms,
+                        u.banned, u.private_metadata, u.id);
   }
   Status delete_user(const std::string& id) override {
     return d_.delete_one("users", Query::kDeleteUser, id);
+  }
+  Result<std::vector<User>> list_users(const UserQuery& q) override {
+    const std::string order =
+        std::string(q.ascending ? "" : "-") + (q.by_updated_at ? "updated_at" : "created_at");
+    return d_.query_all(Query::kListUsers, as<User>, q.user_id, ascii_lower(q.email_address),
+                        like_pattern(q.query), order, q.limit, q.offset);
+  }
+  Result<std::int64_t> count_users(const UserQuery& q) override {
+    auto row = d_.query_one(Query::kCountUsers, as<Count>, q.user_id, ascii_lower(q.email_address),
+                            like_pattern(q.query));
+    if (!row) {
+      return core::fail(std::move(row.error()));
+    }
+    return *row ? (*row)->value : 0;
+  }
+
+  // ---- secret keys
+  Status insert_secret_key(const SecretKey& k) override {
+    return d_.write(Query::kInsertSecretKey, k.id, k.key_hash, k.hint, k.created_at_ms,
+                    k.revoked_at_ms);
+  }
+  Result<std::vector<SecretKey>> list_secret_keys() override {
+    return d_.query_all(Query::kListSecretKeys, as<SecretKey>);
+  }
+  Result<std::optional<SecretKey>> find_secret_key_by_hash(const std::string& key_hash) override {
+    return d_.query_one(Query::kFindSecretKeyByHash, as<SecretKey>, key_hash);
+  }
+  Status revoke_secret_key(const std::string& id, std::int64_t at_ms) override {
+    return d_.write_one("secret_keys", Query::kRevokeSecretKey, at_ms, id);
   }
 
   // ---- email addresses (stored and looked up ASCII-lower-cased)

@@ -27,6 +27,22 @@ inline std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+// "" for an empty needle, else a LIKE pattern (ESCAPE '\\') matching it anywhere, lower-cased.
+inline std::string like_pattern(std::string_view needle) {
+  if (needle.empty()) {
+    return {};
+  }
+  std::string out = "%";
+  for (const char c : ascii_lower(needle)) {
+    if (c == '%' || c == '_' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  out.push_back('%');
+  return out;
+}
+
 inline core::Error not_found(std::string_view table) {
   return core::Error(core::Code::kResourceNotFound)
       .with_internal(std::string(table) + " row not found");

@@ -30,6 +30,8 @@ std::string_view constraint_name(std::string_view what) {
       {"oauth_states.state_hash", kOAuthStatePkey},
       {"outbox.id", kOutboxPkey},
       {"signing_keys.kid", kSigningKeyPkey},
+      {"secret_keys.id", kSecretKeyPkey},
+      {"secret_keys.key_hash", kSecretKeyHashKey},
   };
   for (const auto& [msg, name] : kMap) {
     if (msg == what) {

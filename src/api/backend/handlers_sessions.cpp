@@ -1,0 +1,106 @@
+// The Backend API's sessions (docs/backend-api.md): list, get, revoke, and a session token.
+#include <string>
+#include <utility>
+
+#include "api/backend/common.hpp"
+
+namespace latchkey::api {
+using backend::int_param;
+using http::Response;
+
+namespace {
+
+flows::BackendSessions& sessions(Call& call) { return call.ctx.backend->sessions; }
+
+// The session as @clerk/backend's Session.fromJSON reads it.
+void write_session(dto::JsonWriter& w, const store::Session& s) {
+  w.begin_object();
+  w.members(R"("object":"session")");
+  w.field("id", s.id);
+  w.field("client_id", s.client_id);
+  w.field("user_id", s.user_id);
+  w.field("status", s.status);
+  w.field("last_active_at", s.last_active_at_ms);
+  w.members(R"("last_active_organization_id":null,"actor":null)");
+  w.field("expire_at", s.expire_at_ms);
+  w.field("abandon_at", s.abandon_at_ms);
+  w.field("created_at", s.created_at_ms);
+  w.field("updated_at", s.updated_at_ms);
+  w.end_object();
+}
+
+Response session_response(Call& call, const core::Result<store::Session>& s) {
+  if (!s) {
+    return call.error(s.error());
+  }
+  std::string body = call.body_storage();
+  dto::JsonWriter w(body);
+  write_session(w, *s);
+  return json_response(200, std::move(body));
+}
+
+}  // namespace
+
+// getSessionList sends paginated=true and gets {data, total_count}; without it, a bare array.
+Response bapi_list_sessions(Call& call) {
+  flows::SessionQuery q;
+  q.user_id = std::string(http::find_field(call.query, "user_id").value_or(""));
+  q.client_id = std::string(http::find_field(call.query, "client_id").value_or(""));
+  q.status = std::string(http::find_field(call.query, "status").value_or(""));
+  auto limit = int_param(call.query, "limit", 10, 1, 500);
+  if (!limit) {
+    return call.error(limit.error());
+  }
+  auto offset = int_param(call.query, "offset", 0, 0, INT64_MAX / 2);
+  if (!offset) {
+    return call.error(offset.error());
+  }
+  q.limit = *limit;
+  q.offset = *offset;
+  auto page = sessions(call).list(q);
+  if (!page) {
+    return call.error(page.error());
+  }
+  const bool paginated = http::find_field(call.query, "paginated").value_or("") == "true";
+  std::string body = call.body_storage();
+  dto::JsonWriter w(body);
+  if (paginated) {
+    w.begin_object();
+    w.key("data");
+  }
+  w.begin_array();
+  for (const auto& s : page->sessions) {
+    write_session(w, s);
+  }
+  w.end_array();
+  if (paginated) {
+    w.field("total_count", page->total_count);
+    w.end_object();
+  }
+  return json_response(200, std::move(body));
+}
+
+Response bapi_get_session(Call& call) {
+  return session_response(call, sessions(call).get(std::string(call.req.param("id"))));
+}
+
+Response bapi_revoke_session(Call& call) {
+  return session_response(call, sessions(call).revoke(std::string(call.req.param("id"))));
+}
+
+// sessions.getToken(sessionId): the same RS256 session token the Frontend API mints.
+Response bapi_session_token(Call& call) {
+  auto jwt = sessions(call).token(std::string(call.req.param("id")));
+  if (!jwt) {
+    return call.error(jwt.error());
+  }
+  std::string body = call.body_storage();
+  dto::JsonWriter w(body);
+  w.begin_object();
+  w.members(R"("object":"token")");
+  w.field("jwt", *jwt);
+  w.end_object();
+  return json_response(200, std::move(body));
+}
+
+}  // namespace latchkey::api

@@ -1,0 +1,249 @@
+// The Backend API driven through the pinned @clerk/backend (createClerkClient) against the real
+// binary: a fresh data directory, a secret key made with `latchkey secret-keys create`, the
+// server on port 0. Users made here are signed in through the Frontend API (plain fetch).
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createClerkClient, verifyToken } from '@clerk/backend'
+
+const BIN = process.env.LATCHKEY_BIN
+if (!BIN) throw new Error('set LATCHKEY_BIN to the latchkey binary')
+
+const PUBLIC = 'http://localhost:1' // the origin the FAPI calls below claim to come from
+const PASSWORD = 'Vq7!tz-rooftop-Quasar-91'
+let dir, server, apiUrl, secretKey, revokedKey, clerk
+
+function cli(...args) {
+  return execFileSync(BIN, args, { env: envFor(), encoding: 'utf8' })
+}
+
+function envFor() {
+  return {
+    ...process.env,
+    LATCHKEY_STORAGE_DATA_DIR: join(dir, 'data'),
+    LATCHKEY_SERVER_LISTEN: '127.0.0.1:0',
+    LATCHKEY_SERVER_PUBLIC_URL: PUBLIC,
+    LATCHKEY_LOGGING_FORMAT: 'text',
+    LATCHKEY_KEYS_ACTIVATION_DELAY: '0s',
+  }
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'latchkey-bapi-'))
+  // stdout also carries the log (the first run applies the migrations): the key is its own line.
+  const newKey = () => cli('secret-keys', 'create').split('\n').find((l) => l.startsWith('sk_live_'))
+  secretKey = newKey()
+  revokedKey = newKey()
+  const id = cli('secret-keys', 'list').split('\n').find((l) => l.includes('...' + revokedKey.slice(-4))).split('\t')[0]
+  cli('secret-keys', 'revoke', id)
+  server = spawn(BIN, ['serve'], { env: envFor(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const port = await new Promise((resolve, reject) => {
+    let log = ''
+    const onData = (b) => {
+      log += b.toString()
+      const m = log.match(/listening on [0-9.]+:(\d+)/)
+      if (m) resolve(Number(m[1]))
+    }
+    server.stdout.on('data', onData)
+    server.stderr.on('data', onData)
+    server.on('exit', (code) => reject(new Error(`latchkey exited ${code}: ${log}`)))
+  })
+  apiUrl = `http://127.0.0.1:${port}`
+  clerk = createClerkClient({ secretKey, apiUrl })
+})
+
+after(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((r) => server.on('exit', r))
+    server.kill('SIGTERM')
+    await exited
+  }
+  rmSync(dir, { recursive: true, force: true })
+})
+
+// The Frontend API as a browser page on PUBLIC would call it.
+async function fapi(method, path, form, cookie) {
+  const res = await fetch(`${apiUrl}/__clerk${path}`, {
+    method,
+    headers: {
+      origin: PUBLIC,
+      ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      ...(cookie ? { cookie } : {}),
+    },
+    body: form ? new URLSearchParams(form).toString() : undefined,
+  })
+  const setCookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('__client='))
+  return { status: res.status, json: await res.json(), cookie: setCookie ?? cookie }
+}
+
+async function signIn(email, password) {
+  return fapi('POST', '/v1/client/sign_ins', { identifier: email, password })
+}
+
+async function rejects(promise, status, code) {
+  await assert.rejects(promise, (e) => {
+    assert.equal(e.status, status, JSON.stringify(e.errors))
+    if (code) assert.equal(e.errors[0].code, code)
+    return true
+  })
+}
+
+test('a missing, wrong or revoked secret key is 401 in the envelope, and tells nothing', async () => {
+  const bodies = []
+  for (const key of ['sk_live_wrong', revokedKey, 'not-a-key']) {
+    const c = createClerkClient({ secretKey: key, apiUrl })
+    await assert.rejects(c.users.getUserList(), (e) => {
+      assert.equal(e.status, 401)
+      assert.equal(e.errors[0].code, 'authentication_invalid')
+      bodies.push(JSON.stringify(e.errors))
+      return true
+    })
+  }
+  assert.equal(new Set(bodies).size, 1, 'every refusal reads the same')
+  const res = await fetch(`${apiUrl}/v1/users`)
+  assert.equal(res.status, 401)
+  assert.equal(res.headers.get('content-type'), 'application/json')
+})
+
+test('users: create, get, list with filters and order, count, update, metadata', async () => {
+  const ada = await clerk.users.createUser({
+    emailAddress: ['ada@example.com'],
+    password: PASSWORD,
+    firstName: 'Ada',
+    lastName: 'Lovelace',
+    publicMetadata: { role: 'admin', nested: { a: 1, b: 2 } },
+    privateMetadata: { plan: 'pro' },
+  })
+  assert.match(ada.id, /^user_/)
+  assert.equal(ada.firstName, 'Ada')
+  assert.equal(ada.primaryEmailAddress.emailAddress, 'ada@example.com')
+  assert.equal(ada.primaryEmailAddress.verification.status, 'verified')
+  assert.equal(ada.passwordEnabled, true)
+  assert.deepEqual(ada.privateMetadata, { plan: 'pro' })
+  assert.equal(ada.banned, false)
+
+  const grace = await clerk.users.createUser({ emailAddress: ['grace@example.com'], password: PASSWORD, firstName: 'Grace' })
+  await rejects(clerk.users.createUser({ emailAddress: ['ada@example.com'], password: PASSWORD }), 422, 'form_identifier_exists')
+  await rejects(clerk.users.createUser({ emailAddress: ['weak@example.com'], password: 'password' }), 422)
+
+  const got = await clerk.users.getUser(ada.id)
+  assert.equal(got.lastName, 'Lovelace')
+  await rejects(clerk.users.getUser('user_missing'), 404, 'resource_not_found')
+
+  const all = await clerk.users.getUserList()
+  assert.equal(all.totalCount, 2)
+  assert.deepEqual(all.data.map((u) => u.id), [grace.id, ada.id]) // newest first
+  const oldest = await clerk.users.getUserList({ orderBy: '+created_at', limit: 1 })
+  assert.deepEqual(oldest.data.map((u) => u.id), [ada.id])
+  assert.equal(oldest.totalCount, 2)
+  const page2 = await clerk.users.getUserList({ limit: 1, offset: 1 })
+  assert.deepEqual(page2.data.map((u) => u.id), [ada.id])
+  const byEmail = await clerk.users.getUserList({ emailAddress: ['GRACE@example.com'] })
+  assert.deepEqual(byEmail.data.map((u) => u.id), [grace.id])
+  assert.equal(byEmail.totalCount, 1)
+  const byQuery = await clerk.users.getUserList({ query: 'lovel' })
+  assert.deepEqual(byQuery.data.map((u) => u.id), [ada.id])
+  const byId = await clerk.users.getUserList({ userId: [grace.id] })
+  assert.deepEqual(byId.data.map((u) => u.id), [grace.id])
+  const byPhone = await clerk.users.getUserList({ phoneNumber: ['+15555550100'] })
+  assert.equal(byPhone.totalCount, 0)
+  await rejects(clerk.users.getUserList({ orderBy: '-shoe_size' }), 422)
+  assert.equal(await clerk.users.getCount(), 2)
+  assert.equal(await clerk.users.getCount({ query: 'grace' }), 1)
+
+  const renamed = await clerk.users.updateUser(ada.id, { firstName: 'Augusta' })
+  assert.equal(renamed.firstName, 'Augusta')
+  assert.equal(renamed.lastName, 'Lovelace')
+
+  const merged = await clerk.users.updateUserMetadata(ada.id, {
+    publicMetadata: { nested: { b: null, c: 3 }, added: true },
+    unsafeMetadata: { theme: 'dark' },
+  })
+  assert.deepEqual(merged.publicMetadata, { role: 'admin', nested: { a: 1, c: 3 }, added: true })
+  assert.deepEqual(merged.privateMetadata, { plan: 'pro' })
+  assert.deepEqual(merged.unsafeMetadata, { theme: 'dark' })
+  const replaced = await clerk.users.replaceUserMetadata(ada.id, { publicMetadata: { only: 1 } })
+  assert.deepEqual(replaced.publicMetadata, { only: 1 })
+  assert.deepEqual(replaced.privateMetadata, { plan: 'pro' })
+})
+
+test('verifyPassword, lock/unlock, disableUserMFA', async () => {
+  const u = await clerk.users.createUser({ emailAddress: ['pw@example.com'], password: PASSWORD })
+  assert.deepEqual(await clerk.users.verifyPassword({ userId: u.id, password: PASSWORD }), { verified: true })
+  await rejects(clerk.users.verifyPassword({ userId: u.id, password: 'not it at all' }), 422, 'form_password_incorrect')
+
+  const locked = await clerk.users.lockUser(u.id)
+  assert.equal(locked.locked, true)
+  const refused = await signIn('pw@example.com', PASSWORD)
+  assert.equal(refused.status, 403)
+  assert.equal(refused.json.errors[0].code, 'user_locked')
+  const unlocked = await clerk.users.unlockUser(u.id)
+  assert.equal(unlocked.locked, false)
+  assert.equal((await signIn('pw@example.com', PASSWORD)).status, 200)
+
+  // No second factors exist yet: disabling them succeeds and changes nothing.
+  await clerk.users.disableUserMFA(u.id)
+})
+
+test('ban: sessions revoked, the Frontend API refuses the sign-in with user_banned; unban', async () => {
+  const u = await clerk.users.createUser({ emailAddress: ['ban@example.com'], password: PASSWORD })
+  const first = await signIn('ban@example.com', PASSWORD)
+  assert.equal(first.status, 200)
+  assert.equal(first.json.response.status, 'complete')
+  const sessionId = first.json.response.created_session_id
+
+  const banned = await clerk.users.banUser(u.id)
+  assert.equal(banned.banned, true)
+  assert.equal((await clerk.sessions.getSession(sessionId)).status, 'revoked')
+  const client = await fapi('GET', '/v1/client', null, first.cookie)
+  assert.equal(client.json.response?.sessions?.length ?? 0, 0, 'the browser is signed out')
+
+  const again = await signIn('ban@example.com', PASSWORD)
+  assert.equal(again.status, 403, JSON.stringify(again.json))
+  assert.equal(again.json.errors[0].code, 'user_banned')
+
+  assert.equal((await clerk.users.unbanUser(u.id)).banned, false)
+  assert.equal((await signIn('ban@example.com', PASSWORD)).status, 200)
+})
+
+test('sessions: list, get, getToken (the FAPI token, verified by verifyToken over /v1/jwks), revoke', async () => {
+  const u = await clerk.users.createUser({ emailAddress: ['sess@example.com'], password: PASSWORD })
+  const s = await signIn('sess@example.com', PASSWORD)
+  const sessionId = s.json.response.created_session_id
+
+  const list = await clerk.sessions.getSessionList({ userId: u.id })
+  assert.equal(list.totalCount, 1)
+  assert.equal(list.data[0].id, sessionId)
+  assert.equal(list.data[0].status, 'active')
+  assert.equal((await clerk.sessions.getSessionList({ userId: u.id, status: 'revoked' })).totalCount, 0)
+
+  const session = await clerk.sessions.getSession(sessionId)
+  assert.equal(session.userId, u.id)
+  assert.equal(session.clientId, list.data[0].clientId)
+
+  const { jwt } = await clerk.sessions.getToken(sessionId)
+  const claims = await verifyToken(jwt, { secretKey, apiUrl })
+  assert.equal(claims.sub, u.id)
+  assert.equal(claims.sid, sessionId)
+
+  const revoked = await clerk.sessions.revokeSession(sessionId)
+  assert.equal(revoked.status, 'revoked')
+  await rejects(clerk.sessions.getToken(sessionId), 401)
+  const client = await fapi('GET', '/v1/client', null, s.cookie)
+  assert.equal(client.json.response?.sessions?.length ?? 0, 0, 'the browser is signed out')
+  await rejects(clerk.sessions.getSession('sess_missing'), 404)
+})
+
+test('deleteUser: gone for both APIs', async () => {
+  const u = await clerk.users.createUser({ emailAddress: ['gone@example.com'], password: PASSWORD })
+  const deleted = await clerk.users.deleteUser(u.id)
+  assert.equal(deleted.id, u.id)
+  assert.equal(deleted.deleted, true)
+  await rejects(clerk.users.getUser(u.id), 404)
+  const s = await signIn('gone@example.com', PASSWORD)
+  assert.equal(s.status, 422)
+  assert.equal(s.json.errors[0].code, 'form_identifier_not_found')
+})
