@@ -37,7 +37,7 @@ version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 deb="$build/latchkey_${version}_amd64.deb"
 [[ -f "$deb" ]] || { echo "package-test: $deb was not made" >&2; exit 1; }
 echo "== $deb"
-dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
+dpkg-deb --field "$deb" Package Version Architecture Depends Recommends Installed-Size
 dpkg-deb --contents "$deb"
 
 pid=""
