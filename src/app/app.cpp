@@ -264,351 +264,352 @@ int users_import(const config::Config& c, const std::string& file, bool dry_run)
   }
   std::cout << format_report(*result, dry_run);
   return result->failed == 0 ? kExitOk : kExitRuntime;
-  int backup(const config::Config& c, const std::string& file) {
-    const std::string url = database_url(c);
-    if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-      std::cerr << "latchkey backup: storage is PostgreSQL; back it up with pg_dump "
-                   "(pg_dump --format=custom --file=latchkey.dump DATABASE_URL), see "
-                   "docs/deployment.md\n";
-      return kExitUsage;
-    }
-    std::string_view path = url;
-    if (path.starts_with("sqlite://")) {
-      path.remove_prefix(std::string_view("sqlite://").size());
-    }
-    std::error_code ec;
-    if (path == ":memory:" || !std::filesystem::exists(std::filesystem::path(path), ec)) {
-      std::cerr << "latchkey backup: no database file at " << path << "\n";
-      return kExitRuntime;
-    }
-    // No migration: a backup copies the database as it is.
-    auto store = store::open_store(url, static_cast<int>(c.storage.busy_timeout.count()), 1);
-    if (!store) {
-      return report(store.error(), "backup");
-    }
-    auto version = (*store)->schema_version();
-    if (!version) {
-      return report(version.error(), "backup");
-    }
-    if (auto st = (*store)->backup(file); !st) {
-      return report(st.error(), "backup");
-    }
-    std::cout << "backup of schema version " << *version << " written to " << file << "\n";
-    if (c.keys.encryption_key.empty()) {
-      std::cerr << "note: the signing keys are sealed with " << (c.storage.data_dir / "master.key")
-                << "; keep a copy of it with the backup (a restore without it cannot sign)\n";
-    }
-    return kExitOk;
+}
+
+int backup(const config::Config& c, const std::string& file) {
+  const std::string url = database_url(c);
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    std::cerr << "latchkey backup: storage is PostgreSQL; back it up with pg_dump "
+                 "(pg_dump --format=custom --file=latchkey.dump DATABASE_URL), see "
+                 "docs/deployment.md\n";
+    return kExitUsage;
+  }
+  std::string_view path = url;
+  if (path.starts_with("sqlite://")) {
+    path.remove_prefix(std::string_view("sqlite://").size());
+  }
+  std::error_code ec;
+  if (path == ":memory:" || !std::filesystem::exists(std::filesystem::path(path), ec)) {
+    std::cerr << "latchkey backup: no database file at " << path << "\n";
+    return kExitRuntime;
+  }
+  // No migration: a backup copies the database as it is.
+  auto store = store::open_store(url, static_cast<int>(c.storage.busy_timeout.count()), 1);
+  if (!store) {
+    return report(store.error(), "backup");
+  }
+  auto version = (*store)->schema_version();
+  if (!version) {
+    return report(version.error(), "backup");
+  }
+  if (auto st = (*store)->backup(file); !st) {
+    return report(st.error(), "backup");
+  }
+  std::cout << "backup of schema version " << *version << " written to " << file << "\n";
+  if (c.keys.encryption_key.empty()) {
+    std::cerr << "note: the signing keys are sealed with " << (c.storage.data_dir / "master.key")
+              << "; keep a copy of it with the backup (a restore without it cannot sign)\n";
+  }
+  return kExitOk;
+}
+
+int keys_list(const config::Config& c) {
+  core::SystemClock clock;
+  core::SystemRandom random;
+  auto keys = open_keys(c, clock, random, nullptr);
+  if (!keys) {
+    return report(keys.error(), "keys list");
+  }
+  std::cout << "kid\talg\tcreated_at_ms\tstate\n";
+  for (const auto& k : keys->ring->list()) {
+    std::cout << k.kid << "\t" << k.alg << "\t" << k.created_at_ms << "\t"
+              << (k.active ? std::string("active")
+                           : "retired " + std::to_string(k.retired_at_ms.value_or(0)))
+              << (k.signing ? ", signing" : "") << "\n";
+  }
+  return kExitOk;
+}
+
+int keys_rotate(const config::Config& c) {
+  core::SystemClock clock;
+  core::SystemRandom random;
+  auto keys = open_keys(c, clock, random, nullptr);
+  if (!keys) {
+    return report(keys.error(), "keys rotate");
+  }
+  auto kid = keys->ring->rotate();
+  if (!kid) {
+    return report(kid.error(), "keys rotate");
+  }
+  std::cout << "new active key " << *kid << "\n";
+  if (c.keys.activation_delay.count() > 0) {
+    std::cout << "published now; signs from " << c.keys.activation_delay.count()
+              << " s from now (keys.activation_delay), until then the previous key signs\n";
+  }
+  return kExitOk;
+}
+
+// `latchkey testing-token`: one testing token on stdout (for CLERK_TESTING_TOKEN), its expiry on
+// stderr. Refused unless test mode is on: the server would ignore the token.
+int testing_token(const config::Config& c) {
+  if (!c.testing.enabled) {
+    std::cerr << "latchkey: testing tokens need test mode: set testing.enabled = true "
+                 "(LATCHKEY_TESTING_ENABLED=true)\n";
+    return kExitUsage;
+  }
+  core::SystemClock clock;
+  core::SystemRandom random;
+  core::Secret master;
+  auto keys = open_keys(c, clock, random, &master);
+  if (!keys) {
+    return report(keys.error(), "testing-token");
+  }
+  const flows::TestingTokens tokens(master);
+  auto t = tokens.mint(clock.now_ms());
+  if (!t) {
+    return report(t.error(), "testing-token");
+  }
+  std::cout << t->token << "\n";
+  std::cerr << "expires_at_ms " << t->expires_at_ms << " (in "
+            << flows::TestingTokens::kLifetime.count() / 1000 << " s)\n";
+  return kExitOk;
+}
+
+int serve(const config::Config& c) {
+  core::SystemClock clock;
+  core::SystemRandom random;
+  core::Secret master;
+  auto keys = open_keys(c, clock, random, &master);
+  if (!keys) {
+    return report(keys.error(), "start-up");
+  }
+  store::Store& store = *keys->store;
+  tokens::KeyRing& ring = *keys->ring;
+
+  crypto::Sealer sealer(master);
+  auto http_client = net::make_curl_http_client();
+  auto oauth = oauth::Service::create(oauth_settings(c), *http_client, sealer, clock, random);
+  if (!oauth) {
+    return report(oauth.error(), "oauth providers");
   }
 
-  int keys_list(const config::Config& c) {
-    core::SystemClock clock;
-    core::SystemRandom random;
-    auto keys = open_keys(c, clock, random, nullptr);
-    if (!keys) {
-      return report(keys.error(), "keys list");
-    }
-    std::cout << "kid\talg\tcreated_at_ms\tstate\n";
-    for (const auto& k : keys->ring->list()) {
-      std::cout << k.kid << "\t" << k.alg << "\t" << k.created_at_ms << "\t"
-                << (k.active ? std::string("active")
-                             : "retired " + std::to_string(k.retired_at_ms.value_or(0)))
-                << (k.signing ? ", signing" : "") << "\n";
-    }
-    return kExitOk;
+  // Delivery (issue 11 item 4): the outbox the flows enqueue codes into, inside their own
+  // transaction (through flows' CodeSender port, app/first_factor_ports.hpp), and the worker
+  // that sends them, started below and joined on shutdown (it is destroyed before the store).
+  const delivery::Settings delivery_options = delivery_settings(c);
+  delivery::Outbox outbox(delivery_options, sealer, random);
+  delivery::Worker delivery_worker(
+      store, outbox, delivery::make_transports(delivery_options, *http_client), clock);
+  if (delivery_options.smtp.server.host.empty()) {
+    spdlog::info("email delivery: no [smtp] host configured; messages go to the mail drop {}",
+                 delivery_options.mail_dir.string());
+  } else {
+    spdlog::info("email delivery: SMTP {}:{}", delivery_options.smtp.server.host,
+                 delivery_options.smtp.server.port);
   }
 
-  int keys_rotate(const config::Config& c) {
-    core::SystemClock clock;
-    core::SystemRandom random;
-    auto keys = open_keys(c, clock, random, nullptr);
-    if (!keys) {
-      return report(keys.error(), "keys rotate");
-    }
-    auto kid = keys->ring->rotate();
-    if (!kid) {
-      return report(kid.error(), "keys rotate");
-    }
-    std::cout << "new active key " << *kid << "\n";
-    if (c.keys.activation_delay.count() > 0) {
-      std::cout << "published now; signs from " << c.keys.activation_delay.count()
-                << " s from now (keys.activation_delay), until then the previous key signs\n";
-    }
-    return kExitOk;
+  const std::string public_origin = origin_of(c.server.public_url);
+  const std::string fapi_url = c.server.public_url + c.frontend.path_prefix;
+  std::vector<std::string> origins{public_origin};
+  for (const auto& o : c.frontend.allowed_origins) {
+    origins.push_back(http::normalize_origin(o));
   }
+  http::CorsOptions cors_options;
+  cors_options.allowed_origins = origins;
+  http::Cors cors(cors_options);
 
-  // `latchkey testing-token`: one testing token on stdout (for CLERK_TESTING_TOKEN), its expiry on
-  // stderr. Refused unless test mode is on: the server would ignore the token.
-  int testing_token(const config::Config& c) {
-    if (!c.testing.enabled) {
-      std::cerr << "latchkey: testing tokens need test mode: set testing.enabled = true "
-                   "(LATCHKEY_TESTING_ENABLED=true)\n";
-      return kExitUsage;
-    }
-    core::SystemClock clock;
-    core::SystemRandom random;
-    core::Secret master;
-    auto keys = open_keys(c, clock, random, &master);
-    if (!keys) {
-      return report(keys.error(), "testing-token");
-    }
-    const flows::TestingTokens tokens(master);
-    auto t = tokens.mint(clock.now_ms());
-    if (!t) {
-      return report(t.error(), "testing-token");
-    }
-    std::cout << t->token << "\n";
-    std::cerr << "expires_at_ms " << t->expires_at_ms << " (in "
-              << flows::TestingTokens::kLifetime.count() / 1000 << " s)\n";
-    return kExitOk;
+  sessions::TokenSettings ts;
+  ts.issuer = fapi_url;
+  ts.lifetime = c.frontend.session_token_lifetime;
+  sessions::SessionTokens session_tokens(ring, clock, ts);
+  sessions::Clients clients({.client_lifetime = c.frontend.client_lifetime,
+                             .rotation_grace = c.frontend.client_rotation_grace},
+                            random);
+  sessions::SessionService session_service(
+      {.session_lifetime = c.frontend.session_lifetime,
+       .single_session_mode = c.frontend.single_session_mode,
+       .last_active_write_interval = c.frontend.last_active_write_interval},
+      clients, session_tokens, random);
+
+  flows::FrontendSettings fs;
+  fs.public_origin = public_origin;
+  fs.callback_url = fapi_url + "/v1/oauth_callback";
+  fs.allowed_origins = cors.allowed_origins();
+  fs.required_fields = c.frontend.required_fields;
+  fs.attempt_lifetime = c.frontend.attempt_lifetime;
+  fs.oauth_state_lifetime = c.frontend.oauth_state_lifetime;
+  fs.single_session_mode = c.frontend.single_session_mode;
+  fs.identifiers = identifier_settings(c);
+  if (c.testing.enabled) {
+    spdlog::warn(
+        "test mode is on ([testing] enabled): +clerk_test addresses accept the code "
+        "424242 and are sent nothing; never in production");
   }
-
-  int serve(const config::Config& c) {
-    core::SystemClock clock;
-    core::SystemRandom random;
-    core::Secret master;
-    auto keys = open_keys(c, clock, random, &master);
-    if (!keys) {
-      return report(keys.error(), "start-up");
-    }
-    store::Store& store = *keys->store;
-    tokens::KeyRing& ring = *keys->ring;
-
-    crypto::Sealer sealer(master);
-    auto http_client = net::make_curl_http_client();
-    auto oauth = oauth::Service::create(oauth_settings(c), *http_client, sealer, clock, random);
-    if (!oauth) {
-      return report(oauth.error(), "oauth providers");
-    }
-
-    // Delivery (issue 11 item 4): the outbox the flows enqueue codes into, inside their own
-    // transaction (through flows' CodeSender port, app/first_factor_ports.hpp), and the worker
-    // that sends them, started below and joined on shutdown (it is destroyed before the store).
-    const delivery::Settings delivery_options = delivery_settings(c);
-    delivery::Outbox outbox(delivery_options, sealer, random);
-    delivery::Worker delivery_worker(
-        store, outbox, delivery::make_transports(delivery_options, *http_client), clock);
-    if (delivery_options.smtp.server.host.empty()) {
-      spdlog::info("email delivery: no [smtp] host configured; messages go to the mail drop {}",
-                   delivery_options.mail_dir.string());
-    } else {
-      spdlog::info("email delivery: SMTP {}:{}", delivery_options.smtp.server.host,
-                   delivery_options.smtp.server.port);
-    }
-
-    const std::string public_origin = origin_of(c.server.public_url);
-    const std::string fapi_url = c.server.public_url + c.frontend.path_prefix;
-    std::vector<std::string> origins{public_origin};
-    for (const auto& o : c.frontend.allowed_origins) {
-      origins.push_back(http::normalize_origin(o));
-    }
-    http::CorsOptions cors_options;
-    cors_options.allowed_origins = origins;
-    http::Cors cors(cors_options);
-
-    sessions::TokenSettings ts;
-    ts.issuer = fapi_url;
-    ts.lifetime = c.frontend.session_token_lifetime;
-    sessions::SessionTokens session_tokens(ring, clock, ts);
-    sessions::Clients clients({.client_lifetime = c.frontend.client_lifetime,
-                               .rotation_grace = c.frontend.client_rotation_grace},
-                              random);
-    sessions::SessionService session_service(
-        {.session_lifetime = c.frontend.session_lifetime,
-         .single_session_mode = c.frontend.single_session_mode,
-         .last_active_write_interval = c.frontend.last_active_write_interval},
-        clients, session_tokens, random);
-
-    flows::FrontendSettings fs;
-    fs.public_origin = public_origin;
-    fs.callback_url = fapi_url + "/v1/oauth_callback";
-    fs.allowed_origins = cors.allowed_origins();
-    fs.required_fields = c.frontend.required_fields;
-    fs.attempt_lifetime = c.frontend.attempt_lifetime;
-    fs.oauth_state_lifetime = c.frontend.oauth_state_lifetime;
-    fs.single_session_mode = c.frontend.single_session_mode;
-    fs.identifiers = identifier_settings(c);
-    if (c.testing.enabled) {
-      spdlog::warn(
-          "test mode is on ([testing] enabled): +clerk_test addresses accept the code "
-          "424242 and are sent nothing; never in production");
-    }
-    // First factors: passwords (argon2id; the dummy digest is made here, once) and codes through
-    // the outbox.
-    PasswordPort password_port(password_hash_settings(c.passwords), password_policy(c.passwords),
-                               password_lockout(c.passwords));
-    OutboxCodeSender code_sender(outbox);
-    // Bot protection on sign-up (issue 11 item 6): siteverify through the shared HTTP client; the
-    // widget is accepted when solved on a page of one of the allowed origins.
-    const config::BotProtectionConfig& bot = c.bot_protection;
-    fs.captcha.enabled = bot.enabled;
-    fs.captcha.oauth_bypass = bot.oauth_bypass;
-    CaptchaVerifierSettings captcha_settings;
-    captcha_settings.verify_url =
-        bot.verify_url.empty() ? default_verify_url(bot.provider) : bot.verify_url;
-    captcha_settings.secret = bot.secret_key;
-    for (const auto& o : fs.allowed_origins) {
-      captcha_settings.hostnames.push_back(host_of_origin(o));
-    }
-    captcha_settings.timeout = bot.timeout;
-    SiteverifyCaptchaVerifier captcha(std::move(captcha_settings), *http_client, clock);
-    if (bot.enabled) {
-      spdlog::info("bot protection: {} on sign-up, verified at {}", bot.provider,
-                   bot.verify_url.empty() ? default_verify_url(bot.provider) : bot.verify_url);
-    }
-    // Test mode: @clerk/testing's testing token stands in for the captcha (issue 11 item 9).
-    std::optional<flows::TestingTokens> testing_tokens;
-    if (c.testing.enabled) {
-      testing_tokens.emplace(master);
-    }
-    flows::FlowDeps flow_deps{fs,
-                              store,
-                              **oauth,
-                              sealer,
-                              clock,
-                              random,
-                              session_service,
-                              password_port,
-                              code_sender,
-                              &captcha,
-                              testing_tokens ? &*testing_tokens : nullptr};
-    flows::Frontend frontend(flow_deps);
-
-    api::dto::EnvironmentSettings env;
-    env.application_name = c.frontend.application_name;
-    env.sign_in_url = absolute(c.server.public_url, c.frontend.sign_in_url);
-    env.sign_up_url = absolute(c.server.public_url, c.frontend.sign_up_url);
-    env.home_url = absolute(c.server.public_url, c.frontend.home_url);
-    for (const auto& s : (*oauth)->enabled_strategies()) {
-      env.social.push_back({s, (*oauth)->find(s)->name});
-    }
-    env.required_fields = c.frontend.required_fields;
-    env.single_session_mode = c.frontend.single_session_mode;
-    env.email_address = fs.identifiers.email_address;
-    env.password = fs.identifiers.password;
-    env.email_code = fs.identifiers.email_code;
-    env.password_min_length = password_port.policy().min_length;
-    env.password_max_length = password_port.policy().max_length;
-    env.captcha_enabled = bot.enabled;
-    env.captcha_public_key = bot.site_key;
-    env.captcha_widget_type = bot.widget;
-    env.captcha_provider = bot.provider;
-    env.captcha_oauth_bypass = bot.oauth_bypass;
-
-    api::FrontendApiOptions fo;
-    fo.prefix = c.frontend.path_prefix;
-    fo.public_origin = public_origin;
-    fo.secure_cookies = c.server.public_url.starts_with("https://");
-    fo.client_cookie_max_age =
-        std::chrono::duration_cast<std::chrono::seconds>(c.frontend.client_lifetime);
-    fo.required_fields = c.frontend.required_fields;
-    if (fs.identifiers.password) {
-      // A sign-up no provider vouches for needs a password (flows' required_for; the encoder
-      // drops it for social sign-ups).
-      fo.required_fields.emplace_back("password");
-    }
-    fo.environment_json = api::dto::environment_json(env);
-    fo.sign_in_url = env.sign_in_url;
-    // Rate limits (docs/security.md). ratelimit.counters: "auto" keeps the counters in the database
-    // when nodes share one (PostgreSQL), so every node counts against the same budget, and in this
-    // node's memory on SQLite (one node: nothing to share, and memory is cheaper).
-    const std::string db_url = database_url(c);
-    const bool shared_counters =
-        c.ratelimit.counters == "database" ||
-        (c.ratelimit.counters == "auto" &&
-         (db_url.starts_with("postgres://") || db_url.starts_with("postgresql://")));
-    auto rate_counters = shared_counters ? ratelimit::make_store_counter_store(store)
-                                         : ratelimit::make_memory_counter_store();
-    if (c.ratelimit.enabled) {
-      spdlog::info("rate-limit counters: {}",
-                   shared_counters ? "database (shared by every node)" : "memory (this node only)");
-    }
-    ratelimit::Limiter limiter(*rate_counters, clock);
-    if (c.ratelimit.enabled) {
-      const auto& rl = c.ratelimit;
-      auto rule = [&rl](std::string name, unsigned limit) {
-        return ratelimit::Rule{std::move(name), limit, rl.window};
-      };
-      fo.limiter = &limiter;
-      fo.limits.sign_in_ip = rule("sign_in_ip", rl.sign_in_per_ip);
-      fo.limits.sign_in_client = rule("sign_in_client", rl.sign_in_per_client);
-      fo.limits.verification_ip = rule("verification_ip", rl.verification_per_ip);
-      fo.limits.verification_client = rule("verification_client", rl.verification_per_client);
-      fo.limits.token_ip = rule("token_ip", rl.token_per_ip);
-      fo.limits.token_client = rule("token_client", rl.token_per_client);
-      fo.limits.trusted_proxies = rl.trusted_proxies;
-    }
-    core::Metrics metrics;
-    // Provider round-trip failures by reason (design.md §3.13); reasons are a bounded set of our
-    // own names, never provider text.
-    metrics.add_collector([&oauth_service = **oauth](std::string& out) {
-      out +=
-          "# HELP latchkey_oauth_failures_total OAuth/OIDC callback failures by reason.\n"
-          "# TYPE latchkey_oauth_failures_total counter\n";
-      for (const auto& [reason, n] : oauth_service.failure_counts()) {
-        out += "latchkey_oauth_failures_total{reason=\"";
-        core::append_label_value(out, reason);
-        out += "\"} " + std::to_string(n) + "\n";
-      }
-    });
-    metrics.add_collector([&delivery_worker](std::string& out) {
-      const auto st = delivery_worker.stats();
-      out +=
-          "# HELP latchkey_delivery_messages_total Email and SMS delivery attempts by outcome "
-          "(sent; "
-          "retried = failed and rescheduled; failed = given up).\n"
-          "# TYPE latchkey_delivery_messages_total counter\n";
-      out += "latchkey_delivery_messages_total{outcome=\"sent\"} " + std::to_string(st.sent) + "\n";
-      out += "latchkey_delivery_messages_total{outcome=\"retried\"} " + std::to_string(st.retried) +
-             "\n";
-      out += "latchkey_delivery_messages_total{outcome=\"failed\"} " + std::to_string(st.failed) +
-             "\n";
-    });
-    api::Operational operational;
-    operational.ready = [&store] { return store.ping(); };
-    operational.jwks = [&ring] { return ring.jwks(); };
-    api::Routes routes(frontend, cors, fo, std::move(operational), metrics);
-    http::Router router;
-    routes.register_routes(router);
-
-    http::ServerOptions so;
-    if (auto st = http::parse_listen(c.server.listen, so); !st) {
-      return report(st.error(), "server.listen");
-    }
-    so.io_threads = c.server.threads;
-    so.workers = c.server.workers;
-    so.max_header_bytes = c.server.max_header_bytes;
-    so.max_body_bytes = c.server.max_body_bytes;
-    so.read_timeout = c.server.read_timeout;
-    so.write_timeout = c.server.write_timeout;
-    so.idle_timeout = c.server.idle_timeout;
-    so.shutdown_timeout = c.server.shutdown_timeout;
-    so.max_connections = c.server.max_connections;
-    so.access_log = c.logging.access_log;
-    http::Server server(so, router, metrics, [](const core::Error& e, const Request& req) {
-      return api::error_response(e, req.request_id);
-    });
-    const std::string prefix = c.frontend.path_prefix;
-    server.set_response_hook([&cors, prefix](const Request& req, Response& res) {
-      res.set("x-content-type-options", "nosniff");
-      if (prefix.empty() || req.path.starts_with(prefix) || req.path.starts_with("/v1/") ||
-          req.path == "/.well-known/jwks.json") {
-        cors.apply(req, res);
-      }
-    });
-    if (auto st = server.start(); !st) {
-      return report(st.error(), "listen");
-    }
-    spdlog::info("latchkey listening on {}:{} (public URL {}, frontend API {})", so.host,
-                 server.port(), c.server.public_url, fapi_url);
-    Housekeeper housekeeper(store, ring, session_service, clock);
-    delivery_worker.start();
-    if (auto st = server.run_until_signal(); !st) {
-      return report(st.error(), "server");
-    }
-    delivery_worker.stop();
-    spdlog::info("latchkey stopped");
-    return kExitOk;
+  // First factors: passwords (argon2id; the dummy digest is made here, once) and codes through
+  // the outbox.
+  PasswordPort password_port(password_hash_settings(c.passwords), password_policy(c.passwords),
+                             password_lockout(c.passwords));
+  OutboxCodeSender code_sender(outbox);
+  // Bot protection on sign-up (issue 11 item 6): siteverify through the shared HTTP client; the
+  // widget is accepted when solved on a page of one of the allowed origins.
+  const config::BotProtectionConfig& bot = c.bot_protection;
+  fs.captcha.enabled = bot.enabled;
+  fs.captcha.oauth_bypass = bot.oauth_bypass;
+  CaptchaVerifierSettings captcha_settings;
+  captcha_settings.verify_url =
+      bot.verify_url.empty() ? default_verify_url(bot.provider) : bot.verify_url;
+  captcha_settings.secret = bot.secret_key;
+  for (const auto& o : fs.allowed_origins) {
+    captcha_settings.hostnames.push_back(host_of_origin(o));
   }
+  captcha_settings.timeout = bot.timeout;
+  SiteverifyCaptchaVerifier captcha(std::move(captcha_settings), *http_client, clock);
+  if (bot.enabled) {
+    spdlog::info("bot protection: {} on sign-up, verified at {}", bot.provider,
+                 bot.verify_url.empty() ? default_verify_url(bot.provider) : bot.verify_url);
+  }
+  // Test mode: @clerk/testing's testing token stands in for the captcha (issue 11 item 9).
+  std::optional<flows::TestingTokens> testing_tokens;
+  if (c.testing.enabled) {
+    testing_tokens.emplace(master);
+  }
+  flows::FlowDeps flow_deps{fs,
+                            store,
+                            **oauth,
+                            sealer,
+                            clock,
+                            random,
+                            session_service,
+                            password_port,
+                            code_sender,
+                            &captcha,
+                            testing_tokens ? &*testing_tokens : nullptr};
+  flows::Frontend frontend(flow_deps);
+
+  api::dto::EnvironmentSettings env;
+  env.application_name = c.frontend.application_name;
+  env.sign_in_url = absolute(c.server.public_url, c.frontend.sign_in_url);
+  env.sign_up_url = absolute(c.server.public_url, c.frontend.sign_up_url);
+  env.home_url = absolute(c.server.public_url, c.frontend.home_url);
+  for (const auto& s : (*oauth)->enabled_strategies()) {
+    env.social.push_back({s, (*oauth)->find(s)->name});
+  }
+  env.required_fields = c.frontend.required_fields;
+  env.single_session_mode = c.frontend.single_session_mode;
+  env.email_address = fs.identifiers.email_address;
+  env.password = fs.identifiers.password;
+  env.email_code = fs.identifiers.email_code;
+  env.password_min_length = password_port.policy().min_length;
+  env.password_max_length = password_port.policy().max_length;
+  env.captcha_enabled = bot.enabled;
+  env.captcha_public_key = bot.site_key;
+  env.captcha_widget_type = bot.widget;
+  env.captcha_provider = bot.provider;
+  env.captcha_oauth_bypass = bot.oauth_bypass;
+
+  api::FrontendApiOptions fo;
+  fo.prefix = c.frontend.path_prefix;
+  fo.public_origin = public_origin;
+  fo.secure_cookies = c.server.public_url.starts_with("https://");
+  fo.client_cookie_max_age =
+      std::chrono::duration_cast<std::chrono::seconds>(c.frontend.client_lifetime);
+  fo.required_fields = c.frontend.required_fields;
+  if (fs.identifiers.password) {
+    // A sign-up no provider vouches for needs a password (flows' required_for; the encoder
+    // drops it for social sign-ups).
+    fo.required_fields.emplace_back("password");
+  }
+  fo.environment_json = api::dto::environment_json(env);
+  fo.sign_in_url = env.sign_in_url;
+  // Rate limits (docs/security.md). ratelimit.counters: "auto" keeps the counters in the database
+  // when nodes share one (PostgreSQL), so every node counts against the same budget, and in this
+  // node's memory on SQLite (one node: nothing to share, and memory is cheaper).
+  const std::string db_url = database_url(c);
+  const bool shared_counters =
+      c.ratelimit.counters == "database" ||
+      (c.ratelimit.counters == "auto" &&
+       (db_url.starts_with("postgres://") || db_url.starts_with("postgresql://")));
+  auto rate_counters = shared_counters ? ratelimit::make_store_counter_store(store)
+                                       : ratelimit::make_memory_counter_store();
+  if (c.ratelimit.enabled) {
+    spdlog::info("rate-limit counters: {}",
+                 shared_counters ? "database (shared by every node)" : "memory (this node only)");
+  }
+  ratelimit::Limiter limiter(*rate_counters, clock);
+  if (c.ratelimit.enabled) {
+    const auto& rl = c.ratelimit;
+    auto rule = [&rl](std::string name, unsigned limit) {
+      return ratelimit::Rule{std::move(name), limit, rl.window};
+    };
+    fo.limiter = &limiter;
+    fo.limits.sign_in_ip = rule("sign_in_ip", rl.sign_in_per_ip);
+    fo.limits.sign_in_client = rule("sign_in_client", rl.sign_in_per_client);
+    fo.limits.verification_ip = rule("verification_ip", rl.verification_per_ip);
+    fo.limits.verification_client = rule("verification_client", rl.verification_per_client);
+    fo.limits.token_ip = rule("token_ip", rl.token_per_ip);
+    fo.limits.token_client = rule("token_client", rl.token_per_client);
+    fo.limits.trusted_proxies = rl.trusted_proxies;
+  }
+  core::Metrics metrics;
+  // Provider round-trip failures by reason (design.md §3.13); reasons are a bounded set of our own
+  // names, never provider text.
+  metrics.add_collector([&oauth_service = **oauth](std::string& out) {
+    out +=
+        "# HELP latchkey_oauth_failures_total OAuth/OIDC callback failures by reason.\n"
+        "# TYPE latchkey_oauth_failures_total counter\n";
+    for (const auto& [reason, n] : oauth_service.failure_counts()) {
+      out += "latchkey_oauth_failures_total{reason=\"";
+      core::append_label_value(out, reason);
+      out += "\"} " + std::to_string(n) + "\n";
+    }
+  });
+  metrics.add_collector([&delivery_worker](std::string& out) {
+    const auto st = delivery_worker.stats();
+    out +=
+        "# HELP latchkey_delivery_messages_total Email and SMS delivery attempts by outcome (sent; "
+        "retried = failed and rescheduled; failed = given up).\n"
+        "# TYPE latchkey_delivery_messages_total counter\n";
+    out += "latchkey_delivery_messages_total{outcome=\"sent\"} " + std::to_string(st.sent) + "\n";
+    out += "latchkey_delivery_messages_total{outcome=\"retried\"} " + std::to_string(st.retried) +
+           "\n";
+    out +=
+        "latchkey_delivery_messages_total{outcome=\"failed\"} " + std::to_string(st.failed) + "\n";
+  });
+  api::Operational operational;
+  operational.ready = [&store] { return store.ping(); };
+  operational.jwks = [&ring] { return ring.jwks(); };
+  api::Routes routes(frontend, cors, fo, std::move(operational), metrics);
+  http::Router router;
+  routes.register_routes(router);
+
+  http::ServerOptions so;
+  if (auto st = http::parse_listen(c.server.listen, so); !st) {
+    return report(st.error(), "server.listen");
+  }
+  so.io_threads = c.server.threads;
+  so.workers = c.server.workers;
+  so.max_header_bytes = c.server.max_header_bytes;
+  so.max_body_bytes = c.server.max_body_bytes;
+  so.read_timeout = c.server.read_timeout;
+  so.write_timeout = c.server.write_timeout;
+  so.idle_timeout = c.server.idle_timeout;
+  so.shutdown_timeout = c.server.shutdown_timeout;
+  so.max_connections = c.server.max_connections;
+  so.access_log = c.logging.access_log;
+  http::Server server(so, router, metrics, [](const core::Error& e, const Request& req) {
+    return api::error_response(e, req.request_id);
+  });
+  const std::string prefix = c.frontend.path_prefix;
+  server.set_response_hook([&cors, prefix](const Request& req, Response& res) {
+    res.set("x-content-type-options", "nosniff");
+    if (prefix.empty() || req.path.starts_with(prefix) || req.path.starts_with("/v1/") ||
+        req.path == "/.well-known/jwks.json") {
+      cors.apply(req, res);
+    }
+  });
+  if (auto st = server.start(); !st) {
+    return report(st.error(), "listen");
+  }
+  spdlog::info("latchkey listening on {}:{} (public URL {}, frontend API {})", so.host,
+               server.port(), c.server.public_url, fapi_url);
+  Housekeeper housekeeper(store, ring, session_service, clock);
+  delivery_worker.start();
+  if (auto st = server.run_until_signal(); !st) {
+    return report(st.error(), "server");
+  }
+  delivery_worker.stop();
+  spdlog::info("latchkey stopped");
+  return kExitOk;
+}
 
 }  // namespace latchkey::app
