@@ -21,6 +21,8 @@ packages=(
   clang-19 libclang-rt-19-dev
   # PostgreSQL contract and multi-node tests: a throwaway server, a load balancer in front
   postgresql nginx
+  # the Debian package test (scripts/package-test.sh): shlibdeps, systemd-analyze, setpriv
+  dpkg-dev systemd util-linux
   # end-to-end tests and the demo: Node.js, Debian's Chromium
   nodejs chromium
 )

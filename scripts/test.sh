@@ -62,3 +62,12 @@ if [[ "${LATCHKEY_SKIP_MULTINODE:-0}" != 1 ]]; then
   fi
   LATCHKEY_BIN="$root/build/$preset/src/cli/latchkey" bash scripts/multinode-test.sh
 fi
+
+# The Debian package: build, dpkg -i, systemd-analyze verify, start the installed binary as the
+# unit's user, /readyz, purge (docs/deployment.md). dpkg needs root.
+if [[ $(id -u) -eq 0 && "${LATCHKEY_SKIP_PACKAGE:-0}" != 1 ]]; then
+  echo "== Debian package (scripts/package-test.sh)"
+  bash scripts/package-test.sh
+else
+  echo "== Debian package: skipped (scripts/package-test.sh needs root; LATCHKEY_SKIP_PACKAGE=1 skips it)"
+fi

@@ -267,6 +267,43 @@ int users_import(const config::Config& c, const std::string& file, bool dry_run)
   return result->failed == 0 ? kExitOk : kExitRuntime;
 }
 
+int backup(const config::Config& c, const std::string& file) {
+  const std::string url = database_url(c);
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    std::cerr << "latchkey backup: storage is PostgreSQL; back it up with pg_dump "
+                 "(pg_dump --format=custom --file=latchkey.dump DATABASE_URL), see "
+                 "docs/deployment.md\n";
+    return kExitUsage;
+  }
+  std::string_view path = url;
+  if (path.starts_with("sqlite://")) {
+    path.remove_prefix(std::string_view("sqlite://").size());
+  }
+  std::error_code ec;
+  if (path == ":memory:" || !std::filesystem::exists(std::filesystem::path(path), ec)) {
+    std::cerr << "latchkey backup: no database file at " << path << "\n";
+    return kExitRuntime;
+  }
+  // No migration: a backup copies the database as it is.
+  auto store = store::open_store(url, static_cast<int>(c.storage.busy_timeout.count()), 1);
+  if (!store) {
+    return report(store.error(), "backup");
+  }
+  auto version = (*store)->schema_version();
+  if (!version) {
+    return report(version.error(), "backup");
+  }
+  if (auto st = (*store)->backup(file); !st) {
+    return report(st.error(), "backup");
+  }
+  std::cout << "backup of schema version " << *version << " written to " << file << "\n";
+  if (c.keys.encryption_key.empty()) {
+    std::cerr << "note: the signing keys are sealed with " << (c.storage.data_dir / "master.key")
+              << "; keep a copy of it with the backup (a restore without it cannot sign)\n";
+  }
+  return kExitOk;
+}
+
 int keys_list(const config::Config& c) {
   core::SystemClock clock;
   core::SystemRandom random;

@@ -22,6 +22,8 @@ int keys_rotate(const config::Config& config);
 int users_import(const config::Config& config, const std::string& file, bool dry_run);
 // Prints a testing token for @clerk/testing (CLERK_TESTING_TOKEN); needs [testing] enabled.
 int testing_token(const config::Config& config);
+// Writes a consistent copy of the SQLite database to `file` (the server may be running).
+int backup(const config::Config& config, const std::string& file);
 
 // The Backend API's keys and the .env lines of an application (app/admin.cpp).
 int secret_keys_create(const config::Config& config);

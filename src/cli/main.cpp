@@ -115,6 +115,10 @@ int main(int argc, char** argv) {
                          "Check every row against the database and report, writing nothing");
   auto* testing_token = cli.add_subcommand(
       "testing-token", "Print a testing token for @clerk/testing (needs [testing] enabled)");
+  auto* backup = cli.add_subcommand(
+      "backup", "Write a consistent copy of the SQLite database to FILE (while serving)");
+  std::string backup_file;
+  backup->add_option("FILE", backup_file, "Where to write the copy")->required();
   auto* version = cli.add_subcommand("version", "Print the version");
 
   try {
@@ -148,6 +152,9 @@ int main(int argc, char** argv) {
     }
     if (migrate->parsed()) {
       return latchkey::app::migrate(*cfg);
+    }
+    if (backup->parsed()) {
+      return latchkey::app::backup(*cfg, backup_file);
     }
     if (keys_list->parsed()) {
       return latchkey::app::keys_list(*cfg);

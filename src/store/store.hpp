@@ -448,6 +448,15 @@ class Store {
   // Applies pending numbered migrations; returns how many were applied.
   virtual Result<int> migrate() = 0;
   virtual Result<int> schema_version() = 0;
+
+  // A consistent copy of the whole database in the file `path` while the store keeps serving
+  // (SQLite's online backup API; written to a temporary file next to `path`, then renamed, so a
+  // failed backup leaves no partial file). PostgreSQL refuses (use pg_dump); so does the default.
+  virtual Status backup(const std::string& path) {
+    (void)path;
+    return core::fail(
+        core::Error(core::Code::kInternal).with_internal("this store cannot write a backup file"));
+  }
 };
 
 // "sqlite:///abs/path.db", "sqlite://relative.db", or a bare path. `busy_timeout_ms` bounds lock

@@ -76,6 +76,13 @@ Status PostgresStore::run(const char* begin, const std::function<Status(Tx&)>& f
       });
 }
 
+Status PostgresStore::backup(const std::string& path) {
+  (void)path;
+  return fail(Error(Code::kInternal)
+                  .with_internal("latchkey backup copies SQLite databases only; back up PostgreSQL "
+                                 "with pg_dump (see docs/deployment.md)"));
+}
+
 Status PostgresStore::ping() {
   const Deadline deadline = Clock::now() + pool_.settings().busy_timeout;
   return retrying(pool_, deadline, kPingRetries, [](Connection& conn, Fault& fault) -> Status {

@@ -39,6 +39,7 @@ class PostgresStore final : public Store {
   Status ping() override;
   Result<int> migrate() override;
   Result<int> schema_version() override;
+  Status backup(const std::string& path) override;
 
  private:
   // Runs `fn` inside `begin`. Commits on success; rolls back on error or exception (rethrown).

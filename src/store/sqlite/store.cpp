@@ -147,6 +147,8 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Status backup(const std::string& path) override;
+
   Status ping() override {
     auto lease = pool_.acquire(busy_timeout_);
     if (!lease) {
@@ -346,6 +348,72 @@ Result<std::string> parse_path(const std::string& spec) {
 
 Result<std::unique_ptr<Store>> open_sqlite(const std::string& path, int busy_timeout_ms) {
   return open_sqlite(SqliteOptions{path, busy_timeout_ms, SqliteOptions{}.pool_size});
+}
+
+// One sqlite3_backup_step(-1) copies every page under one read snapshot of the source (WAL:
+// writers carry on meanwhile), so the copy is consistent. Busy/locked (a checkpoint, a writer
+// holding the lock in rollback mode) is retried within the busy timeout.
+Status SqliteStore::backup(const std::string& path) {
+  if (path.empty()) {
+    return fail(Error(Code::kInternal).with_internal("backup: no file given"));
+  }
+  const std::filesystem::path target(path);
+  const std::filesystem::path tmp = target.string() + ".partial";
+  std::error_code ec;
+  std::filesystem::remove(tmp, ec);
+  auto lease = pool_.acquire(busy_timeout_);
+  if (!lease) {
+    return fail(std::move(lease.error()));
+  }
+  sqlite3* raw = nullptr;
+  const int orc = sqlite3_open_v2(
+      tmp.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  sqlite::DbPtr dest(raw);
+  if (orc != SQLITE_OK) {
+    return fail(db_error(dest.get(), orc, "backup: open " + tmp.string()));
+  }
+  // Owner-only, like the database itself (sealed provider tokens, encrypted keys).
+  std::filesystem::permissions(
+      tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::replace, ec);
+  auto discard = [&tmp](Error e) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    return fail(std::move(e));
+  };
+  sqlite3_backup* b = sqlite3_backup_init(dest.get(), "main", (*lease)->db(), "main");
+  if (b == nullptr) {
+    return discard(db_error(dest.get(), sqlite3_errcode(dest.get()), "backup: init"));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + busy_timeout_;
+  int rc = SQLITE_OK;
+  for (;;) {
+    rc = sqlite3_backup_step(b, -1);
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
+        std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const int frc = sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) {
+    return discard(db_error(dest.get(), rc, "backup: copy"));
+  }
+  if (frc != SQLITE_OK) {
+    return discard(db_error(dest.get(), frc, "backup: finish"));
+  }
+  // The copy keeps the source's WAL mode in its header; fold any WAL back in before closing.
+  if (const int crc = sqlite3_wal_checkpoint_v2(dest.get(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                                nullptr, nullptr);
+      crc != SQLITE_OK) {
+    return discard(db_error(dest.get(), crc, "backup: checkpoint"));
+  }
+  dest.reset();
+  std::filesystem::rename(tmp, target, ec);
+  if (ec) {
+    return discard(Error(Code::kInternal).with_internal("backup: rename: " + ec.message()));
+  }
+  return {};
 }
 
 Result<std::unique_ptr<Store>> open_sqlite(const SqliteOptions& options) {
