@@ -67,7 +67,8 @@ fi
 # unit's user, /readyz, purge (docs/deployment.md). dpkg needs root.
 if [[ $(id -u) -eq 0 && "${LATCHKEY_SKIP_PACKAGE:-0}" != 1 ]]; then
   echo "== Debian package (scripts/package-test.sh)"
-  bash scripts/package-test.sh
+  # The tree just built and tested is packaged (a separate Release build would double the CI time).
+  PACKAGE_BUILD_DIR="build/$preset" bash scripts/package-test.sh
 else
   echo "== Debian package: skipped (scripts/package-test.sh needs root; LATCHKEY_SKIP_PACKAGE=1 skips it)"
 fi
