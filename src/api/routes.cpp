@@ -244,6 +244,9 @@ constexpr Row kRows[] = {
     {kPost,   kBackend,            "/v1/sessions/{id}/tokens",         "bapi_sessions_token",
      {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
      &bapi_session_token},
+    {kPost,   kBackend,            "/v1/testing_tokens",               "bapi_testing_tokens_create",
+     {kAnyOrigin,      kJsonBody, kNoLimit,           kSecretKey,     kJson,        kWorker},
+     &bapi_create_testing_token},
 };
 // clang-format on
 

@@ -126,10 +126,14 @@ class BackendSessions {
 };
 
 struct Backend {
-  explicit Backend(FlowDeps& d) : keys(d), users(d), sessions(d) {}
+  explicit Backend(FlowDeps& d)
+      : keys(d), users(d), sessions(d), testing_tokens(d.testing_tokens), clock(d.clock) {}
   SecretKeys keys;
   BackendUsers users;
   BackendSessions sessions;
+  // POST /v1/testing_tokens: set only with [testing] enabled (nullptr: the route refuses).
+  const TestingTokens* testing_tokens;
+  const core::Clock& clock;
 };
 
 }  // namespace latchkey::flows

@@ -103,4 +103,26 @@ Response bapi_session_token(Call& call) {
   return json_response(200, std::move(body));
 }
 
+// @clerk/testing's clerkSetup: a testing token (flows/testing_token.hpp) for
+// __clerk_testing_token. Only with [testing] enabled; otherwise 404 resource_not_found, as for a
+// route the instance does not serve. expires_at is in seconds, as Clerk's TestingTokenJSON.
+Response bapi_create_testing_token(Call& call) {
+  const flows::Backend& b = *call.ctx.backend;
+  if (b.testing_tokens == nullptr) {
+    return call.error(core::Error(core::Code::kResourceNotFound));
+  }
+  auto t = b.testing_tokens->mint(b.clock.now_ms());
+  if (!t) {
+    return call.error(t.error());
+  }
+  std::string body = call.body_storage();
+  dto::JsonWriter w(body);
+  w.begin_object();
+  w.members(R"("object":"testing_token")");
+  w.field("token", t->token);
+  w.field("expires_at", t->expires_at_ms / 1000);
+  w.end_object();
+  return json_response(200, std::move(body));
+}
+
 }  // namespace latchkey::api
