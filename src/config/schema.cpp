@@ -199,9 +199,9 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 14> kSections{
-    kServer, kStorage, kKeys,        kLogging,   kFrontend, kRateLimits,    kDelivery,
-    kSmtp,   kSms,     kIdentifiers, kPasswords, kTesting,  kBotProtection, kOAuth, kBackendApi};
+const std::array<std::string_view, 15> kSections{
+    kServer, kStorage,     kKeys,      kLogging, kFrontend,      kRateLimits, kDelivery,  kSmtp,
+    kSms,    kIdentifiers, kPasswords, kTesting, kBotProtection, kOAuth,      kBackendApi};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
