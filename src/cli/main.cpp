@@ -103,8 +103,6 @@ int main(int argc, char** argv) {
   config->require_subcommand(1);
   auto* config_check =
       config->add_subcommand("check", "Validate the configuration and print it, secrets redacted");
-  auto* users = cli.add_subcommand("users", "Manage users");
-  users->require_subcommand(1);
   auto* users_import = users->add_subcommand(
       "import", "Import users from Clerk's user export CSV (idempotent, each row all or nothing)");
   std::string import_file;
