@@ -3,65 +3,25 @@
 // server on port 0. Users made here are signed in through the Frontend API (plain fetch).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createClerkClient, verifyToken } from '@clerk/backend'
-
-const BIN = process.env.LATCHKEY_BIN
-if (!BIN) throw new Error('set LATCHKEY_BIN to the latchkey binary')
+import { dataDir } from '../lib/server.mjs'
 
 const PUBLIC = 'http://localhost:1' // the origin the FAPI calls below claim to come from
 const PASSWORD = 'Vq7!tz-rooftop-Quasar-91'
-let dir, server, apiUrl, secretKey, revokedKey, clerk
-
-function cli(...args) {
-  return execFileSync(BIN, args, { env: envFor(), encoding: 'utf8' })
-}
-
-function envFor() {
-  return {
-    ...process.env,
-    LATCHKEY_STORAGE_DATA_DIR: join(dir, 'data'),
-    LATCHKEY_SERVER_LISTEN: '127.0.0.1:0',
-    LATCHKEY_SERVER_PUBLIC_URL: PUBLIC,
-    LATCHKEY_LOGGING_FORMAT: 'text',
-    LATCHKEY_KEYS_ACTIVATION_DELAY: '0s',
-  }
-}
+let instance, apiUrl, secretKey, revokedKey, clerk
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'latchkey-bapi-'))
-  // stdout also carries the log (the first run applies the migrations): the key is its own line.
-  const newKey = () => cli('secret-keys', 'create').split('\n').find((l) => l.startsWith('sk_live_'))
-  secretKey = newKey()
-  revokedKey = newKey()
-  const id = cli('secret-keys', 'list').split('\n').find((l) => l.includes('...' + revokedKey.slice(-4))).split('\t')[0]
-  cli('secret-keys', 'revoke', id)
-  server = spawn(BIN, ['serve'], { env: envFor(), stdio: ['ignore', 'pipe', 'pipe'] })
-  const port = await new Promise((resolve, reject) => {
-    let log = ''
-    const onData = (b) => {
-      log += b.toString()
-      const m = log.match(/listening on [0-9.]+:(\d+)/)
-      if (m) resolve(Number(m[1]))
-    }
-    server.stdout.on('data', onData)
-    server.stderr.on('data', onData)
-    server.on('exit', (code) => reject(new Error(`latchkey exited ${code}: ${log}`)))
-  })
-  apiUrl = `http://127.0.0.1:${port}`
+  instance = dataDir({ publicUrl: PUBLIC })
+  secretKey = instance.newSecretKey()
+  revokedKey = instance.newSecretKey()
+  const id = instance.cli('secret-keys', 'list').split('\n').find((l) => l.includes('...' + revokedKey.slice(-4))).split('\t')[0]
+  instance.cli('secret-keys', 'revoke', id)
+  apiUrl = await instance.serve()
   clerk = createClerkClient({ secretKey, apiUrl })
 })
 
 after(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.on('exit', r))
-    server.kill('SIGTERM')
-    await exited
-  }
-  rmSync(dir, { recursive: true, force: true })
+  await instance?.stop()
 })
 
 // The Frontend API as a browser page on PUBLIC would call it.

@@ -3,62 +3,34 @@
 // captcha; with test mode off the route is 404 and no token is minted.
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { createClerkClient } from '@clerk/backend'
+import { dataDir } from '../lib/server.mjs'
 
-const BIN = process.env.LATCHKEY_BIN
-if (!BIN) throw new Error('set LATCHKEY_BIN to the latchkey binary')
 const PUBLIC = 'http://localhost:1'
-const servers = []
+const instances = []
 
-// A server on port 0 with its own data dir and a secret key; bot protection on, its siteverify
-// on a port nothing listens on (so a captcha can never pass: only a testing token can).
+// A server with a secret key; bot protection on, its siteverify on a port nothing listens on (so
+// a captcha can never pass: only a testing token can).
 async function start(testing) {
-  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bapi-tt-'))
-  const env = {
-    ...process.env,
-    LATCHKEY_STORAGE_DATA_DIR: join(dir, 'data'),
-    LATCHKEY_SERVER_LISTEN: '127.0.0.1:0',
-    LATCHKEY_SERVER_PUBLIC_URL: PUBLIC,
-    LATCHKEY_LOGGING_FORMAT: 'text',
-    LATCHKEY_TESTING_ENABLED: testing ? 'true' : 'false',
-    LATCHKEY_BOT_PROTECTION_ENABLED: 'true',
-    LATCHKEY_BOT_PROTECTION_SITE_KEY: '1x00000000000000000000AA',
-    LATCHKEY_BOT_PROTECTION_SECRET_KEY: 'siteverify-secret',
-    LATCHKEY_BOT_PROTECTION_VERIFY_URL: 'http://127.0.0.1:9/siteverify',
-    LATCHKEY_BOT_PROTECTION_TIMEOUT: '1s',
-  }
-  const secretKey = execFileSync(BIN, ['secret-keys', 'create'], { env, encoding: 'utf8' })
-    .split('\n').find((l) => l.startsWith('sk_live_'))
-  const server = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  servers.push({ server, dir })
-  const port = await new Promise((resolve, reject) => {
-    let log = ''
-    const onData = (b) => {
-      log += b.toString()
-      const m = log.match(/listening on [0-9.]+:(\d+)/)
-      if (m) resolve(Number(m[1]))
-    }
-    server.stdout.on('data', onData)
-    server.stderr.on('data', onData)
-    server.on('exit', (code) => reject(new Error(`latchkey exited ${code}: ${log}`)))
+  const instance = dataDir({
+    publicUrl: PUBLIC,
+    env: {
+      LATCHKEY_TESTING_ENABLED: testing ? 'true' : 'false',
+      LATCHKEY_BOT_PROTECTION_ENABLED: 'true',
+      LATCHKEY_BOT_PROTECTION_SITE_KEY: '1x00000000000000000000AA',
+      LATCHKEY_BOT_PROTECTION_SECRET_KEY: 'siteverify-secret',
+      LATCHKEY_BOT_PROTECTION_VERIFY_URL: 'http://127.0.0.1:9/siteverify',
+      LATCHKEY_BOT_PROTECTION_TIMEOUT: '1s',
+    },
   })
-  const apiUrl = `http://127.0.0.1:${port}`
+  instances.push(instance)
+  const secretKey = instance.newSecretKey()
+  const apiUrl = await instance.serve()
   return { apiUrl, clerk: createClerkClient({ secretKey, apiUrl }) }
 }
 
 after(async () => {
-  for (const { server, dir } of servers) {
-    if (server.exitCode === null) {
-      const exited = new Promise((r) => server.on('exit', r))
-      server.kill('SIGTERM')
-      await exited
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
+  for (const instance of instances) await instance.stop()
 })
 
 async function signUp(apiUrl, query) {
