@@ -67,13 +67,18 @@ Result<int> PostgresStore::migrate() {
       if (auto r = conn.exec_simple(prologue, "migration lock", dl, fault); !r) {
         return fail(std::move(r.error()));
       }
-      auto v = conn.exec_simple("SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                                "read schema_migrations", dl, fault);
+      // Applied is decided per version, not by the highest one: branches land in any order, so
+      // a database may hold 0010 and still lack 0009 (the SQLite migrator does the same).
+      auto v =
+          conn.exec_simple("SELECT COALESCE(MAX(version), 0), COUNT(*) FILTER (WHERE version = " +
+                               std::to_string(m.version) + ") FROM schema_migrations",
+                           "read schema_migrations", dl, fault);
       if (!v) {
         return fail(std::move(v.error()));
       }
       current = std::atoi(PQgetvalue(v->get(), 0, 0));
-      if (current > latest || current >= m.version) {
+      const bool already = std::atoi(PQgetvalue(v->get(), 0, 1)) > 0;
+      if (current > latest || already) {
         return {};
       }
       if (auto r = conn.exec_simple(std::string(m.sql), "migration", dl, fault); !r) {
