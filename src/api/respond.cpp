@@ -101,6 +101,12 @@ Response Call::error(const Error& e) const {
     // A refused credential (a stale copy of a rotated __client, no client): the audit event.
     spdlog::warn("authentication refused: {} path={} request_id={}", e.internal, req.path,
                  req.request_id);
+  } else if (const int status = error_info(e.code).status; status >= 500) {
+    // The client sees only the envelope; the operator needs the cause (a store failure, a full
+    // disk, a bug). Error::internal never holds a secret.
+    spdlog::log(status == 503 ? spdlog::level::warn : spdlog::level::err,
+                "request failed: status={} {} path={} request_id={}", status, e.internal, req.path,
+                req.request_id);
   }
   return error_response(e, req.request_id);
 }

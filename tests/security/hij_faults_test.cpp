@@ -2,6 +2,7 @@
 // outbound call is bounded by frontend.outbound_timeout (1 s here) and outbound_max_bytes; a
 // broken provider fails its own attempt, never the server.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -179,11 +180,7 @@ TEST_F(Sec, I1_idp_clock_fast) {
   expect_accepted(b, round_trip(b, User{"sub-ok", "ok@example.com"}));
 }
 
-TEST_F(Sec, J1_database_unreachable) {
-  GTEST_SKIP() << "waits for: store fault injection in test builds, fail the N-th statement "
-                  "(issue 15); the release binary has no such hook; PostgreSQL outage behaviour "
-                  "belongs to the store contract tests";
-}
+// J1 and J2 (a store failure and a SIGKILL at every statement of a flow): j_store_faults_test.cpp.
 
 TEST_F(Sec, J3_sigkill_between_token_exchange_and_commit) {
   start();
@@ -214,9 +211,49 @@ TEST_F(Sec, J3_sigkill_between_token_exchange_and_commit) {
   EXPECT_EQ(rows().user_count, 1);
 }
 
+// A full disk without privileges: RLIMIT_FSIZE on the running server makes every write that
+// extends a file past 4 KiB fail (EFBIG, as ENOSPC would: SQLite reports an I/O error), and
+// SIGXFSZ is ignored in the child (inherited through exec) as a full disk raises no signal.
 TEST_F(Sec, J5_disk_full) {
-  GTEST_SKIP() << "waits for: a size-limited filesystem the test mounts, and 503 on a full disk "
-                  "(issue 15); tests cannot create a tmpfs without privileges today";
+  struct sigaction ignore{};
+  struct sigaction previous{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &previous), 0);
+  start();
+  ::sigaction(SIGXFSZ, &previous, nullptr);
+  Browser b = browser();
+  const std::string session = sign_up_user(b, User{"sub-full", "full@example.com"});
+  ASSERT_FALSE(session.empty());
+  auto limit = [&](rlim_t bytes) {
+    // The soft limit only: lifting it again needs no privilege.
+    const struct rlimit lim{bytes, RLIM_INFINITY};
+    ASSERT_EQ(::prlimit(server->child().pid(), RLIMIT_FSIZE, &lim, nullptr), 0);
+  };
+  const Rows before = rows();
+  limit(4096);
+
+  // Writes: a clean 503 in the envelope, nothing changed.
+  Browser other = browser();
+  auto started = start_sign_in(other);
+  EXPECT_EQ(started.status, 503) << started.raw;
+  EXPECT_EQ(it::str(started.json(), "errors.0.code"), "service_unavailable") << started.body;
+  auto out = b.post("/__clerk/v1/client/sessions/" + session + "/end");
+  EXPECT_EQ(out.status, 503) << out.raw;
+  // Reads keep working: the signed-in client, the keys backends verify tokens with, health.
+  auto client = b.client();
+  EXPECT_EQ(it::str(client, "sessions.0.id"), session);
+  EXPECT_EQ(it::str(client, "sessions.0.status"), "active");
+  EXPECT_EQ(b.get("/.well-known/jwks.json").status, 200);
+  EXPECT_EQ(b.get("/healthz").status, 200);
+  EXPECT_EQ(rows(), before);
+  expect_log("request failed: status=503");
+
+  // Space returns: service resumes by itself, and the database is intact.
+  limit(RLIM_INFINITY);
+  Browser later = browser();
+  EXPECT_FALSE(sign_up_user(later, User{"sub-later", "later@example.com"}).empty());
+  EXPECT_EQ(rows().user_count, 2);
+  EXPECT_EQ(sql_scalar(db(), "PRAGMA integrity_check"), "ok");
 }
 
 TEST_F(Sec, J6_restart_with_flows_in_flight) {

@@ -121,15 +121,21 @@ void Sec::start(it::EnvVars extra, std::optional<it::EnvVars> provider_env) {
   // Catalog entries other than G/K rate-limit tests must not trip a limit by accident.
   env_.emplace_back("LATCHKEY_RATELIMIT_ENABLED", "false");
   env_.insert(env_.end(), extra.begin(), extra.end());
-  server = std::make_unique<it::Server>(it::ServerOptions{
-      .env = env_, .fixed_port = false, .fast_keys = true, .data_dir = dir.get()});
+  server = std::make_unique<it::Server>(it::ServerOptions{.env = env_,
+                                                          .fixed_port = false,
+                                                          .fast_keys = true,
+                                                          .data_dir = dir.get(),
+                                                          .binary = binary_});
 }
 
 void Sec::restart() {
   server->stop();
   server.reset();
-  server = std::make_unique<it::Server>(it::ServerOptions{
-      .env = env_, .fixed_port = false, .fast_keys = true, .data_dir = dir.get()});
+  server = std::make_unique<it::Server>(it::ServerOptions{.env = env_,
+                                                          .fixed_port = false,
+                                                          .fast_keys = true,
+                                                          .data_dir = dir.get(),
+                                                          .binary = binary_});
 }
 
 HttpResponse Sec::start_sign_in(Browser& b, const std::string& strategy,

@@ -95,6 +95,7 @@ class Sec : public ::testing::Test {
   std::unique_ptr<it::TempDir> dir;
   std::unique_ptr<it::Server> server;
   it::EnvVars env_;
+  std::string binary_;  // the server binary start() and restart() run; empty: latchkey
   int port_ = 0;
 };
 

@@ -56,8 +56,9 @@ std::vector<std::string> child_environment(const EnvVars& env) {
   return out;
 }
 
-pid_t spawn(const std::vector<std::string>& args, const EnvVars& env, int out_fd, int err_fd) {
-  std::vector<std::string> argv{latchkey_bin()};
+pid_t spawn(const std::vector<std::string>& args, const EnvVars& env, int out_fd, int err_fd,
+            const std::string& binary = latchkey_bin()) {
+  std::vector<std::string> argv{binary};
   argv.insert(argv.end(), args.begin(), args.end());
   CStrings cargv(argv);
   CStrings cenv(child_environment(env));
@@ -71,7 +72,7 @@ pid_t spawn(const std::vector<std::string>& args, const EnvVars& env, int out_fd
       posix_spawn(&pid, cargv.ptrs[0], &fa, nullptr, cargv.ptrs.data(), cenv.ptrs.data());
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
-    throw std::runtime_error("posix_spawn " + latchkey_bin() + ": " + std::to_string(rc));
+    throw std::runtime_error("posix_spawn " + binary + ": " + std::to_string(rc));
   }
   return pid;
 }
@@ -104,7 +105,7 @@ int decode_status(int status) {
 
 // ---- Child --------------------------------------------------------------------------------------
 
-Child::Child(const std::vector<std::string>& args, const EnvVars& env) {
+Child::Child(const std::vector<std::string>& args, const EnvVars& env, const std::string& binary) {
   int out[2];
   int err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) {
@@ -116,7 +117,7 @@ Child::Child(const std::vector<std::string>& args, const EnvVars& env) {
     throw std::runtime_error("pipe");
   }
   try {
-    pid_ = spawn(args, env, out[1], err[1]);
+    pid_ = spawn(args, env, out[1], err[1], binary.empty() ? latchkey_bin() : binary);
   } catch (...) {
     for (int fd : {out[0], out[1], err[0], err[1]}) {
       ::close(fd);

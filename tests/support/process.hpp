@@ -34,7 +34,8 @@ RunResult run_cli(const std::vector<std::string>& args, const EnvVars& env,
 // never fill. The destructor stops it (SIGTERM, SIGKILL after a grace period).
 class Child {
  public:
-  Child(const std::vector<std::string>& args, const EnvVars& env);
+  // `binary`: another build of the server (the fault-injecting test binary); default latchkey.
+  Child(const std::vector<std::string>& args, const EnvVars& env, const std::string& binary = {});
   ~Child();
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;

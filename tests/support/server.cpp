@@ -29,7 +29,7 @@ Server::Server(ServerOptions options) {
       env.emplace_back("LATCHKEY_KEYS_ALGORITHM", "ES256");
     }
     env.insert(env.end(), options.env.begin(), options.env.end());
-    child_ = std::make_unique<Child>(std::vector<std::string>{"serve"}, env);
+    child_ = std::make_unique<Child>(std::vector<std::string>{"serve"}, env, options.binary);
     const std::string marker = "latchkey listening on 127.0.0.1:";
     auto out = child_->wait_for_output(marker, std::chrono::seconds(30));
     if (out) {

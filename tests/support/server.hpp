@@ -15,6 +15,7 @@ struct ServerOptions {
   bool fixed_port = false;            // pick a port first and use it as public_url (FAPI tests)
   bool fast_keys = false;             // ES256 signing keys: start-up without RSA key generation
   const TempDir* data_dir = nullptr;  // reuse a data dir (restarts); else a fresh one
+  std::string binary{};               // the server binary; empty: latchkey
 };
 
 class Server {

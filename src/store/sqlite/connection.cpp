@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "store/faults.hpp"
 #include "store/store.hpp"
 
 namespace latchkey::store::sqlite {
@@ -50,6 +51,13 @@ Error db_error(sqlite3* db, int rc, std::string_view what) {
     return Error(Code::kServiceUnavailable)
         .with_internal("sqlite busy during " + std::string(what) + ": " + msg);
   }
+  // The disk is full, gone or unreadable (ENOSPC, EIO, a vanished volume): the store cannot
+  // serve this now, and may again once an operator acts. 503, like a busy database (catalog J5).
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN) {
+    return Error(Code::kServiceUnavailable)
+        .with_internal("sqlite " + std::string(sqlite3_errstr(rc)) + " during " +
+                       std::string(what) + ": " + msg);
+  }
   if (primary == SQLITE_CONSTRAINT) {
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
       constexpr std::string_view kPrefix = "UNIQUE constraint failed: ";
@@ -91,6 +99,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, in
 }
 
 Status Connection::exec(const char* sql, std::string_view what) {
+  if (faults::at_statement() == faults::Action::kFail) {
+    return fail(db_error(nullptr, SQLITE_IOERR, std::string(what) + " (injected fault)"));
+  }
   const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) {
     return fail(db_error(db_.get(), rc, what));

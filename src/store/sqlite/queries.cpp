@@ -1,8 +1,13 @@
 #include "store/sqlite/queries.hpp"
 
+#include "store/faults.hpp"
+
 namespace latchkey::store::sqlite {
 
 Result<bool> Driver::step(const StmtUse& use) {
+  if (faults::at_statement() == faults::Action::kFail) {
+    return core::fail(db_error(nullptr, SQLITE_IOERR, "step (injected fault)"));
+  }
   const int rc = sqlite3_step(use.get());
   if (rc == SQLITE_ROW) {
     return true;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/faults.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/queries.hpp"
@@ -286,8 +287,10 @@ class SqliteStore final : public Store {
         return fail(std::move(lease.error()));
       }
       Connection& conn = **lease;
-      const int brc =
-          sqlite3_exec(conn.db(), write ? "BEGIN IMMEDIATE" : "BEGIN", nullptr, nullptr, nullptr);
+      const int brc = faults::at_statement() == faults::Action::kFail
+                          ? SQLITE_IOERR
+                          : sqlite3_exec(conn.db(), write ? "BEGIN IMMEDIATE" : "BEGIN", nullptr,
+                                         nullptr, nullptr);
       if (brc != SQLITE_OK) {
         last = db_error(conn.db(), brc, "begin");
         if (is_busy(brc)) {
@@ -311,7 +314,9 @@ class SqliteStore final : public Store {
         }
         return st;
       }
-      const int crc = sqlite3_exec(conn.db(), "COMMIT", nullptr, nullptr, nullptr);
+      const int crc = faults::at_statement() == faults::Action::kFail
+                          ? SQLITE_IOERR
+                          : sqlite3_exec(conn.db(), "COMMIT", nullptr, nullptr, nullptr);
       if (crc != SQLITE_OK) {
         last = db_error(conn.db(), crc, "commit");
         conn.rollback_if_open();
