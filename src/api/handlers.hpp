@@ -64,6 +64,9 @@ http::Response bapi_list_sessions(Call& call);
 http::Response bapi_get_session(Call& call);
 http::Response bapi_revoke_session(Call& call);
 http::Response bapi_session_token(Call& call);
+http::Response bapi_list_clients(Call& call);
+http::Response bapi_get_client(Call& call);
+http::Response bapi_verify_client(Call& call);
 http::Response bapi_create_testing_token(Call& call);
 
 }  // namespace latchkey::api

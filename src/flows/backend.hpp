@@ -125,12 +125,47 @@ class BackendSessions {
   FlowDeps& d_;
 };
 
+// ---- clients --------------------------------------------------------------------------------
+
+// A client as the Backend API shows it: the row and every session it holds (oldest first, a live
+// session past its expiry shown as expired).
+struct BackendClient {
+  store::Client client;
+  std::vector<store::Session> sessions;
+};
+
+struct ClientPage {
+  std::vector<BackendClient> clients;  // newest first
+  std::int64_t total_count = 0;
+};
+
+class BackendClients {
+ public:
+  explicit BackendClients(FlowDeps& d) : d_(d) {}
+
+  core::Result<ClientPage> list(std::int64_t limit, std::int64_t offset);
+  // kClientNotFound for an unknown id.
+  core::Result<BackendClient> get(const std::string& id);
+  // clients.verifyClient(token): the client whose current `__client` credential is `token` and
+  // which has not expired; a rotated-out credential or an expired client is kClientNotFound.
+  core::Result<BackendClient> verify(std::string_view token);
+
+ private:
+  FlowDeps& d_;
+};
+
 struct Backend {
   explicit Backend(FlowDeps& d)
-      : keys(d), users(d), sessions(d), testing_tokens(d.testing_tokens), clock(d.clock) {}
+      : keys(d),
+        users(d),
+        sessions(d),
+        clients(d),
+        testing_tokens(d.testing_tokens),
+        clock(d.clock) {}
   SecretKeys keys;
   BackendUsers users;
   BackendSessions sessions;
+  BackendClients clients;
   // POST /v1/testing_tokens: set only with [testing] enabled (nullptr: the route refuses).
   const TestingTokens* testing_tokens;
   const core::Clock& clock;

@@ -1,4 +1,4 @@
-// The Backend API's sessions and the instance's secret keys (flows/backend.hpp).
+// The Backend API's sessions, clients and the instance's secret keys (flows/backend.hpp).
 #include <algorithm>
 #include <utility>
 
@@ -26,6 +26,24 @@ Result<store::Session> require_session(store::Tx& tx, const std::string& id) {
     return fail(Error(Code::kSessionNotFound));
   }
   return std::move(**s);
+}
+
+// A live session past its expiry reads as expired, as the Frontend API treats it.
+void show_expiry(store::Session& s, std::int64_t now) {
+  if ((s.status == "active" || s.status == "pending") && !sessions::is_live(s, now)) {
+    s.status = "expired";
+  }
+}
+
+Result<BackendClient> client_view(store::Tx& tx, store::Client client, std::int64_t now) {
+  auto rows = tx.list_sessions_by_client(client.id);
+  if (!rows) {
+    return fail(std::move(rows.error()));
+  }
+  for (auto& s : *rows) {
+    show_expiry(s, now);
+  }
+  return BackendClient{std::move(client), std::move(*rows)};
 }
 
 }  // namespace
@@ -110,10 +128,7 @@ Result<SessionPage> BackendSessions::list(const SessionQuery& q) {
       if (!q.client_id.empty() && s.client_id != q.client_id) {
         continue;
       }
-      // A live session past its expiry reads as expired, as the Frontend API treats it.
-      if ((s.status == "active" || s.status == "pending") && !sessions::is_live(s, now)) {
-        s.status = "expired";
-      }
+      show_expiry(s, now);
       if (!q.status.empty() && s.status != q.status) {
         continue;
       }
@@ -146,10 +161,7 @@ Result<store::Session> BackendSessions::get(const std::string& id) {
   if (!st) {
     return fail(std::move(st.error()));
   }
-  if ((out.status == "active" || out.status == "pending") &&
-      !sessions::is_live(out, d_.clock.now_ms())) {
-    out.status = "expired";
-  }
+  show_expiry(out, d_.clock.now_ms());
   return out;
 }
 
@@ -178,6 +190,88 @@ Result<std::string> BackendSessions::token(const std::string& id) {
     return fail(Error(Code::kSessionEnded));
   }
   return d_.sessions.token(*s, d_.settings.public_origin);
+}
+
+// ---- clients --------------------------------------------------------------------------------
+
+Result<ClientPage> BackendClients::list(std::int64_t limit, std::int64_t offset) {
+  ClientPage out;
+  const std::int64_t now = d_.clock.now_ms();
+  auto st = d_.store.read([&](store::Tx& tx) -> Status {
+    auto total = tx.count_clients();
+    if (!total) {
+      return fail(std::move(total.error()));
+    }
+    auto rows = tx.list_clients(limit, offset);
+    if (!rows) {
+      return fail(std::move(rows.error()));
+    }
+    out.total_count = *total;
+    out.clients.clear();  // a retried read starts again
+    for (auto& c : *rows) {
+      auto v = client_view(tx, std::move(c), now);
+      if (!v) {
+        return fail(std::move(v.error()));
+      }
+      out.clients.push_back(std::move(*v));
+    }
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  return out;
+}
+
+Result<BackendClient> BackendClients::get(const std::string& id) {
+  BackendClient out;
+  auto st = d_.store.read([&](store::Tx& tx) -> Status {
+    auto c = tx.get_client(id);
+    if (!c) {
+      return fail(std::move(c.error()));
+    }
+    if (!*c) {
+      return fail(Error(Code::kClientNotFound));
+    }
+    auto v = client_view(tx, std::move(**c), d_.clock.now_ms());
+    if (!v) {
+      return fail(std::move(v.error()));
+    }
+    out = std::move(*v);
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  return out;
+}
+
+Result<BackendClient> BackendClients::verify(std::string_view token) {
+  if (token.empty() || token.size() > kMaxKeyLength) {
+    return fail(Error(Code::kClientNotFound));
+  }
+  const std::string hash = sessions::Clients::hash_token(token);
+  BackendClient out;
+  auto st = d_.store.read([&](store::Tx& tx) -> Status {
+    auto c = tx.find_client_by_cookie_hash(hash);
+    if (!c) {
+      return fail(std::move(c.error()));
+    }
+    const std::int64_t now = d_.clock.now_ms();
+    if (!*c || (*c)->expire_at_ms <= now) {
+      return fail(Error(Code::kClientNotFound));
+    }
+    auto v = client_view(tx, std::move(**c), now);
+    if (!v) {
+      return fail(std::move(v.error()));
+    }
+    out = std::move(*v);
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  return out;
 }
 
 }  // namespace latchkey::flows

@@ -369,6 +369,10 @@ class Tx {
   virtual Status update_client(const Client& client) = 0;
   // Deletes the client and, by cascade, its sign-ins, sign-ups, sessions and OAuth states.
   virtual Status delete_client(const std::string& id) = 0;
+  // The Backend API's client list: one page, newest first (created_at, then id, descending),
+  // and the number of clients.
+  virtual Result<std::vector<Client>> list_clients(std::int64_t limit, std::int64_t offset) = 0;
+  virtual Result<std::int64_t> count_clients() = 0;
 
   // Sign-ins and sign-ups. Mutable: status, data, abandon_at, updated_at.
   virtual Status insert_sign_in(const SignIn& sign_in) = 0;

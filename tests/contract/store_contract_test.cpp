@@ -1094,6 +1094,36 @@ TEST_P(StoreContract, DeletingAClientDeletesWhatItOwns) {
   EXPECT_TRUE(get<std::optional<User>>([](Tx& tx) { return tx.get_user("user_1"); }));
 }
 
+TEST_P(StoreContract, ClientsAreListedNewestFirstAndCounted) {
+  EXPECT_EQ(get<std::int64_t>([](Tx& tx) { return tx.count_clients(); }), 0);
+  write([](Tx& tx) -> Status {
+    for (int i = 0; i < 5; ++i) {
+      Client c = make_client("client_" + std::to_string(i));
+      c.created_at_ms = kT0 + (i % 4) * 1000;  // client_0 and client_4 tie on created_at
+      if (auto st = tx.insert_client(c); !st) {
+        return st;
+      }
+    }
+    return {};
+  });
+  EXPECT_EQ(get<std::int64_t>([](Tx& tx) { return tx.count_clients(); }), 5);
+  auto ids = [&](std::int64_t limit, std::int64_t offset) {
+    std::vector<std::string> out;
+    for (const auto& c :
+         get<std::vector<Client>>([&](Tx& tx) { return tx.list_clients(limit, offset); })) {
+      out.push_back(c.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids(10, 0),
+            (std::vector<std::string>{"client_3", "client_2", "client_1", "client_4", "client_0"}));
+  EXPECT_EQ(ids(2, 1), (std::vector<std::string>{"client_2", "client_1"}));
+  EXPECT_TRUE(ids(10, 5).empty());
+  const auto one = get<std::vector<Client>>([](Tx& tx) { return tx.list_clients(1, 0); });
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0], get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_3"); }));
+}
+
 TEST_P(StoreContract, DeletingAnAttemptOrSessionClearsTheClientPointer) {
   seed_owner();
   write([](Tx& tx) -> Status {

@@ -1,4 +1,5 @@
-// The Backend API's sessions (docs/backend-api.md): list, get, revoke, and a session token.
+// The Backend API's sessions (docs/backend-api.md): list, get, revoke, and a session token; and
+// its clients: list, get, verify.
 #include <string>
 #include <utility>
 
@@ -6,6 +7,8 @@
 
 namespace latchkey::api {
 using backend::int_param;
+using backend::json_body;
+using backend::string_member;
 using http::Response;
 
 namespace {
@@ -36,6 +39,42 @@ Response session_response(Call& call, const core::Result<store::Session>& s) {
   std::string body = call.body_storage();
   dto::JsonWriter w(body);
   write_session(w, *s);
+  return json_response(200, std::move(body));
+}
+
+// The client as @clerk/backend's Client.fromJSON reads it, its sessions in full.
+void write_client(dto::JsonWriter& w, const flows::BackendClient& c) {
+  w.begin_object();
+  w.members(R"("object":"client")");
+  w.field("id", c.client.id);
+  w.key("session_ids");
+  w.begin_array();
+  for (const auto& s : c.sessions) {
+    w.value(s.id);
+  }
+  w.end_array();
+  w.key("sessions");
+  w.begin_array();
+  for (const auto& s : c.sessions) {
+    write_session(w, s);
+  }
+  w.end_array();
+  w.field("sign_in_id", c.client.sign_in_id);
+  w.field("sign_up_id", c.client.sign_up_id);
+  w.field("last_active_session_id", c.client.last_active_session_id);
+  w.field("last_authentication_strategy", c.client.last_authentication_strategy);
+  w.field("created_at", c.client.created_at_ms);
+  w.field("updated_at", c.client.updated_at_ms);
+  w.end_object();
+}
+
+Response client_response(Call& call, const core::Result<flows::BackendClient>& c) {
+  if (!c) {
+    return call.error(c.error());
+  }
+  std::string body = call.body_storage();
+  dto::JsonWriter w(body);
+  write_client(w, *c);
   return json_response(200, std::move(body));
 }
 
@@ -101,6 +140,59 @@ Response bapi_session_token(Call& call) {
   w.field("jwt", *jwt);
   w.end_object();
   return json_response(200, std::move(body));
+}
+
+// getClientList always sends paginated=true ({data, total_count}); without it, a bare array.
+Response bapi_list_clients(Call& call) {
+  auto limit = int_param(call.query, "limit", 10, 1, 500);
+  if (!limit) {
+    return call.error(limit.error());
+  }
+  auto offset = int_param(call.query, "offset", 0, 0, INT64_MAX / 2);
+  if (!offset) {
+    return call.error(offset.error());
+  }
+  auto page = call.ctx.backend->clients.list(*limit, *offset);
+  if (!page) {
+    return call.error(page.error());
+  }
+  const bool paginated = http::find_field(call.query, "paginated").value_or("") == "true";
+  std::string body = call.body_storage();
+  dto::JsonWriter w(body);
+  if (paginated) {
+    w.begin_object();
+    w.key("data");
+  }
+  w.begin_array();
+  for (const auto& c : page->clients) {
+    write_client(w, c);
+  }
+  w.end_array();
+  if (paginated) {
+    w.field("total_count", page->total_count);
+    w.end_object();
+  }
+  return json_response(200, std::move(body));
+}
+
+Response bapi_get_client(Call& call) {
+  return client_response(call, call.ctx.backend->clients.get(std::string(call.req.param("id"))));
+}
+
+// clients.verifyClient(token): `token` is the browser's `__client` cookie value.
+Response bapi_verify_client(Call& call) {
+  auto body = json_body(call.req);
+  if (!body) {
+    return call.error(body.error());
+  }
+  auto token = string_member(*body, "token");
+  if (!token) {
+    return call.error(token.error());
+  }
+  if (!*token) {
+    return call.error(core::Error(core::Code::kFormParamMissing).with_meta("param_name", "token"));
+  }
+  return client_response(call, call.ctx.backend->clients.verify(**token));
 }
 
 // @clerk/testing's clerkSetup: a testing token (flows/testing_token.hpp) for

@@ -236,6 +236,10 @@ constexpr auto kCatalog = [] {
       "updated_at = ?, previous_cookie_token_hash = ?, previous_cookie_valid_until = ? "
       "WHERE id = ?">();
   at(Query::kDeleteClient) = shared<"DELETE FROM clients WHERE id = ?">();
+  at(Query::kListClients) = shared<"SELECT " LK_CLIENT_COLS
+                                   " FROM clients ORDER BY created_at DESC, id DESC "
+                                   "LIMIT ? OFFSET ?">();
+  at(Query::kCountClients) = shared<"SELECT COUNT(*) FROM clients">();
 
   // ---- sign-ins and sign-ups (same columns)
 #define LK_ATTEMPT_STATEMENTS(kind, table)                                                       \

@@ -54,6 +54,8 @@ enum class Query : std::uint8_t {
   kFindClientByPreviousCookieHash,
   kUpdateClient,
   kDeleteClient,
+  kListClients,
+  kCountClients,
 
   kInsertSignIn,
   kGetSignIn,

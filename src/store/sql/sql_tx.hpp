@@ -176,6 +176,16 @@ class SqlTx final : public Tx {
       const std::string& hash) override {
     return d_.query_one(Query::kFindClientByPreviousCookieHash, as<Client>, hash);
   }
+  Result<std::vector<Client>> list_clients(std::int64_t limit, std::int64_t offset) override {
+    return d_.query_all(Query::kListClients, as<Client>, limit, offset);
+  }
+  Result<std::int64_t> count_clients() override {
+    auto row = d_.query_one(Query::kCountClients, as<Count>);
+    if (!row) {
+      return core::fail(std::move(row.error()));
+    }
+    return *row ? (*row)->value : 0;
+  }
   Status update_client(const Client& c) override {
     return d_.write_one("clients", Query::kUpdateClient, c.cookie_token_hash, c.sign_in_id,
                         c.sign_up_id, c.last_active_session_id, c.last_authentication_strategy,

@@ -207,3 +207,52 @@ test('deleteUser: gone for both APIs', async () => {
   assert.equal(s.status, 422)
   assert.equal(s.json.errors[0].code, 'form_identifier_not_found')
 })
+
+test('clients: list (newest first, paginated), get, verifyClient by the __client cookie; sign-out and deletion show', async () => {
+  await clerk.users.createUser({ emailAddress: ['clients@example.com'], password: PASSWORD })
+  const s = await signIn('clients@example.com', PASSWORD)
+  assert.equal(s.status, 200)
+  const sessionId = s.json.response.created_session_id
+  // setActive's touch makes it the client's active session.
+  const touched = await fapi('POST', `/v1/client/sessions/${sessionId}/touch`, {}, s.cookie)
+  assert.equal(touched.status, 200)
+  const token = touched.cookie.slice('__client='.length)
+
+  const verified = await clerk.clients.verifyClient(token)
+  assert.equal(verified.lastActiveSessionId, sessionId)
+  assert.deepEqual(verified.sessionIds, [sessionId])
+  assert.equal(verified.sessions[0].status, 'active')
+  assert.equal(verified.sessions[0].userId, s.json.client.sessions[0].user.id)
+
+  const list = await clerk.clients.getClientList({ limit: 500 })
+  assert.ok(list.totalCount >= 1)
+  assert.equal(list.data.length, list.totalCount)
+  assert.equal(list.data[0].id, verified.id, 'the newest client first')
+  for (let i = 1; i < list.data.length; i++) assert.ok(list.data[i - 1].createdAt >= list.data[i].createdAt)
+  const second = await clerk.clients.getClientList({ limit: 1, offset: 1 })
+  assert.equal(second.data.length, list.totalCount > 1 ? 1 : 0)
+  if (list.totalCount > 1) assert.equal(second.data[0].id, list.data[1].id)
+
+  const got = await clerk.clients.getClient(verified.id)
+  assert.deepEqual(got, verified)
+
+  await rejects(clerk.clients.verifyClient('not-a-client-token'), 404, 'client_not_found')
+  await rejects(clerk.clients.getClient('client_missing'), 404, 'client_not_found')
+  await rejects(clerk.clients.getClientList({ limit: 501 }), 422)
+
+  // The browser signs out: the client stays, its session is no longer live.
+  const out = await fapi('POST', `/v1/client/sessions/${sessionId}/remove`, {}, touched.cookie)
+  assert.equal(out.status, 200)
+  const after = await clerk.clients.getClient(verified.id)
+  assert.deepEqual(after.sessionIds, [sessionId])
+  assert.equal(after.sessions[0].status, 'removed')
+  assert.equal(after.lastActiveSessionId, null)
+  assert.equal((await clerk.clients.verifyClient(out.cookie.slice('__client='.length))).id, verified.id)
+
+  // The browser deletes its client: gone for the Backend API too.
+  const del = await fapi('DELETE', '/v1/client', null, out.cookie)
+  assert.equal(del.status, 200)
+  await rejects(clerk.clients.getClient(verified.id), 404, 'client_not_found')
+  await rejects(clerk.clients.verifyClient(token), 404, 'client_not_found')
+  await rejects(clerk.clients.verifyClient(del.cookie.slice('__client='.length)), 404, 'client_not_found')
+})
