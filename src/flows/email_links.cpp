@@ -173,6 +173,17 @@ Status check_verification(const FlowDeps& d, const std::optional<Verification>& 
   return {};
 }
 
+// A link opened in another browser: the tab that asked still holds the client's credential and
+// polls with it, so the rotation the completion made is undone and no cookie is issued to the
+// opener (docs/security.md "Email links").
+void keep_asking_credential(store::Client& client, const store::Client& before,
+                            std::optional<std::string>& issued) {
+  client.cookie_token_hash = before.cookie_token_hash;
+  client.previous_cookie_token_hash = before.previous_cookie_token_hash;
+  client.previous_cookie_valid_until_ms = before.previous_cookie_valid_until_ms;
+  issued.reset();
+}
+
 }  // namespace
 
 Result<LinkOutcome> EmailLinks::verify(const Caller& caller, std::string_view token) {
@@ -228,12 +239,7 @@ Result<LinkOutcome> EmailLinks::verify(const Caller& caller, std::string_view to
                       in, now, issued));
       session_id = a->data.created_session_id;
       if (!mine) {
-        // Opened in another browser: the tab that asked still holds the client's credential and
-        // polls with it, so it is kept (docs/security.md "Email links").
-        client->cookie_token_hash = before.cookie_token_hash;
-        client->previous_cookie_token_hash = before.previous_cookie_token_hash;
-        client->previous_cookie_valid_until_ms = before.previous_cookie_valid_until_ms;
-        issued.reset();
+        keep_asking_credential(*client, before, issued);
       }
       client->updated_at_ms = now;
       LK_TRY(tx.update_client(*client));
@@ -270,10 +276,7 @@ Result<LinkOutcome> EmailLinks::verify(const Caller& caller, std::string_view to
                          {}, now, issued));
       session_id = a->data.created_session_id;
       if (!mine) {
-        client->cookie_token_hash = before.cookie_token_hash;
-        client->previous_cookie_token_hash = before.previous_cookie_token_hash;
-        client->previous_cookie_valid_until_ms = before.previous_cookie_valid_until_ms;
-        issued.reset();
+        keep_asking_credential(*client, before, issued);
       }
       client->updated_at_ms = now;
       LK_TRY(tx.update_client(*client));
