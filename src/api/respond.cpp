@@ -9,42 +9,18 @@
 
 #include "api/context.hpp"
 #include "api/errors.hpp"
+#include "core/html.hpp"
 
 namespace latchkey::api {
 using core::Code;
 using core::Error;
+using core::html_escape;
 using http::Response;
 
 namespace {
 
 // A signed-in client with one session and its token is ~3 KB.
 constexpr std::size_t kBodyReserve = 4096;
-
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 }  // namespace
 

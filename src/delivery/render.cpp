@@ -6,8 +6,11 @@
 #include <ctime>
 
 #include "core/base64.hpp"
+#include "core/html.hpp"
 
 namespace latchkey::delivery::render {
+using core::html_escape;
+
 namespace {
 
 std::string minutes(int n) { return std::to_string(n) + (n == 1 ? " minute" : " minutes"); }
@@ -208,33 +211,6 @@ std::string address_of(std::string_view from) {
     return std::string(from.substr(lt + 1, gt - lt - 1));
   }
   return std::string(from);
-}
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
 }
 
 std::string mime(const Envelope& e, const Texts& t) {

@@ -42,6 +42,5 @@ std::string encode_header_words(std::string_view text);
 std::string quoted_printable(std::string_view text);
 // The address of a From value: "Name <a@b>" -> "a@b", "a@b" -> "a@b".
 std::string address_of(std::string_view from);
-std::string html_escape(std::string_view text);
 
 }  // namespace latchkey::delivery::render
