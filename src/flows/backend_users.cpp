@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "flows/backend.hpp"
+#include "flows/identifiers.hpp"
 
 namespace latchkey::flows {
 namespace {
@@ -36,15 +37,6 @@ Result<store::User> require_user(store::Tx& tx, const std::string& id) {
     return fail(user_not_found());
   }
   return std::move(**u);
-}
-
-// A plausible address: one '@' with something on both sides and a dot after it, no spaces.
-bool plausible_email(std::string_view e) {
-  const auto at = e.find('@');
-  return at != std::string_view::npos && at > 0 && at + 1 < e.size() &&
-         e.find('@', at + 1) == std::string_view::npos &&
-         e.find('.', at + 1) != std::string_view::npos && e.find(' ') == std::string_view::npos &&
-         e.size() <= 320;
 }
 
 // The password's digest, after the policy (unless skipped), outside any transaction.
@@ -203,11 +195,15 @@ Result<std::int64_t> BackendUsers::count(const store::UserQuery& query) {
   return n;
 }
 
-Result<UserView> BackendUsers::create(const UserParams& p) {
-  for (const auto& e : p.email_addresses) {
-    if (!plausible_email(e)) {
-      return fail(param_invalid("email_address"));
+Result<UserView> BackendUsers::create(const UserParams& params) {
+  // The one canonical form the Frontend API signs in with (flows/identifiers.hpp).
+  UserParams p = params;
+  for (auto& e : p.email_addresses) {
+    auto canonical = canonical_email(e, "email_address");
+    if (!canonical) {
+      return fail(std::move(canonical.error()));
     }
+    e = std::move(*canonical);
   }
   if (p.email_addresses.empty() && !p.username) {
     return fail(Error(Code::kFormParamMissing).with_meta("param_name", "email_address"));

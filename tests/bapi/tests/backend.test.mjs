@@ -130,6 +130,14 @@ test('users: create, get, list with filters and order, count, update, metadata',
   assert.deepEqual(replaced.privateMetadata, { plan: 'pro' })
 })
 
+test('createUser writes addresses in the Frontend API\'s canonical form', async () => {
+  // The Frontend API's canonical form: trimmed, ASCII lower-cased; invisible characters refused.
+  const mixed = await clerk.users.createUser({ emailAddress: ['  Mixed.Case@Example.COM '], password: PASSWORD })
+  assert.equal(mixed.emailAddresses[0].emailAddress, 'mixed.case@example.com')
+  assert.equal((await signIn('MIXED.case@example.com', PASSWORD)).status, 200)
+  await rejects(clerk.users.createUser({ emailAddress: ['zero\u200bwidth@example.com'], password: PASSWORD }), 422, 'form_param_format_invalid')
+})
+
 test('verifyPassword, lock/unlock, disableUserMFA', async () => {
   const u = await clerk.users.createUser({ emailAddress: ['pw@example.com'], password: PASSWORD })
   assert.deepEqual(await clerk.users.verifyPassword({ userId: u.id, password: PASSWORD }), { verified: true })
