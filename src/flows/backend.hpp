@@ -96,6 +96,45 @@ inline constexpr std::int64_t kLockedForever = 253'402'300'799'000;
 // object.
 core::Result<std::string> merge_json_objects(std::string_view base, std::string_view patch);
 
+// ---- email addresses ------------------------------------------------------------------------
+
+// emailAddresses.createEmailAddress: the address in the canonical form (flows/identifiers.hpp).
+struct NewEmailParams {
+  std::string user_id;
+  std::string email_address;
+  bool verified = false;
+  std::optional<bool> primary;  // default: primary when it is the user's first address
+};
+
+// emailAddresses.updateEmailAddress: each present flag is applied (verified=false unverifies;
+// primary=true makes it primary; primary=false is refused on the primary address).
+struct EmailPatch {
+  std::optional<bool> verified;
+  std::optional<bool> primary;
+};
+
+// An address with its owner's external accounts (for linked_to).
+struct EmailView {
+  store::EmailAddress email;
+  std::vector<store::ExternalAccount> accounts;
+};
+
+class BackendEmails {
+ public:
+  explicit BackendEmails(FlowDeps& d) : d_(d) {}
+
+  // 404 resource_not_found for an unknown id.
+  core::Result<EmailView> get(const std::string& id);
+  // 404 for an unknown user; 422 form_identifier_exists for an address anyone has.
+  core::Result<EmailView> create(const NewEmailParams& params);
+  core::Result<EmailView> update(const std::string& id, const EmailPatch& patch);
+  // The primary address of a user who has others is refused (make another one primary first).
+  core::Status remove(const std::string& id);
+
+ private:
+  FlowDeps& d_;
+};
+
 // ---- sessions -------------------------------------------------------------------------------
 
 struct SessionQuery {
@@ -160,12 +199,14 @@ struct Backend {
         users(d),
         sessions(d),
         clients(d),
+        emails(d),
         testing_tokens(d.testing_tokens),
         clock(d.clock) {}
   SecretKeys keys;
   BackendUsers users;
   BackendSessions sessions;
   BackendClients clients;
+  BackendEmails emails;
   // POST /v1/testing_tokens: set only with [testing] enabled (nullptr: the route refuses).
   const TestingTokens* testing_tokens;
   const core::Clock& clock;

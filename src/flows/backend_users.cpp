@@ -395,4 +395,197 @@ Status BackendUsers::verify_password(const std::string& id, const core::Secret& 
 
 Result<UserView> BackendUsers::disable_mfa(const std::string& id) { return get(id); }
 
+// ---- email addresses ------------------------------------------------------------------------
+
+namespace {
+
+Error email_not_found() {
+  return Error(Code::kResourceNotFound, "not found", "Email address not found")
+      .with_reason(core::Reason::kUnspecified);
+}
+
+Result<store::EmailAddress> require_email(store::Tx& tx, const std::string& id) {
+  auto e = tx.get_email_address(id);
+  if (!e) {
+    return fail(std::move(e.error()));
+  }
+  if (!*e) {
+    return fail(email_not_found());
+  }
+  return std::move(**e);
+}
+
+Result<EmailView> email_view(store::Tx& tx, store::EmailAddress e) {
+  auto accounts = tx.list_external_accounts(e.user_id);
+  if (!accounts) {
+    return fail(std::move(accounts.error()));
+  }
+  return EmailView{std::move(e), std::move(*accounts)};
+}
+
+// Runs `change` on the address and its owner in one transaction (the owner's updated_at moves
+// with it) and returns the address as it is afterwards.
+template <typename Change>
+Result<EmailView> change_email(FlowDeps& d, const std::string& id, Change&& change) {
+  EmailView out;
+  auto st = d.store.transaction([&](store::Tx& tx) -> Status {
+    auto e = require_email(tx, id);
+    if (!e) {
+      return fail(std::move(e.error()));
+    }
+    auto user = require_user(tx, e->user_id);
+    if (!user) {
+      return fail(std::move(user.error()));
+    }
+    const std::int64_t now = d.clock.now_ms();
+    if (auto c = change(*e, *user); !c) {
+      return c;
+    }
+    e->updated_at_ms = now;
+    if (auto u = tx.update_email_address(*e); !u) {
+      return u;
+    }
+    user->updated_at_ms = now;
+    if (auto u = tx.update_user(*user); !u) {
+      return u;
+    }
+    auto v = email_view(tx, std::move(*e));
+    if (!v) {
+      return fail(std::move(v.error()));
+    }
+    out = std::move(*v);
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<EmailView> BackendEmails::get(const std::string& id) {
+  EmailView out;
+  auto st = d_.store.read([&](store::Tx& tx) -> Status {
+    auto e = require_email(tx, id);
+    if (!e) {
+      return fail(std::move(e.error()));
+    }
+    auto v = email_view(tx, std::move(*e));
+    if (!v) {
+      return fail(std::move(v.error()));
+    }
+    out = std::move(*v);
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  return out;
+}
+
+Result<EmailView> BackendEmails::create(const NewEmailParams& p) {
+  if (p.user_id.empty()) {
+    return fail(Error(Code::kFormParamMissing).with_meta("param_name", "user_id"));
+  }
+  auto email = canonical_email(p.email_address, "email_address");
+  if (!email) {
+    return fail(std::move(email.error()));
+  }
+  const std::string id = d_.random.id("idn");
+  EmailView out;
+  auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
+    auto user = require_user(tx, p.user_id);
+    if (!user) {
+      return fail(std::move(user.error()));
+    }
+    const std::int64_t now = d_.clock.now_ms();
+    store::EmailAddress e;
+    e.id = id;
+    e.user_id = p.user_id;
+    e.email = *email;
+    e.verified = p.verified;
+    if (p.verified) {
+      e.verification_strategy = "admin";
+    }
+    e.created_at_ms = now;
+    e.updated_at_ms = now;
+    if (auto ins = tx.insert_email_address(e); !ins) {
+      if (store::is_conflict(ins.error(), store::kEmailAddressEmailKey)) {
+        return fail(Error(Code::kFormIdentifierExists).with_meta("param_name", "email_address"));
+      }
+      return ins;
+    }
+    if (p.primary.value_or(!user->primary_email_address_id)) {
+      user->primary_email_address_id = id;
+    }
+    user->updated_at_ms = now;
+    if (auto u = tx.update_user(*user); !u) {
+      return u;
+    }
+    auto v = email_view(tx, std::move(e));
+    if (!v) {
+      return fail(std::move(v.error()));
+    }
+    out = std::move(*v);
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  return out;
+}
+
+Result<EmailView> BackendEmails::update(const std::string& id, const EmailPatch& patch) {
+  return change_email(d_, id, [&](store::EmailAddress& e, store::User& u) -> Status {
+    const bool is_primary = u.primary_email_address_id == e.id;
+    if (patch.primary && !*patch.primary && is_primary) {
+      return fail(Error(Code::kFormParamInvalid, "cannot be unset",
+                        "Make another address primary instead of unsetting the primary one.")
+                      .with_meta("param_name", "primary"));
+    }
+    if (patch.verified) {
+      e.verified = *patch.verified;
+      e.verification_strategy =
+          *patch.verified ? std::optional<std::string>("admin") : std::nullopt;
+    }
+    if (patch.primary && *patch.primary) {
+      u.primary_email_address_id = e.id;
+    }
+    return {};
+  });
+}
+
+Status BackendEmails::remove(const std::string& id) {
+  return d_.store.transaction([&](store::Tx& tx) -> Status {
+    auto e = require_email(tx, id);
+    if (!e) {
+      return fail(std::move(e.error()));
+    }
+    auto user = require_user(tx, e->user_id);
+    if (!user) {
+      return fail(std::move(user.error()));
+    }
+    auto all = tx.list_email_addresses(user->id);
+    if (!all) {
+      return fail(std::move(all.error()));
+    }
+    const bool is_primary = user->primary_email_address_id == e->id;
+    if (is_primary && all->size() > 1) {
+      return fail(Error(Code::kFormParamInvalid, "is the primary address",
+                        "The primary email address can only be deleted while it is the user's "
+                        "only one: make another address primary first.")
+                      .with_meta("param_name", "email_address_id"));
+    }
+    if (auto d = tx.delete_email_address(e->id); !d) {
+      return d;
+    }
+    if (is_primary) {
+      user->primary_email_address_id.reset();
+    }
+    user->updated_at_ms = d_.clock.now_ms();
+    return tx.update_user(*user);
+  });
+}
+
 }  // namespace latchkey::flows

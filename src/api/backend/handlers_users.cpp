@@ -272,4 +272,93 @@ Response bapi_disable_mfa(Call& call) {
   return json_response(200, R"({"user_id":")" + u->user.id + R"("})");
 }
 
+// ---- email addresses (emailAddresses.*) ------------------------------------------------------
+
+namespace {
+
+Response email_response(Call& call, const core::Result<flows::EmailView>& e) {
+  if (!e) {
+    return call.error(e.error());
+  }
+  std::string body = call.body_storage();
+  dto::JsonWriter w(body);
+  dto::write_email_address(w, e->email, e->accounts);
+  return json_response(200, std::move(body));
+}
+
+core::Result<std::optional<bool>> optional_bool(const json::object& body, std::string_view key) {
+  const auto* v = body.if_contains(key);
+  if (v == nullptr || v->is_null()) {
+    return std::optional<bool>();
+  }
+  if (!v->is_bool()) {
+    return core::fail(Error(Code::kFormParamInvalid).with_meta("param_name", std::string(key)));
+  }
+  return std::optional<bool>(v->as_bool());
+}
+
+}  // namespace
+
+Response bapi_email_get(Call& call) {
+  return email_response(call, call.ctx.backend->emails.get(std::string(call.req.param("id"))));
+}
+
+Response bapi_email_create(Call& call) {
+  auto body = json_body(call.req);
+  if (!body) {
+    return call.error(body.error());
+  }
+  flows::NewEmailParams p;
+  for (auto [key, out] :
+       {std::pair{"user_id", &p.user_id}, std::pair{"email_address", &p.email_address}}) {
+    auto v = string_member(*body, key);
+    if (!v) {
+      return call.error(v.error());
+    }
+    if (!*v) {
+      return call.error(Error(Code::kFormParamMissing).with_meta("param_name", key));
+    }
+    *out = std::move(**v);
+  }
+  auto verified = optional_bool(*body, "verified");
+  if (!verified) {
+    return call.error(verified.error());
+  }
+  auto primary = optional_bool(*body, "primary");
+  if (!primary) {
+    return call.error(primary.error());
+  }
+  p.verified = verified->value_or(false);
+  p.primary = *primary;
+  return email_response(call, call.ctx.backend->emails.create(p));
+}
+
+Response bapi_email_update(Call& call) {
+  auto body = json_body(call.req);
+  if (!body) {
+    return call.error(body.error());
+  }
+  flows::EmailPatch patch;
+  auto verified = optional_bool(*body, "verified");
+  if (!verified) {
+    return call.error(verified.error());
+  }
+  auto primary = optional_bool(*body, "primary");
+  if (!primary) {
+    return call.error(primary.error());
+  }
+  patch.verified = *verified;
+  patch.primary = *primary;
+  return email_response(call,
+                        call.ctx.backend->emails.update(std::string(call.req.param("id")), patch));
+}
+
+Response bapi_email_delete(Call& call) {
+  const std::string id(call.req.param("id"));
+  if (auto st = call.ctx.backend->emails.remove(id); !st) {
+    return call.error(st.error());
+  }
+  return backend::deleted_response(call, "email_address", id);
+}
+
 }  // namespace latchkey::api

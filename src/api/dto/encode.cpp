@@ -148,6 +148,11 @@ void external_account(JsonWriter& w, const store::ExternalAccount& a) {
 
 }  // namespace
 
+void write_email_address(JsonWriter& w, const store::EmailAddress& email,
+                         const std::vector<store::ExternalAccount>& accounts) {
+  email_address(w, email, accounts);
+}
+
 void write_user(JsonWriter& w, const flows::UserView& u, const BackendUser* backend) {
   const auto& user = u.user;
   w.begin_object();

@@ -19,6 +19,9 @@ struct BackendUser {
   std::int64_t now_ms = 0;
 };
 void write_user(JsonWriter& w, const flows::UserView& user, const BackendUser* backend = nullptr);
+// An email address as both APIs show it; linked_to names the accounts with the same address.
+void write_email_address(JsonWriter& w, const store::EmailAddress& email,
+                         const std::vector<store::ExternalAccount>& accounts);
 // last_active_token is the token the service minted (SessionView::token), or null.
 void write_session(JsonWriter& w, const flows::SessionView& session);
 void write_sign_in(JsonWriter& w, const store::SignIn& row, const flows::SignInData& data);

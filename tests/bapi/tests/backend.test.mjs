@@ -264,3 +264,45 @@ test('clients: list (newest first, paginated), get, verifyClient by the __client
   await rejects(clerk.clients.verifyClient(token), 404, 'client_not_found')
   await rejects(clerk.clients.verifyClient(del.cookie.slice('__client='.length)), 404, 'client_not_found')
 })
+
+test('emailAddresses: create (canonical, unverified by default), get, verify, make primary, delete; the Frontend API follows', async () => {
+  const u = await clerk.users.createUser({ emailAddress: ['first@example.com'], password: PASSWORD })
+  const firstId = u.emailAddresses[0].id
+
+  const added = await clerk.emailAddresses.createEmailAddress({ userId: u.id, emailAddress: ' Second@Example.com ' })
+  assert.equal(added.emailAddress, 'second@example.com')
+  assert.equal(added.verification.status, 'unverified')
+  assert.deepEqual(added.linkedTo, [])
+  assert.equal((await clerk.users.getUser(u.id)).primaryEmailAddressId, firstId, 'not primary unless asked')
+  assert.deepEqual(await clerk.emailAddresses.getEmailAddress(added.id), added)
+
+  await rejects(clerk.emailAddresses.createEmailAddress({ userId: u.id, emailAddress: 'FIRST@example.com' }), 422, 'form_identifier_exists')
+  await rejects(clerk.emailAddresses.createEmailAddress({ userId: 'user_missing', emailAddress: 'x@example.com' }), 404)
+  await rejects(clerk.emailAddresses.createEmailAddress({ userId: u.id, emailAddress: 'not an address' }), 422)
+  await rejects(clerk.emailAddresses.getEmailAddress('idn_missing'), 404)
+
+  const verified = await clerk.emailAddresses.updateEmailAddress(added.id, { verified: true, primary: true })
+  assert.equal(verified.verification.status, 'verified')
+  assert.equal(verified.verification.strategy, 'admin')
+  const user = await clerk.users.getUser(u.id)
+  assert.equal(user.primaryEmailAddressId, added.id)
+  assert.equal(user.primaryEmailAddress.emailAddress, 'second@example.com')
+  assert.equal((await signIn('second@example.com', PASSWORD)).status, 200, 'the Frontend API signs in with it')
+
+  await rejects(clerk.emailAddresses.updateEmailAddress(added.id, { primary: false }), 422)
+  await rejects(clerk.emailAddresses.deleteEmailAddress(added.id), 422, 'form_param_format_invalid')
+  const deleted = await clerk.emailAddresses.deleteEmailAddress(firstId)
+  assert.equal(deleted.id, firstId)
+  assert.equal(deleted.deleted, true)
+  assert.deepEqual((await clerk.users.getUser(u.id)).emailAddresses.map((e) => e.id), [added.id])
+  assert.equal((await signIn('first@example.com', PASSWORD)).status, 422)
+
+  // The address is free again, for anyone; the user's only (primary) address can go.
+  const other = await clerk.users.createUser({ emailAddress: ['other@example.com'], password: PASSWORD })
+  const reused = await clerk.emailAddresses.createEmailAddress({ userId: other.id, emailAddress: 'first@example.com', verified: true })
+  assert.equal(reused.verification.status, 'verified')
+  await clerk.emailAddresses.deleteEmailAddress(added.id)
+  const bare = await clerk.users.getUser(u.id)
+  assert.deepEqual(bare.emailAddresses, [])
+  assert.equal(bare.primaryEmailAddressId, null)
+})
