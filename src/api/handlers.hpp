@@ -28,6 +28,9 @@ http::Response remove_session(Call& call);
 http::Response session_token(Call& call);
 http::Response sign_out(Call& call);
 
+// The SSR SDKs' server-side handshake (api/frontend/handlers_handshake.cpp).
+http::Response client_handshake(Call& call);
+
 // Sign-in and sign-up attempts (api/frontend/handlers_sign_in_up.cpp).
 http::Response create_sign_in(Call& call);
 http::Response get_sign_in(Call& call);

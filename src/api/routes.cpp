@@ -110,6 +110,11 @@ constexpr Row kRows[] = {
      {kAllowedOrigin,  kForm,    kNoLimit,            kClientCookie,  kJson,        kWorker},
      &destroy_client},
 
+    // @clerk/backend's handshake: a top-level navigation from the app's server (no origin check,
+    // nothing changes); the answer is a 307 to the allow-listed redirect_url.
+    {kGet,    kFrontend,           "/v1/client/handshake",             "fapi_client_handshake",
+     {kAnyOrigin,      kForm,    kTokenLimit,         kClientCookie,  kJson,        kWorker},
+     &client_handshake},
     {kPost,   kFrontend,           "/v1/client/sign_ins",              "fapi_sign_in_create",
      {kAllowedOrigin,  kForm,    kSignInLimit,        kClientCookie,  kJson,        kOutboundIfExternal},
      &create_sign_in},

@@ -98,6 +98,7 @@ class SessionService {
                                               bool all = false);
 
   [[nodiscard]] Clients& clients() { return clients_; }
+  [[nodiscard]] const SessionTokens& tokens() const { return tokens_; }
   [[nodiscard]] const SessionSettings& settings() const { return settings_; }
 
  private:

@@ -37,6 +37,10 @@ class SessionTokens {
 
   // Drops cached tokens of a session (ended, removed, replaced).
   void forget(const std::string& session_id);
+  // Signs other claims with the same key (the server-side handshake payload, flows/handshake).
+  [[nodiscard]] core::Result<std::string> sign(const boost::json::object& claims) const {
+    return keys_.sign_jwt(claims);
+  }
 
   [[nodiscard]] const TokenSettings& settings() const { return settings_; }
 
