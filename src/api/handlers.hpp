@@ -68,6 +68,7 @@ http::Response bapi_get_session(Call& call);
 http::Response bapi_revoke_session(Call& call);
 http::Response bapi_session_token(Call& call);
 http::Response bapi_list_clients(Call& call);
+http::Response bapi_handshake_payload(Call& call);
 http::Response bapi_email_get(Call& call);
 http::Response bapi_email_create(Call& call);
 http::Response bapi_email_update(Call& call);

@@ -4,6 +4,7 @@
 // FAPI GET /v1/client/handshake, which answers with the Set-Cookie directives that bring the
 // app's cookies in line with this browser's client, signed with the session-token key.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -22,5 +23,15 @@ core::Result<std::vector<std::string>> handshake_directives(ClientService& clien
 // The handshake JWT: {"handshake":[directives...], iat, nbf, exp = iat + 60}.
 core::Result<std::string> sign_handshake(const FlowDeps& d,
                                          const std::vector<std::string>& directives);
+
+// The nonce form (what @clerk/backend asks for: format=nonce): the directives sealed with their
+// expiry (60 s) under the instance key, an opaque base64url string the app's server redeems with
+// the Backend API (GET /v1/clients/handshake_payload). Stateless, so a nonce can be redeemed more
+// than once within its minute, as the token form's JWT can be read more than once.
+std::string seal_handshake_nonce(const FlowDeps& d, const std::vector<std::string>& directives);
+// The directives of a nonce that opens and has not expired; else 422 form_param_format_invalid
+// naming `nonce`.
+core::Result<std::vector<std::string>> open_handshake_nonce(const FlowDeps& d,
+                                                            std::string_view nonce);
 
 }  // namespace latchkey::flows

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "api/backend/common.hpp"
+#include "flows/handshake.hpp"
 
 namespace latchkey::api {
 using backend::int_param;
@@ -193,6 +194,30 @@ Response bapi_verify_client(Call& call) {
     return call.error(core::Error(core::Code::kFormParamMissing).with_meta("param_name", "token"));
   }
   return client_response(call, call.ctx.backend->clients.verify(**token));
+}
+
+// clients.getHandshakePayload({nonce}): the Set-Cookie directives a handshake nonce carries
+// (flows/handshake.hpp), {"directives":[...]}.
+Response bapi_handshake_payload(Call& call) {
+  const auto nonce = http::find_field(call.query, "nonce");
+  if (!nonce || nonce->empty()) {
+    return call.error(core::Error(core::Code::kFormParamMissing).with_meta("param_name", "nonce"));
+  }
+  auto directives = flows::open_handshake_nonce(call.ctx.flows.deps, *nonce);
+  if (!directives) {
+    return call.error(directives.error());
+  }
+  std::string body = call.body_storage();
+  dto::JsonWriter w(body);
+  w.begin_object();
+  w.key("directives");
+  w.begin_array();
+  for (const auto& d : *directives) {
+    w.value(d);
+  }
+  w.end_array();
+  w.end_object();
+  return json_response(200, std::move(body));
 }
 
 // @clerk/testing's clerkSetup: a testing token (flows/testing_token.hpp) for

@@ -30,7 +30,7 @@ std::string with_param(const std::string& url, const std::string& name, const st
   base += base.find('?') == std::string::npos ? '?' : '&';
   base += name;
   base += '=';
-  base += value;  // a JWT is base64url and dots: nothing to escape
+  base += value;  // a JWT or a sealed nonce is base64url and dots: nothing to escape
   if (hash != std::string::npos) {
     base += url.substr(hash);
   }
@@ -39,8 +39,9 @@ std::string with_param(const std::string& url, const std::string& name, const st
 
 }  // namespace
 
-// Query: redirect_url (required, allow-listed like every redirect), format (token; nonce is not
-// offered yet and is refused), suffixed_cookies, __clerk_db_jwt (ignored: no dev browser).
+// Query: redirect_url (required, allow-listed like every redirect), format (token, or nonce: what
+// @clerk/backend sends; the app's server redeems the nonce with the Backend API), suffixed_cookies,
+// __clerk_db_jwt (ignored: no dev browser).
 Response client_handshake(Call& call) {
   const auto redirect = field(call.query, "redirect_url");
   if (!redirect || redirect->empty()) {
@@ -53,10 +54,10 @@ Response client_handshake(Call& call) {
     return call.error(url.error());
   }
   const std::string format = field(call.query, "format").value_or("token");
-  if (format != "token") {
-    return call.error(
-        core::param_error(Code::kFormParamInvalid, "format", "is invalid", "format must be token.")
-            .error());
+  if (format != "token" && format != "nonce") {
+    return call.error(core::param_error(Code::kFormParamInvalid, "format", "is invalid",
+                                        "format must be token or nonce.")
+                          .error());
   }
   flows::Caller caller = call.caller();
   caller.origin = origin_of(*url);  // the token's azp: the app the browser goes back to
@@ -64,13 +65,18 @@ Response client_handshake(Call& call) {
   if (!directives) {
     return call.error(directives.error());
   }
-  auto jwt = flows::sign_handshake(call.ctx.flows.deps, *directives);
-  if (!jwt) {
-    return call.error(jwt.error());
-  }
   Response r;
   r.status = 307;
-  r.set("location", with_param(*url, "__clerk_handshake", *jwt));
+  if (format == "nonce") {
+    r.set("location", with_param(*url, "__clerk_handshake_nonce",
+                                 flows::seal_handshake_nonce(call.ctx.flows.deps, *directives)));
+  } else {
+    auto jwt = flows::sign_handshake(call.ctx.flows.deps, *directives);
+    if (!jwt) {
+      return call.error(jwt.error());
+    }
+    r.set("location", with_param(*url, "__clerk_handshake", *jwt));
+  }
   navigation_headers(r);
   return r;
 }
