@@ -65,6 +65,7 @@ int with_admin(const config::Config& c, std::string_view what,
   flows::FrontendSettings fs;
   fs.public_origin = public_origin_of(c.server.public_url);
   fs.identifiers = identifier_settings(c);
+  fs.mfa = mfa_settings(c);
   flows::FlowDeps deps{fs,     *keys->store,    **oauth,       sealer,      clock,
                        random, session_service, password_port, code_sender, nullptr};
   flows::Backend backend(deps);
@@ -87,11 +88,27 @@ void print_user_line(const flows::UserView& u) {
             << "\t" << u.user.created_at_ms << "\n";
 }
 
-// The host the publishable key encodes: the public URL's host[:port], as clerk-js and
-// @clerk/shared's parsePublishableKey read it back (pk_live_ + base64("<host>$"), no padding).
-std::string publishable_key(const std::string& public_url) {
+// The public URL's host[:port].
+std::string public_host(const std::string& public_url) {
   std::string host = public_url.substr(public_url.find("://") + 3);
-  host = host.substr(0, host.find('/'));
+  return host.substr(0, host.find('/'));
+}
+
+// @clerk/shared's parsePublishableKey refuses a key whose host has no dot ("localhost:4000"), so
+// such a host is written as its fully qualified form with the root's dot ("localhost.:4000", the
+// same name to a resolver) and the SDKs are sent to the real URL by the proxy URL line.
+bool needs_fqdn_dot(const std::string& host) {
+  return host.substr(0, host.rfind(':')).find('.') == std::string::npos;
+}
+
+// The host the publishable key encodes, as clerk-js and @clerk/shared's parsePublishableKey read
+// it back (pk_live_ + base64("<host>$"), no padding).
+std::string publishable_key(const std::string& public_url) {
+  std::string host = public_host(public_url);
+  if (needs_fqdn_dot(host)) {
+    const auto colon = host.rfind(':');
+    host.insert(colon == std::string::npos ? host.size() : colon, ".");
+  }
   std::string b64 = core::base64_encode(host + "$");
   while (!b64.empty() && b64.back() == '=') {
     b64.pop_back();
@@ -180,10 +197,13 @@ int print_env(const config::Config& c, bool with_secret_key) {
     if (c.backend_api.enabled) {
       std::cout << "CLERK_API_URL=" << c.server.public_url << c.backend_api.path_prefix << "\n";
     }
-    if (!c.frontend.path_prefix.empty()) {
-      // The Frontend API is under a path, which a publishable key cannot encode.
-      std::cout << "NEXT_PUBLIC_CLERK_PROXY_URL=" << c.server.public_url << c.frontend.path_prefix
-                << "\n";
+    if (!c.frontend.path_prefix.empty() || needs_fqdn_dot(public_host(c.server.public_url))) {
+      // The Frontend API is under a path, or on a host without a dot, which a publishable key
+      // cannot encode as it is: the proxy URL names it (NEXT_PUBLIC_ for @clerk/nextjs, the other
+      // for @clerk/express and @clerk/backend).
+      const std::string proxy = c.server.public_url + c.frontend.path_prefix;
+      std::cout << "NEXT_PUBLIC_CLERK_PROXY_URL=" << proxy << "\n";
+      std::cout << "CLERK_PROXY_URL=" << proxy << "\n";
     }
     if (const std::string pem = signing_key_pem(a.ring); !pem.empty()) {
       std::cout << "CLERK_JWT_KEY=\"" << one_line(pem) << "\"\n";

@@ -38,12 +38,18 @@ class CliAdmin : public ::testing::Test {
                       .fixed_port = true,
                       .fast_keys = true});
   }
-  RunResult cli(std::vector<std::string> args) {
-    return run_cli(args, {{"LATCHKEY_STORAGE_DATA_DIR", server->data_dir().str()},
-                          {"LATCHKEY_SERVER_PUBLIC_URL", "https://auth.example.com"},
-                          {"LATCHKEY_KEYS_ALGORITHM", "ES256"},
-                          {"LATCHKEY_PASSWORDS_HASH_OPSLIMIT", "1"},
-                          {"LATCHKEY_PASSWORDS_HASH_MEMLIMIT_KIB", "8192"}});
+  // `overrides` replace the fixture's own variables of the same name.
+  RunResult cli(std::vector<std::string> args, const EnvVars& overrides = {}) {
+    EnvVars env{{"LATCHKEY_STORAGE_DATA_DIR", server->data_dir().str()},
+                {"LATCHKEY_SERVER_PUBLIC_URL", "https://auth.example.com"},
+                {"LATCHKEY_KEYS_ALGORITHM", "ES256"},
+                {"LATCHKEY_PASSWORDS_HASH_OPSLIMIT", "1"},
+                {"LATCHKEY_PASSWORDS_HASH_MEMLIMIT_KIB", "8192"}};
+    for (const auto& [name, value] : overrides) {
+      std::erase_if(env, [&](const auto& kv) { return kv.first == name; });
+      env.emplace_back(name, value);
+    }
+    return run_cli(args, env);
   }
   std::unique_ptr<Server> server;
 };
@@ -89,6 +95,21 @@ TEST_F(CliAdmin, EnvPrintsTheLinesTheClerkSdksRead) {
   ASSERT_EQ(with.exit_code, 0) << with.err;
   EXPECT_EQ(lines_with(with.out, "CLERK_SECRET_KEY=sk_live_").size(), 1U) << with.out;
   EXPECT_EQ(lines_with(cli({"secret-keys", "list"}).out, "skey_").size(), 1U);
+}
+
+// @clerk/shared refuses a publishable key whose host has no dot: localhost is written
+// "localhost." (the same name) and the proxy URL lines carry the real address.
+TEST_F(CliAdmin, EnvOnADotlessHostWritesAValidKeyAndTheProxyUrl) {
+  auto r = cli({"env"}, {{"LATCHKEY_SERVER_PUBLIC_URL", "http://localhost:4000"},
+                         {"LATCHKEY_FRONTEND_PATH_PREFIX", ""}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string b = core::base64_encode("localhost.:4000$");
+  while (b.ends_with('=')) {
+    b.pop_back();
+  }
+  EXPECT_THAT(r.out, HasSubstr("CLERK_PUBLISHABLE_KEY=pk_live_" + b + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("NEXT_PUBLIC_CLERK_PROXY_URL=http://localhost:4000\n"));
+  EXPECT_THAT(r.out, HasSubstr("CLERK_PROXY_URL=http://localhost:4000\n"));
 }
 
 TEST_F(CliAdmin, UsersAndSessionsOverTheSameServicesAsTheServer) {
