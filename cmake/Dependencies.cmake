@@ -14,6 +14,8 @@ find_package(CLI11 REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+# src/crypto/totp.cpp: RFC 6238 codes (liboath-dev).
+pkg_check_modules(OATH REQUIRED IMPORTED_TARGET liboath)
 # src/passwords: libcrypt (libcrypt-dev) verifies imported bcrypt digests, its static archive under
 # LATCHKEY_STATIC_DEPS; zxcvbn-c (libzxcvbn-dev) estimates strength, always the shared library
 # (Debian's libzxcvbn.a is not position-independent, and the executables are PIE).

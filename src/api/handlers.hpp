@@ -39,6 +39,13 @@ http::Response get_sign_up(Call& call);
 http::Response update_sign_up(Call& call);
 http::Response prepare_first_factor(Call& call);
 http::Response attempt_first_factor(Call& call);
+http::Response attempt_second_factor(Call& call);
+// /v1/me (handlers_me.cpp)
+http::Response me_get(Call& call);
+http::Response me_totp_create(Call& call);
+http::Response me_totp_verify(Call& call);
+http::Response me_totp_delete(Call& call);
+http::Response me_backup_codes_create(Call& call);
 http::Response reset_password(Call& call);
 http::Response prepare_verification(Call& call);
 http::Response attempt_verification(Call& call);

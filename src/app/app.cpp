@@ -432,6 +432,7 @@ int serve(const config::Config& c) {
   fs.oauth_state_lifetime = c.frontend.oauth_state_lifetime;
   fs.single_session_mode = c.frontend.single_session_mode;
   fs.identifiers = identifier_settings(c);
+  fs.mfa = mfa_settings(c);
   if (c.testing.enabled) {
     spdlog::warn(
         "test mode is on ([testing] enabled): +clerk_test addresses accept the code "
@@ -493,6 +494,8 @@ int serve(const config::Config& c) {
   env.password = fs.identifiers.password;
   env.email_code = fs.identifiers.email_code;
   env.email_link = fs.identifiers.email_link;
+  env.authenticator_app = fs.mfa.authenticator_app;
+  env.backup_codes = fs.mfa.backup_codes;
   env.password_min_length = password_port.policy().min_length;
   env.password_max_length = password_port.policy().max_length;
   env.captcha_enabled = bot.enabled;

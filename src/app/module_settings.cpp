@@ -90,6 +90,15 @@ delivery::Settings delivery_settings(const config::Config& c) {
   return s;
 }
 
+flows::MfaSettings mfa_settings(const config::Config& c) {
+  flows::MfaSettings s;
+  s.authenticator_app = c.mfa.authenticator_app;
+  s.backup_codes = c.mfa.backup_codes;
+  s.max_attempts = static_cast<int>(c.mfa.max_attempts);
+  s.issuer = c.frontend.application_name;
+  return s;
+}
+
 flows::IdentifierSettings identifier_settings(const config::Config& c) {
   flows::IdentifierSettings s;
   s.email_address = c.identifiers.email_address;

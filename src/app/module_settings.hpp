@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "delivery/delivery.hpp"
 #include "flows/first_factors.hpp"
+#include "flows/flow_types.hpp"
 #include "oauth/service.hpp"
 #include "passwords/passwords.hpp"
 #include "tokens/key_ring.hpp"
@@ -15,6 +16,8 @@ namespace latchkey::app {
 // [delivery], [smtp], [sms], with the application name and the mail drop <data_dir>/mail/.
 [[nodiscard]] delivery::Settings delivery_settings(const config::Config& c);
 [[nodiscard]] flows::IdentifierSettings identifier_settings(const config::Config& c);
+// [mfa], with the application name as the authenticator apps' issuer.
+[[nodiscard]] flows::MfaSettings mfa_settings(const config::Config& c);
 [[nodiscard]] passwords::HashSettings password_hash_settings(const config::PasswordsConfig& p);
 [[nodiscard]] passwords::PolicySettings password_policy(const config::PasswordsConfig& p);
 [[nodiscard]] passwords::LockoutSettings password_lockout(const config::PasswordsConfig& p);

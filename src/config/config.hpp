@@ -171,6 +171,14 @@ struct IdentifiersConfig {
   std::chrono::milliseconds email_link_lifetime{10 * 60'000};
 };
 
+// Second factors a user may enroll (issue 12): an authenticator app (TOTP, RFC 6238) and backup
+// codes beside it. A user who enrolled one must pass it after every first factor.
+struct MfaConfig {
+  bool authenticator_app = true;  // /v1/me/totp, the totp second factor
+  bool backup_codes = true;       // /v1/me/backup_codes, the backup_code second factor
+  unsigned max_attempts = 5;  // wrong second-factor codes before the sign-in's verification fails
+};
+
 // Password hashing (argon2id, libsodium), policy (Clerk's codes) and the temporary lockout.
 struct PasswordsConfig {
   unsigned hash_opslimit = 2;           // argon2id t (OWASP floor: t=2, m=19 MiB, p=1)
@@ -240,6 +248,7 @@ struct Config {
   SmsConfig sms;
   IdentifiersConfig identifiers;
   PasswordsConfig passwords;
+  MfaConfig mfa;
   TestingConfig testing;
   BotProtectionConfig bot_protection;
   OAuthConfig oauth;

@@ -250,6 +250,8 @@ std::expected<void, ConfigError> convert_sections(const RawConfig& raw, Config& 
                                     config.sms, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kIdentifiers, section(schema::kIdentifiers),
                                     schema::identifiers_fields(), config.identifiers, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kMfa, section(schema::kMfa), schema::mfa_fields(),
+                                    config.mfa, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kPasswords, section(schema::kPasswords),
                                     schema::passwords_fields(), config.passwords, origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kTesting, section(schema::kTesting),

@@ -136,6 +136,7 @@ std::string describe(const Config& config) {
   render(out, schema::kSmtp, config.smtp, schema::smtp_fields());
   render(out, schema::kSms, config.sms, schema::sms_fields());
   render(out, schema::kIdentifiers, config.identifiers, schema::identifiers_fields());
+  render(out, schema::kMfa, config.mfa, schema::mfa_fields());
   render(out, schema::kPasswords, config.passwords, schema::passwords_fields());
   render(out, schema::kTesting, config.testing, schema::testing_fields());
   render(out, schema::kBackendApi, config.backend_api, schema::backend_api_fields());

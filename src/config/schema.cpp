@@ -138,6 +138,13 @@ const std::array<Field<I>, 9> kIdentifiersFields{{
     {"email_link_lifetime", &I::email_link_lifetime, 1 * kMin, 1 * kDay},
 }};
 
+using Mf = MfaConfig;
+const std::array<Field<Mf>, 3> kMfaFields{{
+    {"authenticator_app", &Mf::authenticator_app},
+    {"backup_codes", &Mf::backup_codes},
+    {"max_attempts", &Mf::max_attempts, 1, 20},
+}};
+
 using Pw = PasswordsConfig;
 const std::array<Field<Pw>, 12> kPasswordsFields{{
     {"hash_opslimit", &Pw::hash_opslimit, 1, 64},
@@ -199,9 +206,9 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 15> kSections{
-    kServer, kStorage,     kKeys,      kLogging, kFrontend,      kRateLimits, kDelivery,  kSmtp,
-    kSms,    kIdentifiers, kPasswords, kTesting, kBotProtection, kOAuth,      kBackendApi};
+const std::array<std::string_view, 16> kSections{
+    kServer, kStorage,     kKeys, kLogging,   kFrontend, kRateLimits,    kDelivery, kSmtp,
+    kSms,    kIdentifiers, kMfa,  kPasswords, kTesting,  kBotProtection, kOAuth,    kBackendApi};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -247,6 +254,7 @@ std::span<const Field<LoggingConfig>> logging_fields() { return kLoggingFields; 
 std::span<const Field<FrontendApiConfig>> frontend_fields() { return kFrontendFields; }
 std::span<const Field<RateLimitConfig>> rate_limit_fields() { return kRateLimitFields; }
 std::span<const Field<IdentifiersConfig>> identifiers_fields() { return kIdentifiersFields; }
+std::span<const Field<MfaConfig>> mfa_fields() { return kMfaFields; }
 std::span<const Field<PasswordsConfig>> passwords_fields() { return kPasswordsFields; }
 std::span<const Field<TestingConfig>> testing_fields() { return kTestingFields; }
 std::span<const Field<BackendApiConfig>> backend_api_fields() { return kBackendApiFields; }
@@ -279,6 +287,9 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kIdentifiers) {
     return names_of(identifiers_fields());
+  }
+  if (section == kMfa) {
+    return names_of(mfa_fields());
   }
   if (section == kPasswords) {
     return names_of(passwords_fields());

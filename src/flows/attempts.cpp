@@ -187,6 +187,16 @@ std::string to_json(const SignInData& d) {
     }
     o["factors"] = std::move(factors);
   }
+  if (!d.second_factors.empty()) {
+    json::array strategies;
+    for (const auto& s : d.second_factors) {
+      strategies.emplace_back(s);
+    }
+    o["second_factors"] = std::move(strategies);
+  }
+  if (d.second_factor) {
+    o["second_factor"] = verification_to_json(*d.second_factor);
+  }
   if (d.user_data) {
     o["user_data"] = json::object{{"first_name", d.user_data->first_name},
                                   {"last_name", d.user_data->last_name},
@@ -248,6 +258,16 @@ core::Result<SignInData> parse_sign_in_data(std::string_view text) {
         d.factors.push_back(factor_from_json(f.as_object()));
       }
     }
+  }
+  if (const auto* v = o.if_contains("second_factors"); v != nullptr && v->is_array()) {
+    for (const auto& s : v->as_array()) {
+      if (s.is_string()) {
+        d.second_factors.emplace_back(s.as_string());
+      }
+    }
+  }
+  if (const auto* v = o.if_contains("second_factor"); v != nullptr && v->is_object()) {
+    d.second_factor = verification_from_json(v->as_object());
   }
   if (const auto* v = o.if_contains("user_data"); v != nullptr && v->is_object()) {
     const auto& u = v->as_object();

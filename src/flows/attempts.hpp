@@ -89,7 +89,11 @@ struct SignInData {
   std::optional<PendingIdentity> identity;  // set when transferable
   std::optional<std::string> user_id;
   std::optional<std::string> created_session_id;
-  std::vector<Factor> factors;        // supported_first_factors (identifier sign-ins)
+  std::vector<Factor> factors;  // supported_first_factors (identifier sign-ins)
+  // needs_second_factor: the strategies the user can pass (supported_second_factors), and the
+  // second factor's verification (wrong attempts counted in it).
+  std::vector<std::string> second_factors;
+  std::optional<Verification> second_factor;
   std::optional<UserData> user_data;  // the identified user's profile
 };
 

@@ -81,7 +81,8 @@ class BackendUsers {
   core::Result<UserView> set_locked(const std::string& id, bool locked);
   // users.verifyPassword: Ok when the password is the user's, else form_password_incorrect.
   core::Status verify_password(const std::string& id, const core::Secret& password);
-  // users.disableUserMFA: nothing to disable yet (no second factors exist), so it succeeds.
+  // users.disableUserMFA: the authenticator app and the backup codes go (an account recovery);
+  // the next sign-in asks for no second factor.
   core::Result<UserView> disable_mfa(const std::string& id);
 
  private:

@@ -393,7 +393,15 @@ Status BackendUsers::verify_password(const std::string& id, const core::Secret& 
   return {};
 }
 
-Result<UserView> BackendUsers::disable_mfa(const std::string& id) { return get(id); }
+Result<UserView> BackendUsers::disable_mfa(const std::string& id) {
+  return change_user(d_, id, [](store::Tx& tx, store::User& user, std::int64_t) -> Status {
+    // The authenticator app (none is not an error) and the backup codes beside it.
+    if (auto t = tx.delete_totp(user.id); !t && t.error().code != Code::kResourceNotFound) {
+      return t;
+    }
+    return tx.delete_backup_codes(user.id);
+  });
+}
 
 // ---- email addresses ------------------------------------------------------------------------
 

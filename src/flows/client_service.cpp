@@ -86,28 +86,7 @@ Result<Mutation> ClientService::get_sign_up(const Caller& caller, const std::str
 template <typename Change>
 Result<Mutation> ClientService::mutate(const Caller& caller, const std::string& resource_id,
                                        Change&& change) {
-  const std::int64_t now = d_.clock.now_ms();
-  Mutation out;
-  auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
-    out = Mutation{};  // the callback may run again (retried transaction)
-    auto client = d_.clients().require(tx, caller, now);
-    if (!client) {
-      return fail(std::move(client.error()));
-    }
-    LK_TRY(change(tx, *client, now, out));
-    auto view = load_view(tx, d_, *client, now);
-    if (!view) {
-      return fail(std::move(view.error()));
-    }
-    out.client = std::move(*view);
-    out.resource_id = resource_id.empty() ? client->id : resource_id;
-    return {};
-  });
-  if (!st) {
-    return fail(std::move(st.error()));
-  }
-  attach_tokens(d_, out.client, caller);
-  return out;
+  return mutate_client(d_, caller, resource_id, std::forward<Change>(change));
 }
 
 Result<Mutation> ClientService::touch_session(const Caller& caller, const std::string& session_id) {

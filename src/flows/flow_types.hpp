@@ -29,6 +29,16 @@ using sessions::Caller;
 using sessions::SessionView;
 using sessions::UserView;
 
+// Second factors users may enroll (config [mfa]).
+struct MfaSettings {
+  bool authenticator_app = true;
+  bool backup_codes = true;
+  int max_attempts = 5;             // wrong codes before a sign-in's second factor fails
+  std::string issuer = "Latchkey";  // the otpauth issuer: the application's name
+  unsigned totp_window = 1;         // steps accepted either side of now (clock drift)
+  static constexpr int kBackupCodeCount = 10;
+};
+
 struct FrontendSettings {
   std::string public_origin;  // "http://localhost:5173"
   std::string callback_url;   // <public_url><prefix>/v1/oauth_callback (exact redirect_uri)
@@ -40,6 +50,7 @@ struct FrontendSettings {
   bool single_session_mode = true;
   IdentifierSettings identifiers{};
   CaptchaSettings captcha{};
+  MfaSettings mfa{};
 };
 
 // A client as the SDK sees it: only live (active/pending, unexpired) sessions are listed, each

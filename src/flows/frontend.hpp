@@ -7,6 +7,7 @@
 #include "flows/email_links.hpp"
 #include "flows/flow_types.hpp"
 #include "flows/oauth_callback.hpp"
+#include "flows/second_factors.hpp"
 #include "flows/sign_in_service.hpp"
 #include "flows/sign_up_service.hpp"
 
@@ -14,7 +15,7 @@ namespace latchkey::flows {
 
 struct Frontend {
   explicit Frontend(FlowDeps& d)
-      : deps(d), clients(d), sign_ins(d), sign_ups(d), callback(d), email_links(d) {}
+      : deps(d), clients(d), sign_ins(d), sign_ups(d), callback(d), email_links(d), me(d) {}
 
   FlowDeps& deps;
   ClientService clients;
@@ -22,6 +23,7 @@ struct Frontend {
   SignUpService sign_ups;
   OAuthCallback callback;
   EmailLinks email_links;
+  MeService me;
 };
 
 }  // namespace latchkey::flows

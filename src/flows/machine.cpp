@@ -23,6 +23,12 @@ StrategyFamily strategy_family(std::string_view strategy) {
   if (strategy == "email_link") {
     return StrategyFamily::kEmailLink;
   }
+  if (strategy == "totp") {
+    return StrategyFamily::kTotp;
+  }
+  if (strategy == "backup_code") {
+    return StrategyFamily::kBackupCode;
+  }
   return StrategyFamily::kUnsupported;
 }
 
@@ -42,6 +48,10 @@ std::string_view to_string(StrategyFamily family) {
       return "unsupported";
     case StrategyFamily::kEmailLink:
       return "email_link";
+    case StrategyFamily::kTotp:
+      return "totp";
+    case StrategyFamily::kBackupCode:
+      return "backup_code";
   }
   return "?";
 }
@@ -106,6 +116,8 @@ std::string_view to_string(Effect effect) {
       return "kSetPassword";
     case Effect::kRejectAttempt:
       return "kRejectAttempt";
+    case Effect::kRequireSecondFactor:
+      return "kRequireSecondFactor";
   }
   return "?";
 }

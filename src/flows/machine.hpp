@@ -27,11 +27,13 @@ enum class StrategyFamily : std::uint8_t {
   kResetCode,    // reset_password_email_code: a code that leads to needs_new_password
   kUnsupported,  // any other name: no row accepts it until its family is added
   kEmailLink,    // email_link: a signed, single-use link sent to an email address (GET /v1/verify)
+  kTotp,         // totp: a second factor, the code of the user's authenticator app
+  kBackupCode,   // backup_code: a second factor, one of the user's single-use backup codes
 };
 inline constexpr std::array kAllStrategyFamilies = {
     StrategyFamily::kNone,      StrategyFamily::kOAuth,     StrategyFamily::kPassword,
     StrategyFamily::kEmailCode, StrategyFamily::kResetCode, StrategyFamily::kUnsupported,
-    StrategyFamily::kEmailLink,
+    StrategyFamily::kEmailLink, StrategyFamily::kTotp,      StrategyFamily::kBackupCode,
 };
 
 // What checking a password or a one-time code found (the services decide it; the machines say
@@ -119,13 +121,16 @@ enum class Effect : std::uint8_t {
   // The attempt is written (a wrong attempt counted, a verification failed) and the request then
   // fails with the outcome's error: the count survives the refusal.
   kRejectAttempt,
+  // Sign-in: the first factor passed but the user has a second factor: no session yet; the
+  // attempt records the user and the second factors it offers (needs_second_factor).
+  kRequireSecondFactor,
 };
 inline constexpr std::array kAllEffects = {
     Effect::kBeginRedirect,       Effect::kClearExpiry,    Effect::kTakeEmail,
     Effect::kTakeProfile,         Effect::kKeepIdentity,   Effect::kRefreshExternalAccount,
     Effect::kLinkExternalAccount, Effect::kCreateUser,     Effect::kCreateSession,
     Effect::kDropIdentity,        Effect::kConsumeAttempt, Effect::kSendCode,
-    Effect::kSetPassword,         Effect::kRejectAttempt,
+    Effect::kSetPassword,         Effect::kRejectAttempt,  Effect::kRequireSecondFactor,
 };
 
 // A set of effects; iterate kAllEffects and ask has() to execute them in order.
@@ -139,6 +144,10 @@ class Effects {
   }
   constexpr Effects& add(Effect e) {
     bits_ |= bit(e);
+    return *this;
+  }
+  constexpr Effects& remove(Effect e) {
+    bits_ &= ~bit(e);
     return *this;
   }
   [[nodiscard]] constexpr bool has(Effect e) const { return (bits_ & bit(e)) != 0; }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "flows/detail/attempt.hpp"
+#include "flows/second_factors.hpp"
 #include "flows/sign_in_service.hpp"
 
 namespace latchkey::flows {
@@ -407,6 +408,84 @@ Result<Mutation> SignInService::attempt_first_factor(const Caller& caller, const
     }
     if (step && step->effects.has(Effect::kRejectAttempt)) {
       rejected = machine_internal::factor_error(family, outcome);
+    }
+    return finish_mutation(tx, d_, *client, id, now, out);
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  if (rejected) {
+    return fail(std::move(*rejected));
+  }
+  attach_tokens(d_, out.client, caller);
+  return out;
+}
+
+Result<Mutation> SignInService::attempt_second_factor(const Caller& caller, const std::string& id,
+                                                      const FactorParams& params) {
+  const std::int64_t now = d_.clock.now_ms();
+  const StrategyFamily family = strategy_family(params.strategy);
+  if (family != StrategyFamily::kTotp && family != StrategyFamily::kBackupCode) {
+    return fail(Error(Code::kStrategyNotAllowed, "is invalid",
+                      "The strategy '" + params.strategy +
+                          "' is not available for this sign-in. Use one of its supported second "
+                          "factors.")
+                    .with_meta("param_name", "strategy"));
+  }
+  if (!params.code) {
+    return fail(Error(Code::kFormParamMissing).with_meta("param_name", "code"));
+  }
+  Mutation out;
+  std::optional<Error> rejected;
+  auto st = d_.store.transaction([&](store::Tx& tx) -> Status {
+    out = Mutation{};
+    rejected.reset();
+    auto cur = open_current<store::SignIn>(tx, d_, caller, id, now);
+    if (!cur) {
+      return fail(std::move(cur.error()));
+    }
+    store::Client* client = &cur->client;
+    Loaded<store::SignIn>* a = &cur->attempt;
+    const SignInState* state = &cur->state;
+    if (state->status != SignInStatus::kNeedsSecondFactor || !a->data.user_id) {
+      return fail(Error(Code::kInvalidState, "No second factor needed",
+                        "This sign-in is not waiting for a second factor.")
+                      .with_meta("param_name", "strategy"));
+    }
+    if (state->second_factor && state->second_factor->status == VerificationStatus::kFailed) {
+      return fail(Error(Code::kVerificationFailed));  // start a new sign-in
+    }
+    if (std::find(a->data.second_factors.begin(), a->data.second_factors.end(), params.strategy) ==
+        a->data.second_factors.end()) {
+      return fail(Error(Code::kStrategyNotAllowed, "is invalid",
+                        "The strategy '" + params.strategy +
+                            "' is not one of this account's second factors.")
+                      .with_meta("param_name", "strategy"));
+    }
+    auto checked =
+        check_second_factor(tx, d_, *a->data.user_id, params.strategy, *params.code, now);
+    if (!checked) {
+      return fail(std::move(checked.error()));
+    }
+    FactorOutcome outcome = *checked;
+    // Wrong codes are counted on the attempt across strategies; the last one fails it.
+    auto& v = a->data.second_factor;
+    if (!v) {
+      v.emplace();
+    }
+    if (outcome == FactorOutcome::kIncorrect && ++v->attempts >= d_.settings.mfa.max_attempts) {
+      outcome = FactorOutcome::kTooManyAttempts;
+    }
+    SignInInput in;
+    in.factor_strategy = params.strategy;
+    const sign_in_events::SecondFactorAttempted event{params.strategy, outcome};
+    auto step = sign_in_transition(*state, event);
+    LK_TRY(run_sign_in(tx, d_, *client, a->row, a->data, *state, event, in, now,
+                       out.new_client_token));
+    if (step && step->effects.has(Effect::kRejectAttempt)) {
+      rejected = outcome == FactorOutcome::kTooManyAttempts
+                     ? Error(Code::kVerificationFailed)
+                     : Error(Code::kFormCodeIncorrect).with_meta("param_name", "code");
     }
     return finish_mutation(tx, d_, *client, id, now, out);
   });

@@ -23,9 +23,9 @@ bool is_fresh(const SignInState& s) { return s == SignInState{}; }
 // The first factor failed; the attempt stays in needs_first_factor (the SDK shows the error and
 // offers the strategies again).
 Next failed(Code code) {
-  return {
-      SignInState{SignInStatus::kNeedsFirstFactor, oauth_verification(VS::kFailed, code), false},
-      {}};
+  return {SignInState{SignInStatus::kNeedsFirstFactor, oauth_verification(VS::kFailed, code), false,
+                      std::nullopt},
+          {}};
 }
 
 // finish_sign_in: every outcome takes the identity's email as identifier and clears the
@@ -33,7 +33,8 @@ Next failed(Code code) {
 Next finish(SignInOutcome outcome) {
   const Effects resolved{Effect::kTakeEmail, Effect::kClearExpiry};
   auto signed_in = [&](Effect account) {
-    return Next{SignInState{SignInStatus::kComplete, oauth_verification(VS::kVerified), false},
+    return Next{SignInState{SignInStatus::kComplete, oauth_verification(VS::kVerified), false,
+                            std::nullopt},
                 resolved | Effects{account, Effect::kCreateSession, Effect::kDropIdentity}};
   };
   auto failed_resolved = [&](Code code) {
@@ -48,10 +49,10 @@ Next finish(SignInOutcome outcome) {
       return signed_in(Effect::kLinkExternalAccount);
     case SignInOutcome::kUnknownAccount:
       // signIn.isTransferable: the SDK creates a sign-up with transfer: true.
-      return Next{
-          SignInState{SignInStatus::kNeedsIdentifier,
-                      oauth_verification(VS::kTransferable, Code::kExternalAccountNotFound), true},
-          resolved | Effects{Effect::kKeepIdentity}};
+      return Next{SignInState{SignInStatus::kNeedsIdentifier,
+                              oauth_verification(VS::kTransferable, Code::kExternalAccountNotFound),
+                              true, std::nullopt},
+                  resolved | Effects{Effect::kKeepIdentity}};
     case SignInOutcome::kLinkRefused:
       return failed_resolved(Code::kExternalAccountEmailUnverified);
     case SignInOutcome::kAlreadySignedIn:
@@ -85,11 +86,13 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::Started& started
                     "of the enabled social connections.")
                   .with_meta("param_name", "identifier"));
         }
-        return Next{SignInState{SignInStatus::kNeedsIdentifier, std::nullopt, false}, {}};
+        return Next{SignInState{SignInStatus::kNeedsIdentifier, std::nullopt, false, std::nullopt},
+                    {}};
       }
       if (!started.has_identifier) {
         if (family == StrategyFamily::kNone) {
-          return Next{SignInState{SignInStatus::kNeedsIdentifier, std::nullopt, false}, {}};
+          return Next{
+              SignInState{SignInStatus::kNeedsIdentifier, std::nullopt, false, std::nullopt}, {}};
         }
         return std::unexpected(
             Error(Code::kFormParamMissing).with_meta("param_name", "identifier"));
@@ -98,12 +101,15 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::Started& started
         return std::unexpected(
             Error(Code::kFormIdentifierNotFound).with_meta("param_name", "identifier"));
       }
-      return Next{SignInState{SignInStatus::kNeedsFirstFactor, std::nullopt, false}, {}};
+      return Next{SignInState{SignInStatus::kNeedsFirstFactor, std::nullopt, false, std::nullopt},
+                  {}};
     case StrategyFamily::kOAuth:
-      return Next{
-          SignInState{SignInStatus::kNeedsFirstFactor, oauth_verification(VS::kUnverified), false},
-          {Effect::kBeginRedirect}};
+      return Next{SignInState{SignInStatus::kNeedsFirstFactor, oauth_verification(VS::kUnverified),
+                              false, std::nullopt},
+                  {Effect::kBeginRedirect}};
     case StrategyFamily::kUnsupported:
+    case StrategyFamily::kTotp:  // second factors: never a way to start a sign-in
+    case StrategyFamily::kBackupCode:
       break;
   }
   return std::unexpected(machine_internal::strategy_not_enabled(started.strategy));
@@ -178,7 +184,8 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::FirstFactorPrepa
        family != StrategyFamily::kEmailLink)) {
     return std::unexpected(illegal(s, e));
   }
-  return Next{SignInState{SignInStatus::kNeedsFirstFactor, factor(family, VS::kUnverified), false},
+  return Next{SignInState{SignInStatus::kNeedsFirstFactor, factor(family, VS::kUnverified), false,
+                          std::nullopt},
               {Effect::kSendCode}};
 }
 
@@ -190,11 +197,13 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::FirstFactorAttem
   if (family == StrategyFamily::kPassword) {
     switch (a.outcome) {
       case FactorOutcome::kVerified:
-        return Next{SignInState{SignInStatus::kComplete, factor(family, VS::kVerified), false},
+        return Next{SignInState{SignInStatus::kComplete, factor(family, VS::kVerified), false,
+                                std::nullopt},
                     {Effect::kCreateSession}};
       case FactorOutcome::kMustReset:
-        return Next{
-            SignInState{SignInStatus::kNeedsNewPassword, factor(family, VS::kVerified), false}, {}};
+        return Next{SignInState{SignInStatus::kNeedsNewPassword, factor(family, VS::kVerified),
+                                false, std::nullopt},
+                    {}};
       case FactorOutcome::kIncorrect:
         return Next{s, {Effect::kRejectAttempt}};
       case FactorOutcome::kTooManyAttempts:
@@ -209,20 +218,24 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::FirstFactorAttem
   switch (a.outcome) {
     case FactorOutcome::kVerified:
       if (family == StrategyFamily::kResetCode) {
-        return Next{
-            SignInState{SignInStatus::kNeedsNewPassword, factor(family, VS::kVerified), false}, {}};
+        return Next{SignInState{SignInStatus::kNeedsNewPassword, factor(family, VS::kVerified),
+                                false, std::nullopt},
+                    {}};
       }
-      return Next{SignInState{SignInStatus::kComplete, factor(family, VS::kVerified), false},
-                  {Effect::kCreateSession}};
+      return Next{
+          SignInState{SignInStatus::kComplete, factor(family, VS::kVerified), false, std::nullopt},
+          {Effect::kCreateSession}};
     case FactorOutcome::kIncorrect:
       return Next{s, {Effect::kRejectAttempt}};
     case FactorOutcome::kTooManyAttempts:
-      return Next{SignInState{SignInStatus::kNeedsFirstFactor,
-                              factor(family, VS::kFailed, Code::kVerificationFailed), false},
-                  {Effect::kRejectAttempt}};
+      return Next{
+          SignInState{SignInStatus::kNeedsFirstFactor,
+                      factor(family, VS::kFailed, Code::kVerificationFailed), false, std::nullopt},
+          {Effect::kRejectAttempt}};
     case FactorOutcome::kExpired:
       return Next{SignInState{SignInStatus::kNeedsFirstFactor,
-                              factor(family, VS::kExpired, Code::kVerificationExpired), false},
+                              factor(family, VS::kExpired, Code::kVerificationExpired), false,
+                              std::nullopt},
                   {Effect::kRejectAttempt}};
     case FactorOutcome::kMustReset:
       break;
@@ -237,6 +250,32 @@ Result on(const SignInState& s, const SignInEvent& e, const ev::PasswordReset&) 
   SignInState next = s;
   next.status = SignInStatus::kComplete;
   return Next{next, {Effect::kSetPassword, Effect::kCreateSession}};
+}
+
+Result on(const SignInState& s, const SignInEvent& e, const ev::SecondFactorAttempted& a) {
+  const StrategyFamily family = strategy_family(a.strategy);
+  if (s.status != SignInStatus::kNeedsSecondFactor || s.holds_identity ||
+      (family != StrategyFamily::kTotp && family != StrategyFamily::kBackupCode) ||
+      (s.second_factor && s.second_factor->status == VS::kFailed)) {
+    return std::unexpected(illegal(s, e));
+  }
+  SignInState next = s;
+  switch (a.outcome) {
+    case FactorOutcome::kVerified:
+      next.status = SignInStatus::kComplete;
+      next.second_factor = factor(family, VS::kVerified);
+      return Next{next, {Effect::kCreateSession}};
+    case FactorOutcome::kIncorrect:
+      next.second_factor = factor(family, VS::kUnverified);
+      return Next{next, {Effect::kRejectAttempt}};
+    case FactorOutcome::kTooManyAttempts:
+      next.second_factor = factor(family, VS::kFailed, Code::kVerificationFailed);
+      return Next{next, {Effect::kRejectAttempt}};
+    case FactorOutcome::kExpired:
+    case FactorOutcome::kMustReset:
+      break;
+  }
+  return std::unexpected(illegal(s, e));
 }
 
 }  // namespace
@@ -272,8 +311,17 @@ SignInOutcome sign_in_outcome(IdentityMatch match, bool same_user_signed_in, boo
 }
 
 Transition<SignInState, Effects> sign_in_transition(const SignInState& state,
-                                                    const SignInEvent& event) {
-  return std::visit([&](const auto& e) { return on(state, event, e); }, event);
+                                                    const SignInEvent& event,
+                                                    bool second_factor_required) {
+  auto t = std::visit([&](const auto& e) { return on(state, event, e); }, event);
+  if (t && second_factor_required && t->effects.has(Effect::kCreateSession) &&
+      !std::holds_alternative<ev::SecondFactorAttempted>(event)) {
+    // A first factor passed (a password, a code, a reset, a provider): the second comes first.
+    t->state.status = SignInStatus::kNeedsSecondFactor;
+    t->state.second_factor.reset();
+    t->effects.remove(Effect::kCreateSession).add(Effect::kRequireSecondFactor);
+  }
+  return t;
 }
 
 core::Result<SignInState> load_sign_in_state(std::string_view row_status, const SignInData& data) {
@@ -290,6 +338,11 @@ core::Result<SignInState> load_sign_in_state(std::string_view row_status, const 
   }
   s.first_factor = *v;
   s.holds_identity = data.identity.has_value();
+  auto v2 = load_verification(data.second_factor, "sign_in: second factor");
+  if (!v2) {
+    return core::fail(std::move(v2.error()));
+  }
+  s.second_factor = *v2;
   return s;
 }
 
@@ -298,6 +351,7 @@ void save_sign_in_state(const SignInState& state, std::string& row_status, SignI
     row_status = std::string(to_wire(*state.status));
   }
   save_verification(state.first_factor, data.first_factor);
+  save_verification(state.second_factor, data.second_factor);
 }
 
 std::string_view to_string(SignInOutcome outcome) {
@@ -335,7 +389,12 @@ std::string describe(const SignInState& state) {
   out += state.status ? to_wire(*state.status) : std::string_view("(no attempt)");
   out += " (first_factor ";
   out += describe(state.first_factor);
-  out += state.holds_identity ? ", identity held)" : ", no identity)";
+  out += state.holds_identity ? ", identity held" : ", no identity";
+  if (state.second_factor) {
+    out += ", second_factor ";
+    out += describe(state.second_factor);
+  }
+  out += ")";
   return out;
 }
 
@@ -354,6 +413,10 @@ std::string describe(const SignInEvent& event) {
              ", outcome=" + std::string(to_string(e.outcome)) + "}";
     }
     std::string operator()(const ev::PasswordReset&) const { return "PasswordReset{}"; }
+    std::string operator()(const ev::SecondFactorAttempted& e) const {
+      return "SecondFactorAttempted{strategy=" + std::string(e.strategy) +
+             ", outcome=" + std::string(to_string(e.outcome)) + "}";
+    }
     std::string operator()(const ev::TransferredFromSignUp& e) const {
       return "TransferredFromSignUp{strategy=" + std::string(e.strategy) +
              ", outcome=" + std::string(to_string(e.outcome)) + "}";

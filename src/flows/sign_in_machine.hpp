@@ -50,8 +50,15 @@
 //        kTooManyAttempts                  -> ff failed(verification_failed)  {RejectAttempt}
 //        kExpired                          -> ff expired(verification_expired)  {RejectAttempt}
 //   needs_new_password PasswordReset       -> complete  {SetPassword, CreateSession}
-// needs_second_factor, needs_client_trust and needs_protect_check have no rows yet: no strategy
-// reaches them.
+// Second factors (issue 12; "2f" = second_factor_verification):
+//   any row above that creates a session, with second_factor_required (the user has one):
+//                                          -> needs_second_factor instead, the same effects but
+//                                             kCreateSession, plus {RequireSecondFactor}
+//   needs_second_factor, no identity, 2f not failed, SecondFactorAttempted{totp | backup_code, o}:
+//        kVerified                         -> complete, 2f verified  {CreateSession}
+//        kIncorrect                        -> 2f unverified  {RejectAttempt}
+//        kTooManyAttempts                  -> 2f failed(verification_failed)  {RejectAttempt}
+// needs_client_trust and needs_protect_check have no rows yet: no strategy reaches them.
 //
 // How a first-factor strategy plugs in (password, email_code, email_link, passkey, ...):
 //  1. Give it a family: an enumerator of StrategyFamily and its names in strategy_family(). Until
@@ -85,6 +92,7 @@ struct SignInState {
   std::optional<SignInStatus> status;
   std::optional<VerificationState> first_factor;  // first_factor_verification
   bool holds_identity = false;  // SignInData::identity: a provider identity kept for a transfer
+  std::optional<VerificationState> second_factor;  // second_factor_verification
 
   friend bool operator==(const SignInState&, const SignInState&) = default;
 };
@@ -170,6 +178,12 @@ struct StateRejected {
   core::Code error = core::Code::kOAuthStateInvalid;
   friend bool operator==(const StateRejected&, const StateRejected&) = default;
 };
+// attempt_second_factor: what checking the code found.
+struct SecondFactorAttempted {
+  std::string_view strategy;
+  FactorOutcome outcome = FactorOutcome::kIncorrect;
+  friend bool operator==(const SecondFactorAttempted&, const SecondFactorAttempted&) = default;
+};
 // The callback's identity was resolved (step 3).
 struct IdentityResolved {
   std::string_view strategy;
@@ -184,11 +198,14 @@ using SignInEvent =
                  sign_in_events::TransferredToSignUp, sign_in_events::ProviderFailed,
                  sign_in_events::StateRejected, sign_in_events::IdentityResolved,
                  sign_in_events::FirstFactorPrepared, sign_in_events::FirstFactorAttempted,
-                 sign_in_events::PasswordReset>;
+                 sign_in_events::PasswordReset, sign_in_events::SecondFactorAttempted>;
 
 // Pure: no I/O, no clock; allocates only to describe an illegal transition.
+// `second_factor_required`: the attempt's user (known once a first factor passed) has a second
+// factor, so a row that would create a session stops at needs_second_factor.
 Transition<SignInState, Effects> sign_in_transition(const SignInState& state,
-                                                    const SignInEvent& event);
+                                                    const SignInEvent& event,
+                                                    bool second_factor_required = false);
 
 // The guard of the callback rows (ProviderFailed, StateRejected, IdentityResolved): the attempt
 // still waits for its OAuth callback. oauth_callback's step 1 refuses a state whose attempt does

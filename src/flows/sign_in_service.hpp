@@ -21,6 +21,9 @@ class SignInService {
   // signIn.attemptFirstFactor / password / verifyCode.
   core::Result<Mutation> attempt_first_factor(const Caller& caller, const std::string& id,
                                               const FactorParams& params);
+  // signIn.mfa.verifyTOTP / verifyBackupCode / attemptSecondFactor (needs_second_factor).
+  core::Result<Mutation> attempt_second_factor(const Caller& caller, const std::string& id,
+                                               const FactorParams& params);
   // signIn.resetPassword / submitPassword (needs_new_password).
   core::Result<Mutation> reset_password(const Caller& caller, const std::string& id,
                                         const ResetPasswordParams& params);

@@ -102,6 +102,8 @@ Result on(const SignUpState& s, const SignUpEvent& e, const ev::Started& started
     case StrategyFamily::kResetCode:
     case StrategyFamily::kUnsupported:
     case StrategyFamily::kEmailLink:
+    case StrategyFamily::kTotp:
+    case StrategyFamily::kBackupCode:
       break;
   }
   return std::unexpected(machine_internal::strategy_not_enabled(started.strategy));

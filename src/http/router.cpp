@@ -1,5 +1,6 @@
 #include "http/router.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "http/form.hpp"
@@ -172,7 +173,24 @@ Router& Router::add(Method method, std::string_view pattern, Handler handler,
   route->index = routes_.size();
 
   Node* node = root_.get();
+  // A pattern may end in '/' (an empty last segment) where a client sends exactly that
+  // (clerk-js posts to /v1/me/backup_codes/); it matches only with the slash, as every other
+  // literal matches only itself.
+  const std::string_view last_segment = pattern.substr(pattern.rfind('/') + 1);
+  std::size_t seen = 0;
+  const std::size_t segments =
+      static_cast<std::size_t>(std::count(pattern.begin(), pattern.end(), '/'));
   for_each_segment(pattern, [&](std::string_view seg) {
+    ++seen;
+    if (seg.empty() && seen == segments && last_segment.empty() && segments > 1) {
+      const Node* existing = node->literal(seg);
+      if (existing == nullptr) {
+        node->literals.emplace_back(std::string(), std::make_unique<Node>());
+        existing = node->literals.back().second.get();
+      }
+      node = const_cast<Node*>(existing);
+      return;
+    }
     if (seg.size() >= 2 && seg.front() == '{' && seg.back() == '}') {
       std::string_view name = seg.substr(1, seg.size() - 2);
       if (!valid_capture_name(name)) {

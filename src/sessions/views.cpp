@@ -28,6 +28,11 @@ core::Result<UserView> load_user(store::Tx& tx, const std::string& user_id) {
     return core::fail(std::move(accounts.error()));
   }
   v.accounts = std::move(*accounts);
+  auto mfa = tx.get_mfa_summary(user_id);
+  if (!mfa) {
+    return core::fail(std::move(mfa.error()));
+  }
+  v.mfa = *mfa;
   return v;
 }
 

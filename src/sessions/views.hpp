@@ -15,6 +15,7 @@ struct UserView {
   store::User user;
   std::vector<store::EmailAddress> emails;
   std::vector<store::ExternalAccount> accounts;
+  store::MfaSummary mfa;  // two_factor_enabled, totp_enabled, backup_code_enabled
 };
 
 struct SessionView {
@@ -28,7 +29,7 @@ struct SessionView {
 // A session that still counts as signed in: active or pending, neither expired nor abandoned.
 [[nodiscard]] bool is_live(const store::Session& s, std::int64_t now_ms);
 
-// The user with their email addresses and external accounts.
+// The user with their email addresses, external accounts and second factors.
 core::Result<UserView> load_user(store::Tx& tx, const std::string& user_id);
 
 }  // namespace latchkey::sessions

@@ -79,6 +79,30 @@ struct User {
   bool operator==(const User&) const = default;
 };
 
+// An authenticator app of a user (0010): at most one per user. `secret_enc` is the sealed RFC 6238
+// secret; unverified until the user has entered a first code. last_used_step is the highest time
+// step accepted (a code is used once).
+struct Totp {
+  std::string id;  // totp_...
+  std::string user_id;
+  std::string secret_enc;
+  bool verified = false;
+  std::int64_t last_used_step = 0;
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+
+  bool operator==(const Totp&) const = default;
+};
+
+// What a user has of second factors (0010), in one statement: for the user object's
+// two_factor_enabled / totp_enabled / backup_code_enabled and the sign-in's second factors.
+struct MfaSummary {
+  bool totp = false;              // a verified authenticator app
+  std::int64_t backup_codes = 0;  // unused backup codes
+
+  bool operator==(const MfaSummary&) const = default;
+};
+
 // A Backend API secret key (0008). Only the hash of the key is stored.
 struct SecretKey {
   std::string id;        // ak_... (names the key in `latchkey secret-keys list|revoke`)
@@ -293,6 +317,9 @@ inline constexpr std::string_view kSigningKeyPkey = "signing_keys_pkey";
 inline constexpr std::string_view kOutboxPkey = "outbox_pkey";
 inline constexpr std::string_view kSecretKeyPkey = "secret_keys_pkey";
 inline constexpr std::string_view kSecretKeyHashKey = "secret_keys_key_hash_key";
+inline constexpr std::string_view kTotpPkey = "user_totp_pkey";
+inline constexpr std::string_view kTotpUserKey = "user_totp_user_id_key";
+inline constexpr std::string_view kBackupCodePkey = "backup_codes_pkey";
 inline constexpr std::string_view kForeignKey = "foreign_key";  // a referenced row is missing
 
 // True when `e` is a kConflict caused by `constraint` (one of the constants above).
@@ -329,6 +356,27 @@ class Tx {
   // the same filters match (limit and offset ignored).
   virtual Result<std::vector<User>> list_users(const UserQuery& query) = 0;
   virtual Result<std::int64_t> count_users(const UserQuery& query) = 0;
+
+  // Second factors (0010). insert_totp fails with kConflict (kTotpUserKey) when the user has one:
+  // the caller deletes an unverified enrollment first. update_totp writes verified,
+  // last_used_step and updated_at. use_totp_step raises last_used_step to `step` only when the
+  // user's app is verified and `step` is above it, and fails with kResourceNotFound otherwise (a
+  // code replayed, or one of an older step). delete_totp: kResourceNotFound when there is none.
+  virtual Status insert_totp(const Totp& totp) = 0;
+  virtual Result<std::optional<Totp>> get_totp(const std::string& user_id) = 0;
+  virtual Status update_totp(const Totp& totp) = 0;
+  virtual Status use_totp_step(const std::string& user_id, std::int64_t step,
+                               std::int64_t at_ms) = 0;
+  virtual Status delete_totp(const std::string& user_id) = 0;
+  // Backup codes are stored as MACs. replace_backup_codes deletes the user's codes and inserts
+  // these; use_backup_code deletes one, kResourceNotFound when the user has no such code (wrong,
+  // or used already: two concurrent uses of one code cannot both succeed).
+  virtual Status replace_backup_codes(const std::string& user_id,
+                                      const std::vector<std::string>& code_macs,
+                                      std::int64_t at_ms) = 0;
+  virtual Status use_backup_code(const std::string& user_id, const std::string& code_mac) = 0;
+  virtual Status delete_backup_codes(const std::string& user_id) = 0;  // none is not an error
+  virtual Result<MfaSummary> get_mfa_summary(const std::string& user_id) = 0;
 
   // Secret keys (0008). Listed oldest first.
   virtual Status insert_secret_key(const SecretKey& key) = 0;

@@ -1124,6 +1124,65 @@ TEST_P(StoreContract, ClientsAreListedNewestFirstAndCounted) {
   EXPECT_EQ(one[0], get<std::optional<Client>>([](Tx& tx) { return tx.get_client("client_3"); }));
 }
 
+// 0010: one authenticator app per user, each time step accepted once, backup codes used once,
+// and the summary the user object shows; all gone with the user.
+TEST_P(StoreContract, SecondFactorsAreUsedOnceAndGoWithTheUser) {
+  seed_owner();
+  using store::MfaSummary;
+  auto summary = [&] {
+    return get<MfaSummary>([](Tx& tx) { return tx.get_mfa_summary("user_1"); });
+  };
+  EXPECT_EQ(summary(), MfaSummary{});
+  Totp t{"totp_1", "user_1", "v1.sealed", false, 0, kT0, kT0};
+  write([&](Tx& tx) { return tx.insert_totp(t); });
+  EXPECT_EQ(get<std::optional<Totp>>([](Tx& tx) { return tx.get_totp("user_1"); }), t);
+  Totp twice = t;
+  twice.id = "totp_2";
+  auto dup = try_write([&](Tx& tx) { return tx.insert_totp(twice); });
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_TRUE(store::is_conflict(dup.error(), store::kTotpUserKey)) << dup.error().internal;
+  // Unverified: no step is accepted, and it does not count.
+  EXPECT_EQ(try_write([](Tx& tx) { return tx.use_totp_step("user_1", 5, kT0); }).error().code,
+            Code::kResourceNotFound);
+  EXPECT_FALSE(summary().totp);
+  t.verified = true;
+  t.updated_at_ms = kT0 + 1;
+  write([&](Tx& tx) { return tx.update_totp(t); });
+  EXPECT_TRUE(summary().totp);
+  write([](Tx& tx) { return tx.use_totp_step("user_1", 5, kT0 + 2); });
+  for (const std::int64_t replayed : {5, 4}) {
+    EXPECT_EQ(
+        try_write([&](Tx& tx) { return tx.use_totp_step("user_1", replayed, kT0); }).error().code,
+        Code::kResourceNotFound);
+  }
+  write([](Tx& tx) { return tx.use_totp_step("user_1", 6, kT0 + 3); });
+  const auto stored = get<std::optional<Totp>>([](Tx& tx) { return tx.get_totp("user_1"); });
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->last_used_step, 6);
+  EXPECT_EQ(stored->updated_at_ms, kT0 + 3);
+
+  write([](Tx& tx) { return tx.replace_backup_codes("user_1", {"mac_a", "mac_b"}, kT0); });
+  EXPECT_EQ(summary().backup_codes, 2);
+  write([](Tx& tx) { return tx.replace_backup_codes("user_1", {"mac_c", "mac_d", "mac_e"}, kT0); });
+  EXPECT_EQ(summary(), (MfaSummary{true, 3}));
+  EXPECT_EQ(try_write([](Tx& tx) { return tx.use_backup_code("user_1", "mac_a"); }).error().code,
+            Code::kResourceNotFound);  // replaced
+  write([](Tx& tx) { return tx.use_backup_code("user_1", "mac_c"); });
+  EXPECT_EQ(try_write([](Tx& tx) { return tx.use_backup_code("user_1", "mac_c"); }).error().code,
+            Code::kResourceNotFound);  // used
+  EXPECT_EQ(summary().backup_codes, 2);
+
+  write([](Tx& tx) { return tx.delete_totp("user_1"); });
+  EXPECT_EQ(try_write([](Tx& tx) { return tx.delete_totp("user_1"); }).error().code,
+            Code::kResourceNotFound);
+  write([](Tx& tx) { return tx.insert_totp(Totp{"totp_3", "user_1", "v1.x", true, 0, kT0, kT0}); });
+  write([](Tx& tx) { return tx.delete_user("user_1"); });
+  seed_owner("user_1", "client_2");
+  EXPECT_EQ(summary(), MfaSummary{});
+  EXPECT_FALSE(get<std::optional<Totp>>([](Tx& tx) { return tx.get_totp("user_1"); }));
+  write([](Tx& tx) { return tx.delete_backup_codes("user_1"); });  // none: not an error
+}
+
 TEST_P(StoreContract, DeletingAnAttemptOrSessionClearsTheClientPointer) {
   seed_owner();
   write([](Tx& tx) -> Status {

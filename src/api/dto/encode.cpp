@@ -70,7 +70,8 @@ void verification(JsonWriter& w, const flows::Verification& v) {
   } else {
     w.value(nullptr);
   }
-  if (v.code_mac || v.strategy == "password") {
+  if (v.code_mac || v.strategy == "password" || v.strategy == "totp" ||
+      v.strategy == "backup_code") {
     w.field("attempts", static_cast<std::int64_t>(v.attempts));  // first factors count them
   } else {
     w.members(R"("attempts":null)");
@@ -166,7 +167,11 @@ void write_user(JsonWriter& w, const flows::UserView& u, const BackendUser* back
   w.field("primary_email_address_id", user.primary_email_address_id);
   w.members(R"("primary_phone_number_id":null,"primary_web3_wallet_id":null)");
   w.field("password_enabled", user.password_digest.has_value());
-  w.members(R"("two_factor_enabled":false,"totp_enabled":false,"backup_code_enabled":false)");
+  // Backup codes only count beside another second factor (they are the way back in when the
+  // phone with the authenticator app is lost).
+  w.field("two_factor_enabled", u.mfa.totp);
+  w.field("totp_enabled", u.mfa.totp);
+  w.field("backup_code_enabled", u.mfa.totp && u.mfa.backup_codes > 0);
   w.key("email_addresses");
   w.begin_array();
   for (const auto& e : u.emails) {
@@ -280,14 +285,30 @@ void write_sign_in(JsonWriter& w, const store::SignIn& row, const flows::SignInD
     w.end_object();
   }
   w.end_array();
-  w.members(R"("supported_second_factors":null)");
+  w.key("supported_second_factors");
+  if (d.second_factors.empty()) {
+    w.value(nullptr);
+  } else {
+    w.begin_array();
+    for (const auto& strategy : d.second_factors) {
+      w.begin_object();
+      w.field("strategy", strategy);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.key("first_factor_verification");
   if (d.first_factor) {
     verification(w, *d.first_factor);
   } else {
     w.value(nullptr);
   }
-  w.members(R"("second_factor_verification":null)");
+  w.key("second_factor_verification");
+  if (d.second_factor) {
+    verification(w, *d.second_factor);
+  } else {
+    w.value(nullptr);
+  }
   w.key("user_data");
   if (d.identity) {
     w.begin_object();
@@ -484,7 +505,8 @@ std::string client_json(const flows::ClientView& client,
 std::string environment_json(const EnvironmentSettings& env) {
   auto attribute = [](bool enabled, bool required, bool first_factor,
                       const std::vector<std::string_view>& first_factors = {},
-                      const std::vector<std::string_view>& verifications = {}) {
+                      const std::vector<std::string_view>& verifications = {},
+                      std::string_view second_factor = {}) {
     json::array ff;
     for (auto f : first_factors) {
       ff.emplace_back(f);
@@ -494,14 +516,16 @@ std::string environment_json(const EnvironmentSettings& env) {
       vs.emplace_back(v);
     }
     const bool verify = !vs.empty();
-    return json::object{{"enabled", enabled},
-                        {"required", required},
-                        {"used_for_first_factor", first_factor},
-                        {"first_factors", std::move(ff)},
-                        {"used_for_second_factor", false},
-                        {"second_factors", json::array()},
-                        {"verifications", std::move(vs)},
-                        {"verify_at_sign_up", verify}};
+    return json::object{
+        {"enabled", enabled},
+        {"required", required},
+        {"used_for_first_factor", first_factor},
+        {"first_factors", std::move(ff)},
+        {"used_for_second_factor", !second_factor.empty()},
+        {"second_factors",
+         second_factor.empty() ? json::array() : json::array{json::string(second_factor)}},
+        {"verifications", std::move(vs)},
+        {"verify_at_sign_up", verify}};
   };
   auto required = [&](std::string_view f) {
     return std::find(env.required_fields.begin(), env.required_fields.end(), f) !=
@@ -533,7 +557,11 @@ std::string environment_json(const EnvironmentSettings& env) {
       {"username", attribute(required("username"), required("username"), false)},
       {"password", env.password ? attribute(true, true, false) : attribute(false, false, false)},
       {"phone_number", attribute(false, false, false)},
-      {"web3_wallet", attribute(false, false, false)}};
+      {"web3_wallet", attribute(false, false, false)},
+      {"authenticator_app",
+       attribute(env.authenticator_app, false, false, {}, {}, env.authenticator_app ? "totp" : "")},
+      {"backup_code", attribute(env.authenticator_app && env.backup_codes, false, false, {}, {},
+                                env.authenticator_app && env.backup_codes ? "backup_code" : "")}};
   json::value captcha_key = nullptr;
   json::value captcha_widget = nullptr;
   json::array captcha_bypass;

@@ -60,6 +60,9 @@ struct EnvironmentSettings {
   bool email_link = false;
   std::size_t password_min_length = 8;
   std::size_t password_max_length = 72;
+  // Second factors users may enroll (part2 §6): authenticator_app and backup_code attributes.
+  bool authenticator_app = true;
+  bool backup_codes = true;
   // Bot protection (part2 §8): all of these reach the SDK only when captcha_enabled.
   bool captcha_enabled = false;
   std::string captcha_public_key;             // also sent as captcha_public_key_invisible

@@ -164,6 +164,15 @@ Response attempt_first_factor(Call& call) {
   return sign_in_envelope(call, *m);
 }
 
+Response attempt_second_factor(Call& call) {
+  auto m = call.ctx.flows.sign_ins.attempt_second_factor(
+      call.caller(), std::string(call.req.param("id")), factor_params(call.form));
+  if (!m) {
+    return call.error(m.error());
+  }
+  return sign_in_envelope(call, *m);
+}
+
 Response reset_password(Call& call) {
   const http::Fields& f = call.form;
   flows::ResetPasswordParams p;

@@ -194,6 +194,35 @@ core::Status finish_mutation(store::Tx& tx, FlowDeps& d, store::Client& client,
 // Mints the caller's token of every live session in the view (the encoders never mint).
 void attach_tokens(FlowDeps& d, ClientView& view, const Caller& caller);
 
+// Runs `change(tx, client, now, out)` on the caller's client in one transaction and returns the
+// client after it, with tokens (the session operations of ClientService, the /v1/me endpoints).
+template <typename Change>
+core::Result<Mutation> mutate_client(FlowDeps& d, const Caller& caller,
+                                     const std::string& resource_id, Change&& change) {
+  const std::int64_t now = d.clock.now_ms();
+  Mutation out;
+  auto st = d.store.transaction([&](store::Tx& tx) -> core::Status {
+    out = Mutation{};  // the callback may run again (retried transaction)
+    auto client = d.clients().require(tx, caller, now);
+    if (!client) {
+      return core::fail(std::move(client.error()));
+    }
+    LK_TRY(change(tx, *client, now, out));
+    auto view = load_view(tx, d, *client, now);
+    if (!view) {
+      return core::fail(std::move(view.error()));
+    }
+    out.client = std::move(*view);
+    out.resource_id = resource_id.empty() ? client->id : resource_id;
+    return {};
+  });
+  if (!st) {
+    return core::fail(std::move(st.error()));
+  }
+  attach_tokens(d, out.client, caller);
+  return out;
+}
+
 // ---- the OAuth start -------------------------------------------------------------------------
 
 // Everything an OAuth start needs before the transaction: the strategy is enabled, the redirect

@@ -6,6 +6,7 @@
 
 #include "flows/detail/attempt.hpp"
 #include "flows/policy.hpp"
+#include "flows/second_factors.hpp"
 
 namespace latchkey::flows::detail {
 
@@ -194,12 +195,28 @@ bool completes_with(const FlowDeps& d, const SignUpData& data, const PendingIden
 Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::SignIn& row,
                    SignInData& data, const SignInState& state, const SignInEvent& event,
                    const SignInInput& in, std::int64_t now, std::optional<std::string>& issued) {
-  auto step = sign_in_transition(state, event);
+  // The user a session would be for: a provider identity names it, a first factor's user was
+  // identified at create. Their second factors decide whether the session waits for one.
+  const std::optional<std::string> user_id = in.facts != nullptr && in.facts->resolution.user_id
+                                                 ? in.facts->resolution.user_id
+                                                 : data.user_id;
+  std::vector<std::string> second_factors;
+  if (user_id && state.status != SignInStatus::kNeedsSecondFactor) {
+    auto mfa = tx.get_mfa_summary(*user_id);
+    if (!mfa) {
+      return fail(std::move(mfa.error()));
+    }
+    second_factors = second_factor_strategies(d.settings.mfa, *mfa);
+  }
+  auto step = sign_in_transition(state, event, !second_factors.empty());
   if (!step) {
     return fail(std::move(step.error()));
   }
   save_sign_in_state(step->state, row.status, data);
   const Effects fx = step->effects;
+  if (data.second_factor && std::holds_alternative<sign_in_events::SecondFactorAttempted>(event)) {
+    data.second_factor->strategy = std::string(in.factor_strategy);
+  }
   auto& v = data.first_factor;
   if (fx.has(Effect::kBeginRedirect)) {
     LK_TRY(begin_redirect(tx, d, client, kSignInType, row.id, v, data.redirect_url,
@@ -254,11 +271,12 @@ Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
   if (fx.has(Effect::kLinkExternalAccount)) {
     LK_TRY(link_external_account(tx, d, *in.facts->resolution.user_id, *in.identity, now));
   }
+  if (fx.has(Effect::kRequireSecondFactor)) {
+    data.user_id = *user_id;
+    data.second_factors = std::move(second_factors);
+  }
   if (fx.has(Effect::kCreateSession)) {
-    // A provider identity names its user; a first factor's user was identified at create.
-    const std::string user_id =
-        in.facts != nullptr ? *in.facts->resolution.user_id : data.user_id.value_or("");
-    auto sid = d.sessions.create(tx, client, user_id, now, issued);
+    auto sid = d.sessions.create(tx, client, user_id.value_or(""), now, issued);
     if (!sid) {
       return fail(std::move(sid.error()));
     }

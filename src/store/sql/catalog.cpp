@@ -178,6 +178,25 @@ constexpr auto kCatalog = [] {
                                  "u.created_at DESC, u.id DESC LIMIT ?5 OFFSET ?6">();
   at(Query::kCountUsers) = shared<"SELECT COUNT(*) FROM users u WHERE " LK_USER_FILTER>();
 
+  // ---- second factors (0010)
+  at(Query::kInsertTotp) =
+      shared<"INSERT INTO user_totp (" LK_TOTP_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)">();
+  at(Query::kGetTotp) = shared<"SELECT " LK_TOTP_COLS " FROM user_totp WHERE user_id = ?">();
+  at(Query::kUpdateTotp) = shared<
+      "UPDATE user_totp SET verified = ?, last_used_step = ?, updated_at = ? WHERE user_id = ?">();
+  at(Query::kUseTotpStep) = shared<
+      "UPDATE user_totp SET last_used_step = ?1, updated_at = ?2 "
+      "WHERE user_id = ?3 AND verified AND last_used_step < ?1">();
+  at(Query::kDeleteTotp) = shared<"DELETE FROM user_totp WHERE user_id = ?">();
+  at(Query::kDeleteBackupCodes) = shared<"DELETE FROM backup_codes WHERE user_id = ?">();
+  at(Query::kInsertBackupCode) =
+      shared<"INSERT INTO backup_codes (user_id, code_mac, created_at) VALUES (?, ?, ?)">();
+  at(Query::kUseBackupCode) =
+      shared<"DELETE FROM backup_codes WHERE user_id = ? AND code_mac = ?">();
+  at(Query::kGetMfaSummary) = shared<
+      "SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = ?1 AND verified), "
+      "(SELECT COUNT(*) FROM backup_codes WHERE user_id = ?1)">();
+
   // ---- secret keys (0008)
   at(Query::kInsertSecretKey) =
       shared<"INSERT INTO secret_keys (" LK_SECRET_KEY_COLS ") VALUES (?, ?, ?, ?, ?)">();

@@ -29,6 +29,16 @@ enum class Query : std::uint8_t {
   kListUsers,
   kCountUsers,
 
+  kInsertTotp,
+  kGetTotp,
+  kUpdateTotp,
+  kUseTotpStep,
+  kDeleteTotp,
+  kDeleteBackupCodes,
+  kInsertBackupCode,
+  kUseBackupCode,
+  kGetMfaSummary,
+
   kInsertSecretKey,
   kListSecretKeys,
   kFindSecretKeyByHash,

@@ -32,6 +32,8 @@
   "lower(COALESCE(u.username, '')) LIKE ?3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM "           \
   "email_addresses q WHERE q.user_id = u.id AND q.email LIKE ?3 ESCAPE '\\'))"
 
+#define LK_TOTP_COLS "id, user_id, secret_enc, verified, last_used_step, created_at, updated_at"
+
 #define LK_SECRET_KEY_COLS "id, key_hash, hint, created_at, revoked_at"
 
 #define LK_EMAIL_COLS "id, user_id, email, verified, verification_strategy, created_at, updated_at"
@@ -107,6 +109,24 @@ void read_row(const R& r, User& u) {
   u.locked_until_ms = r.opt_i64(15);
   u.banned = r.boolean(16);
   u.private_metadata = r.text(17);
+}
+
+template <RowReader R>
+void read_row(const R& r, Totp& t) {
+  t.id = r.text(0);
+  t.user_id = r.text(1);
+  t.secret_enc = r.text(2);
+  t.verified = r.boolean(3);
+  t.last_used_step = r.i64(4);
+  t.created_at_ms = r.i64(5);
+  t.updated_at_ms = r.i64(6);
+}
+
+// get_mfa_summary's two counts.
+template <RowReader R>
+void read_row(const R& r, MfaSummary& m) {
+  m.totp = r.i64(0) > 0;
+  m.backup_codes = r.i64(1);
 }
 
 template <RowReader R>

@@ -94,6 +94,50 @@ class SqlTx final : public Tx {
     return *row ? (*row)->value : 0;
   }
 
+  // ---- second factors
+  Status insert_totp(const Totp& t) override {
+    return d_.write(Query::kInsertTotp, t.id, t.user_id, t.secret_enc, t.verified, t.last_used_step,
+                    t.created_at_ms, t.updated_at_ms);
+  }
+  Result<std::optional<Totp>> get_totp(const std::string& user_id) override {
+    return d_.query_one(Query::kGetTotp, as<Totp>, user_id);
+  }
+  Status update_totp(const Totp& t) override {
+    return d_.write_one("user_totp", Query::kUpdateTotp, t.verified, t.last_used_step,
+                        t.updated_at_ms, t.user_id);
+  }
+  Status use_totp_step(const std::string& user_id, std::int64_t step, std::int64_t at_ms) override {
+    return d_.write_one("user_totp", Query::kUseTotpStep, step, at_ms, user_id);
+  }
+  Status delete_totp(const std::string& user_id) override {
+    return d_.delete_one("user_totp", Query::kDeleteTotp, user_id);
+  }
+  Status replace_backup_codes(const std::string& user_id, const std::vector<std::string>& macs,
+                              std::int64_t at_ms) override {
+    if (auto s = d_.write(Query::kDeleteBackupCodes, user_id); !s) {
+      return s;
+    }
+    for (const auto& mac : macs) {
+      if (auto s = d_.write(Query::kInsertBackupCode, user_id, mac, at_ms); !s) {
+        return s;
+      }
+    }
+    return {};
+  }
+  Status use_backup_code(const std::string& user_id, const std::string& code_mac) override {
+    return d_.delete_one("backup_codes", Query::kUseBackupCode, user_id, code_mac);
+  }
+  Status delete_backup_codes(const std::string& user_id) override {
+    return d_.write(Query::kDeleteBackupCodes, user_id);
+  }
+  Result<MfaSummary> get_mfa_summary(const std::string& user_id) override {
+    auto row = d_.query_one(Query::kGetMfaSummary, as<MfaSummary>, user_id);
+    if (!row) {
+      return core::fail(std::move(row.error()));
+    }
+    return row->value_or(MfaSummary{});
+  }
+
   // ---- secret keys
   Status insert_secret_key(const SecretKey& k) override {
     return d_.write(Query::kInsertSecretKey, k.id, k.key_hash, k.hint, k.created_at_ms,

@@ -33,6 +33,9 @@ std::string_view constraint_name(std::string_view what) {
       {"signing_keys.kid", kSigningKeyPkey},
       {"secret_keys.id", kSecretKeyPkey},
       {"secret_keys.key_hash", kSecretKeyHashKey},
+      {"user_totp.id", kTotpPkey},
+      {"user_totp.user_id", kTotpUserKey},
+      {"backup_codes.user_id, backup_codes.code_mac", kBackupCodePkey},
   };
   for (const auto& [msg, name] : kMap) {
     if (msg == what) {

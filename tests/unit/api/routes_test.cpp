@@ -117,7 +117,8 @@ TEST(RouteTable, MethodOverridesPointAtRowsOfTheSamePath) {
       EXPECT_EQ(target->policy.input, r.policy.input) << target->name;
     }
   }
-  EXPECT_EQ(overriding, 3);  // /v1/client, /v1/client/sign_ups/{id}, /v1/client/sessions
+  // /v1/client, /v1/client/sign_ups/{id}, /v1/client/sessions, /v1/me/totp
+  EXPECT_EQ(overriding, 4);
   const RouteInfo* client = find(table, Method::kPost, "/v1/client");
   ASSERT_NE(client, nullptr);
   EXPECT_EQ(client->method_overrides, (std::vector<Method>{Method::kPut, Method::kDelete}));

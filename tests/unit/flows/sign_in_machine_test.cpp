@@ -31,7 +31,9 @@ const std::vector<std::string_view> kStrategies = {"",
                                                    "email_code",
                                                    "reset_password_email_code",
                                                    "web3_metamask",
-                                                   "email_link"};
+                                                   "email_link",
+                                                   "totp",
+                                                   "backup_code"};
 const std::vector<std::string_view> kFirstFactorStrategies = {
     "password", "email_code", "reset_password_email_code", "email_link"};
 // Errors an input verification may already hold; rows must not depend on them.
@@ -40,11 +42,15 @@ const std::vector<std::optional<Code>> kInputErrors = {std::nullopt, Code::kOAut
 const std::vector<Code> kProviderErrors = {Code::kOAuthAccessDenied,
                                            Code::kOAuthTokenExchangeFailed};
 
-const std::array<std::string_view, 9> kEventNames = {
+const std::array<std::string_view, 10> kEventNames = {
     "Started",       "TransferredFromSignUp", "TransferredToSignUp", "ProviderFailed",
     "StateRejected", "IdentityResolved",      "FirstFactorPrepared", "FirstFactorAttempted",
-    "PasswordReset",
+    "PasswordReset", "SecondFactorAttempted",
 };
+constexpr SignInStatus kNSF = SignInStatus::kNeedsSecondFactor;
+// A second factor whose attempts are used up (the rows refuse every further attempt).
+const VerificationState kSecondFactorFailed{VerificationStatus::kFailed, StrategyFamily::kTotp,
+                                            Code::kVerificationFailed};
 
 std::vector<SignInState> all_states() {
   std::vector<std::optional<SignInStatus>> statuses{std::nullopt};
@@ -53,7 +59,10 @@ std::vector<SignInState> all_states() {
   for (const auto& status : statuses) {
     for (const auto& ff : all_verifications(kInputErrors)) {
       for (bool identity : {false, true}) {
-        out.push_back(SignInState{status, ff, identity});
+        out.push_back(SignInState{status, ff, identity, std::nullopt});
+        if (status == SignInStatus::kNeedsSecondFactor) {
+          out.push_back(SignInState{status, ff, identity, kSecondFactorFailed});
+        }
       }
     }
   }
@@ -71,6 +80,7 @@ std::vector<SignInEvent> all_events() {
     out.emplace_back(ev::FirstFactorPrepared{strategy});
     for (FactorOutcome o : kAllFactorOutcomes) {
       out.emplace_back(ev::FirstFactorAttempted{strategy, o});
+      out.emplace_back(ev::SecondFactorAttempted{strategy, o});
     }
     for (SignInOutcome o : kAllSignInOutcomes) {
       out.emplace_back(ev::TransferredFromSignUp{strategy, o});
@@ -103,7 +113,8 @@ std::vector<SignInRow> table() {
 
   // create_sign_in without transfer, on an OAuth-only instance (no identifier lookup).
   const IdentifierLookup off = IdentifierLookup::kNotEnabled;
-  t.push_back({fresh, ev::Started{"", false, off}, step({kNI, std::nullopt, false}, {})});
+  t.push_back(
+      {fresh, ev::Started{"", false, off}, step({kNI, std::nullopt, false, std::nullopt}, {})});
   t.push_back({fresh, ev::Started{"", true, off},
                Refusal{Code::kStrategyNotAllowed, "is invalid",
                        "Signing in with an identifier is not enabled for this application. Use "
@@ -111,12 +122,17 @@ std::vector<SignInRow> table() {
                        "identifier"}});
   for (bool identifier : {false, true}) {
     for (IdentifierLookup lookup : kAllIdentifierLookups) {
-      t.push_back({fresh, ev::Started{"oauth_google", identifier, lookup},
-                   step({kNFF, oauth(VS::kUnverified), false}, {Fx::kBeginRedirect})});
-      t.push_back({fresh, ev::Started{"web3_metamask", identifier, lookup},
-                   Refusal{Code::kStrategyNotAllowed, "is invalid",
-                           "The strategy 'web3_metamask' is not enabled for this application.",
-                           "strategy"}});
+      t.push_back(
+          {fresh, ev::Started{"oauth_google", identifier, lookup},
+           step({kNFF, oauth(VS::kUnverified), false, std::nullopt}, {Fx::kBeginRedirect})});
+      // A second factor is never a way to start: refused like a strategy nobody knows.
+      for (std::string_view name : {"web3_metamask", "totp", "backup_code"}) {
+        t.push_back({fresh, ev::Started{name, identifier, lookup},
+                     Refusal{Code::kStrategyNotAllowed, "is invalid",
+                             "The strategy '" + std::string(name) +
+                                 "' is not enabled for this application.",
+                             "strategy"}});
+      }
     }
     for (std::string_view ff : kFirstFactorStrategies) {
       t.push_back(
@@ -128,7 +144,8 @@ std::vector<SignInRow> table() {
   }
   // With identifiers enabled: the identifier is looked up.
   for (IdentifierLookup lookup : {IdentifierLookup::kNotFound, IdentifierLookup::kFound}) {
-    t.push_back({fresh, ev::Started{"", false, lookup}, step({kNI, std::nullopt, false}, {})});
+    t.push_back({fresh, ev::Started{"", false, lookup},
+                 step({kNI, std::nullopt, false, std::nullopt}, {})});
     for (std::string_view ff : kFirstFactorStrategies) {
       t.push_back({fresh, ev::Started{ff, false, lookup},
                    Refusal{Code::kFormParamMissing, "", "", "identifier"}});
@@ -137,7 +154,8 @@ std::vector<SignInRow> table() {
     with_identifier.push_back("");
     for (std::string_view s : with_identifier) {
       if (lookup == IdentifierLookup::kFound) {
-        t.push_back({fresh, ev::Started{s, true, lookup}, step({kNFF, std::nullopt, false}, {})});
+        t.push_back({fresh, ev::Started{s, true, lookup},
+                     step({kNFF, std::nullopt, false, std::nullopt}, {})});
       } else {
         t.push_back({fresh, ev::Started{s, true, lookup},
                      Refusal{Code::kFormIdentifierNotFound, "", "", "identifier"}});
@@ -149,6 +167,26 @@ std::vector<SignInRow> table() {
   auto ff = [](StrategyFamily f, VS st, std::optional<Code> e = std::nullopt) {
     return VerificationState{st, f, e};
   };
+  // Second factors: any first factor (it passed), no identity, attempts left.
+  for (const SignInState& s : all_states()) {
+    if (s.status != kNSF || s.holds_identity || s.second_factor) {
+      continue;
+    }
+    for (auto [name, fam] :
+         {std::pair{std::string_view("totp"), StrategyFamily::kTotp},
+          std::pair{std::string_view("backup_code"), StrategyFamily::kBackupCode}}) {
+      t.push_back(
+          {s, ev::SecondFactorAttempted{name, FactorOutcome::kVerified},
+           step({kDone, s.first_factor, false, ff(fam, VS::kVerified)}, {Fx::kCreateSession})});
+      t.push_back(
+          {s, ev::SecondFactorAttempted{name, FactorOutcome::kIncorrect},
+           step({kNSF, s.first_factor, false, ff(fam, VS::kUnverified)}, {Fx::kRejectAttempt})});
+      t.push_back(
+          {s, ev::SecondFactorAttempted{name, FactorOutcome::kTooManyAttempts},
+           step({kNSF, s.first_factor, false, ff(fam, VS::kFailed, Code::kVerificationFailed)},
+                {Fx::kRejectAttempt})});
+    }
+  }
   for (const SignInState& s : all_states()) {
     if (s.status == kNNP && !s.holds_identity) {
       SignInState done = s;
@@ -159,19 +197,19 @@ std::vector<SignInRow> table() {
       continue;
     }
     const StrategyFamily pw = StrategyFamily::kPassword;
-    t.push_back(
-        {s, ev::FirstFactorPrepared{"email_code"},
-         step({kNFF, ff(StrategyFamily::kEmailCode, VS::kUnverified), false}, {Fx::kSendCode})});
-    t.push_back(
-        {s, ev::FirstFactorPrepared{"reset_password_email_code"},
-         step({kNFF, ff(StrategyFamily::kResetCode, VS::kUnverified), false}, {Fx::kSendCode})});
-    t.push_back(
-        {s, ev::FirstFactorPrepared{"email_link"},
-         step({kNFF, ff(StrategyFamily::kEmailLink, VS::kUnverified), false}, {Fx::kSendCode})});
+    t.push_back({s, ev::FirstFactorPrepared{"email_code"},
+                 step({kNFF, ff(StrategyFamily::kEmailCode, VS::kUnverified), false, std::nullopt},
+                      {Fx::kSendCode})});
+    t.push_back({s, ev::FirstFactorPrepared{"reset_password_email_code"},
+                 step({kNFF, ff(StrategyFamily::kResetCode, VS::kUnverified), false, std::nullopt},
+                      {Fx::kSendCode})});
+    t.push_back({s, ev::FirstFactorPrepared{"email_link"},
+                 step({kNFF, ff(StrategyFamily::kEmailLink, VS::kUnverified), false, std::nullopt},
+                      {Fx::kSendCode})});
     t.push_back({s, ev::FirstFactorAttempted{"password", FactorOutcome::kVerified},
-                 step({kDone, ff(pw, VS::kVerified), false}, {Fx::kCreateSession})});
+                 step({kDone, ff(pw, VS::kVerified), false, std::nullopt}, {Fx::kCreateSession})});
     t.push_back({s, ev::FirstFactorAttempted{"password", FactorOutcome::kMustReset},
-                 step({kNNP, ff(pw, VS::kVerified), false}, {})});
+                 step({kNNP, ff(pw, VS::kVerified), false, std::nullopt}, {})});
     t.push_back({s, ev::FirstFactorAttempted{"password", FactorOutcome::kIncorrect},
                  step(s, {Fx::kRejectAttempt})});
     for (auto [name, fam] :
@@ -185,32 +223,35 @@ std::vector<SignInRow> table() {
       if (!prepared) {
         continue;
       }
-      t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kVerified},
-                   fam != StrategyFamily::kResetCode
-                       ? step({kDone, ff(fam, VS::kVerified), false}, {Fx::kCreateSession})
-                       : step({kNNP, ff(fam, VS::kVerified), false}, {})});
+      t.push_back(
+          {s, ev::FirstFactorAttempted{name, FactorOutcome::kVerified},
+           fam != StrategyFamily::kResetCode
+               ? step({kDone, ff(fam, VS::kVerified), false, std::nullopt}, {Fx::kCreateSession})
+               : step({kNNP, ff(fam, VS::kVerified), false, std::nullopt}, {})});
       t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kIncorrect},
                    step(s, {Fx::kRejectAttempt})});
-      t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kTooManyAttempts},
-                   step({kNFF, ff(fam, VS::kFailed, Code::kVerificationFailed), false},
-                        {Fx::kRejectAttempt})});
-      t.push_back({s, ev::FirstFactorAttempted{name, FactorOutcome::kExpired},
-                   step({kNFF, ff(fam, VS::kExpired, Code::kVerificationExpired), false},
-                        {Fx::kRejectAttempt})});
+      t.push_back(
+          {s, ev::FirstFactorAttempted{name, FactorOutcome::kTooManyAttempts},
+           step({kNFF, ff(fam, VS::kFailed, Code::kVerificationFailed), false, std::nullopt},
+                {Fx::kRejectAttempt})});
+      t.push_back(
+          {s, ev::FirstFactorAttempted{name, FactorOutcome::kExpired},
+           step({kNFF, ff(fam, VS::kExpired, Code::kVerificationExpired), false, std::nullopt},
+                {Fx::kRejectAttempt})});
     }
   }
 
   // finish_sign_in: what an identity leads to.
   const Effects resolved{Fx::kTakeEmail, Fx::kClearExpiry};
   auto signed_in = [&](Effect account) {
-    return step({kDone, oauth(VS::kVerified), false},
+    return step({kDone, oauth(VS::kVerified), false, std::nullopt},
                 resolved | Effects{account, Fx::kCreateSession, Fx::kDropIdentity});
   };
   auto failed_resolved = [&](Code code) {
-    return step({kNFF, oauth(VS::kFailed, code), false}, resolved);
+    return step({kNFF, oauth(VS::kFailed, code), false, std::nullopt}, resolved);
   };
   const Expected<SignInState> transferable =
-      step({kNI, oauth(VS::kTransferable, Code::kExternalAccountNotFound), true},
+      step({kNI, oauth(VS::kTransferable, Code::kExternalAccountNotFound), true, std::nullopt},
            resolved | Effects{Fx::kKeepIdentity});
 
   // create_sign_in(transfer): an unknown or refused identity
@@ -234,7 +275,7 @@ std::vector<SignInRow> table() {
   for (const SignInState& s : all_states()) {
     bool source = false;
     for (const auto& e : kInputErrors) {
-      source = source || s == SignInState{kNI, oauth(VS::kTransferable, e), true};
+      source = source || s == SignInState{kNI, oauth(VS::kTransferable, e), true, std::nullopt};
     }
     if (source) {
       t.push_back({s, ev::TransferredToSignUp{}, step(s, {Fx::kConsumeAttempt})});
@@ -250,13 +291,14 @@ std::vector<SignInRow> table() {
 
   // The OAuth callback (fail_attempt, step 3) of an attempt that awaits it.
   for (const auto& e : kInputErrors) {
-    const SignInState waiting{kNFF, oauth(VS::kUnverified, e), false};
+    const SignInState waiting{kNFF, oauth(VS::kUnverified, e), false, std::nullopt};
     for (Code code : kProviderErrors) {
       t.push_back({waiting, ev::ProviderFailed{g, code},
-                   step({kNFF, oauth(VS::kFailed, code), false}, {})});
+                   step({kNFF, oauth(VS::kFailed, code), false, std::nullopt}, {})});
     }
-    t.push_back({waiting, ev::StateRejected{Code::kOAuthStateInvalid},
-                 step({kNFF, oauth(VS::kFailed, Code::kOAuthStateInvalid), false}, {})});
+    t.push_back(
+        {waiting, ev::StateRejected{Code::kOAuthStateInvalid},
+         step({kNFF, oauth(VS::kFailed, Code::kOAuthStateInvalid), false, std::nullopt}, {})});
     t.push_back({waiting, ev::IdentityResolved{g, SignInOutcome::kExistingAccount},
                  signed_in(Fx::kRefreshExternalAccount)});
     t.push_back({waiting, ev::IdentityResolved{g, SignInOutcome::kLinkedByEmail},
@@ -277,11 +319,46 @@ std::vector<SignInRow> table() {
 TEST(SignInMachine, EveryStatusTimesEveryEventIsTheTablesRowOrIllegal) {
   const auto states = all_states();
   const auto events = all_events();
-  EXPECT_EQ(states.size(), 8u * 71u * 2u);  // (no attempt + 7 statuses) x first factors x identity
-  EXPECT_EQ(events.size(), 185u);
-  const std::size_t n = check_exhaustively(states, events, table(), sign_in_transition, "sign_in",
-                                           kEventNames, status_name);
-  EXPECT_EQ(n, 210'160u);
+  // (no attempt + 7 statuses) x first factors x identity, and needs_second_factor's failed one
+  EXPECT_EQ(states.size(), 8u * 91u * 2u + 91u * 2u);
+  EXPECT_EQ(events.size(), 282u);
+  const std::size_t n = check_exhaustively(
+      states, events, table(),
+      [](const SignInState& s, const SignInEvent& e) { return sign_in_transition(s, e); },
+      "sign_in", kEventNames, status_name);
+  EXPECT_EQ(n, 461'916u);
+}
+
+// For a user with a second factor, every row that would create a session - whatever the first
+// factor, the provider or the reset - stops at needs_second_factor with the same other effects,
+// and nothing else changes.
+TEST(SignInMachine, ASecondFactorHoldsBackEverySessionAFirstFactorWouldCreate) {
+  int gated = 0;
+  for (const SignInState& s : all_states()) {
+    for (const SignInEvent& e : all_events()) {
+      const auto plain = sign_in_transition(s, e);
+      const auto with = sign_in_transition(s, e, true);
+      ASSERT_EQ(plain.has_value(), with.has_value()) << describe(s) << " " << describe(e);
+      if (!plain) {
+        continue;
+      }
+      const bool second = std::holds_alternative<ev::SecondFactorAttempted>(e);
+      if (!plain->effects.has(Fx::kCreateSession) || second) {
+        EXPECT_EQ(*plain, *with) << describe(s) << " " << describe(e);
+        continue;
+      }
+      ++gated;
+      EXPECT_EQ(with->state.status, SignInStatus::kNeedsSecondFactor);
+      EXPECT_EQ(with->state.first_factor, plain->state.first_factor);
+      EXPECT_FALSE(with->state.second_factor);
+      EXPECT_FALSE(with->effects.has(Fx::kCreateSession));
+      EXPECT_TRUE(with->effects.has(Fx::kRequireSecondFactor));
+      Effects rest = with->effects;
+      rest.remove(Fx::kRequireSecondFactor).add(Fx::kCreateSession);
+      EXPECT_EQ(rest, plain->effects) << describe(s) << " " << describe(e);
+    }
+  }
+  EXPECT_GT(gated, 0);
 }
 
 TEST(SignInMachine, OnlyAnUnverifiedOAuthFirstFactorAwaitsTheCallback) {
@@ -289,7 +366,7 @@ TEST(SignInMachine, OnlyAnUnverifiedOAuthFirstFactorAwaitsTheCallback) {
   for (const SignInState& s : all_states()) {
     bool want = false;
     for (const auto& e : kInputErrors) {
-      want = want || s == SignInState{kNFF, oauth(VS::kUnverified, e), false};
+      want = want || s == SignInState{kNFF, oauth(VS::kUnverified, e), false, std::nullopt};
     }
     EXPECT_EQ(awaits_callback(s), want) << describe(s);
     waiting += want ? 1 : 0;
@@ -361,21 +438,21 @@ TEST(SignInMachine, RowsAsTheCurrentCodeWritesThemLoad) {
   const std::vector<Case> cases = {
       {"needs_identifier",
        R"({"strategy":"","identifier":null,"redirect_url":""})",
-       {kNI, std::nullopt, false}},
+       {kNI, std::nullopt, false, std::nullopt}},
       {"needs_first_factor",
        R"({"strategy":"oauth_google","first_factor":)" + ff_unverified + "}",
-       {kNFF, oauth(VS::kUnverified), false}},
+       {kNFF, oauth(VS::kUnverified), false, std::nullopt}},
       {"needs_identifier",
        R"({"strategy":"oauth_google","first_factor":{"status":"transferable",)"
        R"("strategy":"oauth_google","error":{"code":)" +
            err_not_found +
            R"(,"message":"","long_message":"","meta":[]}},)"
            R"("identity":{"strategy":"oauth_google","provider_user_id":"1"}})",
-       {kNI, oauth(VS::kTransferable, Code::kExternalAccountNotFound), true}},
+       {kNI, oauth(VS::kTransferable, Code::kExternalAccountNotFound), true, std::nullopt}},
       {"complete",
        R"({"strategy":"oauth_google","first_factor":{"status":"verified",)"
        R"("strategy":"oauth_google"},"user_id":"user_1","created_session_id":"sess_1"})",
-       {kDone, oauth(VS::kVerified), false}},
+       {kDone, oauth(VS::kVerified), false, std::nullopt}},
   };
   for (const auto& c : cases) {
     auto data = parse_sign_in_data(c.json);
@@ -415,8 +492,13 @@ TEST(SignInMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
                                         "email_code",
                                         "reset_password_email_code",
                                         "web3_metamask",
-                                        "email_link"};
+                                        "email_link",
+                                        "totp",
+                                        "backup_code"};
       data.first_factor->strategy = names[static_cast<int>(s.first_factor->strategy)];
+    }
+    if (s.second_factor) {
+      data.second_factor->strategy = "totp";  // kSecondFactorFailed's
     }
     if (s.holds_identity) {
       data.identity.emplace();
@@ -426,7 +508,7 @@ TEST(SignInMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
     EXPECT_EQ(*back, s);
     ++checked;
   }
-  EXPECT_EQ(checked, 7 * 71 * 2);
+  EXPECT_EQ(checked, 7 * 91 * 2 + 91 * 2);
 }
 
 TEST(SignInMachine, SaveKeepsTheCallersFullErrorOfTheSameCode) {
@@ -436,8 +518,9 @@ TEST(SignInMachine, SaveKeepsTheCallersFullErrorOfTheSameCode) {
   VerificationError full{Code::kIdentifierAlreadySignedIn, "", "", {{"session_id", "sess_1"}}};
   data.first_factor->error = full;
   std::string row_status;
-  save_sign_in_state({kNFF, oauth(VS::kFailed, Code::kIdentifierAlreadySignedIn), false},
-                     row_status, data);
+  save_sign_in_state(
+      {kNFF, oauth(VS::kFailed, Code::kIdentifierAlreadySignedIn), false, std::nullopt}, row_status,
+      data);
   EXPECT_EQ(data.first_factor->status, "failed");
   ASSERT_TRUE(data.first_factor->error);
   EXPECT_EQ(data.first_factor->error->meta, full.meta);
@@ -445,10 +528,11 @@ TEST(SignInMachine, SaveKeepsTheCallersFullErrorOfTheSameCode) {
   EXPECT_EQ(data.first_factor->external_verification_redirect_url, "https://idp/auth");
   EXPECT_EQ(data.first_factor->expire_at_ms, 5);
   // Another code replaces it; none clears it.
-  save_sign_in_state({kNFF, oauth(VS::kFailed, Code::kSessionExists), false}, row_status, data);
+  save_sign_in_state({kNFF, oauth(VS::kFailed, Code::kSessionExists), false, std::nullopt},
+                     row_status, data);
   EXPECT_EQ(data.first_factor->error->code, Code::kSessionExists);
   EXPECT_TRUE(data.first_factor->error->meta.empty());
-  save_sign_in_state({kDone, oauth(VS::kVerified), false}, row_status, data);
+  save_sign_in_state({kDone, oauth(VS::kVerified), false, std::nullopt}, row_status, data);
   EXPECT_FALSE(data.first_factor->error);
   EXPECT_EQ(row_status, "complete");
 }

@@ -329,11 +329,11 @@ TEST(SignUpMachine, EveryStatusTimesEveryEventIsTheTablesRowOrIllegal) {
   const auto states = all_states();
   const auto events = all_events();
   EXPECT_EQ(states.size(),
-            4u * 71u * 2u * 5u);  // (no attempt + 3 statuses) x accounts x identity x email
+            4u * 91u * 2u * 5u);  // (no attempt + 3 statuses) x accounts x identity x email
   EXPECT_EQ(events.size(), 228u);
   const std::size_t n = check_exhaustively(states, events, table(), sign_up_transition, "sign_up",
                                            kEventNames, status_name);
-  EXPECT_EQ(n, 647'520u);
+  EXPECT_EQ(n, 829'920u);
 }
 
 TEST(SignUpMachine, OnlyAnUnverifiedOAuthExternalAccountAwaitsTheCallback) {
@@ -423,7 +423,9 @@ TEST(SignUpMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
                                         "email_code",
                                         "reset_password_email_code",
                                         "web3_metamask",
-                                        "email_link"};
+                                        "email_link",
+                                        "totp",
+                                        "backup_code"};
       data.external_account->strategy = names[static_cast<int>(s.external_account->strategy)];
     }
     if (s.holds_identity) {
@@ -434,5 +436,5 @@ TEST(SignUpMachine, SaveThenLoadIsTheSameStateForEveryStoredState) {
     EXPECT_EQ(*back, s);
     ++checked;
   }
-  EXPECT_EQ(checked, 3 * 71 * 2 * 5);
+  EXPECT_EQ(checked, 3 * 91 * 2 * 5);
 }

@@ -167,6 +167,20 @@ TEST(Router, OptionsFallbackHandler) {
   EXPECT_EQ(r.match(Method::kOptions, "/nope", nullptr).status, MatchStatus::kNotFound);
 }
 
+// A pattern that ends in '/' (clerk-js posts to /v1/me/backup_codes/) matches only with it.
+TEST(Router, ATrailingSlashPatternMatchesOnlyWithTheSlash) {
+  Router r;
+  r.add(Method::kPost, "/v1/me/backup_codes/", tagged("codes"));
+  r.add(Method::kPost, "/v1/me/totp", tagged("totp"));
+  EXPECT_EQ(r.match(Method::kPost, "/v1/me/backup_codes/", nullptr).status, MatchStatus::kFound);
+  EXPECT_EQ(r.match(Method::kPost, "/v1/me/backup_codes", nullptr).status, MatchStatus::kNotFound);
+  EXPECT_EQ(r.match(Method::kPost, "/v1/me/backup_codes//", nullptr).status,
+            MatchStatus::kNotFound);
+  EXPECT_EQ(r.match(Method::kPost, "/v1/me/totp/", nullptr).status, MatchStatus::kNotFound);
+  EXPECT_EQ(r.match(Method::kPost, "/v1/me//backup_codes/", nullptr).status,
+            MatchStatus::kNotFound);
+}
+
 TEST(Router, RejectsBadPatternsAtStartup) {
   Router r;
   EXPECT_THROW(r.add(Method::kGet, "v1/x", tagged("x")), std::invalid_argument);
