@@ -85,6 +85,14 @@ enum class Query : std::uint8_t {
   kClaimOutboxMessages,
   kPurgeOutbox,
 
+  kInsertWebhookDelivery,
+  kGetWebhookDelivery,
+  kUpdateWebhookDelivery,
+  kClaimWebhookDeliveries,
+  kListWebhookDeliveries,
+  kListFailedWebhookDeliveries,
+  kPurgeWebhookDeliveries,
+
   kPurgeOAuthStates,
   kPurgeSignIns,
   kPurgeSignUps,
