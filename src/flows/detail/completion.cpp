@@ -336,6 +336,8 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
     if (!user_id) {
       return fail(std::move(user_id.error()));
     }
+    // The sign-up completed: user.created (webhooks), in this transaction.
+    LK_TRY(sessions::emit(d.sessions.events(), tx, sessions::Event::kUserCreated, *user_id, now));
     data.created_user_id = *user_id;
   }
   if (fx.has(Effect::kCreateSession)) {
