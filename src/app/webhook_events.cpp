@@ -5,8 +5,8 @@
 
 namespace latchkey::app {
 
-core::Status WebhookEvents::emit(store::Tx& tx, sessions::Event event,
-                                 const std::string& object_id, std::int64_t now_ms) {
+core::Status WebhookEvents::emit(store::Tx& tx, sessions::Event event, const std::string& object_id,
+                                 std::int64_t now_ms) {
   const std::string_view type = sessions::event_type(event);
   if (!webhooks_.wanted(type)) {
     return {};  // no endpoint wants it: nothing to render

@@ -34,9 +34,9 @@
 namespace latchkey::delivery {
 
 struct WebhookEndpoint {
-  std::string name;  // the configuration's table name (logs, `latchkey webhooks list`)
-  std::string url;   // http or https; also what the outbox rows name the endpoint by
-  core::Secret signing_secret;      // whsec_<base64 of the key>
+  std::string name;             // the configuration's table name (logs, `latchkey webhooks list`)
+  std::string url;              // http or https; also what the outbox rows name the endpoint by
+  core::Secret signing_secret;  // whsec_<base64 of the key>
   std::vector<std::string> events;  // event types it wants; empty = every one
 };
 
@@ -52,7 +52,8 @@ struct WebhookSettings {
   std::chrono::milliseconds timeout{15'000};  // one attempt (connect + request + response)
   std::chrono::milliseconds lease{60'000};    // must exceed timeout
   std::chrono::milliseconds poll_interval{5'000};
-  std::chrono::milliseconds retention{7LL * 24 * 3'600'000};  // delivered/failed rows kept this long
+  // Delivered and failed rows are kept this long.
+  std::chrono::milliseconds retention{7LL * 24 * 3'600'000};
   int batch = 16;
 };
 

@@ -29,7 +29,8 @@ std::string_view event_type(Event e) {
 
 const RequestInfo& current_request() { return t_request; }
 
-RequestScope::RequestScope(RequestInfo info) : previous_(std::exchange(t_request, std::move(info))) {}
+RequestScope::RequestScope(RequestInfo info)
+    : previous_(std::exchange(t_request, std::move(info))) {}
 
 RequestScope::~RequestScope() { t_request = std::move(previous_); }
 

@@ -52,7 +52,8 @@ TEST(Webhooks, AnEventInFlightWhenTheServerIsKilledIsDeliveredAfterRestart) {
       {"LATCHKEY_PASSWORDS_HASH_MEMLIMIT_KIB", "8192"},
   };
   TempDir dir;
-  auto first = std::make_unique<Server>(ServerOptions{.env = env, .fast_keys = true, .data_dir = &dir});
+  auto first =
+      std::make_unique<Server>(ServerOptions{.env = env, .fast_keys = true, .data_dir = &dir});
   EnvVars cli_env = env;
   cli_env.emplace_back("LATCHKEY_STORAGE_DATA_DIR", dir.str());
   cli_env.emplace_back("LATCHKEY_KEYS_ALGORITHM", "ES256");
