@@ -234,3 +234,16 @@ test('revoking a session through the Backend API emits session.revoked', async (
   assert.deepEqual(evts.map((e) => e.type), ['session.created', 'session.revoked'])
   assert.equal(evts[1].data.status, 'revoked')
 })
+
+test('session.remove() through the Frontend API emits session.removed', async () => {
+  await clerk.users.createUser({ emailAddress: ['wh-rm@example.com'], password: PASSWORD })
+  const si = await fapi('POST', '/v1/client/sign_ins', { identifier: 'wh-rm@example.com', password: PASSWORD })
+  assert.equal(si.status, 200, JSON.stringify(si.json))
+  const sessionId = si.json.response.created_session_id
+  const rm = await fapi('POST', `/v1/client/sessions/${sessionId}/remove`, {}, si.cookie)
+  assert.equal(rm.status, 200, JSON.stringify(rm.json))
+  await main.until(() => main.requests.filter((r) => r.body.includes(`"id":"${sessionId}"`)).length >= 2)
+  const evts = await eventsFor(sessionId)
+  assert.deepEqual(evts.map((e) => e.type), ['session.created', 'session.removed'])
+  assert.equal(evts[1].data.status, 'removed')
+})
