@@ -13,6 +13,7 @@
 #include "api/context.hpp"
 #include "api/handlers.hpp"
 #include "http/metrics_handler.hpp"
+#include "sessions/events.hpp"
 
 namespace latchkey::api {
 namespace {
@@ -420,6 +421,12 @@ Response answer(Call& call, const Row& row, const Overrides& overrides) {
 
 Response run(const Context& ctx, const Row& row, const Overrides& overrides, Request& req) {
   Call call(ctx, index_of(row), row.name, req);
+  // Who asked, for the event_attributes of the webhook events this request causes.
+  const sessions::RequestScope request_scope(
+      {.client_ip =
+           ratelimit::client_ip(req.remote_addr, req.header("x-forwarded-for").value_or(""),
+                                ctx.options.limits.trusted_proxies),
+       .user_agent = std::string(req.header("user-agent").value_or(""))});
   if (row.policy.auth == kClientCookie) {
     call.client_cookie = http::match_cookie(req, ctx.cookie_name);
   }

@@ -12,6 +12,7 @@
 #include "app/first_factor_ports.hpp"
 #include "app/internal.hpp"
 #include "app/module_settings.hpp"
+#include "app/webhook_events.hpp"
 #include "core/base64.hpp"
 #include "crypto/jwk.hpp"
 #include "crypto/sealer.hpp"
@@ -28,6 +29,7 @@ namespace {
 struct Admin {
   flows::Backend& backend;
   tokens::KeyRing& ring;
+  store::Store& store;
 };
 
 // Builds the services as serve() does (without a server) and runs `fn` over them.
@@ -62,6 +64,13 @@ int with_admin(const config::Config& c, std::string_view what,
        .single_session_mode = c.frontend.single_session_mode,
        .last_active_write_interval = std::chrono::milliseconds(0)},
       clients, session_tokens, random);
+  // What these commands change emits its webhook events as the server's requests do; the
+  // server's worker delivers them (it polls the outbox).
+  delivery::Webhooks webhooks(webhook_settings(c), random);
+  WebhookEvents webhook_events(webhooks);
+  if (!webhooks.settings().endpoints.empty()) {
+    session_service.set_events(&webhook_events);
+  }
   flows::FrontendSettings fs;
   fs.public_origin = public_origin_of(c.server.public_url);
   fs.identifiers = identifier_settings(c);
@@ -69,7 +78,7 @@ int with_admin(const config::Config& c, std::string_view what,
   flows::FlowDeps deps{fs,     *keys->store,    **oauth,       sealer,      clock,
                        random, session_service, password_port, code_sender, nullptr};
   flows::Backend backend(deps);
-  Admin admin{backend, *keys->ring};
+  Admin admin{backend, *keys->ring, *keys->store};
   return fn(admin);
 }
 
@@ -335,6 +344,41 @@ int sessions_revoke(const config::Config& c, const std::string& id) {
       return report_error(s.error(), "sessions revoke");
     }
     std::cout << id << " " << s->status << "\n";
+    return kExitOk;
+  });
+}
+
+int webhooks_list(const config::Config& c, bool failed_only) {
+  return with_admin(c, "webhooks list", [&](Admin& a) {
+    std::vector<store::WebhookDelivery> rows;
+    auto st = a.store.read([&](store::Tx& tx) -> core::Status {
+      auto r = tx.list_webhook_deliveries(failed_only, 500);
+      if (!r) {
+        return core::fail(std::move(r.error()));
+      }
+      rows = std::move(*r);
+      return {};
+    });
+    if (!st) {
+      return report_error(st.error(), "webhooks list");
+    }
+    std::cout << "id\tevent_type\tendpoint\tstatus\tattempts\tlast_error\n";
+    for (const auto& d : rows) {
+      std::cout << d.id << "\t" << d.event_type << "\t" << d.endpoint << "\t" << d.status << "\t"
+                << d.attempts << "\t" << d.last_error.value_or("-") << "\n";
+    }
+    return kExitOk;
+  });
+}
+
+int webhooks_replay(const config::Config& c, const std::string& id) {
+  return with_admin(c, "webhooks replay", [&](Admin& a) {
+    core::SystemClock clock;
+    auto d = delivery::replay_webhook(a.store, id, clock.now_ms());
+    if (!d) {
+      return report_error(d.error(), "webhooks replay");
+    }
+    std::cout << "rescheduled " << d->id << " (" << d->event_type << " to " << d->endpoint << ")\n";
     return kExitOk;
   });
 }

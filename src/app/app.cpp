@@ -19,6 +19,7 @@
 #include "app/module_settings.hpp"
 #include "app/store_key_store.hpp"
 #include "app/users_import.hpp"
+#include "app/webhook_events.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -255,7 +256,11 @@ int users_import(const config::Config& c, const std::string& file, bool dry_run)
   }
   core::SystemClock clock;
   core::SystemRandom random;
-  auto result = import_users(**store, text, dry_run, clock, random);
+  delivery::Webhooks webhooks(webhook_settings(c),
+                              random);  // user.created, delivered by the server
+  WebhookEvents webhook_events(webhooks);
+  auto result = import_users(**store, text, dry_run, clock, random,
+                             webhooks.settings().endpoints.empty() ? nullptr : &webhook_events);
   if (!result) {
     if (result.error().code == core::Code::kFormParamInvalid) {
       std::cerr << "latchkey: users import: " << result.error().message << "\n";
@@ -422,6 +427,18 @@ int serve(const config::Config& c) {
        .last_active_write_interval = c.frontend.last_active_write_interval},
       clients, session_tokens, random);
 
+  // Webhooks (issue 13 item 6): the sessions and flows emit events through the sessions::EventSink
+  // port inside their transactions; WebhookEvents renders them (api/dto) into the webhook outbox,
+  // and the worker (started below, joined on shutdown) delivers them.
+  delivery::Webhooks webhooks(webhook_settings(c), random);
+  WebhookEvents webhook_events(webhooks);
+  if (!webhooks.settings().endpoints.empty()) {
+    session_service.set_events(&webhook_events);
+    spdlog::info("webhooks: {} endpoint(s), instance {}", webhooks.settings().endpoints.size(),
+                 webhooks.settings().instance_id);
+  }
+  delivery::WebhookWorker webhook_worker(store, webhooks, *http_client, clock);
+
   flows::FrontendSettings fs;
   fs.public_origin = public_origin;
   fs.callback_url = fapi_url + "/v1/oauth_callback";
@@ -572,6 +589,19 @@ int serve(const config::Config& c) {
     out +=
         "latchkey_delivery_messages_total{outcome=\"failed\"} " + std::to_string(st.failed) + "\n";
   });
+  metrics.add_collector([&webhook_worker](std::string& out) {
+    const auto st = webhook_worker.stats();
+    out +=
+        "# HELP latchkey_webhook_deliveries_total Webhook delivery attempts by outcome (delivered; "
+        "retried = failed and rescheduled; failed = given up).\n"
+        "# TYPE latchkey_webhook_deliveries_total counter\n";
+    out += "latchkey_webhook_deliveries_total{outcome=\"delivered\"} " +
+           std::to_string(st.delivered) + "\n";
+    out += "latchkey_webhook_deliveries_total{outcome=\"retried\"} " + std::to_string(st.retried) +
+           "\n";
+    out +=
+        "latchkey_webhook_deliveries_total{outcome=\"failed\"} " + std::to_string(st.failed) + "\n";
+  });
   api::Operational operational;
   operational.ready = [&store] { return store.ping(); };
   operational.jwks = [&ring] { return ring.jwks(); };
@@ -615,9 +645,13 @@ int serve(const config::Config& c) {
                server.port(), c.server.public_url, fapi_url);
   Housekeeper housekeeper(store, ring, session_service, clock);
   delivery_worker.start();
+  if (!webhooks.settings().endpoints.empty()) {
+    webhook_worker.start();
+  }
   if (auto st = server.run_until_signal(); !st) {
     return report(st.error(), "server");
   }
+  webhook_worker.stop();
   delivery_worker.stop();
   spdlog::info("latchkey stopped");
   return kExitOk;

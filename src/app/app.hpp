@@ -45,5 +45,9 @@ int users_ban(const config::Config& config, const std::string& id, bool banned);
 int users_delete(const config::Config& config, const std::string& id);
 int sessions_list(const config::Config& config, const std::string& user_id);
 int sessions_revoke(const config::Config& config, const std::string& id);
+// `latchkey webhooks list [--failed]` (newest first: id, event type, endpoint, status,
+// attempts, last error) and `latchkey webhooks replay ID` (due again now, attempts reset).
+int webhooks_list(const config::Config& config, bool failed_only);
+int webhooks_replay(const config::Config& config, const std::string& id);
 
 }  // namespace latchkey::app

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "crypto/hmac.hpp"
+
 namespace latchkey::app {
 
 oauth::Settings oauth_settings(const config::Config& c) {
@@ -137,6 +139,38 @@ passwords::LockoutSettings password_lockout(const config::PasswordsConfig& p) {
   s.max_attempts = static_cast<int>(p.lockout_max_attempts);
   s.lockout_ms = p.lockout_duration.count();
   return s;
+}
+
+delivery::WebhookSettings webhook_settings(const config::Config& c) {
+  delivery::WebhookSettings w;
+  for (const auto& e : c.webhook_endpoints) {
+    w.endpoints.push_back(delivery::WebhookEndpoint{
+        .name = e.name, .url = e.url, .signing_secret = e.signing_secret, .events = e.events});
+  }
+  w.retry_schedule.clear();
+  for (const auto& d : c.webhooks.retry_schedule) {
+    w.retry_schedule.emplace_back(config::duration_ms(d).value_or(0));  // validated by config
+  }
+  w.timeout = c.webhooks.timeout;
+  // A claimed row whose worker died (crash mid-POST) is claimed again after this: longer than
+  // one attempt can take.
+  w.lease = std::max(std::chrono::milliseconds(2'000), c.webhooks.timeout * 2);
+  w.poll_interval = c.webhooks.poll_interval;
+  w.retention = c.webhooks.retention;
+  if (!c.webhooks.instance_id.empty()) {
+    w.instance_id = c.webhooks.instance_id;
+  } else {
+    // Stable for one deployment (every node and restart agrees) without configuration.
+    auto mac = crypto::hmac_sha256("latchkey instance id", c.server.public_url);
+    std::string hex;
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (const unsigned char b : mac ? std::string_view(*mac).substr(0, 12) : std::string_view()) {
+      hex.push_back(kHex[b >> 4]);
+      hex.push_back(kHex[b & 0xF]);
+    }
+    w.instance_id = "ins_" + hex;
+  }
+  return w;
 }
 
 }  // namespace latchkey::app

@@ -3,6 +3,7 @@
 // take their own option structs and never see config::Config (cmake/layers.txt).
 #include "config/config.hpp"
 #include "delivery/delivery.hpp"
+#include "delivery/webhooks.hpp"
 #include "flows/first_factors.hpp"
 #include "flows/flow_types.hpp"
 #include "oauth/service.hpp"
@@ -15,6 +16,9 @@ namespace latchkey::app {
 [[nodiscard]] tokens::KeyRingOptions key_ring_options(const config::KeysConfig& k);
 // [delivery], [smtp], [sms], with the application name and the mail drop <data_dir>/mail/.
 [[nodiscard]] delivery::Settings delivery_settings(const config::Config& c);
+// [webhooks] and the [webhook_endpoints.<name>] tables; the instance id derived from the public
+// URL unless webhooks.instance_id sets it.
+[[nodiscard]] delivery::WebhookSettings webhook_settings(const config::Config& c);
 [[nodiscard]] flows::IdentifierSettings identifier_settings(const config::Config& c);
 // [mfa], with the application name as the authenticator apps' issuer.
 [[nodiscard]] flows::MfaSettings mfa_settings(const config::Config& c);

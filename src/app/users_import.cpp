@@ -247,7 +247,8 @@ Result<Planned> plan_row(const Columns& cols, const std::vector<std::string>& ro
 }  // namespace
 
 Result<ImportReport> import_users(store::Store& store, std::string_view csv, bool dry_run,
-                                  const core::Clock& clock, core::Random& random) {
+                                  const core::Clock& clock, core::Random& random,
+                                  sessions::EventSink* events) {
   csv::Reader reader(csv);
   auto header = reader.next();
   if (!header || header->error) {
@@ -348,7 +349,8 @@ Result<ImportReport> import_users(store::Store& store, std::string_view csv, boo
           return st;
         }
       }
-      return {};
+      return sessions::emit(events, tx, sessions::Event::kUserCreated, planned->user.id,
+                            clock.now_ms());
     };
     if (auto st = store.transaction(tx_fn); !st) {
       if (st.error().code == Code::kConflict) {

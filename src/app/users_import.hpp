@@ -21,6 +21,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "sessions/events.hpp"
 #include "store/store.hpp"
 
 namespace latchkey::app {
@@ -44,8 +45,10 @@ struct ImportReport {
 // Reads the whole CSV text. A file that is not a Clerk export (no header, no `id` column) fails
 // with kFormParamInvalid; a store failure fails with the store's error (rows before it stay
 // committed). With dry_run nothing is written: the report says what would happen.
+// `events` (may be null) gets user.created for every user written, in the row's transaction.
 core::Result<ImportReport> import_users(store::Store& store, std::string_view csv, bool dry_run,
-                                        const core::Clock& clock, core::Random& random);
+                                        const core::Clock& clock, core::Random& random,
+                                        sessions::EventSink* events = nullptr);
 
 // The report as text: one line per row that was not simply created without notes, then the
 // one-line summary.

@@ -99,6 +99,17 @@ int main(int argc, char** argv) {
   auto* sessions_revoke = sessions->add_subcommand("revoke", "Revoke a session (signed out)");
   sessions_revoke->add_option("id", session_id, "sess_...")->required();
 
+  auto* webhooks = cli.add_subcommand("webhooks", "Webhook deliveries");
+  webhooks->require_subcommand(1);
+  bool webhooks_failed = false;
+  auto* webhooks_list =
+      webhooks->add_subcommand("list", "List webhook deliveries, newest first (at most 500)");
+  webhooks_list->add_flag("--failed", webhooks_failed, "Only the failed ones");
+  std::string delivery_id;
+  auto* webhooks_replay =
+      webhooks->add_subcommand("replay", "Deliver a webhook again now (its attempts start over)");
+  webhooks_replay->add_option("id", delivery_id, "whd_...")->required();
+
   auto* config = cli.add_subcommand("config", "Configuration tools");
   config->require_subcommand(1);
   auto* config_check =
@@ -199,6 +210,12 @@ int main(int argc, char** argv) {
     }
     if (sessions_revoke->parsed()) {
       return app::sessions_revoke(*cfg, session_id);
+    }
+    if (webhooks_list->parsed()) {
+      return app::webhooks_list(*cfg, webhooks_failed);
+    }
+    if (webhooks_replay->parsed()) {
+      return app::webhooks_replay(*cfg, delivery_id);
     }
   } catch (const std::exception& e) {
     spdlog::error("fatal: {}", e.what());

@@ -236,6 +236,26 @@ struct BackendApiConfig {
   std::string path_prefix;  // "" = /v1/... at the root (the SDK's apiUrl is public_url + it)
 };
 
+// Webhooks (issue 13 item 6; docs/configuration.md "[webhooks]"): retries and timeouts. The
+// endpoints are [webhook_endpoints.<name>] tables (WebhookEndpointConfig).
+struct WebhooksConfig {
+  // The waits before the 2nd, 3rd, ... attempt (durations); after the last one fails the
+  // delivery is failed. Svix's schedule (now, then these) by default.
+  std::vector<std::string> retry_schedule{"5s", "5m", "30m", "2h", "5h", "10h", "10h"};
+  std::chrono::milliseconds timeout{15'000};  // one attempt
+  std::chrono::milliseconds poll_interval{5'000};
+  std::chrono::milliseconds retention{7LL * 24 * 3'600'000};  // finished deliveries kept
+  std::string instance_id;  // the events' instance_id; "" = ins_ + a digest of server.public_url
+};
+
+// One endpoint: [webhook_endpoints.<name>] (name: a-z, 0-9, _; 1-32 characters).
+struct WebhookEndpointConfig {
+  std::string name;
+  std::string url;              // http or https
+  core::Secret signing_secret;  // whsec_<base64>; LATCHKEY_WEBHOOK_ENDPOINTS_<NAME>_SIGNING_SECRET
+  std::vector<std::string> events;  // event types; empty = every event
+};
+
 struct Config {
   ServerConfig server;
   StorageConfig storage;
@@ -254,6 +274,8 @@ struct Config {
   OAuthConfig oauth;
   BackendApiConfig backend_api;
   std::vector<OAuthProviderConfig> providers;
+  WebhooksConfig webhooks;
+  std::vector<WebhookEndpointConfig> webhook_endpoints;  // in name order
 };
 
 // Loads `path` (may be empty: defaults only), applies LATCHKEY_* overrides from `env`, validates.
@@ -279,5 +301,9 @@ inline constexpr std::string_view kConfigFileEnv = "LATCHKEY_CONFIG";
 // check`. Every non-empty secret is printed as "[redacted]", and so is the password of a
 // database_url.
 std::string describe(const Config& config);
+
+// A duration as the configuration writes it ("500ms", "10s", "5m", "1h", "7d") in milliseconds
+// (webhooks.retry_schedule, a list of them); nullopt when malformed.
+std::optional<std::int64_t> duration_ms(std::string_view text);
 
 }  // namespace latchkey::config

@@ -263,6 +263,8 @@ std::expected<void, ConfigError> convert_sections(const RawConfig& raw, Config& 
                                     origins));
   LATCHKEY_CONFIG_TRY(apply_section(schema::kOAuth, section(schema::kOAuth), schema::oauth_fields(),
                                     config.oauth, origins));
+  LATCHKEY_CONFIG_TRY(apply_section(schema::kWebhooks, section(schema::kWebhooks),
+                                    schema::webhooks_fields(), config.webhooks, origins));
   return {};
 }
 
@@ -272,6 +274,16 @@ std::expected<void, ConfigError> convert_provider(const std::string& strategy,
   provider.strategy = strategy;
   const std::string section_name = "providers." + strategy;
   return apply_section(section_name, &raw.keys, schema::provider_fields(), provider, origins);
+}
+
+std::expected<void, ConfigError> convert_webhook_endpoint(const std::string& name,
+                                                          const RawProvider& raw,
+                                                          WebhookEndpointConfig& endpoint,
+                                                          Origins& origins) {
+  endpoint.name = name;
+  const std::string section_name = std::string(schema::kWebhookEndpoints) + "." + name;
+  return apply_section(section_name, &raw.keys, schema::webhook_endpoint_fields(), endpoint,
+                       origins);
 }
 
 }  // namespace latchkey::config::detail

@@ -145,6 +145,11 @@ std::string describe(const Config& config) {
   for (const auto& provider : config.providers) {
     render(out, "providers." + provider.strategy, provider, schema::provider_fields());
   }
+  render(out, schema::kWebhooks, config.webhooks, schema::webhooks_fields());
+  for (const auto& endpoint : config.webhook_endpoints) {
+    render(out, std::string(schema::kWebhookEndpoints) + "." + endpoint.name, endpoint,
+           schema::webhook_endpoint_fields());
+  }
   return out;
 }
 

@@ -69,6 +69,12 @@ std::expected<Config, ConfigError> build(const detail::RawConfig& raw) {
     LATCHKEY_CONFIG_TRY(detail::validate_provider(provider, rp.origin, origins));
     config.providers.push_back(std::move(provider));
   }
+  for (const auto& [name, re] : raw.webhook_endpoints) {
+    WebhookEndpointConfig endpoint;
+    LATCHKEY_CONFIG_TRY(detail::convert_webhook_endpoint(name, re, endpoint, origins));
+    LATCHKEY_CONFIG_TRY(detail::validate_webhook_endpoint(endpoint, re.origin, origins));
+    config.webhook_endpoints.push_back(std::move(endpoint));
+  }
   return config;
 }
 

@@ -69,6 +69,50 @@ std::expected<void, ConfigError> apply_provider_variable(const std::string& name
   return {};
 }
 
+// LATCHKEY_WEBHOOK_ENDPOINTS_<NAME>_<KEY>: names hold underscores, so the key is found as a
+// suffix, as for providers.
+std::expected<void, ConfigError> apply_endpoint_variable(const std::string& name,
+                                                         std::string_view rest,
+                                                         const std::string& value, RawConfig& raw) {
+  std::string best_name;
+  std::string_view best_key;
+  for (const auto key : schema::key_names(schema::kWebhookEndpoints)) {
+    std::string suffix = "_" + std::string(key);
+    for (char& c : suffix) {
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    if (rest.size() <= suffix.size() || !rest.ends_with(suffix)) {
+      continue;
+    }
+    const std::string endpoint = lower(rest.substr(0, rest.size() - suffix.size()));
+    if (schema::env_var_name(std::string(schema::kWebhookEndpoints) + "." + endpoint, key) !=
+        name) {
+      continue;
+    }
+    if (schema::is_valid_endpoint_name(endpoint) && key.size() > best_key.size()) {
+      best_name = endpoint;
+      best_key = key;
+    }
+  }
+  if (best_key.empty()) {
+    return Fail(unknown_variable(
+        name,
+        "webhook endpoint variables are LATCHKEY_WEBHOOK_ENDPOINTS_<NAME>_<KEY> with KEY one "
+        "of " +
+            join(schema::key_names(schema::kWebhookEndpoints))));
+  }
+  auto [it, created] = raw.webhook_endpoints.try_emplace(best_name);
+  if (created) {
+    it->second.origin.env_var = name;
+  }
+  Raw r;
+  r.value = value;
+  r.origin.env_var = name;
+  r.from_env = true;
+  it->second.keys[std::string(best_key)] = std::move(r);
+  return {};
+}
+
 }  // namespace
 
 std::expected<void, ConfigError> apply_environment(const std::map<std::string, std::string>& env,
@@ -81,6 +125,14 @@ std::expected<void, ConfigError> apply_environment(const std::map<std::string, s
     constexpr std::string_view kProvidersPrefix = "PROVIDERS_";
     if (rest.starts_with(kProvidersPrefix)) {
       if (auto ok = apply_provider_variable(name, rest.substr(kProvidersPrefix.size()), value, raw);
+          !ok) {
+        return ok;
+      }
+      continue;
+    }
+    constexpr std::string_view kEndpointsPrefix = "WEBHOOK_ENDPOINTS_";
+    if (rest.starts_with(kEndpointsPrefix)) {
+      if (auto ok = apply_endpoint_variable(name, rest.substr(kEndpointsPrefix.size()), value, raw);
           !ok) {
         return ok;
       }

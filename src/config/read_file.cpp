@@ -94,6 +94,7 @@ std::expected<void, ConfigError> collect_keys(std::string_view section_key,
 std::expected<void, ConfigError> collect_file(const toml::table& root, RawConfig& raw) {
   std::vector<std::string_view> section_names(schema::sections().begin(), schema::sections().end());
   section_names.push_back(schema::kProviders);
+  section_names.push_back(schema::kWebhookEndpoints);
   for (const auto& [k, node] : root) {
     const std::string name(k.str());
     const Origin origin{line_of(k), {}};
@@ -106,6 +107,28 @@ std::expected<void, ConfigError> collect_file(const toml::table& root, RawConfig
     if (table == nullptr) {
       return Fail(
           make_error(name, origin, "expected a table [" + name + "], got " + type_name(node)));
+    }
+    if (name == schema::kWebhookEndpoints) {
+      for (const auto& [ek, enode] : *table) {
+        const std::string endpoint_name(ek.str());
+        const std::string full = name + "." + endpoint_name;
+        const Origin eorigin{line_of(ek), {}};
+        if (!schema::is_valid_endpoint_name(endpoint_name)) {
+          return Fail(make_error(full, eorigin,
+                                 "invalid endpoint name; expected a-z, 0-9, _ (1-32 characters)"));
+        }
+        const auto* etable = enode.as_table();
+        if (etable == nullptr) {
+          return Fail(make_error(full, eorigin,
+                                 "expected a table [" + full + "], got " + type_name(enode)));
+        }
+        auto& endpoint = raw.webhook_endpoints[endpoint_name];
+        endpoint.origin = eorigin;
+        if (auto ok = collect_keys(full, schema::kWebhookEndpoints, *etable, endpoint.keys); !ok) {
+          return ok;
+        }
+      }
+      continue;
     }
     if (name != schema::kProviders) {
       if (auto ok = collect_keys(name, name, *table, raw.sections[name]); !ok) {

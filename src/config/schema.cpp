@@ -206,9 +206,26 @@ const std::array<Field<P>, 11> kProviderFields{{
     {"token_auth_method", &P::token_auth_method},
 }};
 
-const std::array<std::string_view, 16> kSections{
-    kServer, kStorage,     kKeys, kLogging,   kFrontend, kRateLimits,    kDelivery, kSmtp,
-    kSms,    kIdentifiers, kMfa,  kPasswords, kTesting,  kBotProtection, kOAuth,    kBackendApi};
+using W = WebhooksConfig;
+const std::array<Field<W>, 5> kWebhooksFields{{
+    {"retry_schedule", &W::retry_schedule},
+    {"timeout", &W::timeout, 100 * kMs, 10 * kMin},
+    {"poll_interval", &W::poll_interval, 100 * kMs, 10 * kMin},
+    {"retention", &W::retention, 1 * kMin, 365 * kDay},
+    {"instance_id", &W::instance_id},
+}};
+
+using WE = WebhookEndpointConfig;
+const std::array<Field<WE>, 3> kWebhookEndpointFields{{
+    {"url", &WE::url},
+    {"signing_secret", &WE::signing_secret},
+    {"events", &WE::events},
+}};
+
+const std::array<std::string_view, 17> kSections{
+    kServer,   kStorage,       kKeys,  kLogging,     kFrontend, kRateLimits,
+    kDelivery, kSmtp,          kSms,   kIdentifiers, kMfa,      kPasswords,
+    kTesting,  kBotProtection, kOAuth, kBackendApi,  kWebhooks};
 
 template <typename T>
 std::vector<std::string_view> names_of(std::span<const Field<T>> fields) {
@@ -264,6 +281,15 @@ std::span<const Field<DeliveryConfig>> delivery_fields() { return kDeliveryField
 std::span<const Field<SmtpConfig>> smtp_fields() { return kSmtpFields; }
 std::span<const Field<SmsConfig>> sms_fields() { return kSmsFields; }
 std::span<const Field<OAuthProviderConfig>> provider_fields() { return kProviderFields; }
+std::span<const Field<WebhooksConfig>> webhooks_fields() { return kWebhooksFields; }
+std::span<const Field<WebhookEndpointConfig>> webhook_endpoint_fields() {
+  return kWebhookEndpointFields;
+}
+bool is_valid_endpoint_name(std::string_view name) {
+  return !name.empty() && name.size() <= 32 && std::ranges::all_of(name, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
 std::span<const std::string_view> sections() { return kSections; }
 
 std::vector<std::string_view> key_names(std::string_view section) {
@@ -317,6 +343,12 @@ std::vector<std::string_view> key_names(std::string_view section) {
   }
   if (section == kProviders) {
     return names_of(provider_fields());
+  }
+  if (section == kWebhooks) {
+    return names_of(webhooks_fields());
+  }
+  if (section == kWebhookEndpoints) {
+    return names_of(webhook_endpoint_fields());
   }
   return {};
 }
@@ -423,3 +455,9 @@ std::string closest(std::string_view word, const std::vector<std::string_view>& 
 }
 
 }  // namespace latchkey::config::schema
+
+namespace latchkey::config {
+std::optional<std::int64_t> duration_ms(std::string_view text) {
+  return schema::parse_duration_ms(text);
+}
+}  // namespace latchkey::config

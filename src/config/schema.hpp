@@ -48,6 +48,8 @@ inline constexpr std::string_view kBotProtection = "bot_protection";
 inline constexpr std::string_view kOAuth = "oauth";
 inline constexpr std::string_view kBackendApi = "backend_api";
 inline constexpr std::string_view kProviders = "providers";
+inline constexpr std::string_view kWebhooks = "webhooks";
+inline constexpr std::string_view kWebhookEndpoints = "webhook_endpoints";
 
 std::span<const Field<ServerConfig>> server_fields();
 std::span<const Field<StorageConfig>> storage_fields();
@@ -68,7 +70,13 @@ std::span<const Field<OAuthConfig>> oauth_fields();
 // Every provider key except `strategy`, which is the name of the provider's table.
 std::span<const Field<OAuthProviderConfig>> provider_fields();
 
-// The plain sections in file order (not `providers`).
+std::span<const Field<WebhooksConfig>> webhooks_fields();
+// Every endpoint key; the endpoint's name is the name of its table.
+std::span<const Field<WebhookEndpointConfig>> webhook_endpoint_fields();
+// a-z, 0-9, _; 1-32 characters.
+bool is_valid_endpoint_name(std::string_view name);
+
+// The plain sections in file order (not `providers` nor `webhook_endpoints`).
 std::span<const std::string_view> sections();
 // Key names of a plain section or of "providers" (a provider table); empty for an unknown section.
 std::vector<std::string_view> key_names(std::string_view section);

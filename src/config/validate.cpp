@@ -11,6 +11,7 @@
 #include "config/checks.hpp"
 #include "config/detail/loader.hpp"
 #include "config/schema.hpp"
+#include "core/base64.hpp"
 
 namespace latchkey::config::detail {
 namespace {
@@ -374,6 +375,70 @@ std::expected<void, ConfigError> validate_oauth(const OAuthConfig& o, const Serv
   return {};
 }
 
+namespace {
+
+std::expected<void, ConfigError> validate_webhooks(const WebhooksConfig& w, const Validator& v) {
+  if (w.retry_schedule.size() > 20) {
+    return Fail(v.error("webhooks.retry_schedule", "at most 20 retries"));
+  }
+  for (const auto& d : w.retry_schedule) {
+    const auto ms = schema::parse_duration_ms(d);
+    if (!ms || *ms < 0 || *ms > 7LL * 24 * 3'600'000) {
+      return Fail(v.error(
+          "webhooks.retry_schedule",
+          "expected durations (\"5s\", \"5m\", \"2h\") of at most 7d, got " + checks::quote(d)));
+    }
+  }
+  for (const char c : w.instance_id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+      return Fail(v.error("webhooks.instance_id", "expected letters, digits and _ (ins_...)"));
+    }
+  }
+  return {};
+}
+
+std::expected<void, ConfigError> check_webhook_endpoint(const WebhookEndpointConfig& e,
+                                                        const Origin& table, const Validator& v) {
+  const std::string section = std::string(schema::kWebhookEndpoints) + "." + e.name;
+  const std::string prefix = section + ".";
+  if (e.url.empty()) {
+    return Fail(make_error(prefix + "url", v.origin(prefix + "url").value_or(table),
+                           "required; set url in [" + section + "]"));
+  }
+  LATCHKEY_CONFIG_TRY(v.check(prefix + "url", checks::endpoint_url(e.url)));
+  const std::string_view secret = e.signing_secret.reveal();
+  const std::string env = schema::env_var_name(section, "signing_secret");
+  if (secret.empty()) {
+    return Fail(make_error(prefix + "signing_secret",
+                           v.origin(prefix + "signing_secret").value_or(table),
+                           "missing required secret; set the environment variable " + env +
+                               " (preferred: keeps the secret out of the file) or signing_secret "
+                               "in [" +
+                               section + "]"));
+  }
+  const auto key = secret.starts_with("whsec_") ? core::base64_decode(secret.substr(6))
+                                                : std::optional<std::string>();
+  const bool shaped = key && !key->empty();
+  if (!shaped) {
+    return Fail(v.error(prefix + "signing_secret",
+                        "expected whsec_ followed by standard base64 (the value is not shown)"));
+  }
+  static constexpr std::array<std::string_view, 7> kEvents{
+      "user.created",  "user.updated",    "user.deleted",   "session.created",
+      "session.ended", "session.removed", "session.revoked"};
+  for (const auto& ev : e.events) {
+    if (std::ranges::find(kEvents, ev) == kEvents.end()) {
+      return Fail(v.error(prefix + "events",
+                          "unknown event type " + checks::quote(ev) +
+                              "; known: user.created, user.updated, user.deleted, "
+                              "session.created, session.ended, session.removed, session.revoked"));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 std::expected<void, ConfigError> validate_sections(Config& config, const Origins& origins) {
   const Validator v(origins);
   LATCHKEY_CONFIG_TRY(validate_server(config.server, v));
@@ -385,6 +450,7 @@ std::expected<void, ConfigError> validate_sections(Config& config, const Origins
   LATCHKEY_CONFIG_TRY(validate_delivery(config.delivery, config.smtp, config.sms, v));
   LATCHKEY_CONFIG_TRY(validate_passwords(config.passwords, config.identifiers, v));
   LATCHKEY_CONFIG_TRY(validate_testing(config.testing, config.server, v));
+  LATCHKEY_CONFIG_TRY(validate_webhooks(config.webhooks, v));
   LATCHKEY_CONFIG_TRY(
       v.check("backend_api.path_prefix", checks::path_prefix(config.backend_api.path_prefix)));
   LATCHKEY_CONFIG_TRY(validate_bot_protection(config.bot_protection, v));
@@ -396,6 +462,12 @@ std::expected<void, ConfigError> validate_sections(Config& config, const Origins
 std::expected<void, ConfigError> validate_provider(OAuthProviderConfig& p, const Origin& table,
                                                    const Origins& origins) {
   return check_provider(p, table, Validator(origins));
+}
+
+std::expected<void, ConfigError> validate_webhook_endpoint(const WebhookEndpointConfig& e,
+                                                           const Origin& table,
+                                                           const Origins& origins) {
+  return check_webhook_endpoint(e, table, Validator(origins));
 }
 
 }  // namespace latchkey::config::detail

@@ -91,8 +91,8 @@ std::optional<std::int64_t> match(const core::Secret& secret, std::string_view c
   int position = 0;
   std::uint64_t counter = 0;
   const int rc = oath_totp_validate3_callback(
-      secret.reveal().data(), secret.reveal().size(), static_cast<time_t>(now_s), kStepSeconds, 0, kDigits, window,
-      &position, &counter, &constant_time_equal, &code);
+      secret.reveal().data(), secret.reveal().size(), static_cast<time_t>(now_s), kStepSeconds, 0,
+      kDigits, window, &position, &counter, &constant_time_equal, &code);
   if (rc < 0) {
     return std::nullopt;
   }
@@ -102,8 +102,9 @@ std::optional<std::int64_t> match(const core::Secret& secret, std::string_view c
 std::string code_at(const core::Secret& secret, std::int64_t step) {
   init_once();
   char out[kDigits + 1] = {};
-  if (oath_totp_generate(secret.reveal().data(), secret.reveal().size(), static_cast<time_t>(step * kStepSeconds),
-                         kStepSeconds, 0, kDigits, out) != OATH_OK) {
+  if (oath_totp_generate(secret.reveal().data(), secret.reveal().size(),
+                         static_cast<time_t>(step * kStepSeconds), kStepSeconds, 0, kDigits,
+                         out) != OATH_OK) {
     throw std::runtime_error("liboath: TOTP generation failed");
   }
   return std::string(out, kDigits);

@@ -97,6 +97,10 @@ Result<UserView> change_user(FlowDeps& d, const std::string& id, Change&& change
     if (auto u = tx.update_user(*user); !u) {
       return u;
     }
+    if (auto e = sessions::emit(d.sessions.events(), tx, sessions::Event::kUserUpdated, id, now);
+        !e) {
+      return e;
+    }
     auto view = sessions::load_user(tx, id);
     if (!view) {
       return fail(std::move(view.error()));
@@ -256,6 +260,10 @@ Result<UserView> BackendUsers::create(const UserParams& params) {
         return ins;
       }
     }
+    if (auto e = sessions::emit(d_.sessions.events(), tx, sessions::Event::kUserCreated, id, now);
+        !e) {
+      return e;
+    }
     auto view = sessions::load_user(tx, id);
     if (!view) {
       return fail(std::move(view.error()));
@@ -341,7 +349,11 @@ Status BackendUsers::remove(const std::string& id) {
     if (!st && st.error().code == Code::kResourceNotFound) {
       return fail(user_not_found());
     }
-    return st;
+    if (!st) {
+      return st;
+    }
+    return sessions::emit(d_.sessions.events(), tx, sessions::Event::kUserDeleted, id,
+                          d_.clock.now_ms());
   });
 }
 
@@ -457,6 +469,11 @@ Result<EmailView> change_email(FlowDeps& d, const std::string& id, Change&& chan
     if (auto u = tx.update_user(*user); !u) {
       return u;
     }
+    if (auto ev =
+            sessions::emit(d.sessions.events(), tx, sessions::Event::kUserUpdated, user->id, now);
+        !ev) {
+      return ev;
+    }
     auto v = email_view(tx, std::move(*e));
     if (!v) {
       return fail(std::move(v.error()));
@@ -531,6 +548,11 @@ Result<EmailView> BackendEmails::create(const NewEmailParams& p) {
     if (auto u = tx.update_user(*user); !u) {
       return u;
     }
+    if (auto ev =
+            sessions::emit(d_.sessions.events(), tx, sessions::Event::kUserUpdated, user->id, now);
+        !ev) {
+      return ev;
+    }
     auto v = email_view(tx, std::move(e));
     if (!v) {
       return fail(std::move(v.error()));
@@ -591,8 +613,12 @@ Status BackendEmails::remove(const std::string& id) {
     if (is_primary) {
       user->primary_email_address_id.reset();
     }
-    user->updated_at_ms = d_.clock.now_ms();
-    return tx.update_user(*user);
+    const std::int64_t now = d_.clock.now_ms();
+    user->updated_at_ms = now;
+    if (auto u = tx.update_user(*user); !u) {
+      return u;
+    }
+    return sessions::emit(d_.sessions.events(), tx, sessions::Event::kUserUpdated, user->id, now);
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include "crypto/totp.hpp"
 #include "flows/detail/attempt.hpp"
+#include "sessions/events.hpp"
 
 namespace latchkey::flows {
 
@@ -94,6 +95,18 @@ Result<store::Session> me_session(store::Tx& tx, FlowDeps& d, const Caller& call
   return d.sessions.authorize(tx, caller, session_id, now);
 }
 
+// A change to the user's second factors: the user's updated_at moves and user.updated is emitted
+// in the same transaction (webhooks).
+Status user_changed(store::Tx& tx, FlowDeps& d, const std::string& user_id, std::int64_t now) {
+  auto user = require(tx.get_user(user_id), Code::kResourceNotFound);
+  if (!user) {
+    return fail(std::move(user.error()));
+  }
+  user->updated_at_ms = now;
+  LK_TRY(tx.update_user(*user));
+  return sessions::emit(d.sessions.events(), tx, sessions::Event::kUserUpdated, user_id, now);
+}
+
 std::string primary_identifier(const UserView& u) {
   for (const auto& e : u.emails) {
     if (u.user.primary_email_address_id && e.id == *u.user.primary_email_address_id) {
@@ -135,8 +148,7 @@ Result<FactorOutcome> check_second_factor(store::Tx& tx, FlowDeps& d, const std:
     if (!secret) {
       return fail(std::move(secret.error()));
     }
-    const auto step =
-        crypto::totp::match(*secret, code, now_ms / 1000, d.settings.mfa.totp_window);
+    const auto step = crypto::totp::match(*secret, code, now_ms / 1000, d.settings.mfa.totp_window);
     if (!step) {
       return FactorOutcome::kIncorrect;
     }
@@ -155,8 +167,7 @@ Result<FactorOutcome> check_second_factor(store::Tx& tx, FlowDeps& d, const std:
     if (normalised.empty() || normalised.size() > 64) {
       return FactorOutcome::kIncorrect;
     }
-    auto used =
-        tx.use_backup_code(user_id, d.sealer.mac(backup_code_context(user_id), normalised));
+    auto used = tx.use_backup_code(user_id, d.sealer.mac(backup_code_context(user_id), normalised));
     if (!used) {
       if (used.error().code == Code::kResourceNotFound) {
         return FactorOutcome::kIncorrect;
@@ -266,7 +277,7 @@ Result<MeResult<TotpView>> MeService::verify_totp(const Caller& caller,
           }
           view.backup_codes = std::move(*codes);
         }
-        return {};
+        return user_changed(tx, d_, s->user_id, now);
       });
   if (!m) {
     return fail(std::move(m.error()));
@@ -277,22 +288,23 @@ Result<MeResult<TotpView>> MeService::verify_totp(const Caller& caller,
 Result<MeResult<std::string>> MeService::delete_totp(const Caller& caller,
                                                      const std::string& session_id) {
   std::string id;
-  auto m = mutate_client(
-      d_, caller, session_id,
-      [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
-        auto s = me_session(tx, d_, caller, session_id, now);
-        if (!s) {
-          return fail(std::move(s.error()));
-        }
-        auto t = require(tx.get_totp(s->user_id), Code::kResourceNotFound);
-        if (!t) {
-          return fail(std::move(t.error()));
-        }
-        id = t->id;
-        LK_TRY(tx.delete_totp(s->user_id));
-        // Backup codes are the way back in when the app is lost: with no app they go too.
-        return tx.delete_backup_codes(s->user_id);
-      });
+  auto m = mutate_client(d_, caller, session_id,
+                         [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
+                           auto s = me_session(tx, d_, caller, session_id, now);
+                           if (!s) {
+                             return fail(std::move(s.error()));
+                           }
+                           auto t = require(tx.get_totp(s->user_id), Code::kResourceNotFound);
+                           if (!t) {
+                             return fail(std::move(t.error()));
+                           }
+                           id = t->id;
+                           LK_TRY(tx.delete_totp(s->user_id));
+                           // Backup codes are the way back in when the app is lost: with no app
+                           // they go too.
+                           LK_TRY(tx.delete_backup_codes(s->user_id));
+                           return user_changed(tx, d_, s->user_id, now);
+                         });
   if (!m) {
     return fail(std::move(m.error()));
   }
@@ -325,7 +337,7 @@ Result<MeResult<BackupCodesView>> MeService::create_backup_codes(const Caller& c
           return fail(std::move(codes.error()));
         }
         view = BackupCodesView{d_.random.id("bc"), std::move(*codes), now};
-        return {};
+        return user_changed(tx, d_, s->user_id, now);
       });
   if (!m) {
     return fail(std::move(m.error()));
@@ -335,20 +347,19 @@ Result<MeResult<BackupCodesView>> MeService::create_backup_codes(const Caller& c
 
 Result<MeResult<UserView>> MeService::get(const Caller& caller, const std::string& session_id) {
   UserView view;
-  auto m = mutate_client(
-      d_, caller, session_id,
-      [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
-        auto s = me_session(tx, d_, caller, session_id, now);
-        if (!s) {
-          return fail(std::move(s.error()));
-        }
-        auto user = sessions::load_user(tx, s->user_id);
-        if (!user) {
-          return fail(std::move(user.error()));
-        }
-        view = std::move(*user);
-        return {};
-      });
+  auto m = mutate_client(d_, caller, session_id,
+                         [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
+                           auto s = me_session(tx, d_, caller, session_id, now);
+                           if (!s) {
+                             return fail(std::move(s.error()));
+                           }
+                           auto user = sessions::load_user(tx, s->user_id);
+                           if (!user) {
+                             return fail(std::move(user.error()));
+                           }
+                           view = std::move(*user);
+                           return {};
+                         });
   if (!m) {
     return fail(std::move(m.error()));
   }

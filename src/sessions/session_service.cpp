@@ -55,7 +55,7 @@ core::Result<std::vector<SessionView>> SessionService::live_views(store::Tx& tx,
 }
 
 core::Status SessionService::stop(store::Tx& tx, store::Session& s, std::string_view status,
-                                  std::int64_t now) {
+                                  std::int64_t now, std::optional<Event> event) {
   s.status = std::string(status);
   s.updated_at_ms = now;
   // A cached token of a stopped session must never be handed out again (it would be refused
@@ -63,7 +63,10 @@ core::Status SessionService::stop(store::Tx& tx, store::Session& s, std::string_
   tokens_.forget(s.id);
   // `s` carries the remembered last activity (overlaid when it was read), written now; the next
   // flush forgets it (a stopped session is never written by a flush).
-  return tx.update_session(s);
+  if (auto st = tx.update_session(s); !st) {
+    return st;
+  }
+  return event ? emit(events_, tx, *event, s.id, now) : core::Status{};
 }
 
 core::Result<int> SessionService::revoke_user_sessions(store::Tx& tx, const std::string& user_id,
@@ -77,7 +80,7 @@ core::Result<int> SessionService::revoke_user_sessions(store::Tx& tx, const std:
     if (s.id == keep || !is_live(s, now)) {
       continue;
     }
-    if (auto st = stop(tx, s, "revoked", now); !st) {
+    if (auto st = stop(tx, s, "revoked", now, Event::kSessionRevoked); !st) {
       return fail(std::move(st.error()));
     }
     ++stopped;
@@ -95,7 +98,7 @@ core::Result<store::Session> SessionService::revoke(store::Tx& tx, const std::st
     return fail(Error(Code::kSessionNotFound));
   }
   if (is_live(**s, now)) {
-    if (auto st = stop(tx, **s, "revoked", now); !st) {
+    if (auto st = stop(tx, **s, "revoked", now, Event::kSessionRevoked); !st) {
       return fail(std::move(st.error()));
     }
   }
@@ -112,7 +115,7 @@ core::Result<std::string> SessionService::create(store::Tx& tx, store::Client& c
       return fail(std::move(others.error()));
     }
     for (auto& s : *others) {
-      if (auto st = stop(tx, s, "replaced", now); !st) {
+      if (auto st = stop(tx, s, "replaced", now, std::nullopt); !st) {
         return fail(std::move(st.error()));
       }
     }
@@ -145,6 +148,9 @@ core::Result<std::string> SessionService::create(store::Tx& tx, store::Client& c
   (*user)->last_sign_in_at_ms = now;
   (*user)->updated_at_ms = now;
   if (auto st = tx.update_user(**user); !st) {
+    return fail(std::move(st.error()));
+  }
+  if (auto st = emit(events_, tx, Event::kSessionCreated, s.id, now); !st) {
     return fail(std::move(st.error()));
   }
   // Who is signed in on this client changed: a copy of the old credential (planted before the
@@ -196,7 +202,9 @@ core::Result<store::Session> SessionService::end(store::Tx& tx, store::Client& c
   }
   last_active_.overlay(**s);
   if (is_live(**s, now)) {
-    if (auto st = stop(tx, **s, how == SessionEnd::kEnded ? "ended" : "removed", now); !st) {
+    if (auto st = stop(tx, **s, how == SessionEnd::kEnded ? "ended" : "removed", now,
+                       how == SessionEnd::kEnded ? Event::kSessionEnded : Event::kSessionRemoved);
+        !st) {
       return fail(std::move(st.error()));
     }
     // A copy of the credential from before the sign-out must not see the next sign-in.
@@ -219,7 +227,8 @@ core::Status SessionService::sign_out(store::Tx& tx, store::Client& client, std:
     return fail(std::move(sessions.error()));
   }
   for (auto& s : *sessions) {
-    if (auto st = stop(tx, s, "removed", now); !st) {
+    // clerk.signOut(): the sign-out, session.ended (whatever status the row keeps).
+    if (auto st = stop(tx, s, "removed", now, Event::kSessionEnded); !st) {
       return st;
     }
   }

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "sessions/clients.hpp"
+#include "sessions/events.hpp"
 #include "sessions/last_active.hpp"
 #include "sessions/session_tokens.hpp"
 #include "sessions/views.hpp"
@@ -97,18 +98,26 @@ class SessionService {
   core::Result<std::size_t> flush_last_active(store::Store& store, std::int64_t now,
                                               bool all = false);
 
+  // Webhooks (sessions/events.hpp): set once by app/ before serving; null = no events.
+  void set_events(EventSink* events) { events_ = events; }
+  [[nodiscard]] EventSink* events() const { return events_; }
+
   [[nodiscard]] Clients& clients() { return clients_; }
   [[nodiscard]] const SessionTokens& tokens() const { return tokens_; }
   [[nodiscard]] const SessionSettings& settings() const { return settings_; }
 
  private:
-  core::Status stop(store::Tx& tx, store::Session& s, std::string_view status, std::int64_t now);
+  // Stops `s` as `status` and emits `event` (session.ended/removed/revoked); "replaced" (single
+  // session mode) emits nothing.
+  core::Status stop(store::Tx& tx, store::Session& s, std::string_view status, std::int64_t now,
+                    std::optional<Event> event);
 
   SessionSettings settings_;
   Clients& clients_;
   SessionTokens& tokens_;
   core::Random& random_;
   LastActive last_active_;
+  EventSink* events_ = nullptr;
 };
 
 }  // namespace latchkey::sessions

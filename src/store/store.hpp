@@ -265,6 +265,27 @@ struct OutboxMessage {
   bool operator==(const OutboxMessage&) const = default;
 };
 
+// One webhook event to one endpoint (migration 0011; delivery/webhooks.hpp owns its meaning).
+// Written in the transaction of the change the event describes.
+struct WebhookDelivery {
+  std::int64_t seq = 0;            // insertion order, set by the store (ignored by insert)
+  std::string id;                  // whd_...
+  std::string event_id;            // msg_... (the svix-id; shared by the event's rows)
+  std::string event_type;          // "user.created", ...
+  std::string object_id;           // user_... / sess_...: rows of one object go in order
+  std::string endpoint;            // the endpoint's URL as configured
+  std::string payload;             // the event JSON, rendered when the event happened
+  std::string status = "pending";  // pending | delivered | failed
+  std::int64_t attempts = 0;       // claims so far (claim_webhook_deliveries adds one)
+  std::int64_t next_attempt_at_ms = 0;
+  std::int64_t lease_until_ms = 0;
+  std::optional<std::string> last_error;  // our own words (status, transport error)
+  std::optional<std::int64_t> delivered_at_ms;
+  std::int64_t created_at_ms = 0;
+
+  bool operator==(const WebhookDelivery&) const = default;
+};
+
 // Which column count_outbox_messages() counts by.
 enum class OutboxKey : std::uint8_t { kRecipient, kRemoteIp, kCountry };
 
@@ -320,6 +341,7 @@ inline constexpr std::string_view kSecretKeyHashKey = "secret_keys_key_hash_key"
 inline constexpr std::string_view kTotpPkey = "user_totp_pkey";
 inline constexpr std::string_view kTotpUserKey = "user_totp_user_id_key";
 inline constexpr std::string_view kBackupCodePkey = "backup_codes_pkey";
+inline constexpr std::string_view kWebhookDeliveryIdKey = "webhook_deliveries_id_key";
 inline constexpr std::string_view kForeignKey = "foreign_key";  // a referenced row is missing
 
 // True when `e` is a kConflict caused by `constraint` (one of the constants above).
@@ -465,6 +487,24 @@ class Tx {
                                                                    std::int64_t limit) = 0;
   // Deletes sent and failed rows created before `before_ms`; returns how many. Pending rows stay.
   virtual Result<std::int64_t> purge_outbox(std::int64_t before_ms) = 0;
+
+  // Webhook deliveries (0011). Mutable: status, attempts, next_attempt_at, lease_until,
+  // last_error, delivered_at.
+  virtual Status insert_webhook_delivery(const WebhookDelivery& d) = 0;
+  virtual Result<std::optional<WebhookDelivery>> get_webhook_delivery(const std::string& id) = 0;
+  virtual Status update_webhook_delivery(const WebhookDelivery& d) = 0;
+  // Claims up to `limit` pending rows with next_attempt_at <= now_ms and lease_until <= now_ms
+  // and no pending row of the same (endpoint, object_id) inserted before them (in order per
+  // object), oldest due first; sets lease_until and adds one to attempts, as
+  // claim_outbox_messages does (PostgreSQL: FOR UPDATE SKIP LOCKED).
+  virtual Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(std::int64_t now_ms,
+                                                                        std::int64_t lease_until_ms,
+                                                                        std::int64_t limit) = 0;
+  // Newest first (seq descending); only failed rows when `failed_only`.
+  virtual Result<std::vector<WebhookDelivery>> list_webhook_deliveries(bool failed_only,
+                                                                       std::int64_t limit) = 0;
+  // Deletes delivered and failed rows created before `before_ms`; returns how many.
+  virtual Result<std::int64_t> purge_webhook_deliveries(std::int64_t before_ms) = 0;
 
   // Housekeeping: deletes OAuth states with expire_at <= now, sign-ins/sign-ups with
   // abandon_at <= now, sessions with expire_at <= now or abandon_at <= now, clients with

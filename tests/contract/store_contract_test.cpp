@@ -1581,6 +1581,193 @@ TEST_P(StoreContract, OutboxConcurrentClaimsNeverReturnTheSameRow) {
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kRows));
 }
 
+// ---- webhook deliveries (migration 0011) -----------------------------------------------------
+
+WebhookDelivery make_delivery(const std::string& id, const std::string& object_id,
+                              std::int64_t due_ms = kT0,
+                              const std::string& endpoint = "https://hooks.example.com/a") {
+  WebhookDelivery d;
+  d.id = id;
+  d.event_id = "msg_" + id;
+  d.event_type = "user.updated";
+  d.object_id = object_id;
+  d.endpoint = endpoint;
+  d.payload = R"({"object":"event","type":"user.updated","data":{"id":")" + object_id + "\"}}";
+  d.next_attempt_at_ms = due_ms;
+  d.created_at_ms = kT0;
+  return d;
+}
+
+TEST_P(StoreContract, WebhookDeliveryRoundTripsEveryFieldAndListsNewestFirst) {
+  WebhookDelivery d = make_delivery("whd_1", "user_1");
+  d.attempts = 2;
+  d.lease_until_ms = kT0 + 7;
+  d.last_error = "HTTP 500";
+  write([&](Tx& tx) { return tx.insert_webhook_delivery(d); });
+  auto got =
+      get<std::optional<WebhookDelivery>>([](Tx& tx) { return tx.get_webhook_delivery("whd_1"); });
+  ASSERT_TRUE(got.has_value());
+  EXPECT_GT(got->seq, 0);
+  d.seq = got->seq;
+  EXPECT_EQ(*got, d);
+  d.status = "delivered";
+  d.attempts = 3;
+  d.lease_until_ms = 0;
+  d.last_error = std::nullopt;
+  d.delivered_at_ms = kT0 + 99;
+  d.next_attempt_at_ms = kT0 + 50;
+  write([&](Tx& tx) { return tx.update_webhook_delivery(d); });
+  EXPECT_EQ(
+      get<std::optional<WebhookDelivery>>([](Tx& tx) { return tx.get_webhook_delivery("whd_1"); }),
+      d);
+  auto missing =
+      try_write([](Tx& tx) { return tx.update_webhook_delivery(make_delivery("whd_no", "u")); });
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Code::kResourceNotFound);
+  auto dup =
+      try_write([](Tx& tx) { return tx.insert_webhook_delivery(make_delivery("whd_1", "u")); });
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_TRUE(is_conflict(dup.error(), kWebhookDeliveryIdKey)) << dup.error().internal;
+
+  write([](Tx& tx) -> Status {
+    WebhookDelivery f = make_delivery("whd_2", "user_2");
+    f.status = "failed";
+    if (auto st = tx.insert_webhook_delivery(f); !st) {
+      return st;
+    }
+    return tx.insert_webhook_delivery(make_delivery("whd_3", "user_3"));
+  });
+  auto all = get<std::vector<WebhookDelivery>>(
+      [](Tx& tx) { return tx.list_webhook_deliveries(false, 10); });
+  ASSERT_EQ(all.size(), 3U);
+  EXPECT_EQ(all[0].id, "whd_3");
+  EXPECT_EQ(all[1].id, "whd_2");
+  EXPECT_EQ(all[2].id, "whd_1");
+  auto two = get<std::vector<WebhookDelivery>>(
+      [](Tx& tx) { return tx.list_webhook_deliveries(false, 2); });
+  EXPECT_EQ(two.size(), 2U);
+  auto failed = get<std::vector<WebhookDelivery>>(
+      [](Tx& tx) { return tx.list_webhook_deliveries(true, 10); });
+  ASSERT_EQ(failed.size(), 1U);
+  EXPECT_EQ(failed[0].id, "whd_2");
+  // Purge: finished rows created before the time go; pending ones stay.
+  std::int64_t purged = 0;
+  write([&](Tx& tx) -> Status {
+    auto n = tx.purge_webhook_deliveries(kT0 + 1);
+    if (!n) {
+      return core::fail(std::move(n.error()));
+    }
+    purged = *n;
+    return {};
+  });
+  EXPECT_EQ(purged, 2);
+  auto left = get<std::vector<WebhookDelivery>>(
+      [](Tx& tx) { return tx.list_webhook_deliveries(false, 10); });
+  ASSERT_EQ(left.size(), 1U);
+  EXPECT_EQ(left[0].id, "whd_3");
+}
+
+TEST_P(StoreContract, WebhookClaimKeepsTheOrderOfOneObjectPerEndpoint) {
+  write([](Tx& tx) -> Status {
+    // user_1: two events to endpoint a (the second may not go before the first), one to b.
+    for (const auto& d : {make_delivery("whd_u1_first", "user_1", kT0 - 1),
+                          make_delivery("whd_u1_second", "user_1", kT0 - 5),
+                          make_delivery("whd_u1_b", "user_1", kT0, "https://hooks.example.com/b"),
+                          make_delivery("whd_u2", "user_2", kT0 - 3),
+                          make_delivery("whd_late", "user_3", kT0 + 1000)}) {
+      if (auto st = tx.insert_webhook_delivery(d); !st) {
+        return st;
+      }
+    }
+    return {};
+  });
+  auto claim = [&](std::int64_t now) {
+    std::vector<WebhookDelivery> out;
+    write([&](Tx& tx) -> Status {
+      auto r = tx.claim_webhook_deliveries(now, now + 30'000, 10);
+      if (!r) {
+        return core::fail(std::move(r.error()));
+      }
+      out = std::move(*r);
+      return {};
+    });
+    std::ranges::sort(out, {}, &WebhookDelivery::id);
+    return out;
+  };
+  auto first = claim(kT0);
+  ASSERT_EQ(first.size(), 3U);
+  EXPECT_EQ(first[0].id, "whd_u1_b");
+  EXPECT_EQ(first[1].id, "whd_u1_first");
+  EXPECT_EQ(first[1].attempts, 1);
+  EXPECT_EQ(first[1].lease_until_ms, kT0 + 30'000);
+  EXPECT_EQ(first[2].id, "whd_u2");
+  EXPECT_TRUE(claim(kT0).empty());  // leased, or behind a pending row of the same object
+  // The first one delivered: the second of user_1 goes next.
+  write([&](Tx& tx) {
+    WebhookDelivery d = first[1];
+    d.status = "delivered";
+    d.lease_until_ms = 0;
+    d.delivered_at_ms = kT0 + 1;
+    return tx.update_webhook_delivery(d);
+  });
+  auto next = claim(kT0 + 1);
+  ASSERT_EQ(next.size(), 1U);
+  EXPECT_EQ(next[0].id, "whd_u1_second");
+  // Leases that ran out come back, with what has become due.
+  auto again = claim(kT0 + 40'000);
+  ASSERT_EQ(again.size(), 4U);
+  EXPECT_EQ(again[0].id, "whd_late");
+  EXPECT_EQ(again[1].id, "whd_u1_b");
+  EXPECT_EQ(again[1].attempts, 2);
+}
+
+TEST_P(StoreContract, WebhookConcurrentClaimsNeverReturnTheSameRow) {
+  constexpr int kRows = 40;
+  write([](Tx& tx) -> Status {
+    for (int i = 0; i < kRows; ++i) {
+      const std::string n = std::to_string(100 + i);
+      if (auto st = tx.insert_webhook_delivery(make_delivery("whd_" + n, "user_" + n)); !st) {
+        return st;
+      }
+    }
+    return {};
+  });
+  constexpr int kThreads = 4;
+  std::vector<std::vector<std::string>> claimed(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        std::vector<std::string> ids;
+        auto st = store().transaction([&](Tx& tx) -> Status {
+          ids.clear();
+          auto r = tx.claim_webhook_deliveries(kT0, kT0 + 60'000, 3);
+          if (!r) {
+            return core::fail(std::move(r.error()));
+          }
+          for (const auto& d : *r) {
+            ids.push_back(d.id);
+          }
+          return {};
+        });
+        if (st) {
+          claimed[t].insert(claimed[t].end(), ids.begin(), ids.end());
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  std::vector<std::string> all;
+  for (const auto& c : claimed) {
+    all.insert(all.end(), c.begin(), c.end());
+  }
+  std::ranges::sort(all);
+  EXPECT_EQ(std::ranges::adjacent_find(all), all.end()) << "a row was claimed twice";
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kRows));
+}
+
 TEST_P(StoreContract, OutboxCountsByRecipientIpAndCountrySinceATimeAndPurgesFinishedRows) {
   write([](Tx& tx) -> Status {
     OutboxMessage old = make_outbox("msg_old");

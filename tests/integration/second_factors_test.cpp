@@ -26,8 +26,7 @@ constexpr const char* kPassword = "correct horse battery staple";
 
 std::int64_t current_step() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return std::chrono::duration_cast<std::chrono::seconds>(now).count() /
-         crypto::totp::kStepSeconds;
+  return std::chrono::duration_cast<std::chrono::seconds>(now).count() / crypto::totp::kStepSeconds;
 }
 
 std::vector<std::string> strategies(const json::value& factors) {
@@ -46,8 +45,8 @@ class SecondFactors : public ::testing::Test {
     auto env = idp.google_env();
     env.emplace_back("LATCHKEY_PASSWORDS_HASH_OPSLIMIT", "1");
     env.emplace_back("LATCHKEY_PASSWORDS_HASH_MEMLIMIT_KIB", "8192");
-    server = std::make_unique<Server>(
-        ServerOptions{.env = env, .fixed_port = true, .fast_keys = true});
+    server =
+        std::make_unique<Server>(ServerOptions{.env = env, .fixed_port = true, .fast_keys = true});
   }
   Browser browser() { return Browser(*server); }
   [[nodiscard]] std::string callback_uri() const {
@@ -167,16 +166,16 @@ TEST_F(SecondFactors, AnOAuthSignInOfAUserWithAnAppStopsAtTheSecondFactor) {
 
   // The enrollment's own code (same step) is used already.
   const std::int64_t step = current_step();
-  auto replay = c.post(attempt, {{"strategy", "totp"},
-                                 {"code", crypto::totp::code_at(secret, step - 1)}});
+  auto replay =
+      c.post(attempt, {{"strategy", "totp"}, {"code", crypto::totp::code_at(secret, step - 1)}});
   EXPECT_EQ(replay.status, 422) << replay.body;
   EXPECT_EQ(str(error_of(replay), "code"), "form_code_incorrect");
   auto old_backup = c.post(attempt, {{"strategy", "backup_code"}, {"code", backup.front()}});
   EXPECT_EQ(old_backup.status, 422) << old_backup.body;
   EXPECT_EQ(num(c.client(), "sign_in.second_factor_verification.attempts"), 2);
 
-  auto ok = c.post(attempt, {{"strategy", "totp"},
-                             {"code", crypto::totp::code_at(secret, step + 1)}});
+  auto ok =
+      c.post(attempt, {{"strategy", "totp"}, {"code", crypto::totp::code_at(secret, step + 1)}});
   ASSERT_EQ(ok.status, 200) << ok.body;
   auto j = ok.json();
   EXPECT_EQ(str(j, "response.status"), "complete");
@@ -216,17 +215,17 @@ TEST_F(SecondFactors, AnOAuthSignInOfAUserWithAnAppStopsAtTheSecondFactor) {
 TEST_F(SecondFactors, WrongCodesEndTheAttemptAndAPasswordSignInAsksToo) {
   Browser b = browser();
   const std::string email = "grace@example.com";
-  auto su = b.post(kSignUps, {{"strategy", "password"}, {"email_address", email},
-                              {"password", kPassword}});
+  auto su = b.post(kSignUps,
+                   {{"strategy", "password"}, {"email_address", email}, {"password", kPassword}});
   ASSERT_EQ(su.status, 200) << su.body;
   const std::string sua = str(su.json(), "response.id");
   ASSERT_EQ(b.post(std::string(kSignUps) + "/" + sua + "/prepare_verification",
                    {{"strategy", "email_code"}})
                 .status,
             200);
-  auto done = b.post(std::string(kSignUps) + "/" + sua + "/attempt_verification",
-                     {{"strategy", "email_code"},
-                      {"code", mailed_code(server->data_dir().path(), email, 1)}});
+  auto done = b.post(
+      std::string(kSignUps) + "/" + sua + "/attempt_verification",
+      {{"strategy", "email_code"}, {"code", mailed_code(server->data_dir().path(), email, 1)}});
   ASSERT_EQ(done.status, 200) << done.body;
   const std::string sid = str(done.json(), "response.created_session_id");
   auto [secret, backup] = enroll(b, sid);

@@ -16,21 +16,8 @@ namespace {
 
 flows::BackendSessions& sessions(Call& call) { return call.ctx.backend->sessions; }
 
-// The session as @clerk/backend's Session.fromJSON reads it.
 void write_session(dto::JsonWriter& w, const store::Session& s) {
-  w.begin_object();
-  w.members(R"("object":"session")");
-  w.field("id", s.id);
-  w.field("client_id", s.client_id);
-  w.field("user_id", s.user_id);
-  w.field("status", s.status);
-  w.field("last_active_at", s.last_active_at_ms);
-  w.members(R"("last_active_organization_id":null,"actor":null)");
-  w.field("expire_at", s.expire_at_ms);
-  w.field("abandon_at", s.abandon_at_ms);
-  w.field("created_at", s.created_at_ms);
-  w.field("updated_at", s.updated_at_ms);
-  w.end_object();
+  dto::write_backend_session(w, s);
 }
 
 Response session_response(Call& call, const core::Result<store::Session>& s) {

@@ -465,6 +465,37 @@ void write_client(JsonWriter& w, const flows::ClientView& c,
   w.end_object();
 }
 
+void write_backend_session(JsonWriter& w, const store::Session& s) {
+  w.begin_object();
+  w.members(R"("object":"session")");
+  w.field("id", s.id);
+  w.field("client_id", s.client_id);
+  w.field("user_id", s.user_id);
+  w.field("status", s.status);
+  w.field("last_active_at", s.last_active_at_ms);
+  w.members(R"("last_active_organization_id":null,"actor":null)");
+  w.field("expire_at", s.expire_at_ms);
+  w.field("abandon_at", s.abandon_at_ms);
+  w.field("created_at", s.created_at_ms);
+  w.field("updated_at", s.updated_at_ms);
+  w.end_object();
+}
+
+std::string backend_user_json(const flows::UserView& user, std::int64_t now_ms) {
+  std::string out;
+  JsonWriter w(out);
+  const BackendUser extras{now_ms};
+  write_user(w, user, &extras);
+  return out;
+}
+
+std::string backend_session_json(const store::Session& session) {
+  std::string out;
+  JsonWriter w(out);
+  write_backend_session(w, session);
+  return out;
+}
+
 std::string user_json(const flows::UserView& user) {
   std::string out;
   JsonWriter w(out);

@@ -31,6 +31,14 @@ void write_sign_up(JsonWriter& w, const store::SignUp& row, const flows::SignUpD
 void write_client(JsonWriter& w, const flows::ClientView& client,
                   const std::vector<std::string>& configured_required);
 
+// The Backend API's session, as @clerk/backend's Session.fromJSON reads it (also the data of the
+// session.* webhook events).
+void write_backend_session(JsonWriter& w, const store::Session& s);
+// The Backend API's user (write_user with BackendUser{now_ms}) and session as strings: the data
+// of the user.* and session.* webhook events.
+std::string backend_user_json(const flows::UserView& user, std::int64_t now_ms);
+std::string backend_session_json(const store::Session& session);
+
 // The same resources as strings (tests, benchmarks, one-off bodies).
 std::string user_json(const flows::UserView& user);
 std::string session_json(const flows::SessionView& session);

@@ -53,6 +53,7 @@ struct RawProvider {
 struct RawConfig {
   std::map<std::string, RawSection, std::less<>> sections;
   std::map<std::string, RawProvider, std::less<>> providers;
+  std::map<std::string, RawProvider, std::less<>> webhook_endpoints;  // by name
 };
 
 using Fail = std::unexpected<ConfigError>;
@@ -94,6 +95,10 @@ using Origins = std::map<std::string, Origin, std::less<>>;
                                                                 OAuthProviderConfig& provider,
                                                                 Origins& origins);
 
+[[nodiscard]] std::expected<void, ConfigError> convert_webhook_endpoint(
+    const std::string& name, const RawProvider& raw, WebhookEndpointConfig& endpoint,
+    Origins& origins);
+
 // validate.cpp: the semantic checks of the fixed sections (which may also normalise values,
 // e.g. server.public_url without its trailing slash), then those between sections.
 [[nodiscard]] std::expected<void, ConfigError> validate_sections(Config& config,
@@ -102,5 +107,8 @@ using Origins = std::map<std::string, Origin, std::less<>>;
 [[nodiscard]] std::expected<void, ConfigError> validate_provider(OAuthProviderConfig& p,
                                                                  const Origin& table,
                                                                  const Origins& origins);
+// One webhook endpoint (url http/https, a whsec_ signing secret, known event types).
+[[nodiscard]] std::expected<void, ConfigError> validate_webhook_endpoint(
+    const WebhookEndpointConfig& e, const Origin& table, const Origins& origins);
 
 }  // namespace latchkey::config::detail

@@ -252,6 +252,8 @@ Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
     user->locked_until_ms.reset();
     user->updated_at_ms = now;
     LK_TRY(tx.update_user(*user));
+    // A password reset: user.updated (webhooks), in this transaction.
+    LK_TRY(sessions::emit(d.sessions.events(), tx, sessions::Event::kUserUpdated, user->id, now));
   }
   if (fx.has(Effect::kClearExpiry) && v) {
     // external_verification_redirect_url is kept: the SDK's signIn.sso() starts a fresh attempt
@@ -354,6 +356,8 @@ Status run_sign_up(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
     if (!user_id) {
       return fail(std::move(user_id.error()));
     }
+    // The sign-up completed: user.created (webhooks), in this transaction.
+    LK_TRY(sessions::emit(d.sessions.events(), tx, sessions::Event::kUserCreated, *user_id, now));
     data.created_user_id = *user_id;
   }
   if (fx.has(Effect::kCreateSession)) {

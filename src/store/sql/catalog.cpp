@@ -319,6 +319,39 @@ constexpr auto kCatalog = [] {
   at(Query::kPurgeOutbox) =
       shared<"DELETE FROM outbox WHERE status <> 'pending' AND created_at < ?">();
 
+  // ---- webhook deliveries. The claim is the outbox's, plus the order per object: a row waits
+  // while an earlier row of the same endpoint and object is pending (being delivered or backing
+  // off), so an endpoint never sees user.updated before the user.created it follows.
+  at(Query::kInsertWebhookDelivery) =
+      shared<"INSERT INTO webhook_deliveries (" LK_WEBHOOK_INSERT_COLS
+             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)">();
+  at(Query::kGetWebhookDelivery) =
+      shared<"SELECT " LK_WEBHOOK_COLS " FROM webhook_deliveries WHERE id = ?">();
+  at(Query::kUpdateWebhookDelivery) = shared<
+      "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
+      "lease_until = ?, last_error = ?, delivered_at = ? WHERE id = ?">();
+  at(Query::kClaimWebhookDeliveries) = per_dialect<
+      "UPDATE webhook_deliveries SET lease_until = ?1, attempts = attempts + 1 WHERE id IN ("
+      "SELECT d.id FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= "
+      "?2 "
+      "AND d.lease_until <= ?2 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE "
+      "e.status = 'pending' AND e.endpoint = d.endpoint AND e.object_id = d.object_id AND "
+      "e.seq < d.seq) ORDER BY d.next_attempt_at, d.seq LIMIT ?3) RETURNING " LK_WEBHOOK_COLS,
+      "UPDATE webhook_deliveries SET lease_until = ?1, attempts = attempts + 1 WHERE id IN ("
+      "SELECT d.id FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= "
+      "?2 "
+      "AND d.lease_until <= ?2 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE "
+      "e.status = 'pending' AND e.endpoint = d.endpoint AND e.object_id = d.object_id AND "
+      "e.seq < d.seq) ORDER BY d.next_attempt_at, d.seq LIMIT ?3 FOR UPDATE OF d SKIP LOCKED) "
+      "RETURNING " LK_WEBHOOK_COLS>();
+  at(Query::kListWebhookDeliveries) =
+      shared<"SELECT " LK_WEBHOOK_COLS " FROM webhook_deliveries ORDER BY seq DESC LIMIT ?">();
+  at(Query::kListFailedWebhookDeliveries) =
+      shared<"SELECT " LK_WEBHOOK_COLS
+             " FROM webhook_deliveries WHERE status = 'failed' ORDER BY seq DESC LIMIT ?">();
+  at(Query::kPurgeWebhookDeliveries) =
+      shared<"DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < ?">();
+
   // ---- housekeeping (each takes now_ms)
   at(Query::kPurgeOAuthStates) = shared<"DELETE FROM oauth_states WHERE expire_at <= ?1">();
   at(Query::kPurgeSignIns) = shared<"DELETE FROM sign_ins WHERE abandon_at <= ?1">();

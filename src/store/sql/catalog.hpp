@@ -95,6 +95,14 @@ enum class Query : std::uint8_t {
   kClaimOutboxMessages,
   kPurgeOutbox,
 
+  kInsertWebhookDelivery,
+  kGetWebhookDelivery,
+  kUpdateWebhookDelivery,
+  kClaimWebhookDeliveries,
+  kListWebhookDeliveries,
+  kListFailedWebhookDeliveries,
+  kPurgeWebhookDeliveries,
+
   kPurgeOAuthStates,
   kPurgeSignIns,
   kPurgeSignUps,

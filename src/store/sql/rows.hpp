@@ -61,6 +61,11 @@
   "id, channel, purpose, recipient, country, remote_ip, payload_enc, status, attempts, " \
   "next_attempt_at, lease_until, last_error, sent_at, created_at"
 
+#define LK_WEBHOOK_INSERT_COLS                                                                  \
+  "id, event_id, event_type, object_id, endpoint, payload, status, attempts, next_attempt_at, " \
+  "lease_until, last_error, delivered_at, created_at"
+#define LK_WEBHOOK_COLS "seq, " LK_WEBHOOK_INSERT_COLS
+
 namespace latchkey::store::sql {
 
 // One result row of an engine, read by column index. text() gives raw bytes (also right for
@@ -239,6 +244,24 @@ void read_row(const R& r, OutboxMessage& m) {
   m.last_error = r.opt_text(11);
   m.sent_at_ms = r.opt_i64(12);
   m.created_at_ms = r.i64(13);
+}
+
+template <RowReader R>
+void read_row(const R& r, WebhookDelivery& d) {
+  d.seq = r.i64(0);
+  d.id = r.text(1);
+  d.event_id = r.text(2);
+  d.event_type = r.text(3);
+  d.object_id = r.text(4);
+  d.endpoint = r.text(5);
+  d.payload = r.text(6);
+  d.status = r.text(7);
+  d.attempts = r.i64(8);
+  d.next_attempt_at_ms = r.i64(9);
+  d.lease_until_ms = r.i64(10);
+  d.last_error = r.opt_text(11);
+  d.delivered_at_ms = r.opt_i64(12);
+  d.created_at_ms = r.i64(13);
 }
 
 // A single BIGINT column (counters).

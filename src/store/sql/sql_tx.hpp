@@ -343,6 +343,36 @@ class SqlTx final : public Tx {
     return d_.changes(Query::kPurgeOutbox, before_ms);
   }
 
+  // ---- webhook deliveries
+  Status insert_webhook_delivery(const WebhookDelivery& d) override {
+    return d_.write(Query::kInsertWebhookDelivery, d.id, d.event_id, d.event_type, d.object_id,
+                    d.endpoint, d.payload, d.status, d.attempts, d.next_attempt_at_ms,
+                    d.lease_until_ms, d.last_error, d.delivered_at_ms, d.created_at_ms);
+  }
+  Result<std::optional<WebhookDelivery>> get_webhook_delivery(const std::string& id) override {
+    return d_.query_one(Query::kGetWebhookDelivery, as<WebhookDelivery>, id);
+  }
+  Status update_webhook_delivery(const WebhookDelivery& d) override {
+    return d_.write_one("webhook_deliveries", Query::kUpdateWebhookDelivery, d.status, d.attempts,
+                        d.next_attempt_at_ms, d.lease_until_ms, d.last_error, d.delivered_at_ms,
+                        d.id);
+  }
+  Result<std::vector<WebhookDelivery>> claim_webhook_deliveries(std::int64_t now_ms,
+                                                                std::int64_t lease_until_ms,
+                                                                std::int64_t limit) override {
+    return d_.query_all(Query::kClaimWebhookDeliveries, as<WebhookDelivery>, lease_until_ms, now_ms,
+                        limit);
+  }
+  Result<std::vector<WebhookDelivery>> list_webhook_deliveries(bool failed_only,
+                                                               std::int64_t limit) override {
+    return d_.query_all(
+        failed_only ? Query::kListFailedWebhookDeliveries : Query::kListWebhookDeliveries,
+        as<WebhookDelivery>, limit);
+  }
+  Result<std::int64_t> purge_webhook_deliveries(std::int64_t before_ms) override {
+    return d_.changes(Query::kPurgeWebhookDeliveries, before_ms);
+  }
+
   // ---- housekeeping
   Result<PurgeCounts> purge_expired(std::int64_t now_ms) override {
     PurgeCounts n;

@@ -30,6 +30,7 @@ std::string_view constraint_name(std::string_view what) {
       {"sessions.id", kSessionPkey},
       {"oauth_states.state_hash", kOAuthStatePkey},
       {"outbox.id", kOutboxPkey},
+      {"webhook_deliveries.id", kWebhookDeliveryIdKey},
       {"signing_keys.kid", kSigningKeyPkey},
       {"secret_keys.id", kSecretKeyPkey},
       {"secret_keys.key_hash", kSecretKeyHashKey},

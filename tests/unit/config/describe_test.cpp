@@ -28,6 +28,8 @@ Config with_secrets() {
       {"LATCHKEY_PROVIDERS_OAUTH_CUSTOM_ACME_CLIENT_ID", "acme-id"},
       {"LATCHKEY_PROVIDERS_OAUTH_CUSTOM_ACME_CLIENT_SECRET", "acme-secret-000"},
       {"LATCHKEY_PROVIDERS_OAUTH_CUSTOM_ACME_ISSUER", "https://acme.example.com"},
+      {"LATCHKEY_WEBHOOK_ENDPOINTS_APP_URL", "https://app.example.com/api/webhooks"},
+      {"LATCHKEY_WEBHOOK_ENDPOINTS_APP_SIGNING_SECRET", "whsec_d2ViaG9vay1zZWNyZXQ="},
   };
   auto config = load({}, env);
   EXPECT_TRUE(config.has_value()) << config.error().message;
@@ -36,12 +38,14 @@ Config with_secrets() {
 
 TEST(ConfigDescribe, RedactsEverySecret) {
   const std::string text = describe(with_secrets());
-  for (const auto* secret : {"db-pass-123", "ssl-pass-456", "google-secret-789", "acme-secret-000",
-                             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}) {
+  for (const auto* secret :
+       {"db-pass-123", "ssl-pass-456", "google-secret-789", "acme-secret-000",
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "d2ViaG9vay1zZWNyZXQ="}) {
     EXPECT_THAT(text, Not(HasSubstr(secret))) << secret;
   }
   EXPECT_THAT(text, HasSubstr("encryption_key = \"[redacted]\""));
   EXPECT_THAT(text, HasSubstr("client_secret = \"[redacted]\""));
+  EXPECT_THAT(text, HasSubstr("signing_secret = \"[redacted]\""));
   EXPECT_THAT(text, HasSubstr("database_url = \"postgres://latchkey:[redacted]@db:5432/"
                               "latchkey?sslmode=require&sslpassword=[redacted]\""));
   // Non-secret values are shown as they are.
@@ -103,6 +107,10 @@ TEST(ConfigDocs, DocumentsEveryKeyAndVariable) {
       if (const auto pos = variable.find(strategy); pos != std::string::npos) {
         variable.replace(pos, std::string(strategy).size(), "<STRATEGY>_");
       }
+    }
+    if (const auto pos = variable.find("WEBHOOK_ENDPOINTS_APP_"); pos != std::string::npos) {
+      variable.replace(pos, std::string("WEBHOOK_ENDPOINTS_APP_").size(),
+                       "WEBHOOK_ENDPOINTS_<NAME>_");
     }
     EXPECT_THAT(docs, HasSubstr("`" + key + "`")) << key;
     EXPECT_THAT(docs, HasSubstr(variable)) << variable;

@@ -604,5 +604,94 @@ TEST(ConfigDelivery, RefusesWhatCannotWork) {
   }
 }
 
+TEST(ConfigWebhooks, NoEndpointsByDefaultAndSvixsSchedule) {
+  const auto config = load({}, {});
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  EXPECT_TRUE(config->webhook_endpoints.empty());
+  EXPECT_EQ(config->webhooks.retry_schedule,
+            (std::vector<std::string>{"5s", "5m", "30m", "2h", "5h", "10h", "10h"}));
+  EXPECT_EQ(config->webhooks.timeout, 15s);
+}
+
+TEST(ConfigWebhooks, EndpointsFromTheFileAndTheEnvironmentSecretsFromVariables) {
+  const auto config = load_text(
+      R"(
+[webhooks]
+retry_schedule = ["1s", "1m"]
+timeout = "5s"
+instance_id = "ins_test"
+
+[webhook_endpoints.app]
+url = "https://app.example.com/api/webhooks"
+events = ["user.created", "user.deleted"]
+
+[webhook_endpoints.audit_log]
+url = "http://127.0.0.1:9000/hook"
+)",
+      {{"LATCHKEY_WEBHOOK_ENDPOINTS_APP_SIGNING_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+       {"LATCHKEY_WEBHOOK_ENDPOINTS_AUDIT_LOG_SIGNING_SECRET", "whsec_c2VjcmV0"},
+       {"LATCHKEY_WEBHOOK_ENDPOINTS_EXTRA_URL", "https://x.example/h"},
+       {"LATCHKEY_WEBHOOK_ENDPOINTS_EXTRA_SIGNING_SECRET", "whsec_c2VjcmV0"}});
+  ASSERT_TRUE(config.has_value()) << config.error().message;
+  ASSERT_EQ(config->webhook_endpoints.size(), 3U);
+  const auto& app = config->webhook_endpoints[0];  // name order
+  EXPECT_EQ(app.name, "app");
+  EXPECT_EQ(app.url, "https://app.example.com/api/webhooks");
+  EXPECT_EQ(app.signing_secret.reveal(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(app.events, (std::vector<std::string>{"user.created", "user.deleted"}));
+  EXPECT_EQ(config->webhook_endpoints[1].name, "audit_log");
+  EXPECT_TRUE(config->webhook_endpoints[1].events.empty());
+  EXPECT_EQ(config->webhook_endpoints[2].name, "extra");
+  EXPECT_EQ(config->webhooks.retry_schedule, (std::vector<std::string>{"1s", "1m"}));
+  EXPECT_EQ(config->webhooks.timeout, 5s);
+  EXPECT_EQ(config->webhooks.instance_id, "ins_test");
+  const std::string text = describe(*config);
+  EXPECT_THAT(text, HasSubstr("[webhook_endpoints.app]"));
+  EXPECT_THAT(text, Not(HasSubstr("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")));
+  EXPECT_THAT(text, HasSubstr("LATCHKEY_WEBHOOK_ENDPOINTS_AUDIT_LOG_SIGNING_SECRET"));
+}
+
+TEST(ConfigWebhooks, RefusesWhatCannotWork) {
+  struct Case {
+    std::string toml;
+    std::string key;
+  };
+  const std::string secret = "signing_secret = \"whsec_c2VjcmV0\"\n";
+  const std::vector<Case> cases{
+      {"[webhook_endpoints.a]\nurl = \"ftp://hooks.example.com/x\"\n" + secret,
+       "webhook_endpoints.a.url"},
+      {"[webhook_endpoints.a]\nurl = \"file:///etc/passwd\"\n" + secret, "webhook_endpoints.a.url"},
+      {"[webhook_endpoints.a]\nurl = \"hooks.example.com\"\n" + secret, "webhook_endpoints.a.url"},
+      {"[webhook_endpoints.a]\n" + secret, "webhook_endpoints.a.url"},
+      {"[webhook_endpoints.a]\nurl = \"https://h.example/x\"\n",
+       "webhook_endpoints.a.signing_secret"},
+      {"[webhook_endpoints.a]\nurl = \"https://h.example/x\"\nsigning_secret = \"c2VjcmV0\"\n",
+       "webhook_endpoints.a.signing_secret"},
+      {"[webhook_endpoints.a]\nurl = \"https://h.example/x\"\nsigning_secret = \"whsec_!!\"\n",
+       "webhook_endpoints.a.signing_secret"},
+      {"[webhook_endpoints.a]\nurl = \"https://h.example/x\"\n" + secret +
+           "events = [\"user.exploded\"]\n",
+       "webhook_endpoints.a.events"},
+      {"[webhook_endpoints.a]\nurl = \"https://h.example/x\"\n" + secret + "colour = \"red\"\n",
+       "webhook_endpoints.a.colour"},
+      {"[webhook_endpoints.Bad-Name]\nurl = \"https://h.example/x\"\n" + secret,
+       "webhook_endpoints.Bad-Name"},
+      {"[webhooks]\nretry_schedule = [\"soon\"]\n", "webhooks.retry_schedule"},
+      {"[webhooks]\nretry_schedule = [\"30d\"]\n", "webhooks.retry_schedule"},
+      {"[webhooks]\ninstance_id = \"ins one\"\n", "webhooks.instance_id"},
+      {"[webhooks]\ntimeout = \"1h\"\n", "webhooks.timeout"},
+  };
+  for (const auto& c : cases) {
+    const auto config = load_text(c.toml);
+    ASSERT_FALSE(config.has_value()) << "accepted: " << c.toml;
+    EXPECT_EQ(config.error().key, c.key) << c.toml << " -> " << config.error().message;
+    EXPECT_THAT(config.error().message, Not(HasSubstr("c2VjcmV0"))) << c.toml;
+  }
+  // A variable naming no key of an endpoint is an error, not ignored.
+  const auto typo = load({}, {{"LATCHKEY_WEBHOOK_ENDPOINTS_APP_SIGNING_SECRT", "x"}});
+  ASSERT_FALSE(typo.has_value());
+  EXPECT_THAT(typo.error().message, HasSubstr("LATCHKEY_WEBHOOK_ENDPOINTS_<NAME>_<KEY>"));
+}
+
 }  // namespace
 }  // namespace latchkey::config

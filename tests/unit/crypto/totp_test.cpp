@@ -34,14 +34,19 @@ TEST(Totp, AcceptsOneStepOfDriftEitherSideAndNothingElse) {
 TEST(Totp, RefusesWhatIsNotSixDigits) {
   const std::int64_t now = 1'800'000'015;
   const std::string good = code_at(kRfcSecret, now / kStepSeconds);
-  for (const std::string& bad : {std::string(""), good.substr(0, 5), good + "0", " " + good,
-                                std::string("12a456"), std::string("\0" "23456", 6)}) {
+  for (const std::string& bad :
+       {std::string(""), good.substr(0, 5), good + "0", " " + good, std::string("12a456"),
+        std::string("\0"
+                    "23456",
+                    6)}) {
     EXPECT_FALSE(match(kRfcSecret, bad, now)) << bad;
   }
 }
 
 TEST(Totp, Base32RoundTripsAndReadsWhatAppsWrite) {
-  constexpr char kRaw[] = "\x00\x01\xfe\xff" "latchkey-secret!";
+  constexpr char kRaw[] =
+      "\x00\x01\xfe\xff"
+      "latchkey-secret!";
   const std::string raw(kRaw, sizeof(kRaw) - 1);
   const std::string b32 = base32(raw);
   EXPECT_EQ(b32.find('='), std::string::npos);
