@@ -495,6 +495,9 @@ int serve(const config::Config& c) {
                             &captcha,
                             testing_tokens ? &*testing_tokens : nullptr};
   flows::Frontend frontend(flow_deps);
+  // Session tasks (setup-mfa) by the instance's [mfa] rules, as the flows hold them.
+  flows::SessionTasks session_tasks(flow_deps.settings.mfa);
+  session_service.set_tasks(&session_tasks);
   flows::Backend backend(flow_deps);  // the Backend API's services, over the same deps
 
   api::dto::EnvironmentSettings env;
@@ -513,6 +516,7 @@ int serve(const config::Config& c) {
   env.email_link = fs.identifiers.email_link;
   env.authenticator_app = fs.mfa.authenticator_app;
   env.backup_codes = fs.mfa.backup_codes;
+  env.second_factor_required = fs.mfa.required;
   env.password_min_length = password_port.policy().min_length;
   env.password_max_length = password_port.policy().max_length;
   env.captcha_enabled = bot.enabled;

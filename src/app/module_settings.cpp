@@ -97,6 +97,7 @@ flows::MfaSettings mfa_settings(const config::Config& c) {
   s.authenticator_app = c.mfa.authenticator_app;
   s.backup_codes = c.mfa.backup_codes;
   s.max_attempts = static_cast<int>(c.mfa.max_attempts);
+  s.required = c.mfa.required;
   s.issuer = c.frontend.application_name;
   return s;
 }

@@ -177,6 +177,7 @@ struct MfaConfig {
   bool authenticator_app = true;  // /v1/me/totp, the totp second factor
   bool backup_codes = true;       // /v1/me/backup_codes, the backup_code second factor
   unsigned max_attempts = 5;  // wrong second-factor codes before the sign-in's verification fails
+  bool required = false;  // every user must have one: sessions of those without wait on setup-mfa
 };
 
 // Password hashing (argon2id, libsodium), policy (Clerk's codes) and the temporary lockout.

@@ -139,10 +139,11 @@ const std::array<Field<I>, 9> kIdentifiersFields{{
 }};
 
 using Mf = MfaConfig;
-const std::array<Field<Mf>, 3> kMfaFields{{
+const std::array<Field<Mf>, 4> kMfaFields{{
     {"authenticator_app", &Mf::authenticator_app},
     {"backup_codes", &Mf::backup_codes},
     {"max_attempts", &Mf::max_attempts, 1, 20},
+    {"required", &Mf::required},
 }};
 
 using Pw = PasswordsConfig;

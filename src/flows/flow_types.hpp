@@ -36,6 +36,7 @@ struct MfaSettings {
   int max_attempts = 5;             // wrong codes before a sign-in's second factor fails
   std::string issuer = "Latchkey";  // the otpauth issuer: the application's name
   unsigned totp_window = 1;         // steps accepted either side of now (clock drift)
+  bool required = false;            // users without a second factor get the setup-mfa task
   static constexpr int kBackupCodeCount = 10;
 };
 

@@ -133,6 +133,20 @@ std::vector<std::string> second_factor_strategies(const MfaSettings& settings,
   return out;
 }
 
+Result<std::vector<std::string>> SessionTasks::tasks(store::Tx& tx, const std::string& user_id) {
+  std::vector<std::string> out;
+  if (settings_.required && settings_.authenticator_app) {
+    auto mfa = tx.get_mfa_summary(user_id);
+    if (!mfa) {
+      return fail(std::move(mfa.error()));
+    }
+    if (second_factor_strategies(settings_, *mfa).empty()) {
+      out.emplace_back("setup-mfa");
+    }
+  }
+  return out;
+}
+
 Result<FactorOutcome> check_second_factor(store::Tx& tx, FlowDeps& d, const std::string& user_id,
                                           std::string_view strategy, std::string_view code,
                                           std::int64_t now_ms) {

@@ -52,6 +52,17 @@ core::Result<FactorOutcome> check_second_factor(store::Tx& tx, FlowDeps& d,
                                                 std::string_view strategy, std::string_view code,
                                                 std::int64_t now_ms);
 
+// Session tasks (sessions::TaskPolicy): `setup-mfa` while the instance requires a second factor
+// ([mfa] required) and the user has none; the organizations issue adds choose-organization here.
+class SessionTasks final : public sessions::TaskPolicy {
+ public:
+  explicit SessionTasks(const MfaSettings& settings) : settings_(settings) {}
+  core::Result<std::vector<std::string>> tasks(store::Tx& tx, const std::string& user_id) override;
+
+ private:
+  const MfaSettings& settings_;
+};
+
 // The /v1/me endpoints of the signed-in user (part2 §6). Each is authorised by the caller's client
 // and one of its live sessions — pending ones too, so that a setup-mfa task can be done — and
 // runs in one transaction.

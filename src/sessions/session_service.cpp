@@ -125,6 +125,9 @@ core::Result<std::string> SessionService::create(store::Tx& tx, store::Client& c
   s.client_id = client.id;
   s.user_id = user_id;
   s.status = "active";
+  if (auto pending = apply_tasks(tx, s); !pending) {
+    return fail(std::move(pending.error()));
+  }
   s.expire_at_ms = now + settings_.session_lifetime.count();
   s.abandon_at_ms = s.expire_at_ms;
   s.last_active_at_ms = now;
@@ -159,6 +162,28 @@ core::Result<std::string> SessionService::create(store::Tx& tx, store::Client& c
   return s.id;
 }
 
+core::Status SessionService::apply_tasks(store::Tx& tx, store::Session& s) {
+  if (tasks_ == nullptr) {
+    return {};
+  }
+  auto keys = tasks_->tasks(tx, s.user_id);
+  if (!keys) {
+    return fail(std::move(keys.error()));
+  }
+  if (keys->empty()) {
+    s.status = "active";
+    s.tasks.reset();
+    return {};
+  }
+  std::string json = "[";
+  for (const auto& k : *keys) {
+    json += (json.size() > 1 ? ",{\"key\":\"" : "{\"key\":\"") + k + "\"}";
+  }
+  s.status = "pending";
+  s.tasks = json + "]";
+  return {};
+}
+
 core::Status SessionService::touch(store::Tx& tx, store::Client& client,
                                    const std::string& session_id, std::int64_t now,
                                    std::optional<std::string>& issued) {
@@ -168,6 +193,20 @@ core::Status SessionService::touch(store::Tx& tx, store::Client& client,
   }
   if (!*s || (*s)->client_id != client.id || !is_live(**s, now)) {
     return fail(session_not_found());
+  }
+  if ((*s)->status == "pending") {
+    // setActive() after the task's work (intent=select_session): done tasks drop off, and with
+    // none left the session is signed in.
+    const auto before = (*s)->tasks;
+    if (auto st = apply_tasks(tx, **s); !st) {
+      return st;
+    }
+    if ((*s)->status != "pending" || (*s)->tasks != before) {
+      (*s)->updated_at_ms = now;
+      if (auto st = tx.update_session(**s); !st) {
+        return st;
+      }
+    }
   }
   if (last_active_.write_due(**s, now)) {
     (*s)->last_active_at_ms = now;

@@ -34,6 +34,19 @@ struct SessionSettings {
 // How a session stops: session.end() or session.remove() (the SDK's signOut of one session).
 enum class SessionEnd { kEnded, kRemoved };
 
+// Session tasks (part2 §5): what a user must still do before a new session counts as signed in
+// (setup-mfa, ...). The session is created `pending` with `tasks: [{"key": ...}]` (its tokens
+// carry sts "pending", which @clerk/backend treats as signed out) and becomes active at a touch
+// once no task applies any more. flows/ implements it (it knows the instance's rules); app/ sets
+// it.
+class TaskPolicy {
+ public:
+  virtual ~TaskPolicy() = default;
+  // The keys of the tasks that apply to `user_id` now, in order (empty: none).
+  virtual core::Result<std::vector<std::string>> tasks(store::Tx& tx,
+                                                       const std::string& user_id) = 0;
+};
+
 class SessionService {
  public:
   SessionService(SessionSettings settings, Clients& clients, SessionTokens& tokens,
@@ -101,12 +114,16 @@ class SessionService {
   // Webhooks (sessions/events.hpp): set once by app/ before serving; null = no events.
   void set_events(EventSink* events) { events_ = events; }
   [[nodiscard]] EventSink* events() const { return events_; }
+  // Session tasks: set once by app/ before serving; null = no task ever applies.
+  void set_tasks(TaskPolicy* tasks) { tasks_ = tasks; }
 
   [[nodiscard]] Clients& clients() { return clients_; }
   [[nodiscard]] const SessionTokens& tokens() const { return tokens_; }
   [[nodiscard]] const SessionSettings& settings() const { return settings_; }
 
  private:
+  // The task policy's verdict written onto `s`: pending with its tasks, or active with none.
+  core::Status apply_tasks(store::Tx& tx, store::Session& s);
   // Stops `s` as `status` and emits `event` (session.ended/removed/revoked); "replaced" (single
   // session mode) emits nothing.
   core::Status stop(store::Tx& tx, store::Session& s, std::string_view status, std::int64_t now,
@@ -118,6 +135,7 @@ class SessionService {
   core::Random& random_;
   LastActive last_active_;
   EventSink* events_ = nullptr;
+  TaskPolicy* tasks_ = nullptr;
 };
 
 }  // namespace latchkey::sessions

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "core/secret.hpp"
+#include "crypto/jws.hpp"
 #include "crypto/totp.hpp"
 #include "support/harness.hpp"
 
@@ -281,6 +282,61 @@ TEST_F(SecondFactors, MeNeedsTheCallersOwnLiveSession) {
   EXPECT_EQ(at(got.json(), "response.totp_enabled"), json::value(false));
   // Backup codes need an app first.
   EXPECT_EQ(b.post(me("/backup_codes/", sid)).status, 400);
+}
+
+// [mfa] required: a user without a second factor signs in to a pending session with the setup-mfa
+// task (part2 §5); its token says sts "pending"; /v1/me works for it; once the app is enrolled the
+// touch of setActive() makes it active.
+class RequiredSecondFactor : public SecondFactors {
+ protected:
+  void SetUp() override {
+    auto env = idp.google_env();
+    env.emplace_back("LATCHKEY_MFA_REQUIRED", "true");
+    server =
+        std::make_unique<Server>(ServerOptions{.env = env, .fixed_port = true, .fast_keys = true});
+  }
+};
+
+std::string token_status(const json::value& session) {
+  auto jws = crypto::decode_jws(str(session, "last_active_token.jwt"));
+  if (!jws) {
+    return "(no token)";
+  }
+  const auto claims = json::parse(jws->payload);
+  const auto* sts = claims.as_object().if_contains("sts");
+  return sts == nullptr ? "" : std::string(sts->as_string());
+}
+
+TEST_F(RequiredSecondFactor, ASessionWaitsOnSetupMfaUntilTheAppIsEnrolled) {
+  Browser b = browser();
+  EXPECT_EQ(
+      at(b.get("/__clerk/v1/environment").json(), "user_settings.sign_in.second_factor.required"),
+      json::value(true));
+  IdpUser user;
+  user.sub = "task-1";
+  user.email = "joan@example.com";
+  const std::string sid = oauth_sign_up(b, user);
+  ASSERT_FALSE(sid.empty());
+  auto touch = [&] {
+    return b.post("/__clerk/v1/client/sessions/" + sid + "/touch",
+                  {{"active_organization_id", ""}, {"intent", "select_session"}});
+  };
+  auto t1 = touch();
+  ASSERT_EQ(t1.status, 200) << t1.body;
+  EXPECT_EQ(str(t1.json(), "response.status"), "pending");
+  EXPECT_EQ(str(t1.json(), "response.tasks.0.key"), "setup-mfa");
+  EXPECT_EQ(token_status(at(t1.json(), "response")), "pending");
+  enroll(b, sid);  // /v1/me answers a pending session
+  auto t2 = touch();
+  ASSERT_EQ(t2.status, 200) << t2.body;
+  EXPECT_EQ(str(t2.json(), "response.status"), "active");
+  EXPECT_TRUE(at(t2.json(), "response.tasks").is_null());
+  EXPECT_EQ(str(b.client(), "sessions.0.status"), "active");
+  auto tok = b.post("/__clerk/v1/client/sessions/" + sid + "/tokens");
+  ASSERT_EQ(tok.status, 200) << tok.body;
+  auto jws = crypto::decode_jws(str(tok.json(), "jwt"));
+  ASSERT_TRUE(jws);
+  EXPECT_FALSE(json::parse(jws->payload).as_object().contains("sts"));
 }
 
 }  // namespace

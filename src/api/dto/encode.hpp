@@ -71,6 +71,7 @@ struct EnvironmentSettings {
   // Second factors users may enroll (part2 §6): authenticator_app and backup_code attributes.
   bool authenticator_app = true;
   bool backup_codes = true;
+  bool second_factor_required = false;  // [mfa] required: user_settings.sign_in.second_factor
   // Bot protection (part2 §8): all of these reach the SDK only when captcha_enabled.
   bool captcha_enabled = false;
   std::string captcha_public_key;             // also sent as captcha_public_key_invisible
