@@ -42,6 +42,7 @@ http::Response attempt_first_factor(Call& call);
 http::Response attempt_second_factor(Call& call);
 // /v1/me (handlers_me.cpp)
 http::Response me_get(Call& call);
+http::Response me_change_password(Call& call);
 http::Response me_totp_create(Call& call);
 http::Response me_totp_verify(Call& call);
 http::Response me_totp_delete(Call& call);
@@ -68,6 +69,8 @@ http::Response bapi_ban_user(Call& call);
 http::Response bapi_unban_user(Call& call);
 http::Response bapi_lock_user(Call& call);
 http::Response bapi_unlock_user(Call& call);
+http::Response bapi_set_password_compromised(Call& call);
+http::Response bapi_unset_password_compromised(Call& call);
 http::Response bapi_verify_password(Call& call);
 http::Response bapi_disable_mfa(Call& call);
 http::Response bapi_list_sessions(Call& call);

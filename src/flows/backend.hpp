@@ -79,6 +79,12 @@ class BackendUsers {
   // users.lockUser: locked until unlocked (the password lockout's column, far in the future);
   // unlockUser also clears the count of wrong passwords.
   core::Result<UserView> set_locked(const std::string& id, bool locked);
+  // users.setPasswordCompromised / unsetPasswordCompromised: the password must be replaced. A
+  // password sign-in then ends in needs_new_password, any other sign-in in a session with the
+  // reset-password task; `revoke_all_sessions` signs the user out everywhere now. A user without
+  // a password is 422 (param password).
+  core::Result<UserView> set_password_compromised(const std::string& id, bool compromised,
+                                                  bool revoke_all_sessions);
   // users.verifyPassword: Ok when the password is the user's, else form_password_incorrect.
   core::Status verify_password(const std::string& id, const core::Secret& password);
   // users.disableUserMFA: the authenticator app and the backup codes go (an account recovery);

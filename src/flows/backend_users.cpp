@@ -382,6 +382,24 @@ Result<UserView> BackendUsers::set_locked(const std::string& id, bool locked) {
   });
 }
 
+Result<UserView> BackendUsers::set_password_compromised(const std::string& id, bool compromised,
+                                                        bool revoke_all_sessions) {
+  return change_user(d_, id, [&](store::Tx& tx, store::User& u, std::int64_t now) -> Status {
+    if (!u.password_digest) {
+      return fail(Error(Code::kFormParamInvalid, "is invalid", "This user has no password.")
+                      .with_meta("param_name", "password"));
+    }
+    u.password_reset_required = compromised;
+    if (compromised && revoke_all_sessions) {
+      auto n = d_.sessions.revoke_user_sessions(tx, id, "", now);
+      if (!n) {
+        return fail(std::move(n.error()));
+      }
+    }
+    return {};
+  });
+}
+
 Status BackendUsers::verify_password(const std::string& id, const core::Secret& password) {
   std::optional<std::string> digest;
   auto st = d_.store.read([&](store::Tx& tx) -> Status {

@@ -135,6 +135,13 @@ std::vector<std::string> second_factor_strategies(const MfaSettings& settings,
 
 Result<std::vector<std::string>> SessionTasks::tasks(store::Tx& tx, const std::string& user_id) {
   std::vector<std::string> out;
+  auto user = tx.get_user(user_id);
+  if (!user) {
+    return fail(std::move(user.error()));
+  }
+  if (*user && (*user)->password_reset_required && (*user)->password_digest) {
+    out.emplace_back("reset-password");
+  }
   if (settings_.required && settings_.authenticator_app) {
     auto mfa = tx.get_mfa_summary(user_id);
     if (!mfa) {
@@ -357,6 +364,91 @@ Result<MeResult<BackupCodesView>> MeService::create_backup_codes(const Caller& c
     return fail(std::move(m.error()));
   }
   return MeResult<BackupCodesView>{std::move(*m), std::move(view)};
+}
+
+Result<MeResult<UserView>> MeService::change_password(const Caller& caller,
+                                                      const std::string& session_id,
+                                                      const ChangePasswordParams& params) {
+  // Read who it is first: the policy, the hash and the current password's check cost argon2id
+  // time and need no transaction.
+  const std::int64_t started = d_.clock.now_ms();
+  std::optional<store::User> user;
+  std::vector<std::string> inputs;
+  auto st = d_.store.read([&](store::Tx& tx) -> Status {
+    auto s = me_session(tx, d_, caller, session_id, started);
+    if (!s) {
+      return fail(std::move(s.error()));
+    }
+    auto u = sessions::load_user(tx, s->user_id);
+    if (!u) {
+      return fail(std::move(u.error()));
+    }
+    for (const auto& e : u->emails) {
+      inputs.push_back(e.email);
+    }
+    user = std::move(u->user);
+    return {};
+  });
+  if (!st) {
+    return fail(std::move(st.error()));
+  }
+  const bool flagged = user->password_reset_required && user->password_digest;
+  if (user->password_digest && !flagged) {
+    if (!params.current_password) {
+      return fail(Error(Code::kFormParamMissing).with_meta("param_name", "current_password"));
+    }
+    if (!d_.passwords.verify(*params.current_password, *user->password_digest).match) {
+      return fail(Error(Code::kFormPasswordIncorrect).with_meta("param_name", "current_password"));
+    }
+  }
+  std::vector<std::string_view> views(inputs.begin(), inputs.end());
+  if (auto ok = d_.passwords.check_policy(params.new_password, views); !ok) {
+    return fail(std::move(ok.error()));
+  }
+  auto digest = d_.passwords.hash(params.new_password);
+  if (!digest) {
+    return fail(std::move(digest.error()));
+  }
+  UserView view;
+  auto m = mutate_client(
+      d_, caller, session_id,
+      [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
+        auto s = me_session(tx, d_, caller, session_id, now);
+        if (!s) {
+          return fail(std::move(s.error()));
+        }
+        auto u = require(tx.get_user(s->user_id), Code::kResourceNotFound);
+        if (!u) {
+          return fail(std::move(u.error()));
+        }
+        if (u->password_digest != user->password_digest) {
+          // Changed since it was checked: check again rather than overwrite it.
+          return fail(Error(Code::kConflict).with_internal("password changed concurrently"));
+        }
+        u->password_digest = *digest;
+        u->password_reset_required = false;
+        u->failed_password_attempts = 0;
+        u->locked_until_ms.reset();
+        u->updated_at_ms = now;
+        LK_TRY(tx.update_user(*u));
+        if (params.sign_out_of_other_sessions) {
+          auto n = d_.sessions.revoke_user_sessions(tx, u->id, s->id, now);
+          if (!n) {
+            return fail(std::move(n.error()));
+          }
+        }
+        LK_TRY(sessions::emit(d_.sessions.events(), tx, sessions::Event::kUserUpdated, u->id, now));
+        auto loaded = sessions::load_user(tx, u->id);
+        if (!loaded) {
+          return fail(std::move(loaded.error()));
+        }
+        view = std::move(*loaded);
+        return {};
+      });
+  if (!m) {
+    return fail(std::move(m.error()));
+  }
+  return MeResult<UserView>{std::move(*m), std::move(view)};
 }
 
 Result<MeResult<UserView>> MeService::get(const Caller& caller, const std::string& session_id) {

@@ -52,7 +52,15 @@ core::Result<FactorOutcome> check_second_factor(store::Tx& tx, FlowDeps& d,
                                                 std::string_view strategy, std::string_view code,
                                                 std::int64_t now_ms);
 
-// Session tasks (sessions::TaskPolicy): `setup-mfa` while the instance requires a second factor
+// user.updatePassword({newPassword, currentPassword, signOutOfOtherSessions}).
+struct ChangePasswordParams {
+  core::Secret new_password;
+  std::optional<core::Secret> current_password;
+  bool sign_out_of_other_sessions = false;
+};
+
+// Session tasks (sessions::TaskPolicy): `reset-password` while the user's password is flagged
+// (users.setPasswordCompromised), then `setup-mfa` while the instance requires a second factor
 // ([mfa] required) and the user has none; the organizations issue adds choose-organization here.
 class SessionTasks final : public sessions::TaskPolicy {
  public:
@@ -85,6 +93,13 @@ class MeService {
                                                               const std::string& session_id);
   // GET /v1/me.
   core::Result<MeResult<UserView>> get(const Caller& caller, const std::string& session_id);
+  // POST /v1/me/change_password: the new password passes the policy; the current one is asked for
+  // (form_password_incorrect, param current_password) unless the password is flagged, when the
+  // sign-in that led here stands in for it (the reset-password task). Clears the flag; with
+  // sign_out_of_other_sessions the user's other sessions are revoked.
+  core::Result<MeResult<UserView>> change_password(const Caller& caller,
+                                                   const std::string& session_id,
+                                                   const ChangePasswordParams& params);
 
  private:
   FlowDeps& d_;

@@ -245,6 +245,21 @@ Response bapi_unlock_user(Call& call) {
   return answer_user(call, users(call).set_locked(id_of(call), false));
 }
 
+Response bapi_set_password_compromised(Call& call) {
+  auto body = json_body(call.req);
+  if (!body) {
+    return call.error(body.error());
+  }
+  auto revoke = bool_member(*body, "revoke_all_sessions", false);
+  if (!revoke) {
+    return call.error(revoke.error());
+  }
+  return answer_user(call, users(call).set_password_compromised(id_of(call), true, *revoke));
+}
+Response bapi_unset_password_compromised(Call& call) {
+  return answer_user(call, users(call).set_password_compromised(id_of(call), false, false));
+}
+
 Response bapi_verify_password(Call& call) {
   auto body = json_body(call.req);
   if (!body) {

@@ -55,6 +55,30 @@ Response me_get(Call& call) {
   return envelope(call, r->mutation, [&](dto::JsonWriter& w) { dto::write_user(w, r->response); });
 }
 
+Response me_change_password(Call& call) {
+  flows::ChangePasswordParams p;
+  auto next = field(call.form, "new_password");
+  if (!next) {
+    return call.error(Error(Code::kFormParamMissing).with_meta("param_name", "new_password"));
+  }
+  p.new_password = core::Secret(std::move(*next));
+  if (auto current = field(call.form, "current_password")) {
+    p.current_password = core::Secret(std::move(*current));
+  }
+  auto sign_out = bool_field(call.form, "sign_out_of_other_sessions", false);
+  if (!sign_out) {
+    return call.error(sign_out.error());
+  }
+  p.sign_out_of_other_sessions = *sign_out;
+  auto r = call.ctx.flows.me.change_password(call.caller(), session_id(call), p);
+  if (!r) {
+    return call.error(r.error());
+  }
+  spdlog::info("password changed: session={} client={} request_id={}", session_id(call),
+               r->mutation.client.client.id, call.req.request_id);
+  return envelope(call, r->mutation, [&](dto::JsonWriter& w) { dto::write_user(w, r->response); });
+}
+
 Response me_totp_create(Call& call) {
   auto r = call.ctx.flows.me.create_totp(call.caller(), session_id(call));
   if (!r) {
