@@ -3,6 +3,7 @@
 // server on port 0. Users made here are signed in through the Frontend API (plain fetch).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
 import { createClerkClient, verifyToken } from '@clerk/backend'
 import { dataDir } from '../lib/server.mjs'
 
@@ -152,9 +153,42 @@ test('verifyPassword, lock/unlock, disableUserMFA', async () => {
   assert.equal(unlocked.locked, false)
   assert.equal((await signIn('pw@example.com', PASSWORD)).status, 200)
 
-  // No second factors exist yet: disabling them succeeds and changes nothing.
-  await clerk.users.disableUserMFA(u.id)
+  // An authenticator app enrolled through /v1/me (the test plays the app): the sign-in then stops at
+  // needs_second_factor; disableUserMFA (account recovery) removes it and the next sign-in completes.
+  const first = await signIn('pw@example.com', PASSWORD)
+  const sid = first.json.response.created_session_id
+  const made = await fapi('POST', `/v1/me/totp?_clerk_session_id=${sid}`, {}, first.cookie)
+  assert.equal(made.status, 200, JSON.stringify(made.json))
+  const code = totp(made.json.response.secret, Math.floor(Date.now() / 30000))
+  const verified = await fapi('POST', `/v1/me/totp/attempt_verification?_clerk_session_id=${sid}`, { code }, made.cookie)
+  assert.equal(verified.status, 200, JSON.stringify(verified.json))
+  const withMfa = await clerk.users.getUser(u.id)
+  assert.equal(withMfa.twoFactorEnabled, true)
+  assert.equal(withMfa.totpEnabled, true)
+  assert.equal(withMfa.backupCodeEnabled, true)
+  assert.equal((await signIn('pw@example.com', PASSWORD)).json.response.status, 'needs_second_factor')
+
+  const disabled = await clerk.users.disableUserMFA(u.id)
+  assert.equal(disabled.user_id, u.id)
+  const without = await clerk.users.getUser(u.id)
+  assert.equal(without.twoFactorEnabled, false)
+  assert.equal(without.backupCodeEnabled, false)
+  assert.equal((await signIn('pw@example.com', PASSWORD)).json.response.status, 'complete')
 })
+
+// RFC 6238 (HMAC-SHA1, 6 digits) of a base32 secret at time step `step`: the authenticator app.
+function totp(base32, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const c of base32.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)))
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(step))
+  const mac = createHmac('sha1', key).update(counter).digest()
+  const offset = mac[mac.length - 1] & 0xf
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1000000
+  return String(value).padStart(6, '0')
+}
 
 test('ban: sessions revoked, the Frontend API refuses the sign-in with user_banned; unban', async () => {
   const u = await clerk.users.createUser({ emailAddress: ['ban@example.com'], password: PASSWORD })
