@@ -154,9 +154,12 @@ Result<std::vector<std::string>> SessionTasks::tasks(store::Tx& tx, const std::s
   return out;
 }
 
-Result<FactorOutcome> check_second_factor(store::Tx& tx, FlowDeps& d, const std::string& user_id,
-                                          std::string_view strategy, std::string_view code,
-                                          std::int64_t now_ms) {
+namespace {
+
+// Which second factor was checked and what it found, before the run of wrong codes is counted.
+Result<FactorOutcome> check_code(store::Tx& tx, FlowDeps& d, const std::string& user_id,
+                                 std::string_view strategy, std::string_view code,
+                                 std::int64_t now_ms) {
   if (strategy == "totp") {
     auto t = tx.get_totp(user_id);
     if (!t) {
@@ -198,6 +201,48 @@ Result<FactorOutcome> check_second_factor(store::Tx& tx, FlowDeps& d, const std:
     return FactorOutcome::kVerified;
   }
   return FactorOutcome::kIncorrect;
+}
+
+}  // namespace
+
+Result<FactorOutcome> check_second_factor(store::Tx& tx, FlowDeps& d, const std::string& user_id,
+                                          std::string_view strategy, std::string_view code,
+                                          std::int64_t now_ms) {
+  // Wrong codes count per user across sign-ins (a new sign-in's fresh attempts do not reset
+  // them); past the password lockout's threshold the user is locked like by wrong passwords.
+  auto user = require(tx.get_user(user_id), Code::kResourceNotFound);
+  if (!user) {
+    return fail(std::move(user.error()));
+  }
+  LK_TRY(check_not_locked(*user, now_ms));
+  auto outcome = check_code(tx, d, user_id, strategy, code, now_ms);
+  if (!outcome) {
+    return fail(std::move(outcome.error()));
+  }
+  auto t = tx.get_totp(user_id);
+  if (!t) {
+    return fail(std::move(t.error()));
+  }
+  if (!*t) {
+    return *outcome;
+  }
+  if (*outcome == FactorOutcome::kVerified) {
+    if ((*t)->failed_attempts != 0) {  // (a TOTP code already reset it with its step)
+      (*t)->failed_attempts = 0;
+      (*t)->updated_at_ms = now_ms;
+      LK_TRY(tx.update_totp(**t));
+    }
+    return *outcome;
+  }
+  ++(*t)->failed_attempts;
+  (*t)->updated_at_ms = now_ms;
+  LK_TRY(tx.update_totp(**t));
+  if (const auto until = d.passwords.lockout_until((*t)->failed_attempts, now_ms)) {
+    user->locked_until_ms = until;
+    user->updated_at_ms = now_ms;
+    LK_TRY(tx.update_user(*user));
+  }
+  return *outcome;
 }
 
 Result<MeResult<TotpView>> MeService::create_totp(const Caller& caller,

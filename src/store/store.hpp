@@ -88,6 +88,7 @@ struct Totp {
   std::string secret_enc;
   bool verified = false;
   std::int64_t last_used_step = 0;
+  int failed_attempts = 0;  // wrong second-factor codes since the last right one
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 
@@ -381,9 +382,10 @@ class Tx {
 
   // Second factors (0010). insert_totp fails with kConflict (kTotpUserKey) when the user has one:
   // the caller deletes an unverified enrollment first. update_totp writes verified,
-  // last_used_step and updated_at. use_totp_step raises last_used_step to `step` only when the
-  // user's app is verified and `step` is above it, and fails with kResourceNotFound otherwise (a
-  // code replayed, or one of an older step). delete_totp: kResourceNotFound when there is none.
+  // last_used_step, failed_attempts and updated_at; use_totp_step also zeroes failed_attempts.
+  // use_totp_step raises last_used_step to `step` only when the user's app is verified and `step`
+  // is above it, and fails with kResourceNotFound otherwise (a code replayed, or one of an older
+  // step). delete_totp: kResourceNotFound when there is none.
   virtual Status insert_totp(const Totp& totp) = 0;
   virtual Result<std::optional<Totp>> get_totp(const std::string& user_id) = 0;
   virtual Status update_totp(const Totp& totp) = 0;

@@ -1133,7 +1133,7 @@ TEST_P(StoreContract, SecondFactorsAreUsedOnceAndGoWithTheUser) {
     return get<MfaSummary>([](Tx& tx) { return tx.get_mfa_summary("user_1"); });
   };
   EXPECT_EQ(summary(), MfaSummary{});
-  Totp t{"totp_1", "user_1", "v1.sealed", false, 0, kT0, kT0};
+  Totp t{"totp_1", "user_1", "v1.sealed", false, 0, 0, kT0, kT0};
   write([&](Tx& tx) { return tx.insert_totp(t); });
   EXPECT_EQ(get<std::optional<Totp>>([](Tx& tx) { return tx.get_totp("user_1"); }), t);
   Totp twice = t;
@@ -1146,8 +1146,10 @@ TEST_P(StoreContract, SecondFactorsAreUsedOnceAndGoWithTheUser) {
             Code::kResourceNotFound);
   EXPECT_FALSE(summary().totp);
   t.verified = true;
+  t.failed_attempts = 3;
   t.updated_at_ms = kT0 + 1;
   write([&](Tx& tx) { return tx.update_totp(t); });
+  EXPECT_EQ(get<std::optional<Totp>>([](Tx& tx) { return tx.get_totp("user_1"); }), t);
   EXPECT_TRUE(summary().totp);
   write([](Tx& tx) { return tx.use_totp_step("user_1", 5, kT0 + 2); });
   for (const std::int64_t replayed : {5, 4}) {
@@ -1159,6 +1161,7 @@ TEST_P(StoreContract, SecondFactorsAreUsedOnceAndGoWithTheUser) {
   const auto stored = get<std::optional<Totp>>([](Tx& tx) { return tx.get_totp("user_1"); });
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->last_used_step, 6);
+  EXPECT_EQ(stored->failed_attempts, 0);  // a right code ends the run of wrong ones
   EXPECT_EQ(stored->updated_at_ms, kT0 + 3);
 
   write([](Tx& tx) { return tx.replace_backup_codes("user_1", {"mac_a", "mac_b"}, kT0); });
@@ -1175,7 +1178,9 @@ TEST_P(StoreContract, SecondFactorsAreUsedOnceAndGoWithTheUser) {
   write([](Tx& tx) { return tx.delete_totp("user_1"); });
   EXPECT_EQ(try_write([](Tx& tx) { return tx.delete_totp("user_1"); }).error().code,
             Code::kResourceNotFound);
-  write([](Tx& tx) { return tx.insert_totp(Totp{"totp_3", "user_1", "v1.x", true, 0, kT0, kT0}); });
+  write([](Tx& tx) {
+    return tx.insert_totp(Totp{"totp_3", "user_1", "v1.x", true, 0, 0, kT0, kT0});
+  });
   write([](Tx& tx) { return tx.delete_user("user_1"); });
   seed_owner("user_1", "client_2");
   EXPECT_EQ(summary(), MfaSummary{});

@@ -267,6 +267,43 @@ TEST_F(SecondFactors, WrongCodesEndTheAttemptAndAPasswordSignInAsksToo) {
   EXPECT_EQ(str(ok.json(), "response.status"), "complete");
 }
 
+// Wrong codes count per user across sign-ins: a fresh sign-in does not reset them, and past the
+// password lockout's threshold (10 by default) the user is locked (user_locked) until it expires.
+TEST_F(SecondFactors, WrongCodesAcrossSignInsLockTheUser) {
+  IdpUser user;
+  user.sub = "mfa-lock";
+  user.email = "lin@example.com";
+  Browser b = browser();
+  const std::string sid = oauth_sign_up(b, user);
+  auto [secret, backup] = enroll(b, sid);
+  const std::string right = crypto::totp::code_at(secret, current_step() + 1);
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  int sent = 0;
+  for (int sign_in = 0; sign_in < 2; ++sign_in) {
+    Browser c = browser();
+    auto cl = oauth_sign_in(c, user);
+    ASSERT_EQ(str(cl, "sign_in.status"), "needs_second_factor");
+    const std::string attempt =
+        std::string(kSignIns) + "/" + str(cl, "sign_in.id") + "/attempt_second_factor";
+    for (int i = 0; i < 5; ++i) {
+      auto r = c.post(attempt, {{"strategy", i % 2 == 0 ? "totp" : "backup_code"},
+                                {"code", i % 2 == 0 ? wrong : "zzzzzzzz"}});
+      ++sent;
+      EXPECT_EQ(r.status / 100, 4) << sent << r.body;
+    }
+  }
+  Browser d = browser();
+  auto cl = oauth_sign_in(d, user);
+  ASSERT_EQ(str(cl, "sign_in.status"), "needs_second_factor");
+  auto locked =
+      d.post(std::string(kSignIns) + "/" + str(cl, "sign_in.id") + "/attempt_second_factor",
+             {{"strategy", "totp"}, {"code", right}});
+  EXPECT_EQ(locked.status, 403) << locked.body;
+  EXPECT_EQ(str(error_of(locked), "code"), "user_locked");
+  EXPECT_FALSE(str(error_of(locked), "meta.lockout_expires_in_seconds").empty());
+  EXPECT_TRUE(at(d.client(), "sessions").as_array().empty());
+}
+
 TEST_F(SecondFactors, MeNeedsTheCallersOwnLiveSession) {
   IdpUser user;
   user.sub = "mfa-3";

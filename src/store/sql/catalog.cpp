@@ -180,12 +180,13 @@ constexpr auto kCatalog = [] {
 
   // ---- second factors (0010)
   at(Query::kInsertTotp) =
-      shared<"INSERT INTO user_totp (" LK_TOTP_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)">();
+      shared<"INSERT INTO user_totp (" LK_TOTP_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)">();
   at(Query::kGetTotp) = shared<"SELECT " LK_TOTP_COLS " FROM user_totp WHERE user_id = ?">();
   at(Query::kUpdateTotp) = shared<
-      "UPDATE user_totp SET verified = ?, last_used_step = ?, updated_at = ? WHERE user_id = ?">();
+      "UPDATE user_totp SET verified = ?, last_used_step = ?, failed_attempts = ?, updated_at = ? "
+      "WHERE user_id = ?">();
   at(Query::kUseTotpStep) = shared<
-      "UPDATE user_totp SET last_used_step = ?1, updated_at = ?2 "
+      "UPDATE user_totp SET last_used_step = ?1, failed_attempts = 0, updated_at = ?2 "
       "WHERE user_id = ?3 AND verified AND last_used_step < ?1">();
   at(Query::kDeleteTotp) = shared<"DELETE FROM user_totp WHERE user_id = ?">();
   at(Query::kDeleteBackupCodes) = shared<"DELETE FROM backup_codes WHERE user_id = ?">();

@@ -32,7 +32,8 @@
   "lower(COALESCE(u.username, '')) LIKE ?3 ESCAPE '\\' OR EXISTS (SELECT 1 FROM "           \
   "email_addresses q WHERE q.user_id = u.id AND q.email LIKE ?3 ESCAPE '\\'))"
 
-#define LK_TOTP_COLS "id, user_id, secret_enc, verified, last_used_step, created_at, updated_at"
+#define LK_TOTP_COLS \
+  "id, user_id, secret_enc, verified, last_used_step, failed_attempts, created_at, updated_at"
 
 #define LK_SECRET_KEY_COLS "id, key_hash, hint, created_at, revoked_at"
 
@@ -123,8 +124,9 @@ void read_row(const R& r, Totp& t) {
   t.secret_enc = r.text(2);
   t.verified = r.boolean(3);
   t.last_used_step = r.i64(4);
-  t.created_at_ms = r.i64(5);
-  t.updated_at_ms = r.i64(6);
+  t.failed_attempts = static_cast<int>(r.i64(5));
+  t.created_at_ms = r.i64(6);
+  t.updated_at_ms = r.i64(7);
 }
 
 // get_mfa_summary's two counts.

@@ -97,14 +97,14 @@ class SqlTx final : public Tx {
   // ---- second factors
   Status insert_totp(const Totp& t) override {
     return d_.write(Query::kInsertTotp, t.id, t.user_id, t.secret_enc, t.verified, t.last_used_step,
-                    t.created_at_ms, t.updated_at_ms);
+                    static_cast<std::int64_t>(t.failed_attempts), t.created_at_ms, t.updated_at_ms);
   }
   Result<std::optional<Totp>> get_totp(const std::string& user_id) override {
     return d_.query_one(Query::kGetTotp, as<Totp>, user_id);
   }
   Status update_totp(const Totp& t) override {
     return d_.write_one("user_totp", Query::kUpdateTotp, t.verified, t.last_used_step,
-                        t.updated_at_ms, t.user_id);
+                        static_cast<std::int64_t>(t.failed_attempts), t.updated_at_ms, t.user_id);
   }
   Status use_totp_step(const std::string& user_id, std::int64_t step, std::int64_t at_ms) override {
     return d_.write_one("user_totp", Query::kUseTotpStep, step, at_ms, user_id);
