@@ -6,7 +6,7 @@ CREATE TABLE user_totp (
   secret_enc TEXT NOT NULL,
   verified BOOLEAN NOT NULL DEFAULT FALSE,
   last_used_step BIGINT NOT NULL DEFAULT 0,
-  failed_attempts INTEGER NOT NULL DEFAULT 0,
+  failed_attempts BIGINT NOT NULL DEFAULT 0,
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL,
   CONSTRAINT user_totp_user_id_key UNIQUE (user_id)
