@@ -275,6 +275,10 @@ core::Status SessionService::sign_out(store::Tx& tx, store::Client& client, std:
     issued = clients_.rotate(client, now);
   }
   client.last_active_session_id.reset();
+  // Signed out, the client carries no attempt either: a completed sign-up left on it would tell
+  // the SDK (signUp.status "complete") to finalize a session that no longer exists.
+  client.sign_in_id.reset();
+  client.sign_up_id.reset();
   client.updated_at_ms = now;
   return tx.update_client(client);
 }

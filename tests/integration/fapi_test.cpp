@@ -428,6 +428,9 @@ TEST_F(Fapi, SignOutRemovesSessionsAndTheOldSessionGets401OnTokens) {
   auto client = b.client();
   ASSERT_FALSE(client.is_null()) << "sign-out keeps the client";
   EXPECT_TRUE(session_ids(client).empty());
+  // ... but not the completed sign-up (or sign-in): the SDK would finalize its ended session.
+  EXPECT_TRUE(at(client, "sign_up").is_null()) << client;
+  EXPECT_TRUE(at(client, "sign_in").is_null()) << client;
   auto tok = b.post(session_path(s.session_id, "tokens"));
   EXPECT_EQ(tok.status, 401) << tok.body;
   error_of(tok);
