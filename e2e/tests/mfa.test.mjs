@@ -90,6 +90,11 @@ class AuthenticatorApp {
     this.lastStep = -1
   }
 
+  // A well-formed code Latchkey must refuse: that of a step ten minutes ago (outside the allowed drift).
+  staleCode() {
+    return hotp(this.key, currentStep() - 20)
+  }
+
   async nextCode() {
     let s = Math.max(currentStep(), this.lastStep + 1)
     while (s > currentStep() + 1) await sleep(500)
@@ -279,6 +284,12 @@ async function enrollAuthenticatorApp(person) {
   }
 
   const app = new AuthenticatorApp(secret)
+  await step(person, 'type a code the app never showed', async () => {
+    await person.page.fill('#totpCode', app.staleCode())
+    await submit(person, 'Verify code')
+  })
+  await expectError(person, 'form_code_incorrect', 'see the wrong code refused')
+  assert.ok(await person.page.getByTestId('totp-setup').isVisible(), 'still on the set-up form')
   await step(person, 'type the app\'s current code', async () => {
     await person.page.fill('#totpCode', await app.nextCode())
     await submit(person, 'Verify code')
@@ -350,6 +361,9 @@ test('password user: sets up an authenticator app on /account/security; the next
     const sessionsBefore = store.sessionsOfUser(ada.userId).length
     await signInWithPassword(p, ada)
     await expectSecondFactorStep(p, ada.userId, sessionsBefore)
+    await typeSecondFactor(p, ada.app.staleCode(), 'type a code the app does not show now')
+    await expectError(p, 'form_code_incorrect', 'see the wrong code refused')
+    assert.equal(await p.page.getByTestId('auth-status').innerText(), 'signed out')
     await typeSecondFactor(p, await ada.app.nextCode(), 'type the app\'s code of the next time step')
     await expectSignedIn(p, ada.userId)
   })
