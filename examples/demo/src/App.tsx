@@ -19,6 +19,11 @@ import SignInLinkPage from '../app/sign-in-link/page'
 import SignInLinkVerifyPage from '../app/sign-in-link/verify/page'
 import SignUpLinkPage from '../app/sign-up-link/page'
 import SignUpLinkVerifyPage from '../app/sign-up-link/verify/page'
+// Second factors, after Clerk's MFA custom-flow guides (demo pages, not seed files): the signed-in user's
+// authenticator app and backup codes, and the sign-in step that asks for them (on /sign-in, where the guide's
+// sso-callback page sends an OAuth sign-in at needs_second_factor, and on /sign-in-password).
+import AccountSecurityPage from '../app/account/security/page'
+import { SecondFactorStep } from './components/SecondFactorStep'
 import { HomePage } from './pages/Home'
 import { TasksPage } from './pages/Tasks'
 import { NotFoundPage } from './pages/NotFound'
@@ -103,6 +108,7 @@ export function App() {
             element={
               <>
                 <SignInPage />
+                <SecondFactorStep />
                 <OtherWaysToSignIn />
               </>
             }
@@ -125,6 +131,7 @@ export function App() {
             }
           />
           <Route path="/sign-in/tasks" element={<TasksPage />} />
+          <Route path="/account/security" element={<AccountSecurityPage />} />
           <Route path="/sso-callback" element={<SsoCallbackPage />} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>

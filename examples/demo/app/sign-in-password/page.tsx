@@ -5,12 +5,15 @@
 //   - `needs_new_password`: the password was right but must be replaced (e.g. flagged as compromised); the form
 //     below submits a new one with signIn.resetPasswordEmailCode.submitPassword() (FAPI `reset_password`);
 //   - `needs_first_factor`: this account cannot use a password (it signs in another way); the page says which;
-//   - `needs_second_factor` / `needs_client_trust`: not handled by this demo, the page says so.
+//   - `needs_second_factor`: the user has an authenticator app; SecondFactorStep asks for its code or a backup
+//     code (signIn.mfa.verifyTOTP / verifyBackupCode), then finalizes;
+//   - `needs_client_trust`: not handled by this demo, the page says so.
 import { useState } from 'react'
 import { useAuth, useSignIn } from '@clerk/nextjs'
 import { useRouter } from 'next/navigation'
 import { Link } from 'react-router-dom'
 import { ClerkErrorMessage } from '../../src/components/ClerkErrorMessage'
+import { SecondFactorStep } from '../../src/components/SecondFactorStep'
 
 export default function Page() {
   const { signIn, fetchStatus } = useSignIn()
@@ -130,7 +133,11 @@ export default function Page() {
     )
   }
 
-  if (started && (signIn.status === 'needs_second_factor' || signIn.status === 'needs_client_trust')) {
+  if (started && signIn.status === 'needs_second_factor') {
+    return <SecondFactorStep onStartOver={() => setStarted(false)} />
+  }
+
+  if (started && signIn.status === 'needs_client_trust') {
     return (
       <section data-testid="sign-in-unsupported-step">
         <p>

@@ -90,6 +90,9 @@ export function HomePage() {
         </button>{' '}
         <Link to="/sign-in" data-testid="sign-in-again">
           Go to the sign-in page
+        </Link>{' '}
+        · <Link to="/account/security" data-testid="account-security-link">
+          Two-step verification
         </Link>
       </p>
     </section>

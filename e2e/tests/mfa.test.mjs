@@ -1,0 +1,476 @@
+// Second factors (issue 12), run by a person in a real browser with the pinned Clerk SDK against Latchkey: the demo's
+// /account/security page (examples/demo/app/account/security, after Clerk's "managing TOTP-based MFA" custom flow:
+// user.createTOTP / verifyTOTP / createBackupCode / disableTOTP) and its second-factor sign-in step
+// (examples/demo/src/components/SecondFactorStep.tsx, after Clerk's "multi-factor authentication" custom flow:
+// signIn.mfa.verifyTOTP / verifyBackupCode), shown on /sign-in-password and under the guide's page on /sign-in.
+//
+// The person's authenticator app is this file: it reads the secret the page shows and computes RFC 6238 codes
+// (HMAC-SHA1, 30 s, 6 digits) with node:crypto. Latchkey accepts a time step once, so every code a test types is
+// of a step later than the last one used for that user (the enrolment uses the current step, the next sign-in the
+// following one, and so on; when that is more than one step ahead, the test waits).
+//
+// Needs what first_factors.test.mjs needs (the Latchkey binary, the mail catcher's packages, the IdP).
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
+import { startStack } from '../lib/harness.mjs'
+import { LatchkeyStore } from '../lib/store.mjs'
+import { launchChromium, openPerson, step, readHome, fapiClient, signInThroughIdp } from '../lib/browser.mjs'
+
+let stack
+let browser
+let store
+const runTag = Date.now().toString(36)
+const emailFor = (name) => `${name}-${runTag}@example.com`
+const passwordFor = (name) => `${name}-${runTag}-Quartz-Lantern-7-Meadow`
+// A refused FAPI request is logged by Chromium itself as a failed resource load; only these are expected here.
+const REFUSED_REQUEST = /Failed to load resource: the server responded with a status of (400|422)/
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+before(async () => {
+  stack = await startStack({ mail: true })
+  browser = await launchChromium()
+  store = new LatchkeyStore(stack.dbPath)
+}, { timeout: 120_000 })
+
+after(async () => {
+  store?.close()
+  await browser?.close()
+  await stack?.stop()
+})
+
+// ---- the authenticator app ----------------------------------------------------------------------------------
+
+// RFC 4648 base32 (the secret of an otpauth:// URI), padding and case ignored.
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  const clean = text.toUpperCase().replace(/=+$/, '').replace(/\s+/g, '')
+  let bits = 0
+  let value = 0
+  const out = []
+  for (const ch of clean) {
+    const v = alphabet.indexOf(ch)
+    if (v < 0) throw new Error(`not base32: ${JSON.stringify(ch)} in ${JSON.stringify(text)}`)
+    value = (value << 5) | v
+    bits += 5
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff)
+      bits -= 8
+    }
+  }
+  return Buffer.from(out)
+}
+
+// RFC 4226 HOTP of `counter`, 6 digits (RFC 6238 TOTP is HOTP of the time step).
+function hotp(key, counter) {
+  const msg = Buffer.alloc(8)
+  msg.writeBigUInt64BE(BigInt(counter))
+  const mac = crypto.createHmac('sha1', key).update(msg).digest()
+  const offset = mac[mac.length - 1] & 0x0f
+  const binary = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000
+  return String(binary).padStart(6, '0')
+}
+
+const currentStep = () => Math.floor(Date.now() / 30_000)
+
+// The RFC 6238 test vector (SHA-1, 8 digits there; its last 6 digits are the 6-digit code): checks this file's
+// app before any test relies on it.
+test('the test\'s TOTP matches RFC 6238\'s test vector', () => {
+  const key = Buffer.from('12345678901234567890')
+  assert.equal(hotp(key, Math.floor(59 / 30)), '287082') // 94287082
+  assert.equal(hotp(key, Math.floor(1111111109 / 30)), '081804') // 07081804
+  assert.equal(base32Decode('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ').toString(), '12345678901234567890')
+})
+
+// One person's app: the secret, and the last time step a code was typed for. Each code is of a step later than
+// the last (Latchkey accepts a step once) and at most one step ahead of now (its allowed drift); waits if needed.
+class AuthenticatorApp {
+  constructor(secret) {
+    this.key = base32Decode(secret)
+    this.lastStep = -1
+  }
+
+  // A well-formed code Latchkey must refuse: that of a step ten minutes ago (outside the allowed drift).
+  staleCode() {
+    return hotp(this.key, currentStep() - 20)
+  }
+
+  async nextCode() {
+    let s = Math.max(currentStep(), this.lastStep + 1)
+    while (s > currentStep() + 1) await sleep(500)
+    this.lastStep = s
+    return hotp(this.key, s)
+  }
+}
+
+// ---- the browser --------------------------------------------------------------------------------------------
+
+// Fresh browser contexts ("people") that also record every FAPI error answer; closes them and fails on console
+// errors other than refused requests.
+async function withPeople(labels, fn) {
+  if (!stack) throw new Error('the end-to-end stack did not start (see the before hook error)')
+  const people = []
+  try {
+    for (const label of labels) {
+      const p = await openPerson(browser, stack, label)
+      p.fapiErrors = []
+      p.page.on('response', async (r) => {
+        if (r.status() < 400 || !new URL(r.url()).pathname.includes('/__clerk/v1/')) return
+        let body = null
+        try { body = await r.json() } catch { /* not JSON */ }
+        p.fapiErrors.push({ status: r.status(), path: new URL(r.url()).pathname, errors: body?.errors ?? [] })
+      })
+      people.push(p)
+    }
+    await fn(...people)
+    for (const p of people) {
+      const unexpected = p.unexpectedConsoleErrors().filter((e) => !REFUSED_REQUEST.test(e))
+      assert.deepEqual(unexpected, [], `unexpected console errors in ${p.label}'s browser`)
+    }
+  } finally {
+    await Promise.all(people.map((p) => p.close().catch(() => {})))
+  }
+}
+
+const latchkeyLog = () => `Latchkey's log (${stack.processes.latchkey.logFile}), last lines:\n${stack.processes.latchkey.logTail(15)}`
+
+// Opens a demo page once the SDK has loaded (the status line leaves "loading").
+async function open(person, path, readyTestId) {
+  await step(person, `open ${path}`, async () => {
+    await person.page.goto(`${stack.urls.demo}${path}`)
+    await person.page.getByTestId('auth-status').filter({ hasNotText: 'loading' }).waitFor()
+    await person.page.getByTestId(readyTestId).waitFor()
+  })
+}
+
+// The error the page shows after the last submit(): one shown from an earlier attempt does not count.
+function newError(person) {
+  const seen = person.lastErrorId
+  return person.page.locator(seen ? `[data-testid="clerk-error"]:not([data-error-id="${seen}"])` : '[data-testid="clerk-error"]')
+}
+
+// Waits for `locator` (or a test id) to appear; if the page shows a new Clerk error instead, fails at once naming it
+// and what FAPI answered.
+async function expectNext(person, target, what) {
+  const { page } = person
+  await step(person, what, async () => {
+    const next = typeof target === 'string' ? page.getByTestId(target) : target
+    const error = newError(person)
+    await next.or(error).first().waitFor()
+    if (!(await next.first().isVisible()) && (await error.isVisible())) {
+      const code = await error.getAttribute('data-code')
+      const text = await error.getByTestId('clerk-error-text').innerText()
+      const last = person.fapiErrors.at(-1)
+      throw new Error(`the page shows Clerk error ${code || '(no code)'}: ${JSON.stringify(text)}` +
+        (last ? ` (FAPI ${last.path} -> ${last.status} ${JSON.stringify(last.errors)})` : ''))
+    }
+  })
+}
+
+// Waits for the page's new error and checks that it is `code` and shows what FAPI said (long_message, else message).
+async function expectError(person, code, what) {
+  return step(person, what, async () => {
+    const error = newError(person)
+    await error.waitFor()
+    const deadline = Date.now() + 5000
+    while (person.fapiErrors.length <= person.fapiErrorsBefore && Date.now() < deadline) await sleep(50)
+    assert.ok(person.fapiErrors.length > person.fapiErrorsBefore, 'a FAPI request of this step was refused')
+    const answer = person.fapiErrors.at(-1)
+    assert.equal(await error.getAttribute('data-code'), code, `the error code the page shows (FAPI answered ${JSON.stringify(answer)})`)
+    const shown = await error.getByTestId('clerk-error-text').innerText()
+    assert.equal(answer.errors[0]?.code, code, `FAPI answered ${JSON.stringify(answer)}`)
+    const e = answer.errors[0]
+    assert.equal(shown, e.long_message || e.message, 'the page shows the long message FAPI sent')
+    assert.notEqual(shown.trim(), '')
+    return { shown, answer }
+  })
+}
+
+// Clicks a button, remembering which error (if any) the page showed before.
+async function submit(person, buttonName) {
+  const shown = person.page.getByTestId('clerk-error')
+  person.lastErrorId = (await shown.count()) ? await shown.first().getAttribute('data-error-id') : null
+  person.fapiErrorsBefore = person.fapiErrors.length
+  await person.page.getByRole('button', { name: buttonName, exact: true }).click()
+}
+
+function assertApiMe(home) {
+  assert.equal(home.api.status, 200, `/api/me answered ${home.api.text}`)
+  assert.deepEqual(home.api.body, { sub: home.userId, sid: home.sessionId })
+}
+
+function assertActiveSession(sessionId, userId) {
+  const s = store.session(sessionId)
+  assert.ok(s, `session ${sessionId} is not in the store`)
+  assert.equal(s.userId, userId)
+  assert.equal(s.status, 'active')
+}
+
+// The signed-in home page, its /api/me answer (the session token verified against Latchkey's JWKS by the demo's
+// server) and the stored session.
+async function expectSignedIn(person, userId) {
+  const home = await readHome(person)
+  assert.equal(home.authStatus, 'signed in')
+  assert.equal(home.userId, userId)
+  assertApiMe(home)
+  assertActiveSession(home.sessionId, userId)
+  return home
+}
+
+async function signUpWithPassword(person, { email, password, firstName, lastName }) {
+  await open(person, '/sign-up-password', 'sign-up-password')
+  const mark = await stack.mail.latestId()
+  await step(person, 'fill the sign-up form and continue', async () => {
+    await person.page.fill('#firstName', firstName)
+    await person.page.fill('#lastName', lastName)
+    await person.page.fill('#email', email)
+    await person.page.fill('#password', password)
+    await submit(person, 'Continue')
+  })
+  await expectNext(person, 'sign-up-verify', 'see the "verify your email" form')
+  const { code } = await stack.mail.waitForCode(email, { after: mark, describe: latchkeyLog })
+  await step(person, 'enter the emailed code', async () => {
+    await person.page.fill('#code', code)
+    await submit(person, 'Verify')
+  })
+  return readHome(person)
+}
+
+async function signInWithPassword(person, { email, password }) {
+  await open(person, '/sign-in-password', 'sign-in-password')
+  await step(person, `sign in with ${email} and a password`, async () => {
+    await person.page.fill('#identifier', email)
+    await person.page.fill('#password', password)
+    await submit(person, 'Sign in')
+  })
+}
+
+async function signOut(person) {
+  await step(person, 'sign out on the home page', async () => {
+    if (new URL(person.page.url()).pathname !== '/') await person.page.goto(`${stack.urls.demo}/`)
+    await person.page.getByTestId('sign-out').click()
+    await person.page.getByTestId('home-signed-out').waitFor()
+  })
+}
+
+// The flags /account/security shows (user.totpEnabled, backupCodeEnabled, twoFactorEnabled).
+async function readSecurityStatus(person) {
+  const { page } = person
+  const flag = async (id) => (await page.getByTestId(id).getAttribute('data-value')) === 'true'
+  return { totp: await flag('totp-enabled'), backupCodes: await flag('backup-code-enabled'), twoFactor: await flag('two-factor-enabled') }
+}
+
+// From the signed-in home page: /account/security → set up the app with the secret the page shows → the ten
+// backup codes. Returns the app and the codes.
+async function enrollAuthenticatorApp(person) {
+  await step(person, 'follow the home page\'s link to /account/security', async () => {
+    await person.page.getByTestId('account-security-link').click()
+    await person.page.waitForURL((u) => u.pathname === '/account/security')
+    await person.page.getByTestId('account-security').waitFor()
+  })
+  assert.deepEqual(await readSecurityStatus(person), { totp: false, backupCodes: false, twoFactor: false }, 'nothing enrolled yet')
+  await submit(person, 'Set up authenticator app')
+  await expectNext(person, 'totp-setup', 'see the secret and the otpauth URI')
+  const secret = await person.page.getByTestId('totp-secret').innerText()
+  const uri = await person.page.getByTestId('totp-uri').innerText()
+  assert.match(secret, /^[A-Z2-7]+=*$/, 'the secret is base32')
+  const parsed = new URL(uri)
+  assert.equal(parsed.protocol, 'otpauth:')
+  assert.equal(parsed.host, 'totp')
+  assert.equal(parsed.searchParams.get('secret'), secret, 'the URI carries the same secret')
+  for (const [k, v] of [['algorithm', 'SHA1'], ['digits', '6'], ['period', '30']]) {
+    const got = parsed.searchParams.get(k)
+    if (got !== null) assert.equal(got.toUpperCase(), v, `otpauth ${k}`)
+  }
+
+  const app = new AuthenticatorApp(secret)
+  await step(person, 'type a code the app never showed', async () => {
+    await person.page.fill('#totpCode', app.staleCode())
+    await submit(person, 'Verify code')
+  })
+  await expectError(person, 'form_code_incorrect', 'see the wrong code refused')
+  assert.ok(await person.page.getByTestId('totp-setup').isVisible(), 'still on the set-up form')
+  await step(person, 'type the app\'s current code', async () => {
+    await person.page.fill('#totpCode', await app.nextCode())
+    await submit(person, 'Verify code')
+  })
+  await expectNext(person, 'backup-codes', 'see the backup codes')
+  const codes = await person.page.getByTestId('backup-code').allInnerTexts()
+  assert.equal(codes.length, 10, `ten backup codes: ${JSON.stringify(codes)}`)
+  for (const c of codes) assert.match(c, /^[a-z0-9]{8}$/, 'a backup code is 8 characters of [a-z0-9]')
+  assert.equal(new Set(codes).size, 10, 'all different')
+  await step(person, 'see the app and the backup codes on', async () => {
+    await person.page.locator('[data-testid="two-factor-enabled"][data-value="true"]').waitFor()
+  })
+  assert.deepEqual(await readSecurityStatus(person), { totp: true, backupCodes: true, twoFactor: true })
+  return { app, codes }
+}
+
+// After a first factor: the second-factor step is shown and the person is not signed in yet; FAPI's client has the
+// sign-in at needs_second_factor offering totp and backup_code, and no new session was stored.
+async function expectSecondFactorStep(person, userId, sessionsBefore) {
+  await expectNext(person, 'second-factor', 'see the second-factor step')
+  assert.equal(await person.page.getByTestId('auth-status').innerText(), 'signed out', 'not signed in yet')
+  assert.equal(await person.page.getByTestId('second-factor').getAttribute('data-strategy'), 'totp', 'the app is asked for first')
+  const client = await fapiClient(person)
+  const signIn = client.body?.response?.sign_in
+  assert.equal(signIn?.status, 'needs_second_factor', `FAPI's sign-in: ${JSON.stringify(signIn)}`)
+  assert.deepEqual(signIn.supported_second_factors.map((f) => f.strategy), ['totp', 'backup_code'])
+  assert.deepEqual(client.body.response.sessions, [], 'no session on the client')
+  assert.equal(store.sessionsOfUser(userId).length, sessionsBefore, 'no session stored before the second factor')
+}
+
+async function typeSecondFactor(person, code, what) {
+  await step(person, what, async () => {
+    await person.page.getByTestId('second-factor-code').fill(code)
+    await submit(person, 'Verify')
+  })
+}
+
+// ---- the tests ------------------------------------------------------------------------------------------------
+
+// Shared by the password tests below (they run in order): the person, their user id, their app, their codes.
+const ada = { email: emailFor('ada'), password: passwordFor('ada'), firstName: 'Ada', lastName: 'Lovelace' }
+
+test('password user: sets up an authenticator app on /account/security; the next password sign-in asks for its code', async () => {
+  await withPeople(['ada-laptop'], async (p) => {
+    const home = await signUpWithPassword(p, ada)
+    ada.userId = home.userId
+    assertApiMe(home)
+
+    const { app, codes } = await enrollAuthenticatorApp(p)
+    ada.app = app
+
+    await submit(p, 'Regenerate backup codes')
+    await step(p, 'see a new set of backup codes', async () => {
+      await p.page.getByTestId('security-message').filter({ hasText: 'New backup codes' }).waitFor()
+    })
+    const fresh = await p.page.getByTestId('backup-code').allInnerTexts()
+    assert.equal(fresh.length, 10)
+    assert.equal(fresh.filter((c) => codes.includes(c)).length, 0, 'the new set shares no code with the old one')
+    ada.oldCodes = codes
+    ada.codes = fresh
+
+    const client = await fapiClient(p)
+    const user = client.body?.response?.sessions?.[0]?.user
+    assert.equal(user?.totp_enabled, true, 'FAPI says the user has an app')
+    assert.equal(user?.backup_code_enabled, true)
+    assert.equal(user?.two_factor_enabled, true)
+
+    await signOut(p)
+    const sessionsBefore = store.sessionsOfUser(ada.userId).length
+    await signInWithPassword(p, ada)
+    await expectSecondFactorStep(p, ada.userId, sessionsBefore)
+    await typeSecondFactor(p, ada.app.staleCode(), 'type a code the app does not show now')
+    await expectError(p, 'form_code_incorrect', 'see the wrong code refused')
+    assert.equal(await p.page.getByTestId('auth-status').innerText(), 'signed out')
+    await typeSecondFactor(p, await ada.app.nextCode(), 'type the app\'s code of the next time step')
+    await expectSignedIn(p, ada.userId)
+  })
+})
+
+test('password user: a backup code signs in once; the same code again is refused and the person stays signed out', async () => {
+  assert.ok(ada.codes, 'the previous test enrolled the app')
+  await withPeople(['ada-phone'], async (p) => {
+    const sessionsBefore = store.sessionsOfUser(ada.userId).length
+    await signInWithPassword(p, ada)
+    await expectSecondFactorStep(p, ada.userId, sessionsBefore)
+    await step(p, 'choose "use a backup code instead"', async () => {
+      await p.page.getByTestId('use-backup-code').click()
+      await p.page.locator('[data-testid="second-factor"][data-strategy="backup_code"]').waitFor()
+    })
+    await typeSecondFactor(p, ada.oldCodes[0], 'type a backup code of the set that was replaced')
+    await expectError(p, 'form_code_incorrect', 'see the replaced code refused')
+    await typeSecondFactor(p, ada.codes[0], 'type a current backup code')
+    await expectSignedIn(p, ada.userId)
+
+    await signOut(p)
+    const sessionsAfter = store.sessionsOfUser(ada.userId).length
+    await signInWithPassword(p, ada)
+    await expectSecondFactorStep(p, ada.userId, sessionsAfter)
+    await p.page.getByTestId('use-backup-code').click()
+    await typeSecondFactor(p, ada.codes[0], 'type the same backup code again')
+    await expectError(p, 'form_code_incorrect', 'see the used code refused')
+    assert.ok(await p.page.getByTestId('second-factor').isVisible(), 'still on the second-factor step')
+    assert.equal(await p.page.getByTestId('auth-status').innerText(), 'signed out')
+    assert.equal(store.sessionsOfUser(ada.userId).length, sessionsAfter, 'no session stored')
+    await p.page.goto(`${stack.urls.demo}/`)
+    await p.page.getByTestId('home-signed-out').waitFor()
+  })
+})
+
+// The OAuth user of the two tests below: signs up through the provider in one browser and sets up an app there.
+const grace = { email: emailFor('grace'), firstName: 'Grace', lastName: 'Hopper' }
+
+// The sign-in through the provider of a user with an app: the guide's sso-callback page finds the sign-in at
+// needs_second_factor and navigates to /sign-in, where the step is shown under the guide's page.
+async function signInThroughIdpToSecondFactor(p, who) {
+  const sessionsBefore = store.sessionsOfUser(who.userId).length
+  await signInThroughIdp(p, who)
+  await step(p, 'sso-callback sends the browser to /sign-in', async () => {
+    await p.page.waitForURL((u) => u.pathname === '/sign-in')
+  })
+  await expectSecondFactorStep(p, who.userId, sessionsBefore)
+  assert.ok(await p.page.getByRole('button', { name: 'Sign in with Google' }).isVisible(), 'under the guide\'s page')
+  await typeSecondFactor(p, await who.app.nextCode(), 'type the app\'s code of the next time step')
+  await expectSignedIn(p, who.userId)
+}
+
+test('OAuth user: sets up an app; signing in with the provider goes through sso-callback to the step on /sign-in', async () => {
+  await withPeople(['grace-laptop'], async (p) => {
+    await signInThroughIdp(p, grace)
+    const home = await readHome(p)
+    assertApiMe(home)
+    grace.userId = home.userId
+    grace.app = (await enrollAuthenticatorApp(p)).app
+    await signOut(p)
+  })
+  // In another browser: this one's client still holds the completed sign-up (see the next test).
+  await withPeople(['grace-phone'], async (p) => {
+    await signInThroughIdpToSecondFactor(p, grace)
+  })
+})
+
+// Latchkey keeps a client's completed sign-up on the client (GET /v1/client answers `sign_up` with status
+// `complete` and the ended session's id) after that session is signed out and a new sign-in starts. The guide's
+// sso-callback page tests `signUp.status === 'complete'` before `needs_second_factor`, so in the browser that signed
+// up it calls signUp.finalize() for the ended session and stays on /sso-callback. Marked todo until the server
+// detaches a completed sign-up from the client (a server change, outside this branch).
+test('OAuth user: the same browser that signed up, signed out, signs in with the provider and reaches the step', {
+  todo: 'server keeps the completed sign_up on the client after sign-out; the guide\'s sso-callback then finalizes it',
+}, async () => {
+  assert.ok(grace.app, 'the previous test enrolled the app')
+  await withPeople(['grace-tablet'], async (p) => {
+    await signInThroughIdp(p, { email: emailFor('grace-2'), firstName: 'Grace', lastName: 'Two' })
+    const home = await readHome(p)
+    const who = { email: emailFor('grace-2'), firstName: 'Grace', lastName: 'Two', userId: home.userId }
+    who.app = (await enrollAuthenticatorApp(p)).app
+    await signOut(p)
+    await signInThroughIdpToSecondFactor(p, who)
+  })
+})
+
+test('password user: removes the app on /account/security; the next sign-in needs no second factor', async () => {
+  assert.ok(ada.app, 'the first test enrolled the app')
+  await withPeople(['ada-desktop'], async (p) => {
+    const sessionsBefore = store.sessionsOfUser(ada.userId).length
+    await signInWithPassword(p, ada)
+    await expectSecondFactorStep(p, ada.userId, sessionsBefore)
+    await typeSecondFactor(p, await ada.app.nextCode(), 'type the app\'s code')
+    await expectSignedIn(p, ada.userId)
+
+    await open(p, '/account/security', 'account-security')
+    assert.deepEqual(await readSecurityStatus(p), { totp: true, backupCodes: true, twoFactor: true })
+    await submit(p, 'Remove authenticator app')
+    await step(p, 'see the app and the backup codes off', async () => {
+      await p.page.getByTestId('security-message').filter({ hasText: 'removed' }).waitFor()
+      await p.page.locator('[data-testid="two-factor-enabled"][data-value="false"]').waitFor()
+    })
+    assert.deepEqual(await readSecurityStatus(p), { totp: false, backupCodes: false, twoFactor: false })
+    assert.ok(await p.page.getByRole('button', { name: 'Set up authenticator app' }).isVisible(), 'it can be set up again')
+
+    await signOut(p)
+    await signInWithPassword(p, ada)
+    await expectSignedIn(p, ada.userId)
+  })
+})
