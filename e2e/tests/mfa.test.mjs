@@ -425,20 +425,16 @@ test('OAuth user: sets up an app; signing in with the provider goes through sso-
     grace.app = (await enrollAuthenticatorApp(p)).app
     await signOut(p)
   })
-  // In another browser: this one's client still holds the completed sign-up (see the next test).
+  // In another browser too.
   await withPeople(['grace-phone'], async (p) => {
     await signInThroughIdpToSecondFactor(p, grace)
   })
 })
 
-// Latchkey keeps a client's completed sign-up on the client (GET /v1/client answers `sign_up` with status
-// `complete` and the ended session's id) after that session is signed out and a new sign-in starts. The guide's
-// sso-callback page tests `signUp.status === 'complete'` before `needs_second_factor`, so in the browser that signed
-// up it calls signUp.finalize() for the ended session and stays on /sso-callback. Marked todo until the server
-// detaches a completed sign-up from the client (a server change, outside this branch).
-test('OAuth user: the same browser that signed up, signed out, signs in with the provider and reaches the step', {
-  todo: 'server keeps the completed sign_up on the client after sign-out; the guide\'s sso-callback then finalizes it',
-}, async () => {
+// The browser that signed up through the provider signs out and signs in again there: sign-out leaves no
+// completed sign-up on the client (else the guide's sso-callback page, which tests `signUp.status === 'complete'`
+// before `needs_second_factor`, would finalize the ended session instead of going to the step).
+test('OAuth user: the same browser that signed up, signed out, signs in with the provider and reaches the step', async () => {
   assert.ok(grace.app, 'the previous test enrolled the app')
   await withPeople(['grace-tablet'], async (p) => {
     await signInThroughIdp(p, { email: emailFor('grace-2'), firstName: 'Grace', lastName: 'Two' })
