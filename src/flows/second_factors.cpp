@@ -107,6 +107,27 @@ Status user_changed(store::Tx& tx, FlowDeps& d, const std::string& user_id, std:
   return sessions::emit(d.sessions.events(), tx, sessions::Event::kUserUpdated, user_id, now);
 }
 
+// Runs `body(tx, session, now, response)` for the caller's live session `session_id` in one
+// transaction on its client, and returns the client after it (tokens minted) with `response`.
+template <typename T, typename Body>
+Result<MeResult<T>> on_session(FlowDeps& d, const Caller& caller, const std::string& session_id,
+                               Body&& body) {
+  T response{};
+  auto m = mutate_client(d, caller, session_id,
+                         [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
+                           response = T{};  // the transaction may run again
+                           auto s = me_session(tx, d, caller, session_id, now);
+                           if (!s) {
+                             return fail(std::move(s.error()));
+                           }
+                           return body(tx, *s, now, response);
+                         });
+  if (!m) {
+    return fail(std::move(m.error()));
+  }
+  return MeResult<T>{std::move(*m), std::move(response)};
+}
+
 std::string primary_identifier(const UserView& u) {
   for (const auto& e : u.emails) {
     if (u.user.primary_email_address_id && e.id == *u.user.primary_email_address_id) {
@@ -250,15 +271,10 @@ Result<MeResult<TotpView>> MeService::create_totp(const Caller& caller,
   if (!d_.settings.mfa.authenticator_app) {
     return fail(not_enabled("Authenticator apps"));
   }
-  TotpView view;
-  auto m = mutate_client(
+  return on_session<TotpView>(
       d_, caller, session_id,
-      [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
-        auto s = me_session(tx, d_, caller, session_id, now);
-        if (!s) {
-          return fail(std::move(s.error()));
-        }
-        auto existing = tx.get_totp(s->user_id);
+      [&](store::Tx& tx, const store::Session& s, std::int64_t now, TotpView& view) -> Status {
+        auto existing = tx.get_totp(s.user_id);
         if (!existing) {
           return fail(std::move(existing.error()));
         }
@@ -268,18 +284,19 @@ Result<MeResult<TotpView>> MeService::create_totp(const Caller& caller,
                             "it before adding another."));
         }
         if (*existing) {
-          LK_TRY(tx.delete_totp(s->user_id));  // an enrollment that was never finished
+          LK_TRY(tx.delete_totp(s.user_id));  // an enrollment that was never finished
         }
-        auto user = sessions::load_user(tx, s->user_id);
+        auto user = sessions::load_user(tx, s.user_id);
         if (!user) {
           return fail(std::move(user.error()));
         }
         std::string raw(crypto::totp::kSecretBytes, '\0');
         d_.random.fill(std::span(reinterpret_cast<std::uint8_t*>(raw.data()), raw.size()));
         const core::Secret secret(raw);
+        std::fill(raw.begin(), raw.end(), '\0');
         store::Totp t;
         t.id = d_.random.id("totp");
-        t.user_id = s->user_id;
+        t.user_id = s.user_id;
         t.secret_enc = d_.sealer.seal(secret.reveal(), totp_aad(t.id));
         t.created_at_ms = now;
         t.updated_at_ms = now;
@@ -292,13 +309,8 @@ Result<MeResult<TotpView>> MeService::create_totp(const Caller& caller,
                             "?issuer=" + percent_encode(issuer) + "&secret=" + b32 +
                             "&algorithm=SHA1&digits=6&period=30",
                         std::nullopt};
-        std::fill(raw.begin(), raw.end(), '\0');
         return {};
       });
-  if (!m) {
-    return fail(std::move(m.error()));
-  }
-  return MeResult<TotpView>{std::move(*m), std::move(view)};
 }
 
 Result<MeResult<TotpView>> MeService::verify_totp(const Caller& caller,
@@ -307,15 +319,10 @@ Result<MeResult<TotpView>> MeService::verify_totp(const Caller& caller,
   if (!d_.settings.mfa.authenticator_app) {
     return fail(not_enabled("Authenticator apps"));
   }
-  TotpView view;
-  auto m = mutate_client(
+  return on_session<TotpView>(
       d_, caller, session_id,
-      [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
-        auto s = me_session(tx, d_, caller, session_id, now);
-        if (!s) {
-          return fail(std::move(s.error()));
-        }
-        auto t = require(tx.get_totp(s->user_id), Code::kResourceNotFound);
+      [&](store::Tx& tx, const store::Session& s, std::int64_t now, TotpView& view) -> Status {
+        auto t = require(tx.get_totp(s.user_id), Code::kResourceNotFound);
         if (!t) {
           return fail(std::move(t.error()));
         }
@@ -337,44 +344,31 @@ Result<MeResult<TotpView>> MeService::verify_totp(const Caller& caller,
         LK_TRY(tx.update_totp(*t));
         view = TotpView{*t, std::nullopt, std::nullopt, std::nullopt};
         if (d_.settings.mfa.backup_codes) {
-          auto codes = replace_backup_codes(tx, d_, s->user_id, now);
+          auto codes = replace_backup_codes(tx, d_, s.user_id, now);
           if (!codes) {
             return fail(std::move(codes.error()));
           }
           view.backup_codes = std::move(*codes);
         }
-        return user_changed(tx, d_, s->user_id, now);
+        return user_changed(tx, d_, s.user_id, now);
       });
-  if (!m) {
-    return fail(std::move(m.error()));
-  }
-  return MeResult<TotpView>{std::move(*m), std::move(view)};
 }
 
 Result<MeResult<std::string>> MeService::delete_totp(const Caller& caller,
                                                      const std::string& session_id) {
-  std::string id;
-  auto m = mutate_client(d_, caller, session_id,
-                         [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
-                           auto s = me_session(tx, d_, caller, session_id, now);
-                           if (!s) {
-                             return fail(std::move(s.error()));
-                           }
-                           auto t = require(tx.get_totp(s->user_id), Code::kResourceNotFound);
-                           if (!t) {
-                             return fail(std::move(t.error()));
-                           }
-                           id = t->id;
-                           LK_TRY(tx.delete_totp(s->user_id));
-                           // Backup codes are the way back in when the app is lost: with no app
-                           // they go too.
-                           LK_TRY(tx.delete_backup_codes(s->user_id));
-                           return user_changed(tx, d_, s->user_id, now);
-                         });
-  if (!m) {
-    return fail(std::move(m.error()));
-  }
-  return MeResult<std::string>{std::move(*m), std::move(id)};
+  return on_session<std::string>(
+      d_, caller, session_id,
+      [&](store::Tx& tx, const store::Session& s, std::int64_t now, std::string& id) -> Status {
+        auto t = require(tx.get_totp(s.user_id), Code::kResourceNotFound);
+        if (!t) {
+          return fail(std::move(t.error()));
+        }
+        id = t->id;
+        LK_TRY(tx.delete_totp(s.user_id));
+        // Backup codes are the way back in when the app is lost: with no app they go too.
+        LK_TRY(tx.delete_backup_codes(s.user_id));
+        return user_changed(tx, d_, s.user_id, now);
+      });
 }
 
 Result<MeResult<BackupCodesView>> MeService::create_backup_codes(const Caller& caller,
@@ -382,15 +376,11 @@ Result<MeResult<BackupCodesView>> MeService::create_backup_codes(const Caller& c
   if (!d_.settings.mfa.backup_codes) {
     return fail(not_enabled("Backup codes"));
   }
-  BackupCodesView view;
-  auto m = mutate_client(
+  return on_session<BackupCodesView>(
       d_, caller, session_id,
-      [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
-        auto s = me_session(tx, d_, caller, session_id, now);
-        if (!s) {
-          return fail(std::move(s.error()));
-        }
-        auto mfa = tx.get_mfa_summary(s->user_id);
+      [&](store::Tx& tx, const store::Session& s, std::int64_t now,
+          BackupCodesView& view) -> Status {
+        auto mfa = tx.get_mfa_summary(s.user_id);
         if (!mfa) {
           return fail(std::move(mfa.error()));
         }
@@ -398,17 +388,13 @@ Result<MeResult<BackupCodesView>> MeService::create_backup_codes(const Caller& c
           return fail(Error(Code::kInvalidState, "Backup codes need another second factor",
                             "Set up an authenticator app before creating backup codes."));
         }
-        auto codes = replace_backup_codes(tx, d_, s->user_id, now);
+        auto codes = replace_backup_codes(tx, d_, s.user_id, now);
         if (!codes) {
           return fail(std::move(codes.error()));
         }
         view = BackupCodesView{d_.random.id("bc"), std::move(*codes), now};
-        return user_changed(tx, d_, s->user_id, now);
+        return user_changed(tx, d_, s.user_id, now);
       });
-  if (!m) {
-    return fail(std::move(m.error()));
-  }
-  return MeResult<BackupCodesView>{std::move(*m), std::move(view)};
 }
 
 Result<MeResult<UserView>> MeService::change_password(const Caller& caller,
@@ -416,57 +402,39 @@ Result<MeResult<UserView>> MeService::change_password(const Caller& caller,
                                                       const ChangePasswordParams& params) {
   // Read who it is first: the policy, the hash and the current password's check cost argon2id
   // time and need no transaction.
-  const std::int64_t started = d_.clock.now_ms();
-  std::optional<store::User> user;
-  std::vector<std::string> inputs;
-  auto st = d_.store.read([&](store::Tx& tx) -> Status {
-    auto s = me_session(tx, d_, caller, session_id, started);
-    if (!s) {
-      return fail(std::move(s.error()));
-    }
-    auto u = sessions::load_user(tx, s->user_id);
-    if (!u) {
-      return fail(std::move(u.error()));
-    }
-    for (const auto& e : u->emails) {
-      inputs.push_back(e.email);
-    }
-    user = std::move(u->user);
-    return {};
-  });
-  if (!st) {
-    return fail(std::move(st.error()));
+  auto who = get(caller, session_id);
+  if (!who) {
+    return fail(std::move(who.error()));
   }
-  const bool flagged = user->password_reset_required && user->password_digest;
-  if (user->password_digest && !flagged) {
+  const store::User& user = who->response.user;
+  const bool flagged = user.password_reset_required && user.password_digest;
+  if (user.password_digest && !flagged) {
     if (!params.current_password) {
       return fail(Error(Code::kFormParamMissing).with_meta("param_name", "current_password"));
     }
-    if (!d_.passwords.verify(*params.current_password, *user->password_digest).match) {
+    if (!d_.passwords.verify(*params.current_password, *user.password_digest).match) {
       return fail(Error(Code::kFormPasswordIncorrect).with_meta("param_name", "current_password"));
     }
   }
-  std::vector<std::string_view> views(inputs.begin(), inputs.end());
-  if (auto ok = d_.passwords.check_policy(params.new_password, views); !ok) {
+  std::vector<std::string_view> inputs;
+  for (const auto& e : who->response.emails) {
+    inputs.emplace_back(e.email);
+  }
+  if (auto ok = d_.passwords.check_policy(params.new_password, inputs); !ok) {
     return fail(std::move(ok.error()));
   }
   auto digest = d_.passwords.hash(params.new_password);
   if (!digest) {
     return fail(std::move(digest.error()));
   }
-  UserView view;
-  auto m = mutate_client(
+  return on_session<UserView>(
       d_, caller, session_id,
-      [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
-        auto s = me_session(tx, d_, caller, session_id, now);
-        if (!s) {
-          return fail(std::move(s.error()));
-        }
-        auto u = require(tx.get_user(s->user_id), Code::kResourceNotFound);
+      [&](store::Tx& tx, const store::Session& s, std::int64_t now, UserView& view) -> Status {
+        auto u = require(tx.get_user(s.user_id), Code::kResourceNotFound);
         if (!u) {
           return fail(std::move(u.error()));
         }
-        if (u->password_digest != user->password_digest) {
+        if (u->password_digest != user.password_digest) {
           // Changed since it was checked: check again rather than overwrite it.
           return fail(Error(Code::kConflict).with_internal("password changed concurrently"));
         }
@@ -477,7 +445,7 @@ Result<MeResult<UserView>> MeService::change_password(const Caller& caller,
         u->updated_at_ms = now;
         LK_TRY(tx.update_user(*u));
         if (params.sign_out_of_other_sessions) {
-          auto n = d_.sessions.revoke_user_sessions(tx, u->id, s->id, now);
+          auto n = d_.sessions.revoke_user_sessions(tx, u->id, s.id, now);
           if (!n) {
             return fail(std::move(n.error()));
           }
@@ -490,31 +458,19 @@ Result<MeResult<UserView>> MeService::change_password(const Caller& caller,
         view = std::move(*loaded);
         return {};
       });
-  if (!m) {
-    return fail(std::move(m.error()));
-  }
-  return MeResult<UserView>{std::move(*m), std::move(view)};
 }
 
 Result<MeResult<UserView>> MeService::get(const Caller& caller, const std::string& session_id) {
-  UserView view;
-  auto m = mutate_client(d_, caller, session_id,
-                         [&](store::Tx& tx, store::Client&, std::int64_t now, Mutation&) -> Status {
-                           auto s = me_session(tx, d_, caller, session_id, now);
-                           if (!s) {
-                             return fail(std::move(s.error()));
-                           }
-                           auto user = sessions::load_user(tx, s->user_id);
-                           if (!user) {
-                             return fail(std::move(user.error()));
-                           }
-                           view = std::move(*user);
-                           return {};
-                         });
-  if (!m) {
-    return fail(std::move(m.error()));
-  }
-  return MeResult<UserView>{std::move(*m), std::move(view)};
+  return on_session<UserView>(
+      d_, caller, session_id,
+      [&](store::Tx& tx, const store::Session& s, std::int64_t, UserView& view) -> Status {
+        auto user = sessions::load_user(tx, s.user_id);
+        if (!user) {
+          return fail(std::move(user.error()));
+        }
+        view = std::move(*user);
+        return {};
+      });
 }
 
 }  // namespace latchkey::flows

@@ -54,3 +54,23 @@ export function dataDir({ publicUrl, env = {} }) {
     },
   }
 }
+
+// The Frontend API as a browser page on `origin` would call it (form bodies, the __client cookie
+// carried along by hand): fapi(method, path, form, cookie) -> {status, json, cookie}. `headers`: more
+// request headers (a user agent).
+export function frontendApi(apiUrl, origin, headers = {}) {
+  return async function fapi(method, path, form, cookie) {
+    const res = await fetch(`${apiUrl}/__clerk${path}`, {
+      method,
+      headers: {
+        origin,
+        ...headers,
+        ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...(cookie ? { cookie } : {}),
+      },
+      body: form ? new URLSearchParams(form).toString() : undefined,
+    })
+    const setCookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('__client='))
+    return { status: res.status, json: await res.json(), cookie: setCookie ?? cookie }
+  }
+}

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { createClerkClient, verifyToken } from '@clerk/backend'
-import { dataDir } from '../lib/server.mjs'
+import { dataDir, frontendApi } from '../lib/server.mjs'
 
 const PUBLIC = 'http://localhost:1' // the origin the FAPI calls below claim to come from
 const PASSWORD = 'Vq7!tz-rooftop-Quasar-91'
@@ -25,20 +25,7 @@ after(async () => {
   await instance?.stop()
 })
 
-// The Frontend API as a browser page on PUBLIC would call it.
-async function fapi(method, path, form, cookie) {
-  const res = await fetch(`${apiUrl}/__clerk${path}`, {
-    method,
-    headers: {
-      origin: PUBLIC,
-      ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      ...(cookie ? { cookie } : {}),
-    },
-    body: form ? new URLSearchParams(form).toString() : undefined,
-  })
-  const setCookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('__client='))
-  return { status: res.status, json: await res.json(), cookie: setCookie ?? cookie }
-}
+const fapi = (...args) => frontendApi(apiUrl, PUBLIC)(...args)
 
 async function signIn(email, password) {
   return fapi('POST', '/v1/client/sign_ins', { identifier: email, password })

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createClerkClient, verifyToken } from '@clerk/backend'
-import { dataDir } from '../lib/server.mjs'
+import { dataDir, frontendApi } from '../lib/server.mjs'
 
 const PUBLIC = 'http://localhost:1'
 const PASSWORD = 'Vq7!tz-rooftop-Quasar-91'
@@ -24,19 +24,7 @@ after(async () => {
   await instance?.stop()
 })
 
-async function fapi(method, path, form, cookie) {
-  const res = await fetch(`${apiUrl}/__clerk${path}`, {
-    method,
-    headers: {
-      origin: PUBLIC,
-      ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      ...(cookie ? { cookie } : {}),
-    },
-    body: form ? new URLSearchParams(form).toString() : undefined,
-  })
-  const setCookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('__client='))
-  return { status: res.status, json: await res.json(), cookie: setCookie ?? cookie }
-}
+const fapi = (...args) => frontendApi(apiUrl, PUBLIC)(...args)
 
 // signIn.emailCode: create, prepare (the address's id from supported_first_factors), attempt.
 async function codeSignIn(email) {

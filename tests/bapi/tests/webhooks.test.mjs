@@ -8,7 +8,7 @@ import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { createClerkClient } from '@clerk/backend'
 import { verifyWebhook } from '@clerk/backend/webhooks'
-import { dataDir } from '../lib/server.mjs'
+import { dataDir, frontendApi } from '../lib/server.mjs'
 
 const PUBLIC = 'http://localhost:1'
 const PASSWORD = 'Vq7!tz-rooftop-Quasar-91'
@@ -107,20 +107,7 @@ after(async () => {
   await flaky.close()
 })
 
-async function fapi(method, path, form, cookie) {
-  const res = await fetch(`${apiUrl}/__clerk${path}`, {
-    method,
-    headers: {
-      origin: PUBLIC,
-      'user-agent': 'webhooks-test/1.0',
-      ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-      ...(cookie ? { cookie } : {}),
-    },
-    body: form ? new URLSearchParams(form).toString() : undefined,
-  })
-  const setCookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('__client='))
-  return { status: res.status, json: await res.json(), cookie: setCookie ?? cookie }
-}
+const fapi = (...args) => frontendApi(apiUrl, PUBLIC, { 'user-agent': 'webhooks-test/1.0' })(...args)
 
 // The verified events main got so far for `objectId` (user or session id), in arrival order.
 async function eventsFor(objectId) {
