@@ -14,8 +14,9 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { startStack } from '../lib/harness.mjs'
+import { withPeople as withPeopleIn, open, expectNext, expectError, submit as submitButton } from '../lib/people.mjs'
 import { LatchkeyStore } from '../lib/store.mjs'
-import { launchChromium, openPerson, step, readHome, fapiClient } from '../lib/browser.mjs'
+import { launchChromium, step, readHome, fapiClient } from '../lib/browser.mjs'
 
 let stack
 let browser
@@ -26,9 +27,6 @@ const emailFor = (name) => `${name}-${runTag}@example.com`
 const passwordFor = (name) => `${name}-${runTag}-Quartz-Lantern-7-Meadow`
 // The application name of the harness's Latchkey config; the issue wants it in every email.
 const APPLICATION_NAME = 'Latchkey e2e'
-// A refused FAPI request is logged by Chromium itself as a failed resource load; only these are expected here.
-const REFUSED_REQUEST = /Failed to load resource: the server responded with a status of (400|422)/
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 before(async () => {
   stack = await startStack({ mail: true })
@@ -42,96 +40,12 @@ after(async () => {
   await stack?.stop()
 })
 
-// Fresh browser contexts ("people") that also record every FAPI error answer; closes them and fails on console
-// errors other than refused requests.
-async function withPeople(labels, fn) {
-  if (!stack) throw new Error('the end-to-end stack did not start (see the before hook error)')
-  const people = []
-  try {
-    for (const label of labels) {
-      const p = await openPerson(browser, stack, label)
-      p.fapiErrors = []
-      p.page.on('response', async (r) => {
-        if (r.status() < 400 || !new URL(r.url()).pathname.includes('/__clerk/v1/')) return
-        let body = null
-        try { body = await r.json() } catch { /* not JSON */ }
-        p.fapiErrors.push({ status: r.status(), path: new URL(r.url()).pathname, errors: body?.errors ?? [] })
-      })
-      people.push(p)
-    }
-    await fn(...people)
-    for (const p of people) {
-      const unexpected = p.unexpectedConsoleErrors().filter((e) => !REFUSED_REQUEST.test(e))
-      assert.deepEqual(unexpected, [], `unexpected console errors in ${p.label}'s browser`)
-    }
-  } finally {
-    await Promise.all(people.map((p) => p.close().catch(() => {})))
-  }
-}
+// The people of this file (lib/people.mjs) and their steps.
+const withPeople = (labels, fn) => withPeopleIn({ stack, browser }, labels, fn)
+const submit = submitButton
 
 const latchkeyLog = () => `Latchkey's log (${stack.processes.latchkey.logFile}), last lines:\n${stack.processes.latchkey.logTail(15)}`
 
-// Opens a demo page once the SDK has loaded (the status line leaves "loading").
-async function open(person, path, readyTestId) {
-  await step(person, `open ${path}`, async () => {
-    await person.page.goto(`${stack.urls.demo}${path}`)
-    await person.page.getByTestId('auth-status').filter({ hasNotText: 'loading' }).waitFor()
-    await person.page.getByTestId(readyTestId).waitFor()
-  })
-}
-
-// The error the page shows after the last submit(): one shown from an earlier attempt does not count.
-function newError(person) {
-  const seen = person.lastErrorId
-  return person.page.locator(seen ? `[data-testid="clerk-error"]:not([data-error-id="${seen}"])` : '[data-testid="clerk-error"]')
-}
-
-// Waits for `testId` to appear. If the page shows a new Clerk error instead, fails at once naming it: this is
-// where every test stops while Latchkey refuses the strategy (strategy_for_user_invalid).
-async function expectNext(person, testId, what) {
-  const { page } = person
-  await step(person, what, async () => {
-    const next = page.getByTestId(testId)
-    const error = newError(person)
-    await next.or(error).first().waitFor()
-    if (!(await next.isVisible()) && (await error.isVisible())) {
-      const code = await error.getAttribute('data-code')
-      const text = await error.getByTestId('clerk-error-text').innerText()
-      const last = person.fapiErrors.at(-1)
-      throw new Error(`the page shows Clerk error ${code || '(no code)'}: ${JSON.stringify(text)}` +
-        (last ? ` (FAPI ${last.path} -> ${last.status} ${JSON.stringify(last.errors)})` : ''))
-    }
-  })
-}
-
-// Waits for the page's error and checks that it is `code` and shows exactly what FAPI said (long_message, else
-// message), as the pages promise. Playwright reports the refused response asynchronously, so its body may be
-// recorded a moment after the page shows the error: wait (bounded) for it.
-async function expectError(person, code, what) {
-  return step(person, what, async () => {
-    const error = newError(person)
-    await error.waitFor()
-    assert.equal(await error.getAttribute('data-code'), code, 'the error code the page shows')
-    const shown = await error.getByTestId('clerk-error-text').innerText()
-    const deadline = Date.now() + 5000
-    while (person.fapiErrors.length <= person.fapiErrorsBefore && Date.now() < deadline) await sleep(50)
-    assert.ok(person.fapiErrors.length > person.fapiErrorsBefore, 'a FAPI request of this step was refused')
-    const answer = person.fapiErrors.at(-1)
-    assert.equal(answer.errors[0]?.code, code, `FAPI answered ${JSON.stringify(answer)}`)
-    const e = answer.errors[0]
-    assert.equal(shown, e.long_message || e.message, 'the page shows the long message FAPI sent')
-    assert.notEqual(shown.trim(), '')
-    return { shown, answer }
-  })
-}
-
-// Clicks a submit button, remembering which error (if any) the page showed before.
-async function submit(person, buttonName) {
-  const shown = person.page.getByTestId('clerk-error')
-  person.lastErrorId = (await shown.count()) ? await shown.first().getAttribute('data-error-id') : null
-  person.fapiErrorsBefore = person.fapiErrors.length
-  await person.page.getByRole('button', { name: buttonName }).click()
-}
 
 // A different 6-digit code than `code`.
 const wrongCode = (code) => code.slice(0, 5) + String((Number(code[5]) + 1) % 10)
