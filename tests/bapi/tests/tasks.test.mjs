@@ -58,6 +58,13 @@ test('a compromised password: a pending session with reset-password until the pa
   assert.deepEqual(session.tasks, [{ key: 'reset-password' }])
   const claims = await verifyToken(session.last_active_token.jwt, { secretKey, apiUrl })
   assert.equal(claims.sts, 'pending')
+  // A backend route called with that token: signed out by default, the user only when pending sessions are
+  // accepted (authenticateRequest's toAuth({treatPendingAsSignedOut: false})).
+  const publishableKey = 'pk_live_' + Buffer.from(`${new URL(apiUrl).host}$`).toString('base64').replace(/=+$/, '')
+  const request = new Request(`${PUBLIC}/api/me`, { headers: { authorization: `Bearer ${session.last_active_token.jwt}` } })
+  const state = await clerk.authenticateRequest(request, { publishableKey, secretKey, apiUrl })
+  assert.equal(state.toAuth().userId, null, 'a pending session is signed out by default')
+  assert.equal(state.toAuth({ treatPendingAsSignedOut: false }).userId, user.id)
 
   // A touch before the work keeps it pending.
   const early = await fapi('POST', `/v1/client/sessions/${sid}/touch`, { intent: 'select_session' }, done.cookie)
