@@ -48,13 +48,16 @@ export function TasksPage() {
   }
 
   // The task's work is done: the server re-evaluates the session's tasks and activates it when none is left.
-  const finish = () =>
-    run(async () => {
-      await clerk.setActive({ session: session.id })
-      if (!session.currentTask) {
-        navigate('/')
-      }
-    })
+  // A task done: the server re-evaluates; the next task (if any) is shown here, else the session is active.
+  const activate = async () => {
+    await clerk.setActive({ session: session.id })
+    setTotp(null)
+    setBackupCodes(null)
+    if (!clerk.session?.currentTask) {
+      navigate('/')
+    }
+  }
+  const finish = () => run(activate)
 
   const createTotp = () => run(async () => setTotp(await user!.createTOTP()))
   const verifyTotp = (formData: FormData) =>
@@ -69,8 +72,7 @@ export function TasksPage() {
         newPassword: formData.get('newPassword') as string,
         signOutOfOtherSessions: true,
       })
-      await clerk.setActive({ session: session.id })
-      navigate('/')
+      await activate()
     })
 
   return (
