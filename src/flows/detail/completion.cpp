@@ -200,17 +200,25 @@ Status run_sign_in(store::Tx& tx, FlowDeps& d, store::Client& client, store::Sig
   const std::optional<std::string> user_id = in.facts != nullptr && in.facts->resolution.user_id
                                                  ? in.facts->resolution.user_id
                                                  : data.user_id;
+  auto step = sign_in_transition(state, event);
+  if (!step) {
+    return fail(std::move(step.error()));
+  }
+  // Only a step that would create a session asks (one statement) what second factors the user has.
   std::vector<std::string> second_factors;
-  if (user_id && state.status != SignInStatus::kNeedsSecondFactor) {
+  if (step->effects.has(Effect::kCreateSession) && user_id &&
+      state.status != SignInStatus::kNeedsSecondFactor) {
     auto mfa = tx.get_mfa_summary(*user_id);
     if (!mfa) {
       return fail(std::move(mfa.error()));
     }
     second_factors = second_factor_strategies(d.settings.mfa, *mfa);
-  }
-  auto step = sign_in_transition(state, event, !second_factors.empty());
-  if (!step) {
-    return fail(std::move(step.error()));
+    if (!second_factors.empty()) {
+      step = sign_in_transition(state, event, true);
+      if (!step) {
+        return fail(std::move(step.error()));
+      }
+    }
   }
   save_sign_in_state(step->state, row.status, data);
   const Effects fx = step->effects;
